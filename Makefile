@@ -1,0 +1,34 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   - installs everything into .venv, writes a sample long document and answers a
+#                 question over it on the embedded local model (offline)
+#   make test   - installs everything into .venv and runs the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DOC ?= big_haystack.txt
+DEMO_CHARS ?= 60000
+
+.PHONY: setup demo test lint bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[local,dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+$(DEMO_DOC): | setup
+	$(PY) -m rlm_graph.samples $(DEMO_DOC) --chars $(DEMO_CHARS)
+
+demo: setup $(DEMO_DOC)
+	$(VENV)/bin/rlm-graph ask "What is the vault access code?" --context $(DEMO_DOC)
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench: setup
+	$(PY) benchmarks/overhead.py

@@ -1,0 +1,74 @@
+"""Maps store ids to open stores, so graph state can carry ContextRefs instead of text.
+
+When a ref arrives for a store this process has not opened (a resumed checkpoint, another
+worker), the file or folder is reopened from ``ref.uri`` and checked against ``ref.store_id``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from rlm_graph.context.directory import DirectoryStore
+from rlm_graph.context.stores import ContextStore, FileStore
+from rlm_graph.context.view import ContextView
+from rlm_graph.errors import ContextError
+from rlm_graph.state import ContextRef
+
+
+class ContextRegistry:
+    """A thread-safe dict of open stores keyed by store_id."""
+
+    def __init__(self) -> None:
+        self._stores: dict[str, ContextStore] = {}
+        self._lock = threading.Lock()
+
+    def register(self, store: ContextStore) -> None:
+        with self._lock:
+            self._stores.setdefault(store.store_id, store)
+
+    def __contains__(self, store_id: object) -> bool:
+        with self._lock:
+            return store_id in self._stores
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._stores)
+
+    def store_for(self, ref: ContextRef) -> ContextStore:
+        """The store a ref points into, reopening it from ``ref.uri`` if needed."""
+        with self._lock:
+            store = self._stores.get(ref.store_id)
+        if store is not None:
+            return store
+        if ref.uri is None or ref.kind == "text":
+            raise ContextError(
+                f"context {ref.store_id[:12]} is missing: in-memory text cannot be reopened; "
+                "use the ContextRegistry that opened it"
+            )
+        # Reopen outside the lock: hashing a big file must not block other lookups.
+        try:
+            store = DirectoryStore(ref.uri) if ref.kind == "dir" else FileStore(ref.uri)
+        except ContextError as exc:
+            raise ContextError(f"context is missing: cannot reopen {ref.uri} ({exc})") from exc
+        if store.store_id != ref.store_id:
+            store.close()
+            raise ContextError(
+                f"context changed since it was opened: {ref.uri} has different content now; "
+                "open it again to start over"
+            )
+        with self._lock:
+            # Another thread may have reopened it meanwhile; keep the first one.
+            kept = self._stores.setdefault(store.store_id, store)
+        if kept is not store:
+            store.close()
+        return kept
+
+    def view(self, ref: ContextRef) -> ContextView:
+        return ContextView(self.store_for(ref), ref)
+
+    def close(self) -> None:
+        """Close every store (mmaps, cached file handles)."""
+        with self._lock:
+            stores, self._stores = list(self._stores.values()), {}
+        for store in stores:
+            store.close()

@@ -1,0 +1,141 @@
+"""call: run what needs no model (PEEK, GREP, target validation, budgets, repeats) and turn
+each runnable CALL into a job for the recurse node."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from rlm_graph.budget import Budget
+from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.context import ContextView
+from rlm_graph.errors import TargetError
+from rlm_graph.graph.state import RLMState
+from rlm_graph.protocol import Action, ParsedTurn
+from rlm_graph.state import ContextRef
+
+FINAL_WITH_WORK = (
+    "FINAL was ignored because this turn also asked for results; "
+    'read them first, then answer with FINAL("answer").'
+)
+
+
+def cache_key(task: str, ref: ContextRef) -> str:
+    """Identical CALLs: same task over the same bytes (however the target was spelled)."""
+    return f"{' '.join(task.split())}\x1f{ref.store_id[:16]}:{ref.start}-{ref.end}"
+
+
+def _observation(index: int, action: Action, text: str) -> dict[str, Any]:
+    # CALLs are labelled by target only, as in the planner prompt's worked example.
+    label = f"CALL {action.target or 'all'}" if action.op == "call" else action.render()
+    return {"index": index, "action": label, "text": text}
+
+
+def _validate_call(
+    action: Action, view: ContextView, runtime: RLMRuntime, child_depth: int, max_depth: int
+) -> tuple[ContextRef | None, bool, str | None]:
+    """The child's slice and whether it is a leaf, or an error for the model."""
+    if not action.task or not action.task.strip():
+        return None, False, 'CALL needs a task: CALL("question", "chunk:0")'
+    try:
+        ref = view.resolve(action.target or "all", runtime.chunking_for_view())
+    except TargetError as exc:
+        return None, False, str(exc)
+    tokens = math.ceil(ref.size / runtime.chunking_for_view().chars_per_token)
+    fits = tokens <= runtime.leaf_window_tokens
+    if child_depth >= max_depth and not fits:
+        chunking = runtime.chunking_for_view()
+        return None, False, (
+            f"target {action.target} is too large for a helper (~{tokens:,} tokens; a helper "
+            f"reads at most ~{runtime.leaf_window_tokens:,}). Use smaller targets such as "
+            f"chunk:N (this context has {view.chunk_count(chunking)} chunks)."
+        )
+    return ref, child_depth >= max_depth or fits, None
+
+
+def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    rt = runtime_context(runtime)
+    turn = ParsedTurn.model_validate(state.get("turn") or {})
+    view = rt.registry.view(ContextRef.model_validate(state["context"]))
+    chunking = rt.chunking_for_view()
+    budget = Budget.model_validate(state["budget"])
+    depth = state.get("depth", 0)
+    cache = state.get("call_cache") or {}
+
+    observations: list[dict[str, Any]] = [
+        {"index": -1, "action": "(your reply)", "text": f"error: {error}"} for error in turn.errors
+    ]
+    has_work = any(action.op != "final" for action in turn.actions)
+    final = next((action for action in turn.actions if action.op == "final"), None)
+    if final is not None and not has_work:
+        return {"status": "done", "answer": final.answer or "", "observations": [], "jobs": []}
+
+    candidates: list[tuple[int, Action, ContextRef, bool, str]] = []
+    seen_this_turn: dict[str, int] = {}
+    for index, action in enumerate(turn.actions):
+        if action.op == "final":
+            if has_work:
+                observations.append(_observation(index, action, FINAL_WITH_WORK))
+            continue
+        if action.op == "peek":
+            try:
+                text = view.peek(action.target or "all", chunking, max_chars=rt.peek_chars)
+            except TargetError as exc:
+                text = f"error: {exc}"
+            observations.append(_observation(index, action, text))
+            continue
+        if action.op == "grep":
+            try:
+                result = view.grep(
+                    action.pattern or "", chunking, target=action.target or "all",
+                    max_hits=rt.grep_hits,
+                )
+                text = result.render()
+            except TargetError as exc:
+                text = f"error: {exc}"
+            observations.append(_observation(index, action, text))
+            continue
+        ref, leaf, error = _validate_call(action, view, rt, depth + 1, budget.max_depth)
+        if error or ref is None:
+            observations.append(_observation(index, action, f"error: {error}"))
+            continue
+        key = cache_key(action.task or "", ref)
+        if key in cache:
+            observations.append(
+                _observation(index, action, f"(repeated call, first answer) {cache[key]}")
+            )
+        elif key in seen_this_turn:
+            observations.append({**_observation(index, action, ""), "same_as": seen_this_turn[key]})
+        else:
+            seen_this_turn[key] = index
+            candidates.append((index, action, ref, leaf, key))
+
+    jobs: list[dict[str, Any]] = []
+    share = budget.share(len(candidates)) if candidates else None
+    runnable = min(len(candidates), max(0, budget.calls_left - 1))
+    calls_made = state.get("calls_made", 0)
+    for position, (index, action, ref, leaf, key) in enumerate(candidates):
+        if share is None or position >= runnable:
+            observations.append(
+                _observation(index, action, "error: not run, the model-call budget is used up")
+            )
+            continue
+        calls_made += 1
+        jobs.append(
+            {
+                "index": index,
+                "call_id": f"{state.get('call_id', 'root')}.{calls_made}",
+                "parent_id": state.get("call_id", "root"),
+                "depth": depth + 1,
+                "task": action.task,
+                "target": action.target or "all",
+                "context": ref.model_dump(),
+                "budget": share.model_dump(),
+                "leaf": leaf,
+                "cache_key": key,
+                "action": f"CALL {action.target or 'all'}",
+            }
+        )
+    return {"observations": observations, "jobs": jobs, "calls_made": calls_made}

@@ -1,0 +1,78 @@
+"""One model invocation: concurrency limit, usage, timing, and failure as data."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+
+from rlm_graph.configuration import RLMRuntime
+from rlm_graph.models import ResolvedModel, usage_from_message
+from rlm_graph.secrets import redact
+from rlm_graph.state import Usage
+
+
+@dataclass
+class ModelReply:
+    message: AIMessage | None
+    usage: Usage
+    seconds: float
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.message is None:
+            return ""
+        content = self.message.content
+        if isinstance(content, str):
+            return content
+        return "".join(
+            block.get("text", "") if isinstance(block, dict) else str(block) for block in content
+        )
+
+
+def to_messages(system: str, transcript: list[dict[str, str]]) -> list[BaseMessage]:
+    messages: list[BaseMessage] = [SystemMessage(system)]
+    for entry in transcript:
+        cls = AIMessage if entry["role"] == "assistant" else HumanMessage
+        messages.append(cls(entry["content"]))
+    return messages
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    kind = type(exc).__name__
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) or "timeout" in kind.lower():
+        return f"model timed out ({kind})"
+    return redact(f"{kind}: {text}"[:300])
+
+
+async def call_model(
+    runtime: RLMRuntime,
+    model: ResolvedModel,
+    messages: list[BaseMessage],
+    *,
+    bound: Any = None,
+) -> ModelReply:
+    """Invoke ``bound`` (or the plain chat model) under the global concurrency limit.
+
+    Exceptions (timeouts, HTTP errors, malformed responses) come back as ``error`` so the
+    caller can turn them into an observation or a failed call record.
+    """
+    runnable = bound if bound is not None else model.chat
+    prompt_chars = sum(len(str(m.content)) for m in messages)
+    started = time.perf_counter()
+    try:
+        async with runtime.limiter:
+            raw = await runnable.ainvoke(messages)
+    except Exception as exc:  # noqa: BLE001 - any model failure is an observation
+        usage = Usage(model_calls=1, input_tokens=max(1, prompt_chars // 4))
+        return ModelReply(None, usage, time.perf_counter() - started, describe_error(exc))
+    if isinstance(raw, dict) and "raw" in raw:  # with_structured_output(include_raw=True)
+        raw = raw["raw"]
+    message = raw if isinstance(raw, AIMessage) else AIMessage(content=str(raw))
+    usage = usage_from_message(message, prompt_chars=prompt_chars)
+    return ModelReply(message, usage, time.perf_counter() - started)

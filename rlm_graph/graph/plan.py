@@ -1,0 +1,191 @@
+"""plan: one model turn (or one step of a built-in planner), parsed into actions."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from rlm_graph import prompts
+from rlm_graph.budget import Budget, Limits
+from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.context import ContextView, open_context
+from rlm_graph.graph.accounting import add_usage, total_usage
+from rlm_graph.graph.events import emit
+from rlm_graph.graph.leaf import answer_leaf
+from rlm_graph.graph.model_call import call_model, to_messages
+from rlm_graph.graph.state import RLMState
+from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
+from rlm_graph.state import ContextRef, Usage
+
+
+def estimate_tokens(view: ContextView, runtime: RLMRuntime) -> int:
+    return math.ceil(view.size / runtime.chunking_for_view().chars_per_token)
+
+
+def describe_budget(budget: Budget, iteration: int) -> str:
+    parts = [f"{budget.calls_left} model calls", f"{budget.max_iterations - iteration} turns"]
+    if budget.tokens_left is not None:
+        parts.append(f"{budget.tokens_left:,} tokens")
+    if budget.seconds_left is not None:
+        parts.append(f"{budget.seconds_left:.0f} s")
+    return ", ".join(parts) + " left"
+
+
+def partial_answer(state: RLMState, reason: str) -> str:
+    """The best answer a call can give without another model call: what its children found."""
+    findings = [
+        answer.strip()
+        for answer in (state.get("call_cache") or {}).values()
+        if answer and "NOT FOUND" not in answer.upper()
+    ]
+    if not findings:
+        return ""
+    joined = "; ".join(dict.fromkeys(findings))
+    return f"[partial: {reason}] {joined}"[:4000]
+
+
+def _resolve_context(state: RLMState, runtime: RLMRuntime) -> tuple[ContextRef, ContextView]:
+    context = state["context"]
+    if isinstance(context, str):  # a path given straight to the compiled graph
+        view = open_context(context, runtime.registry)
+        return view.ref, view
+    ref = ContextRef.model_validate(context)
+    return ref, runtime.registry.view(ref)
+
+
+def _finish(status: str, answer: str | None, error: str | None = None, **extra: Any) -> dict:
+    return {"status": status, "answer": answer, "error": error, **extra}
+
+
+def _accounting(state: RLMState, model: str, usage: Usage, budget: Budget) -> dict[str, Any]:
+    own = Usage.model_validate(state.get("own_usage") or {}).add(usage)
+    return {
+        "usage": add_usage(state.get("usage"), model, usage),
+        "own_usage": own.model_dump(),
+        "budget": budget.charge(calls=usage.model_calls, tokens=usage.total_tokens)
+        .tick()
+        .model_dump(),
+    }
+
+
+def _bound_planner(runtime: RLMRuntime, chat: Any) -> tuple[Any, str]:
+    """The planner runnable for the configured action format, and the prompt suffix it needs."""
+    if runtime.action_format == "json":
+        structured = chat.with_structured_output(
+            ActionsPayload, method="json_schema", include_raw=True
+        )
+        return structured, prompts.PLANNER_JSON_SUFFIX
+    if runtime.action_format == "tools":
+        return chat.bind_tools(ACTION_TOOLS), prompts.PLANNER_TOOLS_SUFFIX
+    return None, ""
+
+
+def _map_reduce_turn(state: RLMState, view: ContextView, runtime: RLMRuntime) -> ParsedTurn:
+    chunking = runtime.chunking_for_view()
+    task = prompts.MAP_TASK.format(query=state["query"])
+    return ParsedTurn(
+        actions=[
+            Action(op="call", task=task, target=f"chunk:{i}")
+            for i in range(view.chunk_count(chunking))
+        ]
+    )
+
+
+async def _reduce(state: RLMState, runtime: RLMRuntime, budget: Budget, model) -> dict[str, Any]:
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    findings = "\n".join(
+        f"- part {i}: {answer}" for i, answer in enumerate((state.get("call_cache") or {}).values())
+    )
+    user = prompts.REDUCE_USER.format(query=state["query"], findings=findings or "(none)")
+    reply = await call_model(runtime, model, [SystemMessage(prompts.REDUCE_SYSTEM), HumanMessage(user)])
+    update = _accounting(state, model.name, reply.usage, budget)
+    if reply.error:
+        return {**update, **_finish("error", partial_answer(state, "reduce failed"), reply.error)}
+    return {**update, **_finish("done", reply.text.strip())}
+
+
+async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    rt = runtime_context(runtime)
+    ref, view = _resolve_context(state, rt)
+    depth = state.get("depth", 0)
+    budget = Budget.model_validate(
+        state.get("budget") or Budget.from_limits(Limits()).model_dump()
+    ).tick()
+    iteration = state.get("iteration", 0)
+    model = rt.model_for(depth)
+    base: dict[str, Any] = {"context": ref.model_dump(), "budget": budget.model_dump()}
+    if not state.get("started_at"):
+        base["started_at"] = time.time()
+
+    reason = budget.exhausted_reason()
+    if reason:
+        return {**base, **_finish("budget_exhausted", partial_answer(state, reason), reason)}
+
+    tokens = estimate_tokens(view, rt)
+    fits = tokens <= rt.leaf_window_tokens
+    if depth >= budget.max_depth or fits:
+        if not fits:
+            error = (
+                f"the context (~{tokens:,} tokens) does not fit one model call "
+                f"(~{rt.leaf_window_tokens:,} tokens) and max_depth={budget.max_depth} "
+                "allows no sub-calls; raise max_depth"
+            )
+            return {**base, **_finish("error", None, error)}
+        emit(runtime, "leaf", id=state.get("call_id", "root"), depth=depth)
+        outcome = await answer_leaf(rt, model, view, state["query"])
+        update = _accounting(state, model.name, outcome.usage, budget)
+        return {**base, **update, "iteration": iteration + 1,
+                **_finish(outcome.status, outcome.answer, outcome.error)}
+
+    if rt.planner == "map-reduce":
+        if iteration == 0:
+            turn = _map_reduce_turn(state, view, rt)
+            return {**base, "turn": turn.model_dump(), "iteration": 1}
+        update = await _reduce(state, rt, budget, model)
+        return {**base, **update, "iteration": iteration + 1}
+
+    transcript = list(state.get("transcript") or [])
+    if not transcript:
+        first = prompts.PLANNER_FIRST_TURN.format(
+            query=state["query"],
+            description=view.describe(rt.chunking_for_view()),
+            budget=describe_budget(budget, iteration),
+        )
+        transcript.append({"role": "user", "content": first})
+    last_turn = iteration >= budget.max_iterations - 1
+    if last_turn:
+        transcript.append({"role": "user", "content": prompts.PLANNER_LAST_TURN})
+
+    bound, suffix = _bound_planner(rt, model.chat)
+    messages = to_messages(prompts.PLANNER_SYSTEM + suffix, transcript)
+    emit(runtime, "turn", id=state.get("call_id", "root"), depth=depth, iteration=iteration + 1)
+    reply = await call_model(rt, model, messages, bound=bound)
+    update = _accounting(state, model.name, reply.usage, budget)
+    if reply.error:
+        # The planner itself failing is not something the model can fix: end this call.
+        return {**base, **update, "transcript": transcript, "iteration": iteration + 1,
+                **_finish("error", partial_answer(state, "model failed"), reply.error)}
+
+    turn = parse_turn(reply.message)
+    transcript.append({"role": "assistant", "content": reply.text or turn_text(turn)})
+    result = {**base, **update, "transcript": transcript, "turn": turn.model_dump(),
+              "iteration": iteration + 1}
+    if last_turn:
+        final = next((a for a in turn.actions if a.op == "final"), None)
+        if final is not None:
+            result.update(_finish("done", final.answer))
+        else:
+            answer = partial_answer(state, "out of turns") or reply.text.strip()
+            result.update(_finish("budget_exhausted", answer, "planner turn limit reached"))
+    return result
+
+
+def turn_text(turn: ParsedTurn) -> str:
+    return "\n".join(action.render() for action in turn.actions)
+
+
+__all__ = ["plan", "partial_answer", "estimate_tokens", "describe_budget", "total_usage"]

@@ -1,0 +1,48 @@
+"""The one action type every model output form (text, JSON, tool calls) is parsed into."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ActionOp = Literal["call", "peek", "grep", "final"]
+
+
+class Action(BaseModel):
+    """One step the model asked for.
+
+    - ``call``: run a child RLM on ``task`` over ``target``.
+    - ``peek``: show a bounded excerpt of ``target``.
+    - ``grep``: list lines matching the regex ``pattern`` (optionally inside ``target``).
+    - ``final``: the answer.
+    """
+
+    op: ActionOp
+    task: str | None = None
+    target: str | None = None
+    pattern: str | None = None
+    answer: str | None = None
+
+    def render(self) -> str:
+        """The action in the text protocol's own syntax (used in transcripts and logs)."""
+        def q(value: str | None) -> str:
+            return json.dumps(value or "", ensure_ascii=False)
+
+        if self.op == "call":
+            return f"CALL({q(self.task)}, {q(self.target or 'all')})"
+        if self.op == "peek":
+            return f"PEEK({q(self.target)})"
+        if self.op == "grep":
+            if self.target and self.target != "all":
+                return f"GREP({q(self.pattern)}, {q(self.target)})"
+            return f"GREP({q(self.pattern)})"
+        return f"FINAL({q(self.answer)})"
+
+
+class ParsedTurn(BaseModel):
+    """What one model turn asked for, plus problems to report back to the model."""
+
+    actions: list[Action] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)

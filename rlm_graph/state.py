@@ -1,0 +1,81 @@
+"""Data that crosses node, Send and checkpoint boundaries.
+
+The graph state holds only plain data (dicts, lists, str, int, float) so checkpoints stay
+small, portable and safe under ``LANGGRAPH_STRICT_MSGPACK``. The pydantic models here describe
+that data and validate it where it enters or leaves the graph.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ContextKind = Literal["text", "file", "dir"]
+CallStatus = Literal["running", "done", "budget_exhausted", "error"]
+
+
+class ContextRef(BaseModel):
+    """A pointer to a slice of a context that lives in a ContextStore, never the text itself.
+
+    Offsets are byte offsets into the store's UTF-8 byte space (identical to character offsets
+    for ASCII text). A child's ContextRef is a sub-span of its parent's.
+    """
+
+    store_id: str = Field(description="sha256 of the content (text, file) or of the manifest (dir)")
+    kind: ContextKind
+    uri: str | None = Field(default=None, description="file or folder path to reopen the store")
+    start: int = 0
+    end: int
+    label: str = Field(default="all", description="the target that produced this slice")
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+class Usage(BaseModel):
+    """Token usage of one or more model calls."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    model_calls: int = 0
+
+    def add(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            model_calls=self.model_calls + other.model_calls,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+CallKind = Literal["root", "node", "leaf"]
+
+
+class CallRecord(BaseModel):
+    """One RLM call: a node of the execution tree. The tree is derived from these alone."""
+
+    id: str
+    parent_id: str | None = None
+    depth: int = 0
+    kind: CallKind = "root"
+    task: str
+    target: str = "all"
+    context_start: int = 0
+    context_end: int = 0
+    model: str = ""
+    status: CallStatus = "running"
+    answer: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    iterations: int = 0
+    started_at: float = 0.0
+    ended_at: float | None = None
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at

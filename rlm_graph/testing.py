@@ -1,0 +1,111 @@
+"""Deterministic fake chat models for unit tests and benchmarks (never for real runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from rlm_graph import prompts
+
+Responder = Callable[[list[BaseMessage]], "str | AIMessage"]
+
+
+def _text(message: BaseMessage) -> str:
+    return message.content if isinstance(message.content, str) else str(message.content)
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies with ``respond(messages)``; optional fixed latency; reports usage (chars / 4).
+
+    ``respond`` may raise to simulate a failing model.
+    """
+
+    respond: Responder
+    latency: float | Callable[[list[BaseMessage]], float] = 0.0
+    model_name: str = "fake"
+    calls: list[list[BaseMessage]] = []
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def _latency(self, messages: list[BaseMessage]) -> float:
+        return self.latency(messages) if callable(self.latency) else self.latency
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted-fake"
+
+    def _reply(self, messages: list[BaseMessage]) -> ChatResult:
+        self.calls.append(list(messages))
+        reply = self.respond(messages)
+        message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
+        prompt_chars = sum(len(_text(m)) for m in messages)
+        message.usage_metadata = {
+            "input_tokens": max(1, prompt_chars // 4),
+            "output_tokens": max(1, len(_text(message)) // 4),
+            "total_tokens": max(1, prompt_chars // 4) + max(1, len(_text(message)) // 4),
+        }
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if delay := self._latency(messages):
+            time.sleep(delay)
+        return self._reply(messages)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if delay := self._latency(messages):
+                await asyncio.sleep(delay)
+            return self._reply(messages)
+        finally:
+            self.in_flight -= 1
+
+
+def is_leaf_prompt(messages: list[BaseMessage]) -> bool:
+    return _text(messages[0]) == prompts.LEAF_SYSTEM
+
+
+def is_reduce_prompt(messages: list[BaseMessage]) -> bool:
+    return _text(messages[0]) == prompts.REDUCE_SYSTEM
+
+
+def leaf_text(messages: list[BaseMessage]) -> str:
+    """The slice a leaf prompt carries."""
+    match = re.search(r"<<<\n(.*)\n>>>", _text(messages[-1]), re.DOTALL)
+    return match.group(1) if match else ""
+
+
+def needle_finder(pattern: str) -> Responder:
+    """A leaf that answers with the first match of ``pattern`` in its slice, else NOT FOUND;
+    a reduce step that returns the first finding that is not NOT FOUND."""
+    regex = re.compile(pattern)
+
+    def respond(messages: list[BaseMessage]) -> str:
+        if is_reduce_prompt(messages):
+            found = re.findall(r"- part \d+: (.*)", _text(messages[-1]))
+            return next((f for f in found if f != "NOT FOUND"), "NOT FOUND")
+        match = regex.search(leaf_text(messages))
+        return match.group(0) if match else "NOT FOUND"
+
+    return respond

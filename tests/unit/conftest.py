@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from langchain_core.messages import BaseMessage
+
+from rlm_graph import RLM
+from rlm_graph.samples import make_haystack
+from rlm_graph.testing import ScriptedChatModel, is_leaf_prompt, needle_finder
+
+NEEDLE_PATTERN = r"\d{4}-ALPHA"
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def checkpointer(request, tmp_path):
+    """Every graph test runs against each real checkpointer backend."""
+    return None if request.param == "memory" else str(tmp_path / "checkpoints.sqlite")
+
+
+@pytest.fixture
+def haystack() -> str:
+    return make_haystack(20_000, seed=3)
+
+
+def planner(
+    turns: list[str] | Callable[[list[BaseMessage], int], str],
+    leaf: Callable[[list[BaseMessage]], str] | None = None,
+    **kwargs,
+) -> ScriptedChatModel:
+    """A fake model: leaf prompts go to ``leaf``; planner turns are scripted in order
+    (or computed from the messages and the turn number)."""
+    leaf = leaf or needle_finder(NEEDLE_PATTERN)
+    counter = {"turn": 0}
+
+    def respond(messages: list[BaseMessage]) -> str:
+        if is_leaf_prompt(messages):
+            return leaf(messages)
+        turn = counter["turn"]
+        counter["turn"] += 1
+        if callable(turns):
+            return turns(messages, turn)
+        return turns[min(turn, len(turns) - 1)]
+
+    return ScriptedChatModel(respond=respond, **kwargs)
+
+
+def chunk_calls(task: str, count: int) -> str:
+    return "\n".join(f'CALL("{task}", "chunk:{i}")' for i in range(count))
+
+
+def final_from_results(messages: list[BaseMessage]) -> str:
+    """A planner turn that answers with the first non-NOT FOUND result it was shown."""
+    found = re.findall(r"-> (\d{4}-ALPHA)", str(messages[-1].content))
+    return f'FINAL("{found[0]}")' if found else 'FINAL("unknown")'
+
+
+def make_rlm(model, checkpointer=None, **kwargs) -> RLM:
+    defaults = {"chunk_tokens": 500, "sub_window_tokens": 1200, "concurrency": 4}
+    return RLM(model=model, checkpointer=checkpointer, **{**defaults, **kwargs})

@@ -1,0 +1,296 @@
+"""The graph end to end on deterministic fake models, over every checkpointer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from rlm_graph import build_rlm_graph
+from rlm_graph.context import Chunking, open_context
+from rlm_graph.testing import is_leaf_prompt, needle_finder
+from tests.unit.conftest import NEEDLE_PATTERN, chunk_calls, final_from_results, make_rlm, planner
+
+
+def chunk_count(text: str) -> int:
+    return open_context(text).chunk_count(Chunking(chunk_tokens=500, overlap_tokens=25))
+
+
+async def test_model_planner_finds_needle_through_leaves(haystack, checkpointer):
+    n = chunk_count(haystack)
+    assert n >= 8
+    model = planner(
+        lambda messages, turn: chunk_calls("find the code", n)
+        if turn == 0
+        else final_from_results(messages)
+    )
+    result = await make_rlm(model, checkpointer).ainvoke({"query": "code?", "context": haystack})
+    assert result.status == "done", result.error
+    assert result.answer == "7391-ALPHA"
+    tree = result.tree
+    assert tree.number_of_nodes() == n + 1
+    assert sorted(tree.successors("root")) == sorted(f"root.{i}" for i in range(1, n + 1))
+    assert all(tree.nodes[f"root.{i}"]["kind"] == "leaf" for i in range(1, n + 1))
+    assert result.usage.model_calls == n + 2  # two planner turns + one leaf per chunk
+    # The root read its prompts, not the document.
+    assert result.root_input_tokens < len(haystack) / 4 / 2
+
+
+async def test_merge_keeps_call_order_when_children_finish_out_of_order(haystack, checkpointer):
+    n = chunk_count(haystack)
+
+    def latency(messages):  # earlier chunks finish later
+        if not is_leaf_prompt(messages):
+            return 0
+        text = str(messages[-1].content)
+        return 0.002 * (n - int(text.count("Note")) % n)
+
+    seen = {}
+
+    def turns(messages, turn):
+        if turn == 0:
+            return chunk_calls("find the code", n)
+        seen["results"] = str(messages[-1].content)
+        return final_from_results(messages)
+
+    model = planner(turns, latency=latency)
+    result = await make_rlm(model, checkpointer).ainvoke({"query": "q", "context": haystack})
+    assert result.status == "done"
+    numbered = [line for line in seen["results"].splitlines() if line.startswith("[")]
+    targets = [line.split("CALL chunk:")[1].split(" ")[0] for line in numbered]
+    assert targets == [str(i) for i in range(n)]
+
+
+async def test_children_run_in_parallel_under_the_concurrency_limit(haystack):
+    n = chunk_count(haystack)
+    model = planner(
+        lambda m, t: chunk_calls("find", n) if t == 0 else final_from_results(m), latency=0.02
+    )
+    await make_rlm(model, concurrency=3).ainvoke({"query": "q", "context": haystack})
+    assert model.max_in_flight == 3
+
+
+async def test_depth_two_recurses_into_planning_children(haystack, checkpointer):
+    n = chunk_count(haystack)
+    half = n // 2
+
+    def turns(messages, turn):
+        first = str(messages[1].content)
+        last = str(messages[-1].content)
+        if last.startswith("Question: find in half"):  # a child's first turn
+            count = int(first.split(" chunks (chunk:0 to chunk:")[1].split(")")[0]) + 1
+            return chunk_calls("find the code", count)
+        if last.startswith("Question:"):  # the root's first turn
+            return f'CALL("find in half", "chunks:0-{half - 1}")\nCALL("find in half", "chunks:{half}-{n - 1}")'
+        return final_from_results(messages)
+
+    result = await make_rlm(planner(turns), checkpointer, max_depth=2).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert result.status == "done", result.error
+    assert result.answer == "7391-ALPHA"
+    tree = result.tree
+    assert {tree.nodes[c]["kind"] for c in tree.successors("root")} == {"node"}
+    assert max(d["depth"] for _, d in tree.nodes(data=True)) == 2
+    grandchildren = [c for child in tree.successors("root") for c in tree.successors(child)]
+    assert grandchildren and all(tree.nodes[c]["kind"] == "leaf" for c in grandchildren)
+
+
+async def test_depth_limit_turns_an_oversized_target_into_an_error_observation(haystack):
+    transcripts = []
+
+    def turns(messages, turn):
+        transcripts.append(str(messages[-1].content))
+        return 'CALL("find", "all")' if turn == 0 else 'FINAL("gave up")'
+
+    result = await make_rlm(planner(turns), max_depth=1).ainvoke({"query": "q", "context": haystack})
+    assert result.answer == "gave up"
+    assert "too large for a helper" in transcripts[1]
+    assert result.tree.number_of_nodes() == 1  # nothing was run
+
+
+async def test_malformed_output_goes_back_to_the_model():
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return ["I think CALL(unbalanced", 'CALL("x", "chunk:99")', 'FINAL("ok")'][turn]
+
+    result = await make_rlm(planner(turns), sub_window_tokens=256).ainvoke(
+        {"query": "q", "context": "word " * 2000}
+    )
+    assert result.status == "done" and result.answer == "ok"
+    assert "CALL" in seen[1] and "error" in seen[1].lower()
+    assert "out of range" in seen[2]
+
+
+async def test_repeated_calls_are_answered_from_the_first_result(haystack, checkpointer):
+    leaf_calls = []
+
+    def leaf(messages):
+        leaf_calls.append(1)
+        return needle_finder(NEEDLE_PATTERN)(messages)
+
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if turn < 2:  # the same CALL twice in one turn, then again in the next
+            return 'CALL("find", "chunk:1")\nCALL("find", "chunk:1")'
+        return 'FINAL("done")'
+
+    result = await make_rlm(planner(turns, leaf=leaf), checkpointer).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert result.status == "done"
+    assert len(leaf_calls) == 1
+    assert "same call as above" in seen[1]
+    assert "repeated call" in seen[2]
+
+
+async def test_call_budget_ends_with_partial_answer(haystack, checkpointer):
+    n = chunk_count(haystack)
+    model = planner(lambda m, t: chunk_calls("find the code", n))
+    result = await make_rlm(model, checkpointer, max_calls=n // 2).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert result.status == "budget_exhausted"
+    assert result.usage.model_calls <= n // 2
+    assert "budget" in (result.error or "")
+
+
+async def test_partial_answer_carries_what_children_found(haystack):
+    n = chunk_count(haystack)
+    # Enough calls for every leaf but not for the planner's next turn.
+    model = planner(lambda m, t: chunk_calls("find the code", n))
+    result = await make_rlm(model, max_calls=n + 1).ainvoke({"query": "q", "context": haystack})
+    assert result.status == "budget_exhausted"
+    assert "7391-ALPHA" in (result.answer or "")
+
+
+async def test_iteration_limit_forces_a_final_turn():
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if "no turns left" in seen[-1]:
+            return 'FINAL("forced")'
+        return 'PEEK("chars:0-10")'
+
+    result = await make_rlm(planner(turns), max_iterations=3, sub_window_tokens=256).ainvoke(
+        {"query": "q", "context": "abc " * 3000}
+    )
+    assert result.answer == "forced"
+    assert len(seen) == 3
+
+
+async def test_failing_leaf_is_a_failed_record_not_a_crash(haystack, checkpointer):
+    def leaf(messages):
+        raise TimeoutError("read timed out")
+
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return 'CALL("find", "chunk:0")' if turn == 0 else 'FINAL("no luck")'
+
+    result = await make_rlm(planner(turns, leaf=leaf), checkpointer).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert result.status == "done"
+    assert "failed: model timed out" in seen[1]
+    assert result.tree.nodes["root.1"]["status"] == "error"
+
+
+async def test_failing_root_model_ends_with_error_status(haystack):
+    def turns(messages, turn):
+        raise ConnectionError("server went away")
+
+    result = await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
+    assert result.status == "error"
+    assert "ConnectionError" in result.error
+
+
+async def test_small_context_is_answered_directly_by_one_leaf():
+    model = planner(["should not plan"])
+    result = await make_rlm(model).ainvoke({"query": "q", "context": "the code is 1234-ALPHA"})
+    assert result.answer == "1234-ALPHA"
+    assert result.usage.model_calls == 1 and result.tree.number_of_nodes() == 1
+
+
+async def test_map_reduce_planner(haystack, checkpointer):
+    model = planner(["unused"], leaf=needle_finder(NEEDLE_PATTERN))
+    result = await make_rlm(
+        model.model_copy(update={"respond": needle_finder(NEEDLE_PATTERN)}),
+        checkpointer,
+        planner="map-reduce",
+    ).ainvoke({"query": "code?", "context": haystack})
+    assert result.status == "done", result.error
+    assert result.answer == "7391-ALPHA"
+    assert result.tree.number_of_nodes() == chunk_count(haystack) + 1
+
+
+def test_sync_invoke_and_batch(haystack):
+    rlm = make_rlm(planner(lambda m, t: 'CALL("find", "chunk:0")' if t % 2 == 0 else 'FINAL("x")'))
+    assert rlm.invoke({"query": "q", "context": haystack}).answer == "x"
+    results = rlm.batch([{"query": "q", "context": haystack}] * 2)
+    assert [r.status for r in results] == ["done", "done"]
+
+
+async def test_compiled_graph_is_a_runnable_with_runtime_context(haystack):
+    n = chunk_count(haystack)
+    model = planner(lambda m, t: chunk_calls("find", n) if t == 0 else final_from_results(m))
+    rlm = make_rlm(model)
+    view = open_context(haystack, (runtime := rlm.runtime()).registry)
+    from rlm_graph.budget import Budget
+
+    state = {"query": "q", "context": view.ref.model_dump(), "call_id": "root", "depth": 0,
+             "budget": Budget.from_limits(rlm.limits).model_dump()}
+    events = []
+    async for mode, chunk in build_rlm_graph().compile().astream(
+        state, context=runtime, stream_mode=["custom", "values"], subgraphs=False
+    ):
+        if mode == "custom":
+            events.append(chunk["event"])
+        else:
+            final = chunk
+    assert final["answer"] == "7391-ALPHA"
+    assert events.count("call_started") == n and events.count("call_finished") == n
+
+
+async def test_thread_id_from_config_and_checkpoints_written(haystack, tmp_path):
+    db = tmp_path / "c.sqlite"
+    model = planner(lambda m, t: 'CALL("find", "chunk:0")' if t == 0 else 'FINAL("x")')
+    result = await make_rlm(model, str(db)).ainvoke(
+        {"query": "q", "context": haystack}, {"configurable": {"thread_id": "my-run"}}
+    )
+    assert result.thread_id == "my-run"
+    import sqlite3
+
+    rows = sqlite3.connect(db).execute(
+        "select count(*), count(distinct checkpoint_ns) from checkpoints where thread_id='my-run'"
+    ).fetchone()
+    assert rows[0] >= 4
+
+
+@pytest.mark.parametrize("size", [10_000, 4_000_000])
+async def test_checkpoints_do_not_grow_with_the_context(size, tmp_path):
+    text = "x" * (size - 20) + " 1234-ALPHA here.\n"
+    db = tmp_path / "c.sqlite"
+    model = planner(lambda m, t: 'CALL("find", "chunk:0")' if t == 0 else 'FINAL("x")')
+    await make_rlm(model, str(db)).ainvoke({"query": "q", "context": text})
+    import sqlite3
+
+    total = sqlite3.connect(db).execute(
+        "select sum(length(checkpoint)) + (select sum(length(value)) from writes) from checkpoints"
+    ).fetchone()[0]
+    assert total < 60_000, total
+
+
+def test_event_loop_guard_runs_sync_invoke_inside_a_running_loop(haystack):
+    rlm = make_rlm(planner(lambda m, t: 'FINAL("inside")' if t else 'PEEK("chunk:0")'))
+
+    async def main():
+        return rlm.invoke({"query": "q", "context": haystack})
+
+    assert asyncio.run(main()).answer == "inside"
