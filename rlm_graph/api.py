@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rlm_graph.budget import Budget, Limits
 from rlm_graph.configuration import ActionFormat, ConcurrencyLimiter, PlannerKind, RLMRuntime
-from rlm_graph.context import Chunking, ContextRegistry, open_context
+from rlm_graph.context import Chunking, ContextRegistry, ContextView, open_context
 from rlm_graph.errors import RLMError
 from rlm_graph.graph.accounting import record_from_state, total_usage
 from rlm_graph.graph.builder import _run_coroutine_sync, build_rlm_graph
@@ -34,7 +34,7 @@ class RLMRequest(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     query: str = Field(min_length=1)
-    context: str | bytes | os.PathLike
+    context: str | bytes | os.PathLike | ContextView
     thread_id: str | None = None
 
 
@@ -170,7 +170,11 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
     ) -> RLMResult:
         request = self._request(input, config)
         registry = ContextRegistry()
-        view = open_context(request.context, registry)  # errors before any model starts
+        if isinstance(request.context, ContextView):
+            view = request.context
+            registry.register(view.store)
+        else:
+            view = open_context(request.context, registry)  # errors before any model starts
         runtime = self.runtime(registry)
         thread_id = request.thread_id or uuid.uuid4().hex[:12]
         started = time.time()

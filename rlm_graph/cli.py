@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from rlm_graph.api import RLM, RLMResult
+from rlm_graph.context import open_context
 from rlm_graph.errors import RLMError
 from rlm_graph.persistence import default_db_path
 from rlm_graph.secrets import redact
@@ -102,11 +103,11 @@ def _print_result(result: RLMResult, as_json: bool, err: Console) -> None:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     interactive = err.is_terminal and not args.quiet
     db = args.db if args.db is not None else "default"
     try:
-        context = _read_context(args.context)
+        context = open_context(_read_context(args.context))  # bad input fails before any model
         from rlm_graph.progress import ProgressDisplay
 
         display = ProgressDisplay(err) if interactive else None

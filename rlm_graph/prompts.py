@@ -7,7 +7,43 @@ then the right FINAL), so the planner prompt carries one.
 
 from __future__ import annotations
 
-PLANNER_SYSTEM = """\
+PLANNER_FIRST_TURN = """\
+Question: {query}
+{description}
+{chunk_list}Budget: {budget}"""
+
+PLANNER_OBSERVATIONS = """\
+Results:
+{observations}
+Budget: {budget}
+Write more actions, or FINAL("answer") if you know the answer."""
+
+# The worked example is built from the same templates as the real turns, so the small model sees
+# exactly the pattern it has to continue.
+_EXAMPLE_QUESTION = "What year was the old bridge built?"
+_EXAMPLE_FIRST_TURN = PLANNER_FIRST_TURN.format(
+    query=_EXAMPLE_QUESTION,
+    description="""\
+Context: file minutes.txt
+Size: 45,112 chars (bytes), about 11,278 tokens, 912 lines
+Chunks: 6 chunks (chunk:0 to chunk:5), each about 2,000 tokens with 100 tokens overlap
+Targets: use all, chunk:N, chunks:N-M, chars:A-B, lines:A-B, file:PATH or none
+Preview (first 300 chars):
+Town council minutes, 1998-2004. Item 1: ...""",
+    chunk_list="Chunk targets: chunk:0, chunk:1, chunk:2, chunk:3, chunk:4, chunk:5\n",
+    budget="100 model calls, 8 turns left",
+)
+_EXAMPLE_CALLS = "\n".join(f'CALL("{_EXAMPLE_QUESTION}", "chunk:{i}")' for i in range(6))
+_EXAMPLE_RESULTS = PLANNER_OBSERVATIONS.format(
+    observations="\n".join(
+        f"[{i + 1}] CALL chunk:{i} -> "
+        + ("The old bridge was built in 1932." if i == 2 else "NOT FOUND")
+        for i in range(6)
+    ),
+    budget="93 model calls, 7 turns left",
+)
+
+PLANNER_SYSTEM = f"""\
 You answer a question about a long context that is too big to read at once. \
 You cannot see the context; you act on it by writing actions, one per line:
 
@@ -17,28 +53,20 @@ GREP("regex")                list the lines that match, with line and chunk numb
 FINAL("answer")              your final answer, when you know it
 
 Targets: all, chunk:N, chunks:N-M, lines:A-B, chars:A-B, file:PATH, none.
-Several CALLs in one reply run in parallel. A helper sees only its target, so ask it a \
-complete question. Write only actions, no other text.
+Call every chunk target once. Several CALLs in one reply run in parallel. A helper sees only \
+its target, so ask it a complete question. When a result answers the question, reply with \
+FINAL. Write only actions, no other text.
 
 Example.
 
 User:
-Question: What year was the old bridge built?
-Context: text, 38,112 chars (~9,528 tokens), 4 chunks (chunk:0 to chunk:3), 912 lines.
-Preview: "Town council minutes, 1998-2004. Item 1: ..."
+{_EXAMPLE_FIRST_TURN}
 
 Assistant:
-CALL("What year was the old bridge built? If this text does not say, answer NOT FOUND.", "chunk:0")
-CALL("What year was the old bridge built? If this text does not say, answer NOT FOUND.", "chunk:1")
-CALL("What year was the old bridge built? If this text does not say, answer NOT FOUND.", "chunk:2")
-CALL("What year was the old bridge built? If this text does not say, answer NOT FOUND.", "chunk:3")
+{_EXAMPLE_CALLS}
 
 User:
-Results:
-[1] CALL chunk:0 -> NOT FOUND
-[2] CALL chunk:1 -> NOT FOUND
-[3] CALL chunk:2 -> The old bridge was built in 1932.
-[4] CALL chunk:3 -> NOT FOUND
+{_EXAMPLE_RESULTS}
 
 Assistant:
 FINAL("1932")
@@ -55,30 +83,34 @@ PLANNER_TOOLS_SUFFIX = """
 Use the tools call, peek, grep and final instead of text lines.
 """
 
-PLANNER_FIRST_TURN = """\
-Question: {query}
-Context: {description}
-Budget: {budget}"""
-
-PLANNER_OBSERVATIONS = """\
-Results:
-{observations}
-Budget: {budget}
-Write more actions, or FINAL("answer") if you know the answer."""
+# A small model tends to keep writing the example dialogue; cut its reply at these lines.
+PLANNER_STOP_LINES = ("User:", "Results:", "Assistant:")
 
 PLANNER_LAST_TURN = """\
 You have no turns left. Answer now with FINAL("answer") using what you have found."""
 
 LEAF_SYSTEM = """\
-You answer a question using only the text you are given. Be brief and exact: \
-give the answer itself, not an explanation. If the text does not contain the answer, \
-reply exactly NOT FOUND."""
+You answer a question using only the text you are given. Reply with the answer only. \
+If the text does not contain the answer, reply NOT FOUND."""
+
+# One example of each outcome: measured on the 0.5B model, this is what stops it from both
+# inventing answers and answering NOT FOUND to everything.
+LEAF_EXAMPLES = (
+    (
+        "Text:\nThe meeting moved to Monday. The storage room door code is 55-B. "
+        "Lunch is at noon.\n\nQuestion: What is the storage room door code?",
+        "55-B",
+    ),
+    (
+        "Text:\nThe meeting moved to Monday. Lunch is at noon.\n\n"
+        "Question: What is the storage room door code?",
+        "NOT FOUND",
+    ),
+)
 
 LEAF_USER = """\
 Text:
-<<<
 {text}
->>>
 
 Question: {task}"""
 
@@ -97,4 +129,4 @@ Findings:
 
 Final answer:"""
 
-MAP_TASK = "{query} If this text does not say, answer NOT FOUND."
+MAP_TASK = "{query}"

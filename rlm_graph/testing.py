@@ -92,7 +92,7 @@ def is_reduce_prompt(messages: list[BaseMessage]) -> bool:
 
 def leaf_text(messages: list[BaseMessage]) -> str:
     """The slice a leaf prompt carries."""
-    match = re.search(r"<<<\n(.*)\n>>>", _text(messages[-1]), re.DOTALL)
+    match = re.search(r"^Text:\n(.*)\n\nQuestion: ", _text(messages[-1]), re.DOTALL)
     return match.group(1) if match else ""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
@@ -32,7 +32,10 @@ async def answer_leaf(
         user = prompts.NO_CONTEXT_USER.format(task=task)
     else:
         user = prompts.LEAF_USER.format(text=view.text(), task=task)
-    reply = await call_model(runtime, model, [SystemMessage(prompts.LEAF_SYSTEM), HumanMessage(user)])
+    messages: list[BaseMessage] = [SystemMessage(prompts.LEAF_SYSTEM)]
+    for question, answer in prompts.LEAF_EXAMPLES:
+        messages += [HumanMessage(question), AIMessage(answer)]
+    reply = await call_model(runtime, model, [*messages, HumanMessage(user)])
     if reply.error:
         return LeafOutcome(None, reply.usage, reply.error)
     return LeafOutcome(reply.text.strip(), reply.usage)

@@ -153,6 +153,7 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         first = prompts.PLANNER_FIRST_TURN.format(
             query=state["query"],
             description=view.describe(rt.chunking_for_view()),
+            chunk_list=chunk_list(view.chunk_count(rt.chunking_for_view())),
             budget=describe_budget(budget, iteration),
         )
         transcript.append({"role": "user", "content": first})
@@ -170,8 +171,9 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         return {**base, **update, "transcript": transcript, "iteration": iteration + 1,
                 **_finish("error", partial_answer(state, "model failed"), reply.error)}
 
-    turn = parse_turn(reply.message)
-    transcript.append({"role": "assistant", "content": reply.text or turn_text(turn)})
+    text = cut_continuation(reply.text)
+    turn = parse_turn(reply.message if reply.message.tool_calls else text)
+    transcript.append({"role": "assistant", "content": text or turn_text(turn)})
     result = {**base, **update, "transcript": transcript, "turn": turn.model_dump(),
               "iteration": iteration + 1}
     if last_turn:
@@ -182,6 +184,26 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
             answer = partial_answer(state, "out of turns") or reply.text.strip()
             result.update(_finish("budget_exhausted", answer, "planner turn limit reached"))
     return result
+
+
+MAX_LISTED_CHUNKS = 40
+
+
+def chunk_list(count: int) -> str:
+    """Spell out the chunk targets: small models copy a list's length, not a range's."""
+    if count > MAX_LISTED_CHUNKS:
+        return ""
+    return "Chunk targets: " + ", ".join(f"chunk:{i}" for i in range(count)) + "\n"
+
+
+def cut_continuation(text: str) -> str:
+    """Drop what a model wrote after its own turn (it sometimes goes on to invent the results
+    and a FINAL, imitating the worked example)."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if number and line.strip().startswith(prompts.PLANNER_STOP_LINES):
+            return "\n".join(lines[:number]).rstrip()
+    return text
 
 
 def turn_text(turn: ParsedTurn) -> str:

@@ -31,11 +31,13 @@ __all__ = [
 ]
 
 DEFAULT_LOCAL_VARIANT = "0.5b"
-DEFAULT_N_CTX = 32768
+DEFAULT_N_CTX = 16384  # 8,192 tokens per request with 2 slots
 DEFAULT_N_PARALLEL = 2
 # Prompt processing on CPU is slow (about 50 tokens/s for a 12k-token prompt on 2 cores),
 # so a full-window request can take minutes.
 DEFAULT_TIMEOUT_S = 600.0
+# A reply longer than this is a small model looping, not an answer.
+DEFAULT_MAX_OUTPUT_TOKENS = 1024
 
 _INSTALL_HINT = "install the local extra: pip install 'rlm-graph[local]'"
 
@@ -155,6 +157,7 @@ def local_chat_model(variant: str = DEFAULT_LOCAL_VARIANT, **kwargs: Any) -> Cha
         "temperature": 0,
         "timeout": DEFAULT_TIMEOUT_S,
         "max_retries": 1,  # a local failure will not fix itself; fail fast
+        "max_tokens": DEFAULT_MAX_OUTPUT_TOKENS,
     }
     params.update(kwargs)
     return chat_openai(**params)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 HAYSTACK = (
     "Notes from the warehouse audit.\n"
     "Shelf A holds paint cans and brushes. Shelf B holds rope.\n"
-    "The secret code for the back door is ZEBRA-7431.\n"
+    "The secret code for the back door is blue-falcon.\n"
     "Shelf C is empty because of a leak in the roof.\n"
 )
 
@@ -43,14 +43,14 @@ def local_model() -> Iterator[ResolvedModel]:
 
 def test_resolves_to_the_local_server(local_model: ResolvedModel) -> None:
     assert local_model.name == "local:0.5b"
-    assert local_model.window_tokens == 16_384
+    assert local_model.window_tokens == 8_192
     assert local_model.chat.openai_api_base.startswith("http://127.0.0.1:")
 
 
 def test_needle_answer(local_model: ResolvedModel) -> None:
     prompt = f"{HAYSTACK}\nWhat is the secret code for the back door? Reply with the code only."
     message = local_model.chat.invoke(prompt)
-    assert "ZEBRA-7431" in message.content
+    assert "blue-falcon" in message.content
     assert message.usage_metadata is not None
     assert message.usage_metadata["input_tokens"] > 20
     assert message.usage_metadata["output_tokens"] > 0

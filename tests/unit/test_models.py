@@ -248,8 +248,8 @@ def test_local_spec_without_starting_a_server(monkeypatch: pytest.MonkeyPatch) -
     for spec in ("local", "local:0.5b", "LOCAL:0.5B"):
         resolved = resolve_model(spec)
         assert resolved.name == "local:0.5b"
-        assert resolved.window_tokens == 16_384  # 32768 / 2 slots, also the 0.5b cap
-    assert resolve_model("local:1.5b").window_tokens == 16_384
+        assert resolved.window_tokens == 8_192  # 16384 / 2 slots
+    assert resolve_model("local:1.5b").window_tokens == 8_192
     assert resolve_model("local", window_tokens=30_000).window_tokens == 30_000
     resolve_model("local", timeout=9, temperature=0.5)
     assert built[-1] == ("0.5b", {"temperature": 0.5, "timeout": 9})
@@ -257,7 +257,9 @@ def test_local_spec_without_starting_a_server(monkeypatch: pytest.MonkeyPatch) -
 
 def test_local_window_follows_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local_module, "_SERVERS", {})
-    monkeypatch.setattr(specs_module, "local_chat_model", lambda v, **k: FakeListChatModel(responses=["x"]))
+    monkeypatch.setattr(
+        specs_module, "local_chat_model", lambda v, **k: FakeListChatModel(responses=["x"])
+    )
     monkeypatch.setenv("RLM_GRAPH_LOCAL_N_CTX", "65536")
     monkeypatch.setenv("RLM_GRAPH_LOCAL_N_PARALLEL", "1")
     assert resolve_model("local:0.5b").window_tokens == 16_384  # capped
@@ -481,9 +483,7 @@ def test_wrong_part_sizes_are_caught_early(
     fake_parts: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = _install_spec(monkeypatch, fake_parts)
-    monkeypatch.setitem(
-        WEIGHTS, "test", WeightsSpec(**{**spec.__dict__, "size": spec.size + 1})
-    )
+    monkeypatch.setitem(WEIGHTS, "test", WeightsSpec(**{**spec.__dict__, "size": spec.size + 1}))
     with pytest.raises(ModelSetupError, match="add up to"):
         ensure_weights("test")
 

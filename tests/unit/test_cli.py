@@ -1,0 +1,123 @@
+"""The real CLI, as a subprocess, against a real (fake-model) OpenAI-compatible HTTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlm_graph.samples import make_haystack
+from tests.fake_openai_server import FakeOpenAIServer, Handler
+
+SECRET = "sk-test-SECRET-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOpenAIServer() as running:
+        yield running
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {**os.environ, "OPENAI_API_KEY": SECRET, "RLM_GRAPH_HOME": str(tmp_path / "home"),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+
+def run_cli(*args: str, env: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rlm_graph.cli", *args],
+        capture_output=True, text=True, env=env, input=stdin, timeout=120,
+    )
+
+
+@pytest.fixture
+def haystack_file(tmp_path) -> Path:
+    path = tmp_path / "haystack.txt"
+    path.write_text(make_haystack(30_000, seed=5))
+    return path
+
+
+def ask(server, context: str, *extra: str, env: dict, stdin: str | None = None):
+    return run_cli(
+        "ask", "What is the vault access code?", "--context", context,
+        "--model", "test-model", "--base-url", server.base_url, "--sub-window", "2000",
+        *extra, env=env, stdin=stdin,
+    )
+
+
+def test_json_output_has_the_contract_keys(server, haystack_file, env, tmp_path):
+    db = tmp_path / "runs.sqlite"
+    proc = ask(server, str(haystack_file), "--json", "--db", str(db), "--thread", "t-1", env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["answer"] == "7391-ALPHA"
+    assert out["status"] == "done"
+    assert out["thread_id"] == "t-1"
+    assert set(out["usage"]) >= {"input_tokens", "output_tokens", "model_calls"}
+    assert out["usage"]["model_calls"] == out["tree"]["nodes"] - 1 + 2
+    assert 0 < out["root_input_tokens"] < out["usage"]["input_tokens"]
+    assert out["tree"]["max_depth"] == 1
+    # The key reached the server, and nowhere else.
+    assert any(SECRET in auth for auth in Handler.seen_auth if auth)
+    assert SECRET not in proc.stdout + proc.stderr
+    assert SECRET.encode() not in db.read_bytes()
+
+
+def test_plain_output_prints_answer_and_default_db(server, haystack_file, env, tmp_path):
+    proc = ask(server, str(haystack_file), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "7391-ALPHA"
+    assert (tmp_path / "home" / "checkpoints.sqlite").exists()
+    assert "thread" in proc.stderr
+
+
+def test_stdin_context(server, haystack_file, env):
+    proc = ask(server, "-", "--json", env=env, stdin=haystack_file.read_text())
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["answer"] == "7391-ALPHA"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "not found"), (b"", "empty"), (b"   \n\n", "empty"), (b"\x00\x01\x02binary", "binary")],
+)
+def test_bad_context_files_fail_clearly(server, env, tmp_path, content, message):
+    path = tmp_path / "ctx.txt"
+    if content is not None:
+        path.write_bytes(content)
+    proc = ask(server, str(path), env=env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0].lower()
+    assert proc.stdout == ""
+
+
+def test_empty_stdin_fails_clearly(server, env):
+    proc = ask(server, "-", env=env, stdin="")
+    assert proc.returncode == 2 and "empty" in proc.stderr
+
+
+def test_budget_exhaustion_exits_nonzero_with_one_line_reason(server, haystack_file, env):
+    proc = ask(server, str(haystack_file), "--max-calls", "1", env=env)
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines()[-1].startswith("rlm-graph: budget_exhausted")
+
+
+def test_unreachable_server_is_an_error_not_a_traceback(haystack_file, env):
+    proc = run_cli("ask", "q", "--context", str(haystack_file), "--model", "m",
+                   "--base-url", "http://127.0.0.1:9/v1", "--sub-window", "2000",
+                   "--timeout", "5", env=env)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("rlm-graph: error")
+
+
+def test_map_reduce_planner_from_cli(server, haystack_file, env):
+    proc = ask(server, str(haystack_file), "--planner", "map-reduce", "--json", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["answer"] == "7391-ALPHA"
