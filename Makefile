@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DOC ?= big_haystack.txt
-DEMO_CHARS ?= 60000
+DEMO_CHARS ?= 100000
 
 .PHONY: setup demo test lint bench
 

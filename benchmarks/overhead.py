@@ -43,14 +43,21 @@ def haystack_with_chunks(chunks: int) -> str:
 
 def rlm_for(model: ScriptedChatModel, checkpointer, concurrency: int) -> RLM:
     return RLM(
-        model=model, planner="map-reduce", chunk_tokens=CHUNK_TOKENS, sub_window_tokens=1024,
-        concurrency=concurrency, max_calls=10_000, checkpointer=checkpointer,
+        model=model,
+        planner="map-reduce",
+        chunk_tokens=CHUNK_TOKENS,
+        sub_window_tokens=1024,
+        concurrency=concurrency,
+        max_calls=10_000,
+        checkpointer=checkpointer,
     )
 
 
 async def run_once(model, text, checkpointer, concurrency) -> float:
     started = time.perf_counter()
-    result = await rlm_for(model, checkpointer, concurrency).ainvoke({"query": "code?", "context": text})
+    result = await rlm_for(model, checkpointer, concurrency).ainvoke(
+        {"query": "code?", "context": text}
+    )
     elapsed = time.perf_counter() - started
     assert result.status == "done" and result.answer == "7391-ALPHA", result
     return elapsed
@@ -70,13 +77,21 @@ async def overhead(leaves: int, repeats: int) -> list[tuple[str, float, float]]:
     bare = min([await bare_model_seconds(model, leaves + 1) for _ in range(repeats)])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for label, checkpointer in [("no checkpointer", None),
-                                    ("SQLite checkpointer", str(Path(tmp) / "b.sqlite"))]:
+        for label, checkpointer in [
+            ("no checkpointer", None),
+            ("SQLite checkpointer", str(Path(tmp) / "b.sqlite")),
+        ]:
             await run_once(model, text, checkpointer, 16)  # warm-up
             times = [await run_once(model, text, checkpointer, 16) for _ in range(repeats)]
             best = min(times)
-            rows.append((label, best * 1000 / leaves, (best - bare) * 1000 / leaves,
-                         statistics.median(times) * 1000 / leaves))
+            rows.append(
+                (
+                    label,
+                    best * 1000 / leaves,
+                    (best - bare) * 1000 / leaves,
+                    statistics.median(times) * 1000 / leaves,
+                )
+            )
     return rows
 
 
@@ -98,8 +113,12 @@ async def main() -> None:
     args = parser.parse_args()
 
     rows = await overhead(args.leaves, args.repeats)
-    print(f"### Overhead per sub-call ({args.leaves} leaves, zero-latency fake model, best of {args.repeats})\n")
-    print("| configuration | per sub-call, total (ms) | minus bare model call (ms) | median total (ms) |")
+    print(
+        f"### Overhead per sub-call ({args.leaves} leaves, zero-latency fake model, best of {args.repeats})\n"
+    )
+    print(
+        "| configuration | per sub-call, total (ms) | minus bare model call (ms) | median total (ms) |"
+    )
     print("|---|---:|---:|---:|")
     for label, total, net, median in rows:
         print(f"| {label} | {total:.2f} | {net:.2f} | {median:.2f} |")

@@ -197,7 +197,10 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         async with open_checkpointer(self.checkpointer) as saver:
             graph = build_rlm_graph().compile(checkpointer=saver)
             async for namespace, mode, chunk in graph.astream(
-                state, run_config, context=runtime, stream_mode=["custom", "values"],
+                state,
+                run_config,
+                context=runtime,
+                stream_mode=["custom", "values"],
                 subgraphs=True,
             ):
                 if mode == "custom" and self.on_event is not None:
@@ -216,7 +219,8 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
     ) -> RLMResult:
         root = record_from_state(final, kind="root", model=runtime.root_model.name)
         by_model = {
-            name: Usage.model_validate(values) for name, values in (final.get("usage") or {}).items()
+            name: Usage.model_validate(values)
+            for name, values in (final.get("usage") or {}).items()
         }
         return RLMResult(
             answer=final.get("answer"),

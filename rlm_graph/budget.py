@@ -17,7 +17,9 @@ class Limits(BaseModel):
 
     max_depth: int = Field(default=1, ge=0, description="levels of CALLs below the root")
     max_calls: int = Field(default=100, ge=1, description="model calls in the whole tree")
-    max_tokens: int | None = Field(default=None, ge=1, description="input+output tokens, whole tree")
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="input+output tokens, whole tree"
+    )
     max_seconds: float | None = Field(default=None, gt=0, description="wall-clock seconds")
     max_iterations: int = Field(default=8, ge=1, description="planner turns per RLM call")
 

@@ -43,23 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--sub-model", help="model spec for sub-calls (default: --model)")
     ask.add_argument("--base-url", help="OpenAI-compatible server URL (or $OPENAI_BASE_URL)")
     ask.add_argument("--max-depth", type=int, default=1, help="CALL levels below the root (1)")
-    ask.add_argument("--max-calls", type=_positive_int, default=100,
-                     help="model calls in the whole run (100)")
+    ask.add_argument(
+        "--max-calls", type=_positive_int, default=100, help="model calls in the whole run (100)"
+    )
     ask.add_argument("--max-tokens", type=_positive_int, help="input+output tokens, whole run")
     ask.add_argument("--max-seconds", type=float, help="wall-clock limit")
-    ask.add_argument("--max-iterations", type=_positive_int, default=8,
-                     help="planner turns per call (8)")
-    ask.add_argument("--concurrency", type=_positive_int, default=4,
-                     help="model calls in flight at once (4)")
+    ask.add_argument(
+        "--max-iterations", type=_positive_int, default=8, help="planner turns per call (8)"
+    )
+    ask.add_argument(
+        "--concurrency", type=_positive_int, default=4, help="model calls in flight at once (4)"
+    )
     ask.add_argument("--planner", choices=["model", "map-reduce"], default="model")
-    ask.add_argument("--action-format", choices=["text", "json", "tools"], default="text",
-                     help="how the planner writes actions (text)")
+    ask.add_argument(
+        "--action-format",
+        choices=["text", "json", "tools"],
+        default="text",
+        help="how the planner writes actions (text)",
+    )
     ask.add_argument("--chunk-tokens", type=_positive_int, help="chunk size in tokens")
-    ask.add_argument("--sub-window", type=_positive_int,
-                     help="tokens a sub-call may read (default: the sub-model's window)")
+    ask.add_argument(
+        "--sub-window",
+        type=_positive_int,
+        help="tokens a sub-call may read (default: the sub-model's window)",
+    )
     ask.add_argument("--timeout", type=float, help="seconds per model request")
-    ask.add_argument("--db", default=None,
-                     help=f"SQLite checkpoint file (default: {default_db_path()})")
+    ask.add_argument(
+        "--db", default=None, help=f"SQLite checkpoint file (default: {default_db_path()})"
+    )
     ask.add_argument("--thread", help="thread id for this run (default: generated)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--quiet", action="store_true", help="no progress display")
@@ -112,15 +123,28 @@ def run_ask(args: argparse.Namespace) -> int:
 
         display = ProgressDisplay(err) if interactive else None
         rlm = RLM(
-            model=args.model, sub_model=args.sub_model, base_url=args.base_url,
-            max_depth=args.max_depth, max_calls=args.max_calls, max_tokens=args.max_tokens,
-            max_seconds=args.max_seconds, max_iterations=args.max_iterations,
-            concurrency=args.concurrency, planner=args.planner, action_format=args.action_format,
-            chunk_tokens=args.chunk_tokens, sub_window_tokens=args.sub_window,
-            checkpointer=db, timeout=args.timeout, on_event=display,
+            model=args.model,
+            sub_model=args.sub_model,
+            base_url=args.base_url,
+            max_depth=args.max_depth,
+            max_calls=args.max_calls,
+            max_tokens=args.max_tokens,
+            max_seconds=args.max_seconds,
+            max_iterations=args.max_iterations,
+            concurrency=args.concurrency,
+            planner=args.planner,
+            action_format=args.action_format,
+            chunk_tokens=args.chunk_tokens,
+            sub_window_tokens=args.sub_window,
+            checkpointer=db,
+            timeout=args.timeout,
+            on_event=display,
         )
-        request: dict[str, Any] = {"query": args.query, "context": context,
-                                   "thread_id": args.thread}
+        request: dict[str, Any] = {
+            "query": args.query,
+            "context": context,
+            "thread_id": args.thread,
+        }
         if interactive:
             err.print(f"[dim]loading model {args.model} ...[/dim]", highlight=False)
         _ = rlm.root_model, rlm.sub_model  # fail fast on model setup, before the progress line
@@ -132,8 +156,9 @@ def run_ask(args: argparse.Namespace) -> int:
             result = rlm.invoke(request)
     except ValidationError as exc:
         first = exc.errors()[0]
-        return _fail(f"invalid argument {'.'.join(map(str, first['loc']))}: {first['msg']}",
-                     EXIT_USAGE)
+        return _fail(
+            f"invalid argument {'.'.join(map(str, first['loc']))}: {first['msg']}", EXIT_USAGE
+        )
     except RLMError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
@@ -142,8 +167,10 @@ def run_ask(args: argparse.Namespace) -> int:
     if result.status == "done":
         return EXIT_OK
     reason = result.error or result.status
-    return _fail(f"{result.status}: {reason}",
-                 EXIT_BUDGET if result.status == "budget_exhausted" else EXIT_FAILED)
+    return _fail(
+        f"{result.status}: {reason}",
+        EXIT_BUDGET if result.status == "budget_exhausted" else EXIT_FAILED,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,18 +13,56 @@ DEFAULT_NEEDLE = "The vault access code is 7391-ALPHA."
 DEFAULT_QUESTION = "What is the vault access code?"
 DEFAULT_ANSWER = "7391-ALPHA"
 
-_SUBJECTS = ["The quarterly report", "The facilities team", "Our support desk", "The auditor",
-             "The warehouse manager", "The finance office", "The night shift", "The project lead",
-             "The procurement group", "The training coordinator", "The regional office"]
-_VERBS = ["reviewed", "updated", "postponed", "summarized", "approved", "questioned", "archived",
-          "circulated", "revised", "discussed", "scheduled"]
-_OBJECTS = ["the parking allocation", "the cafeteria menu", "the printer maintenance plan",
-            "the holiday rota", "the travel expense policy", "the onboarding checklist",
-            "the recycling schedule", "the meeting room bookings", "the badge renewal process",
-            "the supplier shortlist", "the fire drill timetable", "the inventory count"]
-_TAILS = ["before the end of the month.", "after a short delay.", "with minor corrections.",
-          "at the request of the board.", "without further comment.", "for the second time.",
-          "in line with last year's practice.", "pending a final signature."]
+_SUBJECTS = [
+    "The quarterly report",
+    "The facilities team",
+    "Our support desk",
+    "The auditor",
+    "The warehouse manager",
+    "The finance office",
+    "The night shift",
+    "The project lead",
+    "The procurement group",
+    "The training coordinator",
+    "The regional office",
+]
+_VERBS = [
+    "reviewed",
+    "updated",
+    "postponed",
+    "summarized",
+    "approved",
+    "questioned",
+    "archived",
+    "circulated",
+    "revised",
+    "discussed",
+    "scheduled",
+]
+_OBJECTS = [
+    "the parking allocation",
+    "the cafeteria menu",
+    "the printer maintenance plan",
+    "the holiday rota",
+    "the travel expense policy",
+    "the onboarding checklist",
+    "the recycling schedule",
+    "the meeting room bookings",
+    "the badge renewal process",
+    "the supplier shortlist",
+    "the fire drill timetable",
+    "the inventory count",
+]
+_TAILS = [
+    "before the end of the month.",
+    "after a short delay.",
+    "with minor corrections.",
+    "at the request of the board.",
+    "without further comment.",
+    "for the second time.",
+    "in line with last year's practice.",
+    "pending a final signature.",
+]
 
 
 def filler_paragraph(rng: random.Random, sentences: int = 5) -> str:

@@ -1,6 +1,6 @@
 """The RLM graph, assembled in one place:
 
-    START -> plan -> call -> recurse (one per CALL, in parallel via Send) -> merge -> plan ... -> END
+START -> plan -> call -> recurse (one per CALL, in parallel via Send) -> merge -> plan ... -> END
 """
 
 from __future__ import annotations

@@ -27,10 +27,15 @@ def cache_key(task: str, ref: ContextRef) -> str:
     return f"{' '.join(task.split())}\x1f{ref.store_id[:16]}:{ref.start}-{ref.end}"
 
 
-def _observation(index: int, action: Action, text: str) -> dict[str, Any]:
+def _observation(index: int, action: Action, text: str, kind: str = "error") -> dict[str, Any]:
+    """``kind``: "info" (new information), "repeat" (answered from cache) or "error"."""
     # CALLs are labelled by target only, as in the planner prompt's worked example.
     label = f"CALL {action.target or 'all'}" if action.op == "call" else action.render()
-    return {"index": index, "action": label, "text": text}
+    return {"index": index, "action": label, "text": text, "kind": kind}
+
+
+def _looked_up(index: int, action: Action, text: str) -> dict[str, Any]:
+    return _observation(index, action, text, "error" if text.startswith("error:") else "info")
 
 
 def _validate_call(
@@ -47,10 +52,14 @@ def _validate_call(
     fits = tokens <= runtime.leaf_window_tokens
     if child_depth >= max_depth and not fits:
         chunking = runtime.chunking_for_view()
-        return None, False, (
-            f"target {action.target} is too large for a helper (~{tokens:,} tokens; a helper "
-            f"reads at most ~{runtime.leaf_window_tokens:,}). Use smaller targets such as "
-            f"chunk:N (this context has {view.chunk_count(chunking)} chunks)."
+        return (
+            None,
+            False,
+            (
+                f"target {action.target} is too large for a helper (~{tokens:,} tokens; a helper "
+                f"reads at most ~{runtime.leaf_window_tokens:,}). Use smaller targets such as "
+                f"chunk:N (this context has {view.chunk_count(chunking)} chunks)."
+            ),
         )
     return ref, child_depth >= max_depth or fits, None
 
@@ -65,7 +74,8 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     cache = state.get("call_cache") or {}
 
     observations: list[dict[str, Any]] = [
-        {"index": -1, "action": "(your reply)", "text": f"error: {error}"} for error in turn.errors
+        {"index": -1, "action": "(your reply)", "text": f"error: {error}", "kind": "error"}
+        for error in turn.errors
     ]
     has_work = any(action.op != "final" for action in turn.actions)
     final = next((action for action in turn.actions if action.op == "final"), None)
@@ -84,18 +94,20 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
                 text = view.peek(action.target or "all", chunking, max_chars=rt.peek_chars)
             except TargetError as exc:
                 text = f"error: {exc}"
-            observations.append(_observation(index, action, text))
+            observations.append(_looked_up(index, action, text))
             continue
         if action.op == "grep":
             try:
                 result = view.grep(
-                    action.pattern or "", chunking, target=action.target or "all",
+                    action.pattern or "",
+                    chunking,
+                    target=action.target or "all",
                     max_hits=rt.grep_hits,
                 )
                 text = result.render()
             except TargetError as exc:
                 text = f"error: {exc}"
-            observations.append(_observation(index, action, text))
+            observations.append(_looked_up(index, action, text))
             continue
         ref, leaf, error = _validate_call(action, view, rt, depth + 1, budget.max_depth)
         if error or ref is None:
@@ -104,7 +116,7 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         key = cache_key(action.task or "", ref)
         if key in cache:
             observations.append(
-                _observation(index, action, f"(repeated call, first answer) {cache[key]}")
+                _observation(index, action, f"(repeated call, first answer) {cache[key]}", "repeat")
             )
         elif key in seen_this_turn:
             observations.append({**_observation(index, action, ""), "same_as": seen_this_turn[key]})

@@ -10,7 +10,7 @@ from langgraph.types import Overwrite
 
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
-from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.configuration import RLMRuntime
 from rlm_graph.graph.accounting import merge_usage
 from rlm_graph.graph.plan import describe_budget, partial_answer
 from rlm_graph.graph.recurse import child_usage
@@ -33,7 +33,10 @@ def render_observations(entries: list[dict[str, Any]]) -> str:
     for number, entry in enumerate(entries, start=1):
         text = entry["text"]
         if len(text) > MAX_OBSERVATION_CHARS:
-            text = text[:MAX_OBSERVATION_CHARS] + f" [... {len(text) - MAX_OBSERVATION_CHARS:,} chars cut]"
+            text = (
+                text[:MAX_OBSERVATION_CHARS]
+                + f" [... {len(text) - MAX_OBSERVATION_CHARS:,} chars cut]"
+            )
         separator = "\n" if "\n" in text else " "
         lines.append(f"[{number}] {entry['action']} ->{separator}{text}")
     return "\n".join(lines)
@@ -59,6 +62,16 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     )
     entries.sort(key=lambda entry: entry["index"])
 
+    findings = list(state.get("findings") or [])
+    for result in results:
+        answer = (result.get("answer") or "").strip()
+        if result["status"] == "done" and answer and "NOT FOUND" not in answer.upper():
+            findings.append({"action": result["action"], "answer": answer})
+    observations = state.get("observations") or []
+    progress = bool(results) or any(o.get("kind") == "info" for o in observations)
+    repeating = any(o.get("kind") == "repeat" for o in observations)
+    idle_turns = 0 if progress else state.get("idle_turns", 0) + 1
+
     used = child_usage(results)
     budget = Budget.model_validate(state["budget"]).after_children(
         used.model_calls, used.total_tokens
@@ -83,19 +96,22 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         "observations": [],
         "jobs": [],
         "call_cache": cache,
+        "findings": findings,
+        "idle_turns": idle_turns,
+        # Looping: nothing new, and either repeating itself or idle twice in a row.
+        "stalled": not progress and (repeating or idle_turns >= 2),
         "records": records,
         "usage": _merge_all(state.get("usage"), results),
         "budget": budget.model_dump(),
         "transcript": transcript,
     }
     reason = budget.exhausted_reason()
+    merged_state = {**state, "findings": findings}
     if reason:
-        merged_state = {**state, "call_cache": cache}
         update.update(
             status="budget_exhausted", answer=partial_answer(merged_state, reason), error=reason
         )
     elif iteration >= budget.max_iterations:
-        merged_state = {**state, "call_cache": cache}
         update.update(
             status="budget_exhausted",
             answer=partial_answer(merged_state, "out of turns"),

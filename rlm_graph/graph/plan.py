@@ -36,15 +36,16 @@ def describe_budget(budget: Budget, iteration: int) -> str:
 
 def partial_answer(state: RLMState, reason: str) -> str:
     """The best answer a call can give without another model call: what its children found."""
-    findings = [
-        answer.strip()
-        for answer in (state.get("call_cache") or {}).values()
-        if answer and "NOT FOUND" not in answer.upper()
-    ]
-    if not findings:
+    answers = [finding["answer"] for finding in state.get("findings") or []]
+    if not answers:
         return ""
-    joined = "; ".join(dict.fromkeys(findings))
+    joined = "; ".join(dict.fromkeys(answers))
     return f"[partial: {reason}] {joined}"[:4000]
+
+
+def render_findings(state: RLMState) -> str:
+    lines = [f"- {f['action']} -> {f['answer']}" for f in state.get("findings") or []]
+    return "\n".join(lines) or "(nothing yet)"
 
 
 def _resolve_context(state: RLMState, runtime: RLMRuntime) -> tuple[ContextRef, ContextView]:
@@ -101,7 +102,9 @@ async def _reduce(state: RLMState, runtime: RLMRuntime, budget: Budget, model) -
         f"- part {i}: {answer}" for i, answer in enumerate((state.get("call_cache") or {}).values())
     )
     user = prompts.REDUCE_USER.format(query=state["query"], findings=findings or "(none)")
-    reply = await call_model(runtime, model, [SystemMessage(prompts.REDUCE_SYSTEM), HumanMessage(user)])
+    reply = await call_model(
+        runtime, model, [SystemMessage(prompts.REDUCE_SYSTEM), HumanMessage(user)]
+    )
     update = _accounting(state, model.name, reply.usage, budget)
     if reply.error:
         return {**update, **_finish("error", partial_answer(state, "reduce failed"), reply.error)}
@@ -138,8 +141,12 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         emit(runtime, "leaf", id=state.get("call_id", "root"), depth=depth)
         outcome = await answer_leaf(rt, model, view, state["query"])
         update = _accounting(state, model.name, outcome.usage, budget)
-        return {**base, **update, "iteration": iteration + 1,
-                **_finish(outcome.status, outcome.answer, outcome.error)}
+        return {
+            **base,
+            **update,
+            "iteration": iteration + 1,
+            **_finish(outcome.status, outcome.answer, outcome.error),
+        }
 
     if rt.planner == "map-reduce":
         if iteration == 0:
@@ -158,8 +165,12 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         )
         transcript.append({"role": "user", "content": first})
     last_turn = iteration >= budget.max_iterations - 1
-    if last_turn:
-        transcript.append({"role": "user", "content": prompts.PLANNER_LAST_TURN})
+    stalled = bool(state.get("stalled"))
+    forced = last_turn or stalled
+    if forced:
+        reason = prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED
+        force = prompts.PLANNER_FORCE_FINAL.format(reason=reason, findings=render_findings(state))
+        transcript.append({"role": "user", "content": force})
 
     bound, suffix = _bound_planner(rt, model.chat)
     messages = to_messages(prompts.PLANNER_SYSTEM + suffix, transcript)
@@ -168,21 +179,33 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     update = _accounting(state, model.name, reply.usage, budget)
     if reply.error:
         # The planner itself failing is not something the model can fix: end this call.
-        return {**base, **update, "transcript": transcript, "iteration": iteration + 1,
-                **_finish("error", partial_answer(state, "model failed"), reply.error)}
+        return {
+            **base,
+            **update,
+            "transcript": transcript,
+            "iteration": iteration + 1,
+            **_finish("error", partial_answer(state, "model failed"), reply.error),
+        }
 
     text = cut_continuation(reply.text)
     turn = parse_turn(reply.message if reply.message.tool_calls else text)
     transcript.append({"role": "assistant", "content": text or turn_text(turn)})
-    result = {**base, **update, "transcript": transcript, "turn": turn.model_dump(),
-              "iteration": iteration + 1}
-    if last_turn:
+    result = {
+        **base,
+        **update,
+        "transcript": transcript,
+        "turn": turn.model_dump(),
+        "iteration": iteration + 1,
+    }
+    if forced:
+        # One chance to answer; a planner that still does not is not going to.
         final = next((a for a in turn.actions if a.op == "final"), None)
-        if final is not None:
+        if final is not None and final.answer:
             result.update(_finish("done", final.answer))
         else:
-            answer = partial_answer(state, "out of turns") or reply.text.strip()
-            result.update(_finish("budget_exhausted", answer, "planner turn limit reached"))
+            why = "planner turn limit reached" if last_turn else "planner stopped making progress"
+            answer = partial_answer(state, why) or reply.text.strip()
+            result.update(_finish("budget_exhausted", answer, why))
     return result
 
 

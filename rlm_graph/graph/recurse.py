@@ -36,15 +36,25 @@ def make_recurse(child_graph: Callable[[], Any]):
     async def recurse(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         rt = runtime_context(runtime)
         model = rt.model_for(job["depth"])
-        emit(runtime, "call_started", id=job["call_id"], depth=job["depth"],
-             task=job["task"], target=job["target"], leaf=job["leaf"])
+        emit(
+            runtime,
+            "call_started",
+            id=job["call_id"],
+            depth=job["depth"],
+            task=job["task"],
+            target=job["target"],
+            leaf=job["leaf"],
+        )
         state = child_input(job)
         if job["leaf"]:
             view = rt.registry.view(ContextRef.model_validate(job["context"]))
             outcome = await answer_leaf(rt, model, view, job["task"])
             state.update(
-                answer=outcome.answer, status=outcome.status, error=outcome.error,
-                own_usage=outcome.usage.model_dump(), iteration=1,
+                answer=outcome.answer,
+                status=outcome.status,
+                error=outcome.error,
+                own_usage=outcome.usage.model_dump(),
+                iteration=1,
                 usage=add_usage(None, model.name, outcome.usage),
             )
             final, kind = state, "leaf"
@@ -54,9 +64,16 @@ def make_recurse(child_graph: Callable[[], Any]):
         record = record_from_state(final, kind=kind, model=model.name)
         usage = final.get("usage") or {}
         total = total_usage(usage)
-        emit(runtime, "call_finished", id=job["call_id"], depth=job["depth"],
-             status=record.status, input_tokens=total.input_tokens,
-             output_tokens=total.output_tokens, model_calls=total.model_calls)
+        emit(
+            runtime,
+            "call_finished",
+            id=job["call_id"],
+            depth=job["depth"],
+            status=record.status,
+            input_tokens=total.input_tokens,
+            output_tokens=total.output_tokens,
+            model_calls=total.model_calls,
+        )
         result = {
             "index": job["index"],
             "call_id": job["call_id"],

@@ -41,6 +41,9 @@ class RLMState(RLMInput, total=False):
     child_results: Annotated[list[dict[str, Any]], add_child_results]
     call_cache: dict[str, str]  # identical CALLs are answered from here, not run again
     calls_made: int  # CALLs issued so far, for child ids
+    findings: list[dict[str, str]]  # {"action", "answer"} of children that found something
+    stalled: bool  # the last turn brought nothing new while repeating itself
+    idle_turns: int  # consecutive turns that brought nothing new
     # accounting
     usage: dict[str, dict[str, int]]  # model name -> Usage dump, whole subtree
     own_usage: dict[str, int]  # this call's own model calls

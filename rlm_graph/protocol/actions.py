@@ -27,6 +27,7 @@ class Action(BaseModel):
 
     def render(self) -> str:
         """The action in the text protocol's own syntax (used in transcripts and logs)."""
+
         def q(value: str | None) -> str:
             return json.dumps(value or "", ensure_ascii=False)
 

@@ -24,14 +24,22 @@ def server():
 
 @pytest.fixture
 def env(tmp_path):
-    return {**os.environ, "OPENAI_API_KEY": SECRET, "RLM_GRAPH_HOME": str(tmp_path / "home"),
-            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return {
+        **os.environ,
+        "OPENAI_API_KEY": SECRET,
+        "RLM_GRAPH_HOME": str(tmp_path / "home"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
 
 
 def run_cli(*args: str, env: dict, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "rlm_graph.cli", *args],
-        capture_output=True, text=True, env=env, input=stdin, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
     )
 
 
@@ -44,9 +52,19 @@ def haystack_file(tmp_path) -> Path:
 
 def ask(server, context: str, *extra: str, env: dict, stdin: str | None = None):
     return run_cli(
-        "ask", "What is the vault access code?", "--context", context,
-        "--model", "test-model", "--base-url", server.base_url, "--sub-window", "2000",
-        *extra, env=env, stdin=stdin,
+        "ask",
+        "What is the vault access code?",
+        "--context",
+        context,
+        "--model",
+        "test-model",
+        "--base-url",
+        server.base_url,
+        "--sub-window",
+        "2000",
+        *extra,
+        env=env,
+        stdin=stdin,
     )
 
 
@@ -109,9 +127,21 @@ def test_budget_exhaustion_exits_nonzero_with_one_line_reason(server, haystack_f
 
 
 def test_unreachable_server_is_an_error_not_a_traceback(haystack_file, env):
-    proc = run_cli("ask", "q", "--context", str(haystack_file), "--model", "m",
-                   "--base-url", "http://127.0.0.1:9/v1", "--sub-window", "2000",
-                   "--timeout", "5", env=env)
+    proc = run_cli(
+        "ask",
+        "q",
+        "--context",
+        str(haystack_file),
+        "--model",
+        "m",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--sub-window",
+        "2000",
+        "--timeout",
+        "5",
+        env=env,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("rlm-graph: error")

@@ -20,9 +20,9 @@ async def test_model_planner_finds_needle_through_leaves(haystack, checkpointer)
     n = chunk_count(haystack)
     assert n >= 8
     model = planner(
-        lambda messages, turn: chunk_calls("find the code", n)
-        if turn == 0
-        else final_from_results(messages)
+        lambda messages, turn: (
+            chunk_calls("find the code", n) if turn == 0 else final_from_results(messages)
+        )
     )
     result = await make_rlm(model, checkpointer).ainvoke({"query": "code?", "context": haystack})
     assert result.status == "done", result.error
@@ -103,7 +103,9 @@ async def test_depth_limit_turns_an_oversized_target_into_an_error_observation(h
         transcripts.append(str(messages[-1].content))
         return 'CALL("find", "all")' if turn == 0 else 'FINAL("gave up")'
 
-    result = await make_rlm(planner(turns), max_depth=1).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(planner(turns), max_depth=1).ainvoke(
+        {"query": "q", "context": haystack}
+    )
     assert result.answer == "gave up"
     assert "too large for a helper" in transcripts[1]
     assert result.tree.number_of_nodes() == 1  # nothing was run
@@ -113,7 +115,7 @@ async def test_malformed_output_goes_back_to_the_model():
     seen = []
 
     def turns(messages, turn):
-        seen.append(str(messages[-1].content))
+        seen.append("\n".join(str(m.content) for m in messages[-2:]))
         return ["I think CALL(unbalanced", 'CALL("x", "chunk:99")', 'FINAL("ok")'][turn]
 
     result = await make_rlm(planner(turns), sub_window_tokens=256).ainvoke(
@@ -122,6 +124,8 @@ async def test_malformed_output_goes_back_to_the_model():
     assert result.status == "done" and result.answer == "ok"
     assert "CALL" in seen[1] and "error" in seen[1].lower()
     assert "out of range" in seen[2]
+    # Two idle turns in a row: the planner is told to answer now.
+    assert "no new results" in seen[2]
 
 
 async def test_repeated_calls_are_answered_from_the_first_result(haystack, checkpointer):
@@ -145,7 +149,35 @@ async def test_repeated_calls_are_answered_from_the_first_result(haystack, check
     assert result.status == "done"
     assert len(leaf_calls) == 1
     assert "same call as above" in seen[1]
-    assert "repeated call" in seen[2]
+    # Repeating itself with nothing new: told to answer now, with what was found.
+    assert "no new results" in seen[2] and "chunk:1 -> " not in seen[2]
+
+
+async def test_looping_planner_is_forced_to_answer_with_its_findings(haystack, checkpointer):
+    n = chunk_count(haystack)
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if "no new results" in seen[-1]:
+            return final_from_results(messages)
+        return chunk_calls("find the code", n)  # a small model re-issuing the same calls
+
+    result = await make_rlm(planner(turns), checkpointer).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert result.status == "done" and result.answer == "7391-ALPHA"
+    assert len(seen) == 3
+    assert "Found so far:\n- CALL chunk:" in seen[2] and "7391-ALPHA" in seen[2]
+
+
+async def test_looping_planner_that_never_answers_ends_with_partial(haystack):
+    n = chunk_count(haystack)
+    model = planner(lambda m, t: chunk_calls("find the code", n))
+    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    assert result.status == "budget_exhausted"
+    assert result.error == "planner stopped making progress"
+    assert "7391-ALPHA" in result.answer
 
 
 async def test_call_budget_ends_with_partial_answer(haystack, checkpointer):
@@ -244,11 +276,18 @@ async def test_compiled_graph_is_a_runnable_with_runtime_context(haystack):
     view = open_context(haystack, (runtime := rlm.runtime()).registry)
     from rlm_graph.budget import Budget
 
-    state = {"query": "q", "context": view.ref.model_dump(), "call_id": "root", "depth": 0,
-             "budget": Budget.from_limits(rlm.limits).model_dump()}
+    state = {
+        "query": "q",
+        "context": view.ref.model_dump(),
+        "call_id": "root",
+        "depth": 0,
+        "budget": Budget.from_limits(rlm.limits).model_dump(),
+    }
     events = []
-    async for mode, chunk in build_rlm_graph().compile().astream(
-        state, context=runtime, stream_mode=["custom", "values"], subgraphs=False
+    async for mode, chunk in (
+        build_rlm_graph()
+        .compile()
+        .astream(state, context=runtime, stream_mode=["custom", "values"], subgraphs=False)
     ):
         if mode == "custom":
             events.append(chunk["event"])
@@ -267,9 +306,13 @@ async def test_thread_id_from_config_and_checkpoints_written(haystack, tmp_path)
     assert result.thread_id == "my-run"
     import sqlite3
 
-    rows = sqlite3.connect(db).execute(
-        "select count(*), count(distinct checkpoint_ns) from checkpoints where thread_id='my-run'"
-    ).fetchone()
+    rows = (
+        sqlite3.connect(db)
+        .execute(
+            "select count(*), count(distinct checkpoint_ns) from checkpoints where thread_id='my-run'"
+        )
+        .fetchone()
+    )
     assert rows[0] >= 4
 
 
@@ -281,9 +324,13 @@ async def test_checkpoints_do_not_grow_with_the_context(size, tmp_path):
     await make_rlm(model, str(db)).ainvoke({"query": "q", "context": text})
     import sqlite3
 
-    total = sqlite3.connect(db).execute(
-        "select sum(length(checkpoint)) + (select sum(length(value)) from writes) from checkpoints"
-    ).fetchone()[0]
+    total = (
+        sqlite3.connect(db)
+        .execute(
+            "select sum(length(checkpoint)) + (select sum(length(value)) from writes) from checkpoints"
+        )
+        .fetchone()[0]
+    )
     assert total < 60_000, total
 
 
