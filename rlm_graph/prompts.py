@@ -84,7 +84,7 @@ Use the tools call, peek, grep and final instead of text lines.
 """
 
 # A small model tends to keep writing the example dialogue; cut its reply at these lines.
-PLANNER_STOP_LINES = ("User:", "Results:", "Assistant:")
+PLANNER_STOP_LINES = ("user:", "results:", "assistant:", "end of example")
 
 # Said instead of the usual results when the planner must answer now: it is out of turns, or it
 # is looping (its calls brought nothing new). Measured on the 0.5B model: listing what was found

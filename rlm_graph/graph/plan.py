@@ -224,7 +224,7 @@ def cut_continuation(text: str) -> str:
     and a FINAL, imitating the worked example)."""
     lines = text.splitlines()
     for number, line in enumerate(lines):
-        if number and line.strip().startswith(prompts.PLANNER_STOP_LINES):
+        if number and line.strip().lower().startswith(prompts.PLANNER_STOP_LINES):
             return "\n".join(lines[:number]).rstrip()
     return text
 

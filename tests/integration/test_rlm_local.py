@@ -15,13 +15,13 @@ from rlm_graph.samples import DEFAULT_ANSWER, DEFAULT_QUESTION, make_haystack
 
 pytestmark = pytest.mark.integration
 
-SUB_WINDOW = 1500  # tokens a sub-call may read; the haystack is more than 4x that
+SUB_WINDOW = 2000  # tokens a sub-call may read; the haystack is more than 4x that
 
 
 @pytest.fixture(scope="module")
 def haystack(tmp_path_factory):
     path = tmp_path_factory.mktemp("ctx") / "haystack.txt"
-    path.write_text(make_haystack(26_000, seed=11, position=0.7))
+    path.write_text(make_haystack(64_000, seed=11, position=0.7))
     return path
 
 
