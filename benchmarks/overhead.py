@@ -95,6 +95,36 @@ async def overhead(leaves: int, repeats: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+async def subgraph_overhead(children: int, repeats: int) -> tuple[float, float]:
+    """Per child cost when each child is a planning subgraph run (depth 2), not a leaf."""
+    chunk_tokens = 400
+    chunking = Chunking(chunk_tokens=chunk_tokens, overlap_tokens=chunk_tokens // 20)
+    text = make_haystack(children * chunk_tokens * 4)
+    count = open_context(text).chunk_count(chunking)
+    calls = "\n".join(f'CALL("find", "chunk:{i}")' for i in range(count))
+
+    def respond(messages):
+        last = str(messages[-1].content)
+        if "Question: find" in last:
+            return 'FINAL("nothing")'  # a child answers in one planner turn
+        return calls if last.startswith("Question:") else 'FINAL("done")'
+
+    model = ScriptedChatModel(respond=respond)
+    bare = min([await bare_model_seconds(model, count + 2) for _ in range(repeats)])
+
+    async def once() -> float:
+        rlm = RLM(model=model, chunk_tokens=chunk_tokens, sub_window_tokens=600, max_depth=2,
+                  concurrency=16, max_calls=10_000, checkpointer=None)
+        started = time.perf_counter()
+        result = await rlm.ainvoke({"query": "q", "context": text})
+        assert result.status == "done" and result.tree.number_of_nodes() == count + 1, result
+        return time.perf_counter() - started
+
+    await once()
+    best = min([await once() for _ in range(repeats)])
+    return best * 1000 / count, (best - bare) * 1000 / count
+
+
 async def fanout(calls: int, latency: float, concurrency: int, repeats: int):
     text = haystack_with_chunks(calls)
     model = ScriptedChatModel(
@@ -122,6 +152,9 @@ async def main() -> None:
     print("|---|---:|---:|---:|")
     for label, total, net, median in rows:
         print(f"| {label} | {total:.2f} | {net:.2f} | {median:.2f} |")
+
+    total, net = await subgraph_overhead(args.leaves, args.repeats)
+    print(f"| child as a planning subgraph (depth 2, one planner turn per child), no checkpointer | {total:.2f} | {net:.2f} | |")
 
     best, median, ideal, peak = await fanout(64, 0.2, 16, max(2, args.repeats // 2))
     print("\n### Fan-out: 64 sub-calls, fake model sleeping 200 ms, concurrency 16\n")
