@@ -113,8 +113,15 @@ async def subgraph_overhead(children: int, repeats: int) -> tuple[float, float]:
     bare = min([await bare_model_seconds(model, count + 2) for _ in range(repeats)])
 
     async def once() -> float:
-        rlm = RLM(model=model, chunk_tokens=chunk_tokens, sub_window_tokens=600, max_depth=2,
-                  concurrency=16, max_calls=10_000, checkpointer=None)
+        rlm = RLM(
+            model=model,
+            chunk_tokens=chunk_tokens,
+            sub_window_tokens=600,
+            max_depth=2,
+            concurrency=16,
+            max_calls=10_000,
+            checkpointer=None,
+        )
         started = time.perf_counter()
         result = await rlm.ainvoke({"query": "q", "context": text})
         assert result.status == "done" and result.tree.number_of_nodes() == count + 1, result
@@ -154,7 +161,9 @@ async def main() -> None:
         print(f"| {label} | {total:.2f} | {net:.2f} | {median:.2f} |")
 
     total, net = await subgraph_overhead(args.leaves, args.repeats)
-    print(f"| child as a planning subgraph (depth 2, one planner turn per child), no checkpointer | {total:.2f} | {net:.2f} | |")
+    print(
+        f"| child as a planning subgraph (depth 2, one planner turn per child), no checkpointer | {total:.2f} | {net:.2f} | |"
+    )
 
     best, median, ideal, peak = await fanout(64, 0.2, 16, max(2, args.repeats // 2))
     print("\n### Fan-out: 64 sub-calls, fake model sleeping 200 ms, concurrency 16\n")

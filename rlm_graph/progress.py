@@ -36,7 +36,7 @@ class ProgressDisplay:
         elapsed = time.time() - self.started
         return Text(
             f"  planner turns {self.turns} | calls {self.calls_finished}/{self.calls_started} "
-            f"done, {running} running | depth {self.max_depth} | tokens "
+            f"done, {running} open | depth {self.max_depth} | tokens "
             f"{self.input_tokens:,} in / {self.output_tokens:,} out | {elapsed:,.0f}s",
             style="cyan",
         )
@@ -53,7 +53,10 @@ class ProgressDisplay:
             self.input_tokens += event.get("input_tokens", 0)
             self.output_tokens += event.get("output_tokens", 0)
             mark = "✓" if event.get("status") == "done" else "✗"
+            answer = " ".join(str(event.get("answer", "")).split())[:60]
             self.console.print(
-                f"  {mark} {event['id']} [dim]{event.get('status')}[/dim]", highlight=False
+                f"  {mark} {event['id']} {event.get('target', '')} -> {answer}",
+                highlight=False,
+                markup=False,
             )
         self.live.update(self._line())

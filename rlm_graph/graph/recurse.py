@@ -69,6 +69,8 @@ def make_recurse(child_graph: Callable[[], Any]):
             "call_finished",
             id=job["call_id"],
             depth=job["depth"],
+            target=job["target"],
+            answer=(record.answer or record.error or "")[:80],
             status=record.status,
             input_tokens=total.input_tokens,
             output_tokens=total.output_tokens,
