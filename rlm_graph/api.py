@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import networkx as nx
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +26,9 @@ from rlm_graph.state import CallRecord, Usage
 from rlm_graph.tree import build_tree, tree_summary
 
 EventHandler = Callable[[dict[str, Any]], None]
+# LangGraph's checkpoint write modes: "sync" (before each next step), "async" (overlapping the
+# next step, the default) or "exit" (only when the run ends).
+Durability = Literal["sync", "async", "exit"]
 
 
 class RLMRequest(BaseModel):
@@ -102,6 +105,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         checkpointer: CheckpointTarget = None,
         timeout: float | None = None,
         on_event: EventHandler | None = None,
+        durability: Durability = "async",
     ) -> None:
         if planner not in ("model", "map-reduce"):
             raise RLMError(f"unknown planner {planner!r}: use 'model' or 'map-reduce'")
@@ -128,6 +132,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         self.sub_window_tokens = sub_window_tokens
         self.checkpointer = checkpointer
         self.on_event = on_event
+        self.durability: Durability = durability
         self._limiter = ConcurrencyLimiter(concurrency)
 
     # -- models are resolved lazily: starting the local server costs seconds
@@ -202,6 +207,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
                 context=runtime,
                 stream_mode=["custom", "values"],
                 subgraphs=True,
+                durability=self.durability,
             ):
                 if mode == "custom" and self.on_event is not None:
                     self.on_event(chunk)

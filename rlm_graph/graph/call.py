@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from rlm_graph.budget import Budget
-from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
 from rlm_graph.graph.state import RLMState
@@ -128,12 +128,28 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     share = budget.share(len(candidates)) if candidates else None
     runnable = min(len(candidates), max(0, budget.calls_left - 1))
     calls_made = state.get("calls_made", 0)
+    # With a token budget, only launch children whose reading we can afford (estimated from the
+    # slice size), in call order: a budget is a promise, not a hint.
+    tokens_left = budget.tokens_left
     for position, (index, action, ref, leaf, key) in enumerate(candidates):
         if share is None or position >= runnable:
             observations.append(
                 _observation(index, action, "error: not run, the model-call budget is used up")
             )
             continue
+        if tokens_left is not None:
+            cost = math.ceil(ref.size / chunking.chars_per_token) + LEAF_PROMPT_RESERVE_TOKENS // 2
+            if cost > tokens_left:
+                observations.append(
+                    _observation(
+                        index,
+                        action,
+                        f"error: not run, it needs ~{cost:,} tokens and "
+                        f"{max(0, tokens_left):,} are left in the token budget",
+                    )
+                )
+                continue
+            tokens_left -= cost
         calls_made += 1
         jobs.append(
             {
