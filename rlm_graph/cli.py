@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from contextlib import nullcontext
 from typing import Any
 
@@ -117,6 +118,7 @@ def run_ask(args: argparse.Namespace) -> int:
     err = Console(stderr=True, soft_wrap=True)
     interactive = err.is_terminal and not args.quiet
     db = args.db if args.db is not None else "default"
+    thread_id = args.thread or "(not started)"
     try:
         context = open_context(_read_context(args.context))  # bad input fails before any model
         from rlm_graph.progress import ProgressDisplay
@@ -140,18 +142,18 @@ def run_ask(args: argparse.Namespace) -> int:
             timeout=args.timeout,
             on_event=display,
         )
+        thread_id = args.thread or uuid.uuid4().hex[:12]
         request: dict[str, Any] = {
             "query": args.query,
             "context": context,
-            "thread_id": args.thread,
+            "thread_id": thread_id,
         }
         if interactive:
             err.print(f"[dim]loading model {args.model} ...[/dim]", highlight=False)
         _ = rlm.root_model, rlm.sub_model  # fail fast on model setup, before the progress line
         if not args.json or interactive:
             target = default_db_path() if db == "default" else db
-            thread_note = args.thread or "(generated)"
-            err.print(f"[dim]checkpoints {target} | thread {thread_note}[/dim]", highlight=False)
+            err.print(f"[dim]checkpoints {target} | thread {thread_id}[/dim]", highlight=False)
         with display or nullcontext():
             result = rlm.invoke(request)
     except ValidationError as exc:
@@ -162,7 +164,7 @@ def run_ask(args: argparse.Namespace) -> int:
     except RLMError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail(f"interrupted; checkpoints of thread {thread_id} are kept", 130)
     _print_result(result, args.json, err)
     if result.status == "done":
         return EXIT_OK
