@@ -16,6 +16,9 @@ from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol import Action, ParsedTurn
 from rlm_graph.state import ContextRef
 
+# Beyond this many refused CALLs, one line speaks for the rest (the transcript stays bounded).
+MAX_REFUSALS_LISTED = 5
+
 FINAL_WITH_WORK = (
     "FINAL was ignored because this turn also asked for results; "
     'read them first, then answer with FINAL("answer").'
@@ -131,11 +134,24 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     # With a token budget, only launch children whose reading we can afford (estimated from the
     # slice size), in call order: a budget is a promise, not a hint.
     tokens_left = budget.tokens_left
+    refused = 0
     for position, (index, action, ref, leaf, key) in enumerate(candidates):
         if share is None or position >= runnable:
-            observations.append(
-                _observation(index, action, "error: not run, the model-call budget is used up")
-            )
+            refused += 1
+            if refused <= MAX_REFUSALS_LISTED:
+                observations.append(
+                    _observation(index, action, "error: not run, the model-call budget is used up")
+                )
+            elif refused == MAX_REFUSALS_LISTED + 1:
+                rest = len(candidates) - position
+                observations.append(
+                    _observation(
+                        index,
+                        action,
+                        f"error: this and {rest - 1:,} more CALLs not "
+                        "run, the model-call budget is used up",
+                    )
+                )
             continue
         if tokens_left is not None:
             cost = math.ceil(ref.size / chunking.chars_per_token) + LEAF_PROMPT_RESERVE_TOKENS // 2

@@ -84,30 +84,52 @@ def _bound_planner(runtime: RLMRuntime, chat: Any) -> tuple[Any, str]:
     return None, ""
 
 
-def _map_reduce_turn(state: RLMState, view: ContextView, runtime: RLMRuntime) -> ParsedTurn:
-    chunking = runtime.chunking_for_view()
+# The most CALLs one map step issues; more chunks are grouped into ranges (when depth allows).
+MAP_FANOUT_LIMIT = 256
+
+
+def _map_reduce_turn(
+    state: RLMState, view: ContextView, runtime: RLMRuntime, budget: Budget
+) -> tuple[ParsedTurn, str | None]:
+    """One CALL per chunk; for more chunks than the fan-out (or call budget) allows, one CALL
+    per range of chunks when a level of depth is left, else the first chunks and a note."""
+    count = view.chunk_count(runtime.chunking_for_view())
     task = prompts.MAP_TASK.format(query=state["query"])
-    return ParsedTurn(
-        actions=[
-            Action(op="call", task=task, target=f"chunk:{i}")
-            for i in range(view.chunk_count(chunking))
+    limit = max(1, min(MAP_FANOUT_LIMIT, budget.calls_left - 1))
+    if count <= limit:
+        targets = [f"chunk:{i}" for i in range(count)]
+        return ParsedTurn(actions=[Action(op="call", task=task, target=t) for t in targets]), None
+    if state.get("depth", 0) + 1 < budget.max_depth:
+        size = math.ceil(count / limit)
+        targets = [
+            f"chunks:{start}-{min(count, start + size) - 1}" for start in range(0, count, size)
         ]
+        return ParsedTurn(actions=[Action(op="call", task=task, target=t) for t in targets]), None
+    targets = [f"chunk:{i}" for i in range(limit)]
+    note = (
+        f"read chunk:0 to chunk:{limit - 1} of {count} chunks; "
+        "raise max_calls or max_depth to read them all"
     )
+    return ParsedTurn(actions=[Action(op="call", task=task, target=t) for t in targets]), note
 
 
 async def _reduce(state: RLMState, runtime: RLMRuntime, budget: Budget, model) -> dict[str, Any]:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     findings = "\n".join(
-        f"- part {i}: {answer}" for i, answer in enumerate((state.get("call_cache") or {}).values())
+        f"- {finding['action']}: {finding['answer']}" for finding in state.get("findings") or []
     )
-    user = prompts.REDUCE_USER.format(query=state["query"], findings=findings or "(none)")
+    user = prompts.REDUCE_USER.format(
+        query=state["query"], findings=findings or "(no part found anything)"
+    )
     reply = await call_model(
         runtime, model, [SystemMessage(prompts.REDUCE_SYSTEM), HumanMessage(user)]
     )
     update = _accounting(state, model.name, reply.usage, budget)
     if reply.error:
         return {**update, **_finish("error", partial_answer(state, "reduce failed"), reply.error)}
+    if state.get("coverage_note"):  # an answer, but not from the whole context: say so
+        return {**update, **_finish("budget_exhausted", reply.text.strip(), state["coverage_note"])}
     return {**update, **_finish("done", reply.text.strip())}
 
 
@@ -150,8 +172,8 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 
     if rt.planner == "map-reduce":
         if iteration == 0:
-            turn = _map_reduce_turn(state, view, rt)
-            return {**base, "turn": turn.model_dump(), "iteration": 1}
+            turn, note = _map_reduce_turn(state, view, rt, budget)
+            return {**base, "turn": turn.model_dump(), "iteration": 1, "coverage_note": note}
         update = await _reduce(state, rt, budget, model)
         return {**base, **update, "iteration": iteration + 1}
 

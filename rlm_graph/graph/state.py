@@ -44,6 +44,7 @@ class RLMState(RLMInput, total=False):
     findings: list[dict[str, str]]  # {"action", "answer"} of children that found something
     stalled: bool  # the last turn brought nothing new while repeating itself
     idle_turns: int  # consecutive turns that brought nothing new
+    coverage_note: str | None  # map-reduce could not read every chunk
     # accounting
     usage: dict[str, dict[str, int]]  # model name -> Usage dump, whole subtree
     own_usage: dict[str, int]  # this call's own model calls

@@ -10,6 +10,7 @@ import pytest
 
 from rlm_graph import build_rlm_graph
 from rlm_graph.context import Chunking, open_context
+from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, needle_finder
 from tests.unit.conftest import NEEDLE_PATTERN, chunk_calls, final_from_results, make_rlm, planner
 
@@ -438,3 +439,42 @@ async def test_tool_call_actions(haystack):
     result = await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
     assert result.answer == "7391-ALPHA"
     assert result.tree.number_of_nodes() == 2
+
+
+async def test_map_reduce_groups_chunks_into_ranges_when_depth_allows():
+    text = make_haystack(60_000, seed=3)
+    count = chunk_count(text)
+    model = planner(["unused"], leaf=needle_finder(NEEDLE_PATTERN))
+    model = model.model_copy(update={"respond": needle_finder(NEEDLE_PATTERN)})
+    result = await make_rlm(model, planner="map-reduce", max_depth=2, max_calls=12).ainvoke(
+        {"query": "code?", "context": text}
+    )
+    tree = result.tree
+    children = list(tree.successors("root"))
+    assert len(children) < count  # grouped, not one CALL per chunk
+    assert all(tree.nodes[c]["target"].startswith("chunks:") for c in children)
+    assert all(tree.nodes[c]["kind"] == "node" for c in children)
+    assert result.usage.model_calls <= 12
+
+
+async def test_map_reduce_without_depth_reads_what_budget_allows_and_says_so(haystack):
+    count = chunk_count(haystack)
+    model = planner(["unused"]).model_copy(update={"respond": needle_finder(NEEDLE_PATTERN)})
+    result = await make_rlm(model, planner="map-reduce", max_calls=5).ainvoke(
+        {"query": "code?", "context": haystack}
+    )
+    assert result.status == "budget_exhausted"
+    assert f"of {count} chunks" in result.error
+    assert result.tree.number_of_nodes() == 1 + 4
+
+
+async def test_refused_calls_are_summarised_in_one_line(haystack):
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return chunk_calls("find", chunk_count(haystack)) if turn == 0 else 'FINAL("x")'
+
+    await make_rlm(planner(turns), max_calls=3).ainvoke({"query": "q", "context": haystack})
+    refusals = [line for line in seen[1].splitlines() if "not run" in line]
+    assert len(refusals) == 6 and "more CALLs not run" in refusals[-1]
