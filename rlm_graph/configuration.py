@@ -20,6 +20,7 @@ ActionFormat = Literal["text", "json", "tools"]
 
 # Tokens a leaf prompt needs beyond its slice: instructions, the task and the answer.
 LEAF_PROMPT_RESERVE_TOKENS = 512
+TOKEN_ESTIMATE_MARGIN = 0.85
 
 
 class ConcurrencyLimiter:
@@ -74,7 +75,8 @@ class RLMRuntime:
     def leaf_window_tokens(self) -> int:
         """How many context tokens a leaf may read in one call."""
         window = self.sub_window_tokens or self.sub_model.window_tokens
-        return max(256, window - LEAF_PROMPT_RESERVE_TOKENS)
+        # Slice sizes are estimated at 4 bytes per token; real tokenizers vary, so keep 15% spare.
+        return max(256, int((window - LEAF_PROMPT_RESERVE_TOKENS) * TOKEN_ESTIMATE_MARGIN))
 
     def chunking_for_view(self) -> Chunking:
         """Chunks sized so that one chunk fits a leaf: CALL per chunk is always runnable."""

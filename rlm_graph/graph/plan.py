@@ -17,6 +17,7 @@ from rlm_graph.graph.events import emit
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
 from rlm_graph.state import ContextRef, Usage
 
@@ -195,7 +196,9 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         transcript.append({"role": "user", "content": force})
 
     bound, suffix = _bound_planner(rt, model.chat)
-    messages = to_messages(prompts.PLANNER_SYSTEM + suffix, transcript)
+    system = prompts.PLANNER_SYSTEM + suffix
+    sent = fit_transcript(system, transcript, model.window_tokens, PLANNER_REPLY_RESERVE_TOKENS)
+    messages = to_messages(system, sent)
     emit(runtime, "turn", id=state.get("call_id", "root"), depth=depth, iteration=iteration + 1)
     reply = await call_model(rt, model, messages, bound=bound)
     update = _accounting(state, model.name, reply.usage, budget)
@@ -232,6 +235,8 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 
 
 MAX_LISTED_CHUNKS = 40
+# Room left in the window for the planner's own reply.
+PLANNER_REPLY_RESERVE_TOKENS = 1024
 
 
 def chunk_list(count: int) -> str:

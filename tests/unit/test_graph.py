@@ -478,3 +478,36 @@ async def test_refused_calls_are_summarised_in_one_line(haystack):
     await make_rlm(planner(turns), max_calls=3).ainvoke({"query": "q", "context": haystack})
     refusals = [line for line in seen[1].splitlines() if "not run" in line]
     assert len(refusals) == 6 and "more CALLs not run" in refusals[-1]
+
+
+def test_fit_transcript_elides_oldest_middle_turns():
+    from rlm_graph.graph.window import ELIDED, estimated_tokens, fit_transcript
+
+    transcript = [{"role": "user", "content": "Q" * 400}]
+    for i in range(6):
+        transcript += [
+            {"role": "assistant", "content": f"PEEK {i}"},
+            {"role": "user", "content": f"R{i} " + "x" * 2000},
+        ]
+    fitted = fit_transcript("S" * 350, transcript, window_tokens=2500, reserve_tokens=1000)
+    assert fitted[0] == transcript[0] and fitted[-2:] == transcript[-2:]
+    assert fitted[1]["content"] == ELIDED
+    assert sum(estimated_tokens(m["content"]) for m in fitted) <= 2500 - 1000 - 100
+    assert transcript[1]["content"] == "PEEK 0"  # the stored transcript is untouched
+
+
+async def test_long_planner_conversations_stay_inside_the_window():
+    from rlm_graph.models import resolve_model
+
+    sizes = []
+
+    def turns(messages, turn):
+        sizes.append(sum(len(str(m.content)) for m in messages))
+        return f'PEEK("chars:{turn * 1500}-{turn * 1500 + 1500}")' if turn < 6 else 'FINAL("x")'
+
+    model = resolve_model(planner(turns), window_tokens=3000)
+    result = await make_rlm(model, sub_window_tokens=600, max_iterations=10).ainvoke(
+        {"query": "q", "context": "word " * 20_000}
+    )
+    assert result.answer == "x"
+    assert max(sizes) / 3.5 <= 3000 - 1024 + 50
