@@ -119,6 +119,8 @@ def run_ask(args: argparse.Namespace) -> int:
     interactive = err.is_terminal and not args.quiet
     db = args.db if args.db is not None else "default"
     thread_id = args.thread or "(not started)"
+    if not args.query.strip():
+        return _fail("the question is empty", EXIT_USAGE)
     try:
         context = open_context(_read_context(args.context))  # bad input fails before any model
         from rlm_graph.progress import ProgressDisplay
