@@ -8,6 +8,7 @@ from the recurse node inherit it.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Literal
@@ -80,11 +81,21 @@ class RLMRuntime:
 
     def chunking_for_view(self) -> Chunking:
         """Chunks sized so that one chunk fits a leaf: CALL per chunk is always runnable."""
-        if self.chunking is not None:
-            return self.chunking
-        # Snapped chunk edges can add a little; keep a margin so every chunk fits a leaf.
-        chunk_tokens = min(2000, int(self.leaf_window_tokens * 0.8))
-        return Chunking(chunk_tokens=chunk_tokens, overlap_tokens=max(1, chunk_tokens // 20))
+        if self.chunking is None:
+            # Snapped chunk edges can add a little; keep a margin so every chunk fits a leaf.
+            chunk_tokens = min(2000, int(self.leaf_window_tokens * 0.8))
+            self.chunking = Chunking(
+                chunk_tokens=chunk_tokens, overlap_tokens=max(1, chunk_tokens // 20)
+            )
+        return self.chunking
+
+    def slice_tokens(self, nbytes: int) -> int:
+        """Estimated tokens of a slice of ``nbytes`` bytes."""
+        return self.chunking_for_view().tokens(nbytes)
+
+    def fits_leaf(self, nbytes: int) -> bool:
+        """Whether one model call can read a slice of ``nbytes`` bytes whole."""
+        return self.slice_tokens(nbytes) <= self.leaf_window_tokens
 
 
 _env_runtime: list[RLMRuntime] = []
@@ -97,8 +108,6 @@ def runtime_context(runtime: object) -> RLMRuntime:
     context = getattr(runtime, "context", None)
     if context is not None:
         return context
-    import os
-
     from rlm_graph.models import resolve_model
 
     with _env_lock:

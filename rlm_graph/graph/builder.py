@@ -38,10 +38,8 @@ def _run_coroutine_sync(factory: Callable[[], Awaitable[Any]]) -> Any:
         return pool.submit(context.run, lambda: asyncio.run(factory())).result()
 
 
-def _node(afunc: Callable[..., Awaitable[dict]] | None = None, func=None, name: str = ""):
+def _node(afunc: Callable[..., Awaitable[dict]], name: str) -> RunnableCallable:
     """A node usable from both ``invoke`` and ``ainvoke``."""
-    if func is not None:
-        return func
 
     def sync(state: Any, runtime: Any) -> dict:
         return _run_coroutine_sync(lambda: afunc(state, runtime))

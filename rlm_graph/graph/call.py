@@ -3,7 +3,6 @@ each runnable CALL into a job for the recurse node."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -51,9 +50,9 @@ def _validate_call(
         ref = view.resolve(action.target or "all", runtime.chunking_for_view())
     except TargetError as exc:
         return None, False, str(exc)
-    tokens = math.ceil(ref.size / runtime.chunking_for_view().chars_per_token)
-    fits = tokens <= runtime.leaf_window_tokens
+    fits = runtime.fits_leaf(ref.size)
     if child_depth >= max_depth and not fits:
+        tokens = runtime.slice_tokens(ref.size)
         chunking = runtime.chunking_for_view()
         return (
             None,
@@ -154,7 +153,7 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
                 )
             continue
         if tokens_left is not None:
-            cost = math.ceil(ref.size / chunking.chars_per_token) + LEAF_PROMPT_RESERVE_TOKENS // 2
+            cost = rt.slice_tokens(ref.size) + LEAF_PROMPT_RESERVE_TOKENS // 2
             if cost > tokens_left:
                 observations.append(
                     _observation(

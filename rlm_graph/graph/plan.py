@@ -6,13 +6,14 @@ import math
 import time
 from typing import Any
 
+from langchain_core.messages import HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from rlm_graph import prompts
 from rlm_graph.budget import Budget, Limits
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView, open_context
-from rlm_graph.graph.accounting import add_usage, total_usage
+from rlm_graph.graph.accounting import add_usage
 from rlm_graph.graph.events import emit
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.model_call import call_model, to_messages
@@ -20,10 +21,6 @@ from rlm_graph.graph.state import RLMState
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
 from rlm_graph.state import ContextRef, Usage
-
-
-def estimate_tokens(view: ContextView, runtime: RLMRuntime) -> int:
-    return math.ceil(view.size / runtime.chunking_for_view().chars_per_token)
 
 
 def describe_budget(budget: Budget, iteration: int) -> str:
@@ -115,8 +112,6 @@ def _map_reduce_turn(
 
 
 async def _reduce(state: RLMState, runtime: RLMRuntime, budget: Budget, model) -> dict[str, Any]:
-    from langchain_core.messages import HumanMessage, SystemMessage
-
     findings = "\n".join(
         f"- {finding['action']}: {finding['answer']}" for finding in state.get("findings") or []
     )
@@ -151,10 +146,10 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     if reason:
         return {**base, **_finish("budget_exhausted", partial_answer(state, reason), reason)}
 
-    tokens = estimate_tokens(view, rt)
-    fits = tokens <= rt.leaf_window_tokens
+    fits = rt.fits_leaf(view.size)
     if depth >= budget.max_depth or fits:
         if not fits:
+            tokens = rt.slice_tokens(view.size)
             error = (
                 f"the context (~{tokens:,} tokens) does not fit one model call "
                 f"(~{rt.leaf_window_tokens:,} tokens) and max_depth={budget.max_depth} "
@@ -260,4 +255,4 @@ def turn_text(turn: ParsedTurn) -> str:
     return "\n".join(action.render() for action in turn.actions)
 
 
-__all__ = ["plan", "partial_answer", "estimate_tokens", "describe_budget", "total_usage"]
+__all__ = ["plan", "partial_answer", "describe_budget", "render_findings"]
