@@ -7,51 +7,35 @@ from the recurse node inherit it.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rlm_graph.budget import Limits
 from rlm_graph.context import Chunking, ContextRegistry
+from rlm_graph.limiter import ConcurrencyLimiter
 from rlm_graph.models import ResolvedModel
+from rlm_graph.tokens import estimate_tokens, usable_tokens
 
 PlannerKind = Literal["model", "map-reduce"]
 ActionFormat = Literal["text", "json", "tools"]
+Route = Literal["direct", "recursive"]
 
 # Tokens a leaf prompt needs beyond its slice: instructions, the task and the answer.
 LEAF_PROMPT_RESERVE_TOKENS = 512
-TOKEN_ESTIMATE_MARGIN = 0.85
+# The largest default chunk: small enough that a leaf's answer stays focused.
+MAX_DEFAULT_CHUNK_TOKENS = 2000
 
-
-class ConcurrencyLimiter:
-    """One global limit on model calls in flight, safe across event loops.
-
-    ``asyncio.Semaphore`` binds to one loop; sync ``invoke`` and ``batch`` may run nodes on
-    several, so keep one semaphore per loop sharing one limit.
-    """
-
-    def __init__(self, limit: int) -> None:
-        if limit < 1:
-            raise ValueError("concurrency must be at least 1")
-        self.limit = limit
-        self._per_loop: dict[int, asyncio.Semaphore] = {}
-        self._lock = threading.Lock()
-
-    def _semaphore(self) -> asyncio.Semaphore:
-        loop_id = id(asyncio.get_running_loop())
-        with self._lock:
-            semaphore = self._per_loop.get(loop_id)
-            if semaphore is None:
-                semaphore = asyncio.Semaphore(self.limit)
-                self._per_loop[loop_id] = semaphore
-            return semaphore
-
-    async def __aenter__(self) -> None:
-        await self._semaphore().acquire()
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._semaphore().release()
+__all__ = [
+    "LEAF_PROMPT_RESERVE_TOKENS",
+    "ActionFormat",
+    "ConcurrencyLimiter",
+    "PlannerKind",
+    "RLMRuntime",
+    "Route",
+    "runtime_context",
+]
 
 
 @dataclass
@@ -61,29 +45,44 @@ class RLMRuntime:
     root_model: ResolvedModel
     sub_model: ResolvedModel
     registry: ContextRegistry = field(default_factory=ContextRegistry)
+    limits: Limits = field(default_factory=Limits)
     chunking: Chunking | None = None
     planner: PlannerKind = "model"
     action_format: ActionFormat = "text"
-    limiter: ConcurrencyLimiter = field(default_factory=lambda: ConcurrencyLimiter(4))
+    limiter: ConcurrencyLimiter | None = None
     peek_chars: int = 2000
     grep_hits: int = 40
     sub_window_tokens: int | None = None
+    # The root answers in one call when the context is below this many tokens (and fits the
+    # root model); None: whenever it fits, 0: never.
+    direct_below: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            # Fan-out is made of sub-calls, so the sub-model's default sets the pace.
+            self.limiter = ConcurrencyLimiter(self.sub_model.concurrency)
 
     def model_for(self, depth: int) -> ResolvedModel:
         return self.root_model if depth == 0 else self.sub_model
 
+    def reading_tokens(self, model: ResolvedModel | None = None) -> int:
+        """How many context tokens one call of ``model`` (default: a sub-call) may read."""
+        if model is None or model is self.sub_model:
+            window = self.sub_window_tokens or self.sub_model.window_tokens
+        else:
+            window = model.window_tokens
+        return max(256, usable_tokens(window - LEAF_PROMPT_RESERVE_TOKENS))
+
     @property
     def leaf_window_tokens(self) -> int:
-        """How many context tokens a leaf may read in one call."""
-        window = self.sub_window_tokens or self.sub_model.window_tokens
-        # Slice sizes are estimated at 4 bytes per token; real tokenizers vary, so keep 15% spare.
-        return max(256, int((window - LEAF_PROMPT_RESERVE_TOKENS) * TOKEN_ESTIMATE_MARGIN))
+        """How many context tokens a leaf (a sub-call) may read in one call."""
+        return self.reading_tokens()
 
     def chunking_for_view(self) -> Chunking:
         """Chunks sized so that one chunk fits a leaf: CALL per chunk is always runnable."""
         if self.chunking is None:
             # Snapped chunk edges can add a little; keep a margin so every chunk fits a leaf.
-            chunk_tokens = min(2000, int(self.leaf_window_tokens * 0.8))
+            chunk_tokens = min(MAX_DEFAULT_CHUNK_TOKENS, int(self.leaf_window_tokens * 0.8))
             self.chunking = Chunking(
                 chunk_tokens=chunk_tokens, overlap_tokens=max(1, chunk_tokens // 20)
             )
@@ -91,11 +90,18 @@ class RLMRuntime:
 
     def slice_tokens(self, nbytes: int) -> int:
         """Estimated tokens of a slice of ``nbytes`` bytes."""
-        return self.chunking_for_view().tokens(nbytes)
+        return estimate_tokens(nbytes)
 
     def fits_leaf(self, nbytes: int) -> bool:
-        """Whether one model call can read a slice of ``nbytes`` bytes whole."""
+        """Whether one sub-call can read a slice of ``nbytes`` bytes whole."""
         return self.slice_tokens(nbytes) <= self.leaf_window_tokens
+
+    def route_for(self, nbytes: int) -> Route:
+        """``direct`` when the root should answer the whole context in one call."""
+        tokens = self.slice_tokens(nbytes)
+        if self.direct_below is not None and tokens >= self.direct_below:
+            return "recursive"
+        return "direct" if tokens <= self.reading_tokens(self.root_model) else "recursive"
 
 
 _env_runtime: list[RLMRuntime] = []

@@ -15,3 +15,7 @@ class TargetError(RLMError):
 
 class ModelSetupError(RLMError):
     """A model spec cannot be turned into a chat model (missing extra, bad weights, ...)."""
+
+
+class ThreadError(RLMError):
+    """A thread cannot take this question: it is unfinished, or about another context."""

@@ -9,8 +9,14 @@ from __future__ import annotations
 
 PLANNER_FIRST_TURN = """\
 Question: {query}
-{description}
+{earlier}{description}
 {chunk_list}Budget: {budget}"""
+
+# A follow-up question on a thread: what was asked and answered before (never the transcripts).
+EARLIER_TURNS = """\
+Earlier questions on this context, with their final answers:
+{turns}
+"""
 
 PLANNER_OBSERVATIONS = """\
 Results:
@@ -23,6 +29,7 @@ Write more actions, or FINAL("answer") if you know the answer."""
 _EXAMPLE_QUESTION = "What year was the old bridge built?"
 _EXAMPLE_FIRST_TURN = PLANNER_FIRST_TURN.format(
     query=_EXAMPLE_QUESTION,
+    earlier="",
     description="""\
 Context: file minutes.txt
 Size: 45,112 chars (bytes), about 11,278 tokens, 912 lines

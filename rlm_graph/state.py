@@ -61,6 +61,7 @@ class CallRecord(BaseModel):
 
     id: str
     parent_id: str | None = None
+    turn: int = Field(default=1, description="the thread's question this call belongs to")
     depth: int = 0
     kind: CallKind = "root"
     task: str

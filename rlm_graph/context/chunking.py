@@ -1,6 +1,6 @@
 """Fixed-size overlapping chunks with edges snapped to line breaks.
 
-Token counts are estimated as bytes / chars_per_token (no tokenizer), so every number here is
+Token counts are estimated as bytes / chars_per_token (``rlm_graph.tokens``), so every number here is
 O(1) to compute, even for a 1 GB file. A chunk edge depends only on the bytes just before its
 nominal position, so ``span(i)`` is cheap and deterministic without scanning earlier chunks.
 """
@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rlm_graph.context.utf8 import ByteReader, snap_forward
 from rlm_graph.errors import TargetError
+from rlm_graph.tokens import CHARS_PER_TOKEN
 
 _WHITESPACE = b" \t\r\f\v"
 
@@ -24,7 +25,7 @@ class Chunking(BaseModel):
 
     chunk_tokens: int = Field(default=1000, gt=0)
     overlap_tokens: int = Field(default=100, ge=0)
-    chars_per_token: float = Field(default=4.0, gt=0)
+    chars_per_token: float = Field(default=CHARS_PER_TOKEN, gt=0)
 
     @model_validator(mode="after")
     def _overlap_below_chunk(self) -> Chunking:

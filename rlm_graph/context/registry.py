@@ -1,12 +1,14 @@
 """Maps store ids to open stores, so graph state can carry ContextRefs instead of text.
 
 When a ref arrives for a store this process has not opened (a resumed checkpoint, another
-worker), the file or folder is reopened from ``ref.uri`` and checked against ``ref.store_id``.
+worker), the file or folder is reopened from ``ref.uri`` and checked against ``ref.store_id``;
+text contexts come back from the blob store, if one was given.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Protocol
 
 from rlm_graph.context.directory import DirectoryStore
 from rlm_graph.context.stores import ContextStore, FileStore
@@ -15,16 +17,29 @@ from rlm_graph.errors import ContextError
 from rlm_graph.state import ContextRef
 
 
+class BlobSource(Protocol):
+    def open(self, store_id: str) -> ContextStore | None: ...
+
+
 class ContextRegistry:
-    """A thread-safe dict of open stores keyed by store_id."""
+    """A thread-safe dict of open stores keyed by store_id.
 
-    def __init__(self) -> None:
+    ``close()`` releases the stores the registry opened or was given to own; stores registered
+    with ``owned=False`` (a view the caller keeps using) are left open.
+    """
+
+    def __init__(self, blobs: BlobSource | None = None) -> None:
         self._stores: dict[str, ContextStore] = {}
+        self._borrowed: set[str] = set()
         self._lock = threading.Lock()
+        self.blobs = blobs
 
-    def register(self, store: ContextStore) -> None:
+    def register(self, store: ContextStore, *, owned: bool = True) -> None:
         with self._lock:
-            self._stores.setdefault(store.store_id, store)
+            if store.store_id not in self._stores:
+                self._stores[store.store_id] = store
+                if not owned:
+                    self._borrowed.add(store.store_id)
 
     def __contains__(self, store_id: object) -> bool:
         with self._lock:
@@ -40,11 +55,16 @@ class ContextRegistry:
             store = self._stores.get(ref.store_id)
         if store is not None:
             return store
-        if ref.uri is None or ref.kind == "text":
-            raise ContextError(
-                f"context {ref.store_id[:12]} is missing: in-memory text cannot be reopened; "
-                "use the ContextRegistry that opened it"
-            )
+        if ref.kind == "text":
+            store = self.blobs.open(ref.store_id) if self.blobs is not None else None
+            if store is None:
+                raise ContextError(
+                    f"context {ref.store_id[:12]} is missing: it was text given directly and "
+                    "is not in the blob store; pass it again"
+                )
+            return self._keep(store)
+        if ref.uri is None:
+            raise ContextError(f"context {ref.store_id[:12]} is missing: no path to reopen")
         # Reopen outside the lock: hashing a big file must not block other lookups.
         try:
             store = DirectoryStore(ref.uri) if ref.kind == "dir" else FileStore(ref.uri)
@@ -56,6 +76,9 @@ class ContextRegistry:
                 f"context changed since it was opened: {ref.uri} has different content now; "
                 "open it again to start over"
             )
+        return self._keep(store)
+
+    def _keep(self, store: ContextStore) -> ContextStore:
         with self._lock:
             # Another thread may have reopened it meanwhile; keep the first one.
             kept = self._stores.setdefault(store.store_id, store)
@@ -67,8 +90,9 @@ class ContextRegistry:
         return ContextView(self.store_for(ref), ref)
 
     def close(self) -> None:
-        """Close every store (mmaps, cached file handles)."""
+        """Close every store this registry owns (mmaps, cached file handles)."""
         with self._lock:
-            stores, self._stores = list(self._stores.values()), {}
+            stores = [s for sid, s in self._stores.items() if sid not in self._borrowed]
+            self._stores, self._borrowed = {}, set()
         for store in stores:
             store.close()

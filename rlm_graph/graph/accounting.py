@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from rlm_graph.state import CallKind, CallRecord, Usage
@@ -32,14 +33,28 @@ def total_usage(by_model: dict[str, dict[str, int]] | None) -> Usage:
     return total
 
 
+def usage_of_records(records: Iterable[CallRecord]) -> tuple[Usage, dict[str, Usage]]:
+    """Total usage of some calls and the same split by model (each call counts its own)."""
+    total, by_model = Usage(), {}
+    for record in records:
+        total = total.add(record.usage)
+        by_model[record.model] = by_model.get(record.model, Usage()).add(record.usage)
+    return total, by_model
+
+
 def record_from_state(
     state: dict[str, Any], *, kind: CallKind, model: str, ended_at: float | None = None
 ) -> CallRecord:
-    """The call record of one RLM call, from its final graph state."""
+    """The call record of one RLM call from its graph state (``ended_at`` is now once the call
+    has a final status, else unset)."""
     context = state.get("context") or {}
+    status = state.get("status") or "running"
+    if ended_at is None and status != "running":
+        ended_at = time.time()
     return CallRecord(
-        id=state.get("call_id", "root"),
+        id=state.get("call_id", "t1"),
         parent_id=state.get("parent_id"),
+        turn=state.get("turn") or 1,
         depth=state.get("depth", 0),
         kind=kind,
         task=state.get("query", ""),
@@ -47,11 +62,17 @@ def record_from_state(
         context_start=context.get("start", 0) if isinstance(context, dict) else 0,
         context_end=context.get("end", 0) if isinstance(context, dict) else 0,
         model=model,
-        status=state.get("status") or "running",
+        status=status,
         answer=state.get("answer"),
         usage=Usage.model_validate(state.get("own_usage") or {}),
         iterations=state.get("iteration", 0),
-        started_at=state.get("started_at") or 0.0,
-        ended_at=ended_at if ended_at is not None else time.time(),
+        started_at=state.get("started_at") or time.time(),
+        ended_at=ended_at,
         error=state.get("error"),
     )
+
+
+def usage_update(state: dict[str, Any], model: str, usage: Usage) -> dict[str, Any]:
+    """State update for one model call this call made itself: its own usage and its subtree's."""
+    own = Usage.model_validate(state.get("own_usage") or {}).add(usage)
+    return {"usage": add_usage(state.get("usage"), model, usage), "own_usage": own.model_dump()}

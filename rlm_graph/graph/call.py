@@ -3,6 +3,7 @@ each runnable CALL into a job for the recurse node."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -11,9 +12,10 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
+from rlm_graph.graph.outcome import finish, is_finished
 from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol import Action, ParsedTurn
-from rlm_graph.state import ContextRef
+from rlm_graph.state import CallRecord, ContextRef
 
 # Beyond this many refused CALLs, one line speaks for the rest (the transcript stays bounded).
 MAX_REFUSALS_LISTED = 5
@@ -67,8 +69,10 @@ def _validate_call(
 
 
 def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    if is_finished(state):  # plan ended the call; merge closes it
+        return {"observations": [], "jobs": []}
     rt = runtime_context(runtime)
-    turn = ParsedTurn.model_validate(state.get("turn") or {})
+    turn = ParsedTurn.model_validate(state.get("actions") or {})
     view = rt.registry.view(ContextRef.model_validate(state["context"]))
     chunking = rt.chunking_for_view()
     budget = Budget.model_validate(state["budget"])
@@ -82,7 +86,7 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     has_work = any(action.op != "final" for action in turn.actions)
     final = next((action for action in turn.actions if action.op == "final"), None)
     if final is not None and not has_work:
-        return {"status": "done", "answer": final.answer or "", "observations": [], "jobs": []}
+        return {**finish("done", final.answer or ""), "observations": [], "jobs": []}
 
     candidates: list[tuple[int, Action, ContextRef, bool, str]] = []
     seen_this_turn: dict[str, int] = {}
@@ -169,8 +173,9 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         jobs.append(
             {
                 "index": index,
-                "call_id": f"{state.get('call_id', 'root')}.{calls_made}",
-                "parent_id": state.get("call_id", "root"),
+                "call_id": f"{state['call_id']}.{calls_made}",
+                "parent_id": state["call_id"],
+                "turn": state.get("turn") or 1,
                 "depth": depth + 1,
                 "task": action.task,
                 "target": action.target or "all",
@@ -181,4 +186,27 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
                 "action": f"CALL {action.target or 'all'}",
             }
         )
-    return {"observations": observations, "jobs": jobs, "calls_made": calls_made}
+    return {
+        "observations": observations,
+        "jobs": jobs,
+        "calls_made": calls_made,
+        # Written now, completed when the child returns: a stored run shows what is running.
+        "records": [_running_record(job, rt) for job in jobs],
+    }
+
+
+def _running_record(job: dict[str, Any], runtime: RLMRuntime) -> dict[str, Any]:
+    return CallRecord(
+        id=job["call_id"],
+        parent_id=job["parent_id"],
+        turn=job["turn"],
+        depth=job["depth"],
+        kind="leaf" if job["leaf"] else "node",
+        task=job["task"],
+        target=job["target"],
+        context_start=job["context"]["start"],
+        context_end=job["context"]["end"],
+        model=runtime.model_for(job["depth"]).name,
+        status="running",
+        started_at=time.time(),
+    ).model_dump()

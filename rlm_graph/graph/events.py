@@ -1,7 +1,17 @@
 """Progress events, written to LangGraph's ``custom`` stream.
 
-Stream the graph with ``stream_mode="custom", subgraphs=True`` (the CLI does) to watch calls
-start and finish anywhere in the tree.
+Stream the graph with ``stream_mode="custom", subgraphs=True`` (the CLI does) to watch a run
+anywhere in the tree. Every event is a dict with ``event`` set to one of:
+
+- ``call_started``: ``id``, ``parent``, ``depth``, ``task``, ``target``, ``kind`` (root/node/leaf)
+- ``call_finished``: ``id``, ``depth``, ``target``, ``kind``, ``status``, ``answer`` (a preview),
+  ``seconds``, and the subtree's ``input_tokens`` / ``output_tokens`` / ``model_calls``
+- ``route``: ``id``, ``route`` (direct/recursive), ``tokens`` (the context's estimate)
+- ``turn_started``: ``id``, ``depth``, ``iteration``, ``kind`` (plan/direct/reduce): a model turn
+  of a root or node began
+- ``model_call``: ``id``, ``kind`` (plan/direct/reduce/leaf), ``input_tokens``,
+  ``output_tokens``, ``seconds``, ``error``: one model call ended. Summing these counts every
+  token of the run exactly once.
 """
 
 from __future__ import annotations
@@ -10,8 +20,36 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from rlm_graph.state import Usage
 
-def emit(runtime: Runtime[Any], event: str, **fields: Any) -> None:
+PREVIEW_CHARS = 80
+
+
+def emit(runtime: Runtime[Any] | None, event: str, **fields: Any) -> None:
     writer = getattr(runtime, "stream_writer", None)
     if writer is not None:
         writer({"event": event, **fields})
+
+
+def emit_model_call(
+    runtime: Runtime[Any] | None,
+    call_id: str,
+    kind: str,
+    usage: Usage,
+    seconds: float,
+    error: str | None = None,
+) -> None:
+    emit(
+        runtime,
+        "model_call",
+        id=call_id,
+        kind=kind,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        seconds=round(seconds, 3),
+        error=error,
+    )
+
+
+def preview(text: str | None) -> str:
+    return " ".join((text or "").split())[:PREVIEW_CHARS]

@@ -1,14 +1,20 @@
-"""A leaf: one direct model call over a slice small enough to read whole."""
+"""A leaf: one direct model call over a slice small enough to read whole.
+
+The one leaf path: a CALL's child at the depth limit or with a slice that fits (``recurse``)
+and the root's direct route (``plan``) both answer through ``answer_leaf``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
+from rlm_graph.graph.events import emit_model_call
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.models import ResolvedModel
 from rlm_graph.state import Usage
@@ -25,9 +31,7 @@ class LeafOutcome:
         return "error" if self.error else "done"
 
 
-async def answer_leaf(
-    runtime: RLMRuntime, model: ResolvedModel, view: ContextView, task: str
-) -> LeafOutcome:
+def leaf_messages(view: ContextView, task: str) -> list[BaseMessage]:
     if view.size == 0:
         user = prompts.NO_CONTEXT_USER.format(task=task)
     else:
@@ -35,7 +39,23 @@ async def answer_leaf(
     messages: list[BaseMessage] = [SystemMessage(prompts.LEAF_SYSTEM)]
     for question, answer in prompts.LEAF_EXAMPLES:
         messages += [HumanMessage(question), AIMessage(answer)]
-    reply = await call_model(runtime, model, [*messages, HumanMessage(user)])
+    return [*messages, HumanMessage(user)]
+
+
+async def answer_leaf(
+    rt: RLMRuntime,
+    model: ResolvedModel,
+    view: ContextView,
+    task: str,
+    *,
+    runtime: Any = None,
+    call_id: str = "",
+    kind: str = "leaf",
+) -> LeafOutcome:
+    """One model call that answers ``task`` from the slice ``view``; failures come back as an
+    ``error``, never raised. A ``model_call`` event reports its usage."""
+    reply = await call_model(rt, model, leaf_messages(view, task))
+    emit_model_call(runtime, call_id, kind, reply.usage, reply.seconds, reply.error)
     if reply.error:
         return LeafOutcome(None, reply.usage, reply.error)
     return LeafOutcome(reply.text.strip(), reply.usage)

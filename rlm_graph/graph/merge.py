@@ -1,5 +1,6 @@
 """merge: fold the turn's results into the transcript in action order, account for the
-children, and decide whether this call is finished."""
+children, and route. It is the only node that ends a call: a call whose status is final (set
+here, or earlier in the step by ``plan`` or ``call``) gets its final record and goes to END."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from langgraph.types import Overwrite
 
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
-from rlm_graph.configuration import RLMRuntime
-from rlm_graph.graph.accounting import merge_usage
-from rlm_graph.graph.plan import describe_budget, partial_answer
+from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.graph.accounting import merge_usage, record_from_state, total_usage
+from rlm_graph.graph.events import emit, preview
+from rlm_graph.graph.outcome import finish, is_finished, partial_answer
+from rlm_graph.graph.plan import describe_budget
 from rlm_graph.graph.recurse import child_usage
 from rlm_graph.graph.state import RLMState
 
@@ -42,13 +45,17 @@ def render_observations(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+def _fold(state: RLMState) -> dict[str, Any]:
+    """The update for one step's results: transcript, findings, cache, records, usage, budget."""
     results = sorted(state.get("child_results") or [], key=lambda r: r["index"])
     by_index = {result["index"]: result for result in results}
     cache = dict(state.get("call_cache") or {})
-    for result in results:
-        if result["status"] == "done" and result.get("answer") is not None:
-            cache[result["cache_key"]] = result["answer"]
+    new_cache = {
+        result["cache_key"]: result["answer"]
+        for result in results
+        if result["status"] == "done" and result.get("answer") is not None
+    }
+    cache.update(new_cache)
 
     entries: list[dict[str, Any]] = []
     for observation in state.get("observations") or []:
@@ -62,11 +69,13 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     )
     entries.sort(key=lambda entry: entry["index"])
 
-    findings = list(state.get("findings") or [])
-    for result in results:
-        answer = (result.get("answer") or "").strip()
-        if result["status"] == "done" and answer and "NOT FOUND" not in answer.upper():
-            findings.append({"action": result["action"], "answer": answer})
+    new_findings = [
+        {"action": result["action"], "answer": (result.get("answer") or "").strip()}
+        for result in results
+        if result["status"] == "done"
+        and (result.get("answer") or "").strip()
+        and "NOT FOUND" not in (result.get("answer") or "").upper()
+    ]
     observations = state.get("observations") or []
     progress = bool(results) or any(o.get("kind") == "info" for o in observations)
     repeating = any(o.get("kind") == "repeat" for o in observations)
@@ -76,48 +85,79 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     budget = Budget.model_validate(state["budget"]).after_children(
         used.model_calls, used.total_tokens
     )
-    records = list(state.get("records") or [])
-    for result in results:
-        records.extend(result["records"])
-
-    iteration = state.get("iteration", 0)
-    transcript = list(state.get("transcript") or [])
-    transcript.append(
-        {
-            "role": "user",
-            "content": prompts.PLANNER_OBSERVATIONS.format(
-                observations=render_observations(entries) or "(no results)",
-                budget=describe_budget(budget, iteration),
-            ),
-        }
-    )
     update: dict[str, Any] = {
         "child_results": Overwrite([]),
         "observations": [],
         "jobs": [],
-        "call_cache": cache,
-        "findings": findings,
+        "call_cache": new_cache,
+        "findings": new_findings,
         "idle_turns": idle_turns,
         # Looping: nothing new, and either repeating itself or idle twice in a row.
         "stalled": not progress and (repeating or idle_turns >= 2),
-        "records": records,
+        "records": [record for result in results for record in result["records"]],
         "usage": _merge_all(state.get("usage"), results),
         "budget": budget.model_dump(),
-        "transcript": transcript,
     }
-    reason = budget.exhausted_reason()
-    merged_state = {**state, "findings": findings}
-    if reason:
-        update.update(
-            status="budget_exhausted", answer=partial_answer(merged_state, reason), error=reason
+    if entries or not is_finished(state):
+        observed = prompts.PLANNER_OBSERVATIONS.format(
+            observations=render_observations(entries) or "(no results)",
+            budget=describe_budget(budget, state.get("iteration", 0)),
         )
-    elif iteration >= budget.max_iterations:
-        update.update(
-            status="budget_exhausted",
-            answer=partial_answer(merged_state, "out of turns"),
-            error="planner turn limit reached",
-        )
+        update["transcript"] = [{"author": "rlm", "text": observed}]
     return update
+
+
+def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    update = _fold(state)
+    merged = {**state, **update, "findings": [*(state.get("findings") or []), *update["findings"]]}
+    if not is_finished(state):
+        budget = Budget.model_validate(update["budget"])
+        reason = budget.exhausted_reason()
+        if reason:
+            update.update(finish("budget_exhausted", partial_answer(merged, reason), reason))
+        elif state.get("iteration", 0) >= budget.max_iterations:
+            update.update(
+                finish(
+                    "budget_exhausted",
+                    partial_answer(merged, "out of turns"),
+                    "planner turn limit reached",
+                )
+            )
+    if is_finished({**state, **update}):
+        update["records"].append(_final_record(state, update, runtime))
+    # An empty write to a delta channel would still cost a stored write: leave it out.
+    return {key: value for key, value in update.items() if key not in DELTAS or value}
+
+
+DELTAS = ("records", "findings", "call_cache", "transcript")
+
+
+def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict:
+    depth = state.get("depth", 0)
+    kind = "root" if depth == 0 else "node"
+    model = runtime_context(runtime).model_for(depth).name
+    record = record_from_state({**state, **update}, kind=kind, model=model)
+    if kind == "root":  # children are reported by their parent's recurse node
+        total = total_usage(update.get("usage"))
+        emit(
+            runtime,
+            "call_finished",
+            id=record.id,
+            depth=0,
+            target="all",
+            kind="root",
+            status=record.status,
+            answer=preview(record.answer or record.error),
+            seconds=round(record.seconds or 0.0, 3),
+            input_tokens=total.input_tokens,
+            output_tokens=total.output_tokens,
+            model_calls=total.model_calls,
+        )
+    return record.model_dump()
+
+
+def route_after_merge(state: RLMState) -> str:
+    return "__end__" if is_finished(state) else "plan"
 
 
 def _merge_all(usage: dict | None, results: list[dict[str, Any]]) -> dict:

@@ -11,8 +11,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.models import ResolvedModel, usage_from_message
+from rlm_graph.protocol.message import content_text
 from rlm_graph.secrets import redact
 from rlm_graph.state import Usage
+from rlm_graph.tokens import estimate_tokens
 
 
 @dataclass
@@ -24,21 +26,18 @@ class ModelReply:
 
     @property
     def text(self) -> str:
-        if self.message is None:
-            return ""
-        content = self.message.content
-        if isinstance(content, str):
-            return content
-        return "".join(
-            block.get("text", "") if isinstance(block, dict) else str(block) for block in content
-        )
+        return "" if self.message is None else content_text(self.message.content)
 
 
 def to_messages(system: str, transcript: list[dict[str, str]]) -> list[BaseMessage]:
+    """Chat messages from a stored transcript: ``{"author": "rlm" | "model", "text": ...}``.
+
+    (Not ``role``/``content``: LangGraph would turn such dicts into message objects.)
+    """
     messages: list[BaseMessage] = [SystemMessage(system)]
     for entry in transcript:
-        cls = AIMessage if entry["role"] == "assistant" else HumanMessage
-        messages.append(cls(entry["content"]))
+        cls = AIMessage if entry["author"] == "model" else HumanMessage
+        messages.append(cls(entry["text"]))
     return messages
 
 
@@ -47,7 +46,8 @@ def describe_error(exc: BaseException) -> str:
     kind = type(exc).__name__
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) or "timeout" in kind.lower():
         return f"model timed out ({kind})"
-    return redact(f"{kind}: {text}"[:300])
+    # Redact before cutting: a cut must not leave half a key behind.
+    return redact(f"{kind}: {text}")[:300]
 
 
 async def call_model(
@@ -63,16 +63,16 @@ async def call_model(
     caller can turn them into an observation or a failed call record.
     """
     runnable = bound if bound is not None else model.chat
-    prompt_chars = sum(len(str(m.content)) for m in messages)
+    prompt_chars = sum(len(content_text(m.content)) for m in messages)
     started = time.perf_counter()
     try:
         async with runtime.limiter:
             raw = await runnable.ainvoke(messages)
     except Exception as exc:  # noqa: BLE001 - any model failure is an observation
-        usage = Usage(model_calls=1, input_tokens=max(1, prompt_chars // 4))
+        usage = Usage(model_calls=1, input_tokens=max(1, estimate_tokens(prompt_chars)))
         return ModelReply(None, usage, time.perf_counter() - started, describe_error(exc))
     if isinstance(raw, dict) and "raw" in raw:  # with_structured_output(include_raw=True)
         raw = raw["raw"]
-    message = raw if isinstance(raw, AIMessage) else AIMessage(content=str(raw))
+    message = raw if isinstance(raw, AIMessage) else AIMessage(content=content_text(raw))
     usage = usage_from_message(message, prompt_chars=prompt_chars)
     return ModelReply(message, usage, time.perf_counter() - started)

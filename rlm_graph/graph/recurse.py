@@ -10,10 +10,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.graph.accounting import add_usage, record_from_state, total_usage
-from rlm_graph.graph.events import emit
+from rlm_graph.graph.accounting import record_from_state, total_usage, usage_update
+from rlm_graph.graph.events import emit, preview
 from rlm_graph.graph.leaf import answer_leaf
-from rlm_graph.state import ContextRef, Usage
+from rlm_graph.graph.outcome import finish
+from rlm_graph.state import CallRecord, ContextRef, Usage
 
 
 def child_input(job: dict[str, Any]) -> dict[str, Any]:
@@ -24,6 +25,7 @@ def child_input(job: dict[str, Any]) -> dict[str, Any]:
         "depth": job["depth"],
         "call_id": job["call_id"],
         "parent_id": job["parent_id"],
+        "turn": job["turn"],
         "target": job["target"],
         "started_at": time.time(),
     }
@@ -36,33 +38,36 @@ def make_recurse(child_graph: Callable[[], Any]):
     async def recurse(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         rt = runtime_context(runtime)
         model = rt.model_for(job["depth"])
+        kind = "leaf" if job["leaf"] else "node"
         emit(
             runtime,
             "call_started",
             id=job["call_id"],
+            parent=job["parent_id"],
             depth=job["depth"],
             task=job["task"],
             target=job["target"],
-            leaf=job["leaf"],
+            kind=kind,
         )
         state = child_input(job)
         if job["leaf"]:
             view = rt.registry.view(ContextRef.model_validate(job["context"]))
-            outcome = await answer_leaf(rt, model, view, job["task"])
-            state.update(
-                answer=outcome.answer,
-                status=outcome.status,
-                error=outcome.error,
-                own_usage=outcome.usage.model_dump(),
-                iteration=1,
-                usage=add_usage(None, model.name, outcome.usage),
+            outcome = await answer_leaf(
+                rt, model, view, job["task"], runtime=runtime, call_id=job["call_id"]
             )
-            final, kind = state, "leaf"
+            state.update(
+                usage_update(state, model.name, outcome.usage),
+                iteration=1,
+                **finish(outcome.status, outcome.answer, outcome.error),
+            )
+            record = record_from_state(state, kind="leaf", model=model.name)
+            records = [record.model_dump()]
+            usage = state["usage"]
         else:
-            final = {**state, **(await child_graph().ainvoke(state))}
-            kind = "node"
-        record = record_from_state(final, kind=kind, model=model.name)
-        usage = final.get("usage") or {}
+            final = await child_graph().ainvoke(state)
+            records = list((final.get("records") or {}).values())
+            record = CallRecord.model_validate(final["records"][job["call_id"]])
+            usage = final.get("usage") or {}
         total = total_usage(usage)
         emit(
             runtime,
@@ -70,8 +75,10 @@ def make_recurse(child_graph: Callable[[], Any]):
             id=job["call_id"],
             depth=job["depth"],
             target=job["target"],
-            answer=(record.answer or record.error or "")[:80],
+            kind=kind,
             status=record.status,
+            answer=preview(record.answer or record.error),
+            seconds=round(record.seconds or 0.0, 3),
             input_tokens=total.input_tokens,
             output_tokens=total.output_tokens,
             model_calls=total.model_calls,
@@ -85,7 +92,7 @@ def make_recurse(child_graph: Callable[[], Any]):
             "status": record.status,
             "error": record.error,
             "usage": usage,
-            "records": [record.model_dump(), *(final.get("records") or [])],
+            "records": records,
         }
         return {"child_results": [result]}
 

@@ -1,12 +1,51 @@
 """Graph state and the payloads that cross Send boundaries.
 
 Only plain data lives here (dicts of pydantic dumps), never the context's text: checkpoint
-size must not grow with the input.
+size must not grow with the input. Channels that grow with the run (call records, the planner
+transcript, findings, the repeat cache) are ``DeltaChannel``s: a checkpoint stores what a step
+added, not the whole history again, so the bytes written per step stay flat however long the
+run gets.
+
+A thread holds a sequence of turns (one question each). The root of each turn is a new call
+``t1``, ``t2``...; ``begin`` resets every per-turn channel, so nothing of an earlier turn's
+status or transcript reaches the next one. Records are thread-wide, keyed by call id.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from langgraph.channels import DeltaChannel
+from typing_extensions import TypedDict
+
+# Full copies of a delta channel are written only this rarely (they bound the replay on load).
+SNAPSHOT_EVERY = 1000
+
+
+def append_items(current: list[Any], writes: Sequence[list[Any]]) -> list[Any]:
+    """Each write is a list of new items, appended in order."""
+    out = list(current)
+    for items in writes:
+        out.extend(items)
+    return out
+
+
+def upsert_records(current: dict[str, dict], writes: Sequence[Any]) -> dict[str, dict]:
+    """Each write is a list of call records (or a dict of them); a later record of the same call
+    id updates the earlier one, so a record written at a call's start is completed at its end."""
+    out = dict(current)
+    for records in writes:
+        for record in records.values() if isinstance(records, dict) else records:
+            out[record["id"]] = {**out.get(record["id"], {}), **record}
+    return out
+
+
+def update_entries(current: dict[str, Any], writes: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    out = dict(current)
+    for entries in writes:
+        out.update(entries)
+    return out
 
 
 def add_child_results(left: list[dict] | None, right: list[dict] | None) -> list[dict]:
@@ -15,10 +54,10 @@ def add_child_results(left: list[dict] | None, right: list[dict] | None) -> list
 
 
 class RLMInput(TypedDict, total=False):
-    """What a caller passes to the compiled graph.
+    """What a caller passes to the compiled graph: ``query`` and, on a thread's first turn,
+    ``context`` (a ``ContextRef`` dump, or a file or folder path the graph opens itself).
 
-    ``context`` is a ``ContextRef`` dump, or a path (file or folder) the graph opens itself.
-    The remaining keys are set by the RLM wrapper or by a parent call.
+    The remaining keys are set by a parent call for its children.
     """
 
     query: str
@@ -28,27 +67,40 @@ class RLMInput(TypedDict, total=False):
     call_id: str
     parent_id: str | None
     target: str
+    turn: int
     started_at: float
 
 
 class RLMState(RLMInput, total=False):
-    # progress of this call
-    transcript: list[dict[str, str]]  # {"role": "user" | "assistant", "content": ...}
+    thread_context: dict[str, Any]  # root only: the ContextRef every turn of the thread reads
+    route: str | None  # root only: "direct" (one call) or "recursive"
+    # progress of this call (reset at every turn)
+    # {"author": "rlm" | "model", "text": ...}: the planner conversation, kept whole
+    transcript: Annotated[
+        list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
     iteration: int
-    turn: dict[str, Any]  # ParsedTurn dump of the latest planner turn
-    observations: list[dict[str, Any]]  # non-CALL results of the turn, keyed by action index
-    jobs: list[dict[str, Any]]  # the turn's CALLs that were sent to children
+    actions: dict[str, Any]  # ParsedTurn dump of the latest planner reply
+    observations: list[dict[str, Any]]  # non-CALL results of the reply, keyed by action index
+    jobs: list[dict[str, Any]]  # the reply's CALLs that were sent to children
     child_results: Annotated[list[dict[str, Any]], add_child_results]
-    call_cache: dict[str, str]  # identical CALLs are answered from here, not run again
+    call_cache: Annotated[
+        dict[str, str], DeltaChannel(update_entries, dict, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
     calls_made: int  # CALLs issued so far, for child ids
-    findings: list[dict[str, str]]  # {"action", "answer"} of children that found something
-    stalled: bool  # the last turn brought nothing new while repeating itself
-    idle_turns: int  # consecutive turns that brought nothing new
+    findings: Annotated[
+        list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
+    stalled: bool  # the last reply brought nothing new while repeating itself
+    idle_turns: int  # consecutive replies that brought nothing new
     coverage_note: str | None  # map-reduce could not read every chunk
     # accounting
-    usage: dict[str, dict[str, int]]  # model name -> Usage dump, whole subtree
+    usage: dict[str, dict[str, int]]  # model name -> Usage dump, this call's whole subtree
     own_usage: dict[str, int]  # this call's own model calls
-    records: list[dict[str, Any]]  # CallRecord dumps of all descendants
+    records: Annotated[
+        dict[str, dict[str, Any]],
+        DeltaChannel(upsert_records, dict, snapshot_frequency=SNAPSHOT_EVERY),
+    ]
     # outcome
     answer: str | None
     status: str
@@ -59,10 +111,11 @@ class RLMOutput(TypedDict, total=False):
     answer: str | None
     status: str
     error: str | None
+    route: str | None
+    turn: int
     usage: dict[str, dict[str, int]]
     own_usage: dict[str, int]
-    records: list[dict[str, Any]]
+    records: dict[str, dict[str, Any]]
     call_id: str
     iteration: int
     budget: dict[str, Any]
-    transcript: list[dict[str, str]]

@@ -6,35 +6,37 @@ message (question + context description) and the latest exchange are always kept
 
 from __future__ import annotations
 
-# Conservative: most tokenizers average about 4 characters per token on English text.
-CHARS_PER_TOKEN = 3.5
+from rlm_graph.tokens import CHARS_PER_TOKEN, estimate_tokens, usable_tokens
+
 ELIDED = "[earlier turn elided to fit the model's window]"
+# Each message costs a few tokens of chat-template framing.
+MESSAGE_OVERHEAD_TOKENS = 4
 
 
 def estimated_tokens(text: str) -> int:
-    return int(len(text) / CHARS_PER_TOKEN) + 4
+    return estimate_tokens(text) + MESSAGE_OVERHEAD_TOKENS
 
 
 def fit_transcript(
     system: str, transcript: list[dict[str, str]], window_tokens: int, reserve_tokens: int
 ) -> list[dict[str, str]]:
-    budget = window_tokens - reserve_tokens - estimated_tokens(system)
+    budget = usable_tokens(window_tokens) - reserve_tokens - estimated_tokens(system)
     messages = [dict(message) for message in transcript]
 
     def total() -> int:
-        return sum(estimated_tokens(message["content"]) for message in messages)
+        return sum(estimated_tokens(message["text"]) for message in messages)
 
     # Oldest middle messages go first; keep the first and the last two.
     for index in range(1, max(1, len(messages) - 2)):
         if total() <= budget:
             return messages
-        messages[index]["content"] = ELIDED
+        messages[index]["text"] = ELIDED
     if total() > budget and messages:
         # Still too long: keep the tail of the latest message, which holds the newest results.
         last = messages[-1]
         room = max(
-            200, int((budget - total() + estimated_tokens(last["content"])) * CHARS_PER_TOKEN)
+            200, int((budget - total() + estimated_tokens(last["text"])) * CHARS_PER_TOKEN)
         )
-        if len(last["content"]) > room:
-            last["content"] = "[... cut to fit the model's window]\n" + last["content"][-room:]
+        if len(last["text"]) > room:
+            last["text"] = "[... cut to fit the model's window]\n" + last["text"][-room:]
     return messages

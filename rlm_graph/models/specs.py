@@ -19,8 +19,15 @@ from langchain_core.language_models import BaseChatModel
 from rlm_graph.errors import ModelSetupError
 from rlm_graph.models.local import DEFAULT_LOCAL_VARIANT, get_local_server, local_chat_model
 from rlm_graph.models.weights import WEIGHTS
+from rlm_graph.secrets import redact, register_object_secrets, register_secret
 
-__all__ = ["DEFAULT_WINDOWS", "SPEC_FORMS", "ResolvedModel", "resolve_model"]
+__all__ = [
+    "DEFAULT_REMOTE_CONCURRENCY",
+    "DEFAULT_WINDOWS",
+    "SPEC_FORMS",
+    "ResolvedModel",
+    "resolve_model",
+]
 
 DEFAULT_WINDOWS: dict[str, int] = {
     "openai": 128_000,
@@ -31,6 +38,9 @@ DEFAULT_WINDOWS: dict[str, int] = {
 }
 # The 0.5B model answers poorly long before its slot is full; keep its default requests small.
 _LOCAL_WINDOW_CAPS: dict[str, int] = {"0.5b": 16_384}
+# Model calls in flight by default: remote APIs and servers take many at once (the reference
+# implementation uses 16); the embedded model takes as many as its server has slots.
+DEFAULT_REMOTE_CONCURRENCY = 16
 # Local OpenAI-compatible servers (vLLM, llama.cpp, LM Studio) ignore the key; the client needs one.
 _PLACEHOLDER_KEY = "not-needed"
 
@@ -55,6 +65,8 @@ class ResolvedModel:
     chat: BaseChatModel = dataclasses.field(repr=False, compare=False)
     name: str
     window_tokens: int
+    # How many calls to this model may be in flight at once unless the user says otherwise.
+    concurrency: int = DEFAULT_REMOTE_CONCURRENCY
 
 
 def resolve_model(
@@ -71,6 +83,7 @@ def resolve_model(
     ``window_tokens`` overrides the per-request window; the other keywords configure models
     built from a spec string and are ignored for objects passed in.
     """
+    register_secret(api_key)  # from here on, no error text can carry it
     if window_tokens is not None and window_tokens < 1:
         raise ModelSetupError(f"window_tokens must be a positive number, got {window_tokens}")
     if isinstance(spec, ResolvedModel):
@@ -78,6 +91,7 @@ def resolve_model(
             return spec
         return dataclasses.replace(spec, window_tokens=window_tokens)
     if isinstance(spec, BaseChatModel):
+        register_object_secrets(spec)
         return ResolvedModel(
             chat=spec,
             name=_object_name(spec),
@@ -121,7 +135,7 @@ def resolve_model(
         )
     except ModelSetupError as exc:
         # Belt and braces: whatever a provider put in its error, a key never leaves here.
-        message = _redact(str(exc), _secrets(api_key))
+        message = redact(str(exc))
         if message == str(exc):
             raise
         raise ModelSetupError(message) from None
@@ -144,7 +158,12 @@ def _resolve_local(
     window = server.window_tokens
     if variant in _LOCAL_WINDOW_CAPS:
         window = min(window, _LOCAL_WINDOW_CAPS[variant])
-    return ResolvedModel(chat=chat, name=f"local:{variant}", window_tokens=window_tokens or window)
+    return ResolvedModel(
+        chat=chat,
+        name=f"local:{variant}",
+        window_tokens=window_tokens or window,
+        concurrency=server.n_parallel,
+    )
 
 
 def _resolve_openai(
@@ -176,7 +195,7 @@ def _resolve_openai(
         kwargs["base_url"] = url
     if timeout is not None:
         kwargs["timeout"] = timeout
-    chat = _construct(chat_openai, kwargs, f"openai:{name}", _secrets(key))
+    chat = _construct(chat_openai, kwargs, f"openai:{name}")
     if compatible:
         display = f"openai-compatible:{name}@{_host_port(url)}"
         default_window = DEFAULT_WINDOWS["openai-compatible"]
@@ -219,7 +238,7 @@ def _resolve_provider(
             ) from exc
         except ValueError as exc:
             raise ModelSetupError(
-                f"cannot build {display}: {_redact(str(exc), _secrets(api_key))}; use {SPEC_FORMS}"
+                f"cannot build {display}: {redact(str(exc))}; use {SPEC_FORMS}"
             ) from None
         return ResolvedModel(chat=chat, name=display, window_tokens=window)
     if provider not in _DIRECT_CLASSES:
@@ -229,7 +248,7 @@ def _resolve_provider(
         )
     module, class_name = _DIRECT_CLASSES[provider]
     chat_class = _import_class(provider, module, class_name)
-    chat = _construct(chat_class, {"model": name, **kwargs}, display, _secrets(api_key))
+    chat = _construct(chat_class, {"model": name, **kwargs}, display)
     return ResolvedModel(chat=chat, name=display, window_tokens=window)
 
 
@@ -250,14 +269,16 @@ def _import_class(provider: str, module: str, class_name: str) -> Any:
         ) from exc
 
 
-def _construct(chat_class: Any, kwargs: dict[str, Any], display: str, secrets: list[str]) -> Any:
+def _construct(chat_class: Any, kwargs: dict[str, Any], display: str) -> Any:
     try:
-        return chat_class(**kwargs)
+        chat = chat_class(**kwargs)
     except Exception as exc:
         # `from None`: the original exception could quote the key back at us.
         raise ModelSetupError(
-            f"cannot build {display}: {_redact(f'{type(exc).__name__}: {exc}', secrets)}"
+            f"cannot build {display}: {redact(f'{type(exc).__name__}: {exc}')}"
         ) from None
+    register_object_secrets(chat)
+    return chat
 
 
 def _extra_hint(provider: str) -> str:
@@ -286,18 +307,3 @@ def _host_port(url: str | None) -> str:
     except ValueError:
         return "unknown"
     return f"{host}:{port}" if port else host
-
-
-_KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")
-
-
-def _secrets(api_key: str | None) -> list[str]:
-    candidates = [api_key, *(os.environ.get(v) for v in _KEY_VARIABLES)]
-    # Very short values (e.g. 'x') would redact ordinary words; keys are long.
-    return [c for c in candidates if c and len(c) >= 8]
-
-
-def _redact(message: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        message = message.replace(secret, "***")
-    return message

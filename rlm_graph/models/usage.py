@@ -7,18 +7,11 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from rlm_graph.protocol.message import content_text
 from rlm_graph.state import Usage
+from rlm_graph.tokens import estimate_tokens
 
 __all__ = ["estimate_tokens", "usage_from_message"]
-
-# About four characters per token for English text and code; only used when a model reports
-# nothing, so that budgets still move.
-_CHARS_PER_TOKEN = 4
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count for ``text`` (ceil(chars / 4)); 0 for empty text."""
-    return -(-len(text) // _CHARS_PER_TOKEN)
 
 
 def usage_from_message(message: BaseMessage, *, prompt_chars: int = 0) -> Usage:
@@ -26,7 +19,7 @@ def usage_from_message(message: BaseMessage, *, prompt_chars: int = 0) -> Usage:
 
     Order of trust: LangChain's ``usage_metadata``, then the OpenAI-style
     ``response_metadata["token_usage"]``, then an estimate from ``prompt_chars`` and the
-    answer's length (at least 1 token each).
+    answer's length (at least 1 token each), so that budgets still move.
     """
     metadata = getattr(message, "usage_metadata", None)
     if isinstance(metadata, Mapping):
@@ -39,8 +32,8 @@ def usage_from_message(message: BaseMessage, *, prompt_chars: int = 0) -> Usage:
         if counts is not None:
             return Usage(input_tokens=counts[0], output_tokens=counts[1], model_calls=1)
     return Usage(
-        input_tokens=max(1, -(-prompt_chars // _CHARS_PER_TOKEN)),
-        output_tokens=max(1, estimate_tokens(_content_text(message.content))),
+        input_tokens=max(1, estimate_tokens(prompt_chars)),
+        output_tokens=max(1, estimate_tokens(content_text(message.content))),
         model_calls=1,
     )
 
@@ -54,16 +47,3 @@ def _counts(data: Mapping[str, Any], input_key: str, output_key: str) -> tuple[i
         return int(raw_in or 0), int(raw_out or 0)
     except (TypeError, ValueError):
         return None
-
-
-def _content_text(content: str | list[Any]) -> str:
-    # Some providers answer with a list of content blocks instead of a plain string.
-    if isinstance(content, str):
-        return content
-    parts: list[str] = []
-    for block in content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
-            parts.append(block["text"])
-    return "".join(parts)

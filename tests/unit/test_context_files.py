@@ -298,5 +298,5 @@ def test_registry_reopens_folders_and_rejects_unknown_text(folder: Path) -> None
     with pytest.raises(ContextError, match="context changed"):
         ContextRegistry().view(ref)
     text_ref = open_context("in memory only").store.ref()
-    with pytest.raises(ContextError, match="in-memory text cannot be reopened"):
+    with pytest.raises(ContextError, match="not in the blob store"):
         ContextRegistry().view(text_ref)

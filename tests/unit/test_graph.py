@@ -32,8 +32,8 @@ async def test_model_planner_finds_needle_through_leaves(haystack, checkpointer)
     assert result.answer == "7391-ALPHA"
     tree = result.tree
     assert tree.number_of_nodes() == n + 1
-    assert sorted(tree.successors("root")) == sorted(f"root.{i}" for i in range(1, n + 1))
-    assert all(tree.nodes[f"root.{i}"]["kind"] == "leaf" for i in range(1, n + 1))
+    assert sorted(tree.successors("t1")) == sorted(f"t1.{i}" for i in range(1, n + 1))
+    assert all(tree.nodes[f"t1.{i}"]["kind"] == "leaf" for i in range(1, n + 1))
     assert result.usage.model_calls == n + 2  # two planner turns + one leaf per chunk
     # The root read its prompts, not the document.
     assert result.root_input_tokens < len(haystack) / 4 / 2
@@ -93,9 +93,9 @@ async def test_depth_two_recurses_into_planning_children(haystack, checkpointer)
     assert result.status == "done", result.error
     assert result.answer == "7391-ALPHA"
     tree = result.tree
-    assert {tree.nodes[c]["kind"] for c in tree.successors("root")} == {"node"}
+    assert {tree.nodes[c]["kind"] for c in tree.successors("t1")} == {"node"}
     assert max(d["depth"] for _, d in tree.nodes(data=True)) == 2
-    grandchildren = [c for child in tree.successors("root") for c in tree.successors(child)]
+    grandchildren = [c for child in tree.successors("t1") for c in tree.successors(child)]
     assert grandchildren and all(tree.nodes[c]["kind"] == "leaf" for c in grandchildren)
 
 
@@ -234,7 +234,7 @@ async def test_failing_leaf_is_a_failed_record_not_a_crash(haystack, checkpointe
     )
     assert result.status == "done"
     assert "failed: model timed out" in seen[1]
-    assert result.tree.nodes["root.1"]["status"] == "error"
+    assert result.tree.nodes["t1.1"]["status"] == "error"
 
 
 async def test_failing_root_model_ends_with_error_status(haystack):
@@ -277,15 +277,7 @@ async def test_compiled_graph_is_a_runnable_with_runtime_context(haystack):
     model = planner(lambda m, t: chunk_calls("find", n) if t == 0 else final_from_results(m))
     rlm = make_rlm(model)
     view = open_context(haystack, (runtime := rlm.runtime()).registry)
-    from rlm_graph.budget import Budget
-
-    state = {
-        "query": "q",
-        "context": view.ref.model_dump(),
-        "call_id": "root",
-        "depth": 0,
-        "budget": Budget.from_limits(rlm.limits).model_dump(),
-    }
+    state = {"query": "q", "context": view.ref.model_dump()}
     events = []
     async for mode, chunk in (
         build_rlm_graph()
@@ -297,7 +289,8 @@ async def test_compiled_graph_is_a_runnable_with_runtime_context(haystack):
         else:
             final = chunk
     assert final["answer"] == "7391-ALPHA"
-    assert events.count("call_started") == n and events.count("call_finished") == n
+    # the root and one leaf per chunk
+    assert events.count("call_started") == n + 1 and events.count("call_finished") == n + 1
 
 
 async def test_thread_id_from_config_and_checkpoints_written(haystack, tmp_path):
@@ -378,11 +371,11 @@ def test_compiled_graph_sync_invoke_runs_async_nodes(haystack):
         build_rlm_graph()
         .compile()
         .invoke(
-            {"query": "q", "context": view.ref.model_dump(), "call_id": "root"}, context=runtime
+            {"query": "q", "context": view.ref.model_dump()}, context=runtime
         )
     )
     assert final["answer"] == "7391-ALPHA" and final["status"] == "done"
-    assert len(final["records"]) == n
+    assert len(final["records"]) == n + 1  # the root and its leaves
 
 
 async def test_time_budget_ends_the_run(haystack):
@@ -450,7 +443,7 @@ async def test_map_reduce_groups_chunks_into_ranges_when_depth_allows():
         {"query": "code?", "context": text}
     )
     tree = result.tree
-    children = list(tree.successors("root"))
+    children = list(tree.successors("t1"))
     assert len(children) < count  # grouped, not one CALL per chunk
     assert all(tree.nodes[c]["target"].startswith("chunks:") for c in children)
     assert all(tree.nodes[c]["kind"] == "node" for c in children)
@@ -483,17 +476,17 @@ async def test_refused_calls_are_summarised_in_one_line(haystack):
 def test_fit_transcript_elides_oldest_middle_turns():
     from rlm_graph.graph.window import ELIDED, estimated_tokens, fit_transcript
 
-    transcript = [{"role": "user", "content": "Q" * 400}]
+    transcript = [{"author": "rlm", "text": "Q" * 400}]
     for i in range(6):
         transcript += [
-            {"role": "assistant", "content": f"PEEK {i}"},
-            {"role": "user", "content": f"R{i} " + "x" * 2000},
+            {"author": "model", "text": f"PEEK {i}"},
+            {"author": "rlm", "text": f"R{i} " + "x" * 2000},
         ]
     fitted = fit_transcript("S" * 350, transcript, window_tokens=2500, reserve_tokens=1000)
     assert fitted[0] == transcript[0] and fitted[-2:] == transcript[-2:]
-    assert fitted[1]["content"] == ELIDED
-    assert sum(estimated_tokens(m["content"]) for m in fitted) <= 2500 - 1000 - 100
-    assert transcript[1]["content"] == "PEEK 0"  # the stored transcript is untouched
+    assert fitted[1]["text"] == ELIDED
+    assert sum(estimated_tokens(m["text"]) for m in fitted) <= 2500 - 1000 - 100
+    assert transcript[1]["text"] == "PEEK 0"  # the stored transcript is untouched
 
 
 async def test_long_planner_conversations_stay_inside_the_window():

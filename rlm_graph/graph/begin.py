@@ -1,0 +1,118 @@
+"""begin: start a new turn of a thread (the root only; children start at ``plan``).
+
+A thread is one conversation about one context. Each question is a turn with its own root call
+(``t1``, ``t2``, ...), its own budget and a clean slate: every per-turn channel is reset here, so
+no status, transcript or finding of an earlier turn can steer the new one. The planner sees the
+earlier questions and answers through the thread's root records, never their transcripts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
+
+from rlm_graph.budget import Budget
+from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.context import open_context
+from rlm_graph.errors import ContextError
+from rlm_graph.graph.accounting import record_from_state
+from rlm_graph.graph.events import emit
+from rlm_graph.graph.outcome import finish
+from rlm_graph.graph.state import RLMState
+from rlm_graph.state import CallRecord, ContextRef
+
+# What every turn starts from (the delta channels are overwritten, not appended to).
+FRESH_TURN: dict[str, Any] = {
+    "transcript": Overwrite([]),
+    "findings": Overwrite([]),
+    "call_cache": Overwrite({}),
+    "child_results": Overwrite([]),
+    "iteration": 0,
+    "actions": {},
+    "observations": [],
+    "jobs": [],
+    "calls_made": 0,
+    "stalled": False,
+    "idle_turns": 0,
+    "coverage_note": None,
+    "usage": {},
+    "own_usage": {},
+    "route": None,
+    "answer": None,
+    "error": None,
+    "status": "running",
+    "depth": 0,
+    "parent_id": None,
+    "target": "all",
+}
+
+
+def root_records(state: dict[str, Any]) -> list[CallRecord]:
+    """The root call of every turn of the thread so far, in turn order."""
+    roots = [
+        CallRecord.model_validate(record)
+        for record in (state.get("records") or {}).values()
+        if record.get("kind") == "root"
+    ]
+    return sorted(roots, key=lambda record: record.turn)
+
+
+def turn_root_id(turn: int) -> str:
+    return f"t{turn}"
+
+
+def _context_ref(context: Any, rt: RLMRuntime) -> ContextRef:
+    if isinstance(context, str):  # a path given straight to the compiled graph
+        return open_context(context, rt.registry).ref
+    if not context:
+        raise ContextError("no context: pass a file or folder path (or text) as 'context'")
+    ref = ContextRef.model_validate(context)
+    rt.registry.view(ref)  # fails now, with a clear error, if it cannot be reopened
+    return ref
+
+
+def begin(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    rt = runtime_context(runtime)
+    turn = len(root_records(state)) + 1
+    update: dict[str, Any] = {
+        **FRESH_TURN,
+        "turn": turn,
+        "call_id": turn_root_id(turn),
+        "started_at": time.time(),
+        "budget": Budget.from_limits(rt.limits).model_dump(),
+    }
+    thread_context = state.get("thread_context")
+    try:
+        ref = _context_ref(state.get("context"), rt)
+    except ContextError as exc:
+        ref, problem = None, str(exc)
+    else:
+        problem = None
+        if thread_context and ref.store_id != thread_context["store_id"]:
+            problem = (
+                f"this thread is about another context ({thread_context.get('uri') or 'text'}, "
+                f"sha256 {thread_context['store_id'][:12]}); start a new thread for this one"
+            )
+    if ref is not None and problem is None:
+        update["context"] = ref.model_dump()
+        update["thread_context"] = thread_context or ref.model_dump()
+    elif thread_context:
+        update["context"] = thread_context  # the thread keeps its own context
+    if problem is not None:
+        update.update(finish("error", None, problem))
+    record = record_from_state({**state, **update}, kind="root", model=rt.root_model.name)
+    update["records"] = [record.model_dump()]
+    emit(
+        runtime,
+        "call_started",
+        id=record.id,
+        parent=None,
+        depth=0,
+        task=record.task,
+        target="all",
+        kind="root",
+    )
+    return update

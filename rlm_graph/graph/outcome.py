@@ -1,0 +1,36 @@
+"""How a call ends: one function sets the outcome, one predicate reads it.
+
+Any node may end its call (``plan`` on a model failure or a direct answer, ``call`` on FINAL,
+``merge`` when the budget runs out) by returning ``finish(...)``; only ``merge`` routes, and it
+writes the call's final record. Error texts are redacted here, the one door every error of a
+call passes through on its way to records, checkpoints, progress and JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlm_graph.secrets import redact
+
+TERMINAL = frozenset({"done", "budget_exhausted", "error"})
+MAX_PARTIAL_CHARS = 4000
+
+
+def finish(status: str, answer: str | None, error: str | None = None) -> dict[str, Any]:
+    """The state update that ends a call with ``status``."""
+    if status not in TERMINAL:
+        raise ValueError(f"not a final status: {status!r}")
+    return {"status": status, "answer": answer, "error": redact(error)}
+
+
+def is_finished(state: dict[str, Any]) -> bool:
+    return state.get("status") in TERMINAL
+
+
+def partial_answer(state: dict[str, Any], reason: str) -> str:
+    """The best answer a call can give without another model call: what its children found."""
+    answers = [finding["answer"] for finding in state.get("findings") or []]
+    if not answers:
+        return ""
+    joined = "; ".join(dict.fromkeys(answers))
+    return f"[partial: {reason}] {joined}"[:MAX_PARTIAL_CHARS]

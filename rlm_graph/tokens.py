@@ -1,0 +1,32 @@
+"""The one token estimate used everywhere a size must be known before a model has read it.
+
+No tokenizer is loaded (that would cost seconds and differ per model): text is counted at
+``CHARS_PER_TOKEN`` UTF-8 bytes per token, the usual average for English prose and code.
+Decisions that must not overflow a window (does this slice fit one call? does this planner
+conversation fit?) compare estimates against ``fits_window``, which keeps a safety margin for
+tokenizers that produce more tokens than the estimate.
+"""
+
+from __future__ import annotations
+
+import math
+
+CHARS_PER_TOKEN = 4.0
+# Real tokenizers vary (code, numbers and non-English text run denser); keep 15% spare.
+ESTIMATE_MARGIN = 0.85
+
+
+def estimate_tokens(text: str | bytes | int) -> int:
+    """Estimated tokens of a text, or of a text of that many bytes (0 for nothing)."""
+    if isinstance(text, int):
+        size = text
+    elif isinstance(text, str):
+        size = len(text.encode("utf-8", errors="replace")) if not text.isascii() else len(text)
+    else:
+        size = len(text)
+    return math.ceil(max(0, size) / CHARS_PER_TOKEN)
+
+
+def usable_tokens(window_tokens: int) -> int:
+    """How many estimated tokens may be planned into a window of ``window_tokens``."""
+    return max(1, int(window_tokens * ESTIMATE_MARGIN))
