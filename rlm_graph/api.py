@@ -7,9 +7,8 @@ import time
 import uuid
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import networkx as nx
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
@@ -37,6 +36,9 @@ from rlm_graph.secrets import register_secret
 from rlm_graph.state import CallRecord, ContextRef, Usage
 from rlm_graph.sync import run_sync
 from rlm_graph.tree import build_tree, tree_summary
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 EventHandler = Callable[[dict[str, Any]], None]
 # LangGraph's checkpoint write modes: "sync" (before each next step), "async" (overlapping the
@@ -119,7 +121,7 @@ class RLMResult(BaseModel):
             "thread_usage": self.thread_usage.model_dump(),
             "root_input_tokens": self.root_input_tokens,
             "tree": {
-                **tree_summary(self.tree),
+                **tree_summary(self.records),
                 "calls": [record.model_dump() for record in self.records],
             },
         }

@@ -1,27 +1,24 @@
-"""The ``rlm-graph`` command."""
+"""The ``rlm-graph`` command.
+
+Only the standard library is imported at module level: ``--help`` and argument errors answer
+at once, and LangGraph, LangChain and the models load only when a run starts.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import uuid
-from contextlib import nullcontext
 from typing import Any
 
-from pydantic import ValidationError
-from rich.console import Console
-
-from rlm_graph.api import RLM, RLMResult
-from rlm_graph.context import open_context
-from rlm_graph.errors import RLMError
-from rlm_graph.persistence import default_db_path
-from rlm_graph.secrets import redact
+from rlm_graph.home import default_db_path
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the run ended with status error
 EXIT_USAGE = 2  # bad arguments or unusable input: nothing ran
 EXIT_BUDGET = 3  # the run ended with status budget_exhausted
+EXIT_INTERRUPTED = 130
 
 
 def _positive_int(text: str) -> int:
@@ -31,15 +28,30 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlm-graph",
         description="Answer questions over inputs far larger than a model's window.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    ask = commands.add_parser("ask", help="answer QUERY over a context")
+    ask = commands.add_parser(
+        "ask",
+        help="answer QUERY over a context",
+        description="Answer QUERY over a context. A question on an existing --thread is a "
+        "follow-up turn about that thread's context (--context may be omitted).",
+    )
     ask.add_argument("query", help="the question")
-    ask.add_argument("--context", required=True, help="a file, a folder, or - for stdin")
+    ask.add_argument(
+        "--context",
+        help="a file, a folder, or - for stdin (optional on a follow-up with --thread)",
+    )
     ask.add_argument("--model", default="local", help="root model spec (default: local)")
     ask.add_argument("--sub-model", help="model spec for sub-calls (default: --model)")
     ask.add_argument("--base-url", help="OpenAI-compatible server URL (or $OPENAI_BASE_URL)")
@@ -53,7 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-iterations", type=_positive_int, default=8, help="planner turns per call (8)"
     )
     ask.add_argument(
-        "--concurrency", type=_positive_int, default=4, help="model calls in flight at once (4)"
+        "--concurrency",
+        type=_positive_int,
+        help="model calls in flight at once (default: per model; the local model's server "
+        "slots, 16 for other models)",
+    )
+    ask.add_argument(
+        "--direct-below",
+        type=_non_negative_int,
+        metavar="TOKENS",
+        help="answer in one model call, without planning, when the whole context is below "
+        "TOKENS and fits the model (default: whenever it fits; 0: always recurse)",
     )
     ask.add_argument("--planner", choices=["model", "map-reduce"], default="model")
     ask.add_argument(
@@ -72,42 +94,48 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--db", default=None, help=f"SQLite checkpoint file (default: {default_db_path()})"
     )
-    ask.add_argument("--thread", help="thread id for this run (default: generated)")
+    ask.add_argument(
+        "--thread", help="thread id: a new thread, or an existing one for a follow-up question"
+    )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
-    ask.add_argument("--quiet", action="store_true", help="no progress display")
+    ask.add_argument("--quiet", action="store_true", help="no progress output")
     return parser
 
 
 def _read_context(value: str) -> str | bytes:
     """A path stays a path; ``-`` reads stdin as bytes (bytes are always text, never a path)."""
+    from rlm_graph.errors import ContextError
+
     if value != "-":
         return value
     data = sys.stdin.buffer.read()
     if b"\x00" in data[:8192]:
-        raise RLMError("context on stdin looks binary (not UTF-8 text)")
+        raise ContextError("context on stdin looks binary (not UTF-8 text)")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RLMError("context on stdin is not UTF-8 text") from exc
+        raise ContextError("context on stdin is not UTF-8 text") from exc
     if not data.strip():
-        raise RLMError("context on stdin is empty")
+        raise ContextError("context on stdin is empty")
     return data
 
 
 def _fail(message: str, code: int) -> int:
+    from rlm_graph.secrets import redact
+
     print(f"rlm-graph: {redact(message)}", file=sys.stderr)
     return code
 
 
-def _print_result(result: RLMResult, as_json: bool, err: Console) -> None:
+def _print_result(result: Any, as_json: bool, err: Any) -> None:
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
     else:
         print(result.answer or "")
-    summary = result.tree
     err.print(
-        f"[dim]thread {result.thread_id} | status {result.status} | "
-        f"{result.usage.model_calls} model calls | {summary.number_of_nodes()} tree nodes | "
+        f"[dim]thread {result.thread_id} turn {result.turn} | route {result.route or '-'} | "
+        f"status {result.status} | {result.usage.model_calls} model calls | "
+        f"{len(result.records)} calls in the tree | "
         f"tokens {result.usage.input_tokens:,} in / {result.usage.output_tokens:,} out | "
         f"{result.seconds:,.1f}s[/dim]",
         highlight=False,
@@ -115,17 +143,27 @@ def _print_result(result: RLMResult, as_json: bool, err: Console) -> None:
 
 
 def run_ask(args: argparse.Namespace) -> int:
-    err = Console(stderr=True, soft_wrap=True)
-    interactive = err.is_terminal and not args.quiet
-    db = args.db if args.db is not None else "default"
-    thread_id = args.thread or "(not started)"
     if not args.query.strip():
         return _fail("the question is empty", EXIT_USAGE)
-    try:
-        context = open_context(_read_context(args.context))  # bad input fails before any model
-        from rlm_graph.progress import ProgressDisplay
+    if args.context is None and not args.thread:
+        return _fail("--context is required (it may be omitted only with --thread)", EXIT_USAGE)
+    import uuid
 
-        display = ProgressDisplay(err) if interactive else None
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from rlm_graph.api import RLM
+    from rlm_graph.context import open_context
+    from rlm_graph.errors import RLMError
+    from rlm_graph.persistence import describe_target
+    from rlm_graph.progress import ProgressDisplay, ProgressLog
+
+    err = Console(stderr=True, soft_wrap=True)
+    db = args.db if args.db is not None else "default"
+    thread_id = args.thread or uuid.uuid4().hex[:12]
+    try:
+        # Bad input fails here, before any model starts.
+        context = open_context(_read_context(args.context)) if args.context else None
         rlm = RLM(
             model=args.model,
             sub_model=args.sub_model,
@@ -136,28 +174,35 @@ def run_ask(args: argparse.Namespace) -> int:
             max_seconds=args.max_seconds,
             max_iterations=args.max_iterations,
             concurrency=args.concurrency,
+            direct_below=args.direct_below,
             planner=args.planner,
             action_format=args.action_format,
             chunk_tokens=args.chunk_tokens,
             sub_window_tokens=args.sub_window,
             checkpointer=db,
             timeout=args.timeout,
-            on_event=display,
         )
-        thread_id = args.thread or uuid.uuid4().hex[:12]
-        request: dict[str, Any] = {
-            "query": args.query,
-            "context": context,
-            "thread_id": thread_id,
-        }
-        if interactive:
+        if not args.quiet:
             err.print(f"[dim]loading model {args.model} ...[/dim]", highlight=False)
         _ = rlm.root_model, rlm.sub_model  # fail fast on model setup, before the progress line
-        if not args.json or interactive:
-            target = default_db_path() if db == "default" else db
-            err.print(f"[dim]checkpoints {target} | thread {thread_id}[/dim]", highlight=False)
-        with display or nullcontext():
+        display: Any = None
+        if not args.quiet:
+            err.print(
+                f"[dim]checkpoints {describe_target(db)} | thread {thread_id} | "
+                f"{rlm.limiter.limit} model calls in flight at most[/dim]",
+                highlight=False,
+            )
+            live = err.is_terminal
+            display = (
+                ProgressDisplay(err, rlm.limiter) if live else ProgressLog(limiter=rlm.limiter)
+            )
+            rlm.on_event = display
+        request: dict[str, Any] = {"query": args.query, "context": context, "thread_id": thread_id}
+        if display is None:
             result = rlm.invoke(request)
+        else:
+            with display:
+                result = rlm.invoke(request)
     except ValidationError as exc:
         first = exc.errors()[0]
         return _fail(
@@ -166,7 +211,7 @@ def run_ask(args: argparse.Namespace) -> int:
     except RLMError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
-        return _fail(f"interrupted; checkpoints of thread {thread_id} are kept", 130)
+        return _fail(f"interrupted; checkpoints of thread {thread_id} are kept", EXIT_INTERRUPTED)
     _print_result(result, args.json, err)
     if result.status == "done":
         return EXIT_OK
@@ -184,5 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_USAGE  # pragma: no cover - argparse enforces a command
 
 
+def entry_point() -> None:
+    """The console script: run, flush, and leave without tearing the interpreter down (the
+    teardown of LangChain's and LangGraph's modules costs a noticeable fraction of a second
+    and does no work a finished command needs)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry_point()

@@ -20,18 +20,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from rlm_graph.context import ContextStore, FileStore, TextStore
 from rlm_graph.errors import RLMError
+from rlm_graph.home import default_db_path
 from rlm_graph.secrets import redact
-
-
-def default_db_path() -> Path:
-    """``$RLM_GRAPH_HOME/checkpoints.sqlite``; RLM_GRAPH_HOME defaults to
-    ``$XDG_DATA_HOME/rlm_graph`` (``~/.local/share/rlm_graph``)."""
-    home = os.environ.get("RLM_GRAPH_HOME")
-    if home:
-        return Path(home).expanduser() / "checkpoints.sqlite"
-    data = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
-    return Path(data).expanduser() / "rlm_graph" / "checkpoints.sqlite"
-
 
 CheckpointTarget = BaseCheckpointSaver | str | os.PathLike | None
 

@@ -1,28 +1,121 @@
-"""A live progress line for terminals, fed by the graph's custom-stream events."""
+"""Progress of a run, fed by the graph's custom-stream events (``rlm_graph.graph.events``).
+
+On a terminal: a live line whose clock ticks on its own, with every finished call printed
+above it. Elsewhere (stderr piped to a file or ``tee``): one plain log line per finished call
+and per planner turn, so a long run is never silent.
+"""
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TextIO
 
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
+from rlm_graph.limiter import ConcurrencyLimiter
+
+
+@dataclass
+class RunProgress:
+    """What the events have told so far. Tokens come from ``model_call`` events only, so
+    every model call (planner turns, leaves, reduce steps) is counted exactly once."""
+
+    limiter: ConcurrencyLimiter | None = None
+    started: float = field(default_factory=time.time)
+    route: str | None = None
+    turns_done: int = 0
+    planning: set[str] = field(default_factory=set)  # calls whose planner turn is under way
+    calls_started: int = 0
+    calls_finished: int = 0
+    calls_failed: int = 0
+    max_depth: int = 0
+    model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def update(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "route":
+            self.route = event.get("route")
+        elif kind == "turn_started":
+            self.planning.add(event.get("id", ""))
+        elif kind == "model_call":
+            self.model_calls += 1
+            self.input_tokens += event.get("input_tokens", 0)
+            self.output_tokens += event.get("output_tokens", 0)
+            if event.get("kind") != "leaf":
+                self.turns_done += 1
+                self.planning.discard(event.get("id", ""))
+        elif kind == "call_started" and event.get("kind") != "root":
+            self.calls_started += 1
+            self.max_depth = max(self.max_depth, event.get("depth", 0))
+        elif kind == "call_finished" and event.get("kind") != "root":
+            self.calls_finished += 1
+            if event.get("status") == "error":
+                self.calls_failed += 1
+
+    @property
+    def elapsed(self) -> float:
+        return time.time() - self.started
+
+    def line(self) -> str:
+        """E.g. ``1m05s | recursive | planning turn 2 | calls 12/65 done, 16 running, 37 queued
+        | depth 1 | tokens 20,578 in / 1,234 out``: most telling first, as a terminal may crop
+        the end. Running and queued count model calls (the concurrency limit's view)."""
+        parts = [clock(self.elapsed)]
+        if self.route:
+            parts.append(self.route)
+        if self.planning:
+            parts.append(f"planning turn {self.turns_done + 1}")
+        else:
+            parts.append(f"{self.turns_done} planner turns")
+        calls = f"calls {self.calls_finished}/{self.calls_started} done"
+        if self.calls_failed:
+            calls += f" ({self.calls_failed} failed)"
+        if self.limiter is not None:
+            calls += f", {self.limiter.in_flight} running, {self.limiter.waiting} queued"
+        parts.append(calls)
+        parts.append(f"depth {self.max_depth}")
+        parts.append(f"tokens {self.input_tokens:,} in / {self.output_tokens:,} out")
+        return " | ".join(parts)
+
+
+def clock(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def finished_call_line(event: dict[str, Any]) -> str:
+    mark = "ok" if event.get("status") == "done" else event.get("status", "?")
+    tokens = event.get("input_tokens", 0) + event.get("output_tokens", 0)
+    return (
+        f"{mark:>6} {event.get('id', '')} {event.get('target', '')} -> {event.get('answer', '')}"
+        f"  ({event.get('seconds', 0):.1f}s, {tokens:,} tokens)"
+    )
 
 
 class ProgressDisplay:
-    """Calls started/finished, deepest level, tokens, elapsed; one line per finished call."""
+    """The live terminal display (rich): a ticking status line, finished calls above it."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Any, limiter: ConcurrencyLimiter | None = None) -> None:
+        from rich.live import Live
+
         self.console = console
-        self.started = time.time()
-        self.calls_started = 0
-        self.calls_finished = 0
-        self.max_depth = 0
-        self.input_tokens = 0
-        self.output_tokens = 0
-        self.turns = 0
-        self.live = Live(self._line(), console=console, refresh_per_second=4, transient=True)
+        self.progress = RunProgress(limiter=limiter)
+        # Live re-renders this object several times a second, so the clock moves by itself.
+        self.live = Live(self, console=console, refresh_per_second=4, transient=True)
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text("  " + self.progress.line(), style="cyan")
 
     def __enter__(self) -> ProgressDisplay:
         self.live.__enter__()
@@ -31,32 +124,58 @@ class ProgressDisplay:
     def __exit__(self, *exc: object) -> None:
         self.live.__exit__(*exc)
 
-    def _line(self) -> Text:
-        running = self.calls_started - self.calls_finished
-        elapsed = time.time() - self.started
-        return Text(
-            f"  planner turns {self.turns} | calls {self.calls_finished}/{self.calls_started} "
-            f"done, {running} open | depth {self.max_depth} | tokens "
-            f"{self.input_tokens:,} in / {self.output_tokens:,} out | {elapsed:,.0f}s",
-            style="cyan",
-        )
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.progress.update(event)
+        if event.get("event") == "call_finished" and event.get("kind") != "root":
+            self.console.print("  " + finished_call_line(event), highlight=False, markup=False)
+
+
+class ProgressLog:
+    """Plain lines for a stream that is not a terminal: one per finished call and turn, and
+    the status line when nothing else was printed for ``heartbeat`` seconds."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        limiter: ConcurrencyLimiter | None = None,
+        heartbeat: float = 30.0,
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.progress = RunProgress(limiter=limiter)
+        self.heartbeat = heartbeat
+        self._last_line = time.time()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="rlm-progress", daemon=True)
+
+    def __enter__(self) -> ProgressLog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(1.0):
+            if time.time() - self._last_line >= self.heartbeat:
+                self._print(self.progress.line())
+
+    def _print(self, text: str) -> None:
+        with self._lock:
+            print(f"[{clock(self.progress.elapsed):>6}] {text}", file=self.stream, flush=True)
+            self._last_line = time.time()
 
     def __call__(self, event: dict[str, Any]) -> None:
+        self.progress.update(event)
         kind = event.get("event")
-        if kind == "turn":
-            self.turns += 1
-        elif kind == "call_started":
-            self.calls_started += 1
-            self.max_depth = max(self.max_depth, event.get("depth", 0))
-        elif kind == "call_finished":
-            self.calls_finished += 1
-            self.input_tokens += event.get("input_tokens", 0)
-            self.output_tokens += event.get("output_tokens", 0)
-            mark = "✓" if event.get("status") == "done" else "✗"
-            answer = " ".join(str(event.get("answer", "")).split())[:60]
-            self.console.print(
-                f"  {mark} {event['id']} {event.get('target', '')} -> {answer}",
-                highlight=False,
-                markup=False,
+        if kind == "route":
+            self._print(f"route {event.get('route')} (context ~{event.get('tokens', 0):,} tokens)")
+        elif kind == "model_call" and event.get("kind") != "leaf":
+            state = f"failed: {event['error']}" if event.get("error") else "done"
+            self._print(
+                f"{event.get('id')} {event.get('kind')} turn {state} "
+                f"({event.get('input_tokens', 0):,} tokens in, "
+                f"{event.get('output_tokens', 0):,} out, {event.get('seconds', 0):.1f}s)"
             )
-        self.live.update(self._line())
+        elif kind == "call_finished" and event.get("kind") != "root":
+            self._print(finished_call_line(event))

@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable, RunnableLambda
+from pydantic import PrivateAttr
 
 from rlm_graph import prompts
+from rlm_graph.protocol.message import content_text
 
 Responder = Callable[[list[BaseMessage]], "str | AIMessage"]
 
 
 def _text(message: BaseMessage) -> str:
-    return message.content if isinstance(message.content, str) else str(message.content)
+    return content_text(message.content)
 
 
 class ScriptedChatModel(BaseChatModel):
     """Replies with ``respond(messages)``; optional fixed latency; reports usage (chars / 4).
 
-    ``respond`` may raise to simulate a failing model.
+    ``respond`` may raise to simulate a failing model. ``max_in_flight`` is the most calls
+    that were ever running at once, counted across threads. ``structured_requests`` and
+    ``bound_tools`` record what ``with_structured_output`` and ``bind_tools`` were asked for,
+    so tests can check that a feature really used them.
     """
 
     respond: Responder
@@ -34,6 +41,9 @@ class ScriptedChatModel(BaseChatModel):
     calls: list[list[BaseMessage]] = []
     in_flight: int = 0
     max_in_flight: int = 0
+    structured_requests: list[dict[str, Any]] = []
+    bound_tools: list[list[str]] = []
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _latency(self, messages: list[BaseMessage]) -> float:
         return self.latency(messages) if callable(self.latency) else self.latency
@@ -72,14 +82,39 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             if delay := self._latency(messages):
                 await asyncio.sleep(delay)
             return self._reply(messages)
         finally:
-            self.in_flight -= 1
+            with self._lock:
+                self.in_flight -= 1
+
+    def with_structured_output(
+        self, schema: Any, *, include_raw: bool = False, method: str | None = None, **kwargs: Any
+    ) -> Runnable:
+        """Like a provider's structured output: the reply's JSON text, with the raw message."""
+        self.structured_requests.append({"schema": schema, "method": method})
+
+        def wrap(message: AIMessage) -> Any:
+            return (
+                {"raw": message, "parsed": None, "parsing_error": None} if include_raw else message
+            )
+
+        return self | RunnableLambda(wrap)
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
+        names = [
+            tool.get("function", tool).get("name", "?")
+            if isinstance(tool, dict)
+            else getattr(tool, "name", "?")
+            for tool in tools
+        ]
+        self.bound_tools.append(names)
+        return self.bind(tools=list(tools), **kwargs)
 
 
 def is_leaf_prompt(messages: list[BaseMessage]) -> bool:

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from rlm_graph import prompts
 
 NEEDLE = re.compile(r"\d{4}-ALPHA")
+# Requests for this model are refused with a 401 whose message repeats the API key.
+ECHO_KEY_MODEL = "echo-key-401"
 
 
 def reply_for(messages: list[dict]) -> str:
@@ -43,7 +45,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Handler.seen_auth.append(self.headers.get("Authorization", ""))
+        auth = self.headers.get("Authorization", "")
+        Handler.seen_auth.append(auth)
+        if body.get("model") == ECHO_KEY_MODEL:
+            # Like a real provider rejecting a key: the error text quotes the key back.
+            key = auth.removeprefix("Bearer ")
+            error = {"error": {"message": f"Incorrect API key provided: {key}", "code": 401}}
+            self._send(401, error)
+            return
         text = reply_for(body["messages"])
         prompt_tokens = sum(len(m["content"]) for m in body["messages"]) // 4
         payload = {
@@ -64,17 +73,27 @@ class Handler(BaseHTTPRequestHandler):
                 "total_tokens": prompt_tokens + len(text) // 4 + 1,
             },
         }
+        self._send(200, payload)
+
+    def _send(self, status: int, payload: dict) -> None:
         data = json.dumps(payload).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 refuses bursts of parallel sub-calls; the client then retries
+    # after a second's backoff, which would look like the library being slow.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class FakeOpenAIServer:
     def __init__(self) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property

@@ -31,6 +31,7 @@ class ContextRegistry:
     def __init__(self, blobs: BlobSource | None = None) -> None:
         self._stores: dict[str, ContextStore] = {}
         self._borrowed: set[str] = set()
+        self._users: dict[str, int] = {}
         self._lock = threading.Lock()
         self.blobs = blobs
 
@@ -89,10 +90,29 @@ class ContextRegistry:
     def view(self, ref: ContextRef) -> ContextView:
         return ContextView(self.store_for(ref), ref)
 
+    def acquire(self, ref: ContextRef) -> ContextView:
+        """A view that stays open until a matching ``release``: a run holds its context so a
+        registry shared by many runs (a server's) can close each store when its last run ends."""
+        view = self.view(ref)
+        with self._lock:
+            self._users[ref.store_id] = self._users.get(ref.store_id, 0) + 1
+        return view
+
+    def release(self, store_id: str) -> None:
+        with self._lock:
+            users = self._users.get(store_id, 0) - 1
+            if users > 0:
+                self._users[store_id] = users
+                return
+            self._users.pop(store_id, None)
+            store = None if store_id in self._borrowed else self._stores.pop(store_id, None)
+        if store is not None:
+            store.close()
+
     def close(self) -> None:
         """Close every store this registry owns (mmaps, cached file handles)."""
         with self._lock:
             stores = [s for sid, s in self._stores.items() if sid not in self._borrowed]
-            self._stores, self._borrowed = {}, set()
+            self._stores, self._borrowed, self._users = {}, set(), {}
         for store in stores:
             store.close()

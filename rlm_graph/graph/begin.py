@@ -66,11 +66,13 @@ def turn_root_id(turn: int) -> str:
 
 def _context_ref(context: Any, rt: RLMRuntime) -> ContextRef:
     if isinstance(context, str):  # a path given straight to the compiled graph
-        return open_context(context, rt.registry).ref
+        context = open_context(context, rt.registry).ref
     if not context:
         raise ContextError("no context: pass a file or folder path (or text) as 'context'")
     ref = ContextRef.model_validate(context)
-    rt.registry.view(ref)  # fails now, with a clear error, if it cannot be reopened
+    # Held for the turn (fails now, with a clear error, if it cannot be reopened); merge
+    # releases it when the turn ends.
+    rt.registry.acquire(ref)
     return ref
 
 
@@ -96,6 +98,9 @@ def begin(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
                 f"this thread is about another context ({thread_context.get('uri') or 'text'}, "
                 f"sha256 {thread_context['store_id'][:12]}); start a new thread for this one"
             )
+    if ref is not None and problem is not None:
+        rt.registry.release(ref.store_id)
+    update["held_context"] = ref.store_id if ref is not None and problem is None else None
     if ref is not None and problem is None:
         update["context"] = ref.model_dump()
         update["thread_context"] = thread_context or ref.model_dump()

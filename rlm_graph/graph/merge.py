@@ -138,6 +138,8 @@ def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMR
     model = runtime_context(runtime).model_for(depth).name
     record = record_from_state({**state, **update}, kind=kind, model=model)
     if kind == "root":  # children are reported by their parent's recurse node
+        if held := state.get("held_context"):
+            runtime_context(runtime).registry.release(held)
         total = total_usage(update.get("usage"))
         emit(
             runtime,

@@ -34,9 +34,7 @@ def fit_transcript(
     if total() > budget and messages:
         # Still too long: keep the tail of the latest message, which holds the newest results.
         last = messages[-1]
-        room = max(
-            200, int((budget - total() + estimated_tokens(last["text"])) * CHARS_PER_TOKEN)
-        )
+        room = max(200, int((budget - total() + estimated_tokens(last["text"])) * CHARS_PER_TOKEN))
         if len(last["text"]) > room:
             last["text"] = "[... cut to fit the model's window]\n" + last["text"][-room:]
     return messages
