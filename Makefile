@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 DEMO_DOC ?= big_haystack.txt
 DEMO_CHARS ?= 100000
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test test-fast lint bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ demo: setup $(DEMO_DOC)
 test: setup
 	$(PY) -m pytest
 
+test-fast: setup
+	$(PY) -m pytest -m "not integration"
+
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 bench: setup
 	$(PY) benchmarks/overhead.py
+	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/vs_rlms.py
+	$(PY) benchmarks/grep_speed.py

@@ -9,6 +9,14 @@ from pydantic import BaseModel, Field
 
 ActionOp = Literal["call", "peek", "grep", "final"]
 
+# One reply is read up to this many actions, in every form. A wider fan-out CALLs ranges of
+# chunks (each child then fans out over its range) or uses the map-reduce planner.
+MAX_ACTIONS_PER_TURN = 100
+TOO_MANY_ACTIONS = (
+    f"only the first {MAX_ACTIONS_PER_TURN} actions were read; to cover more, CALL ranges "
+    'such as CALL("question", "chunks:0-9") instead of one chunk each'
+)
+
 
 class Action(BaseModel):
     """One step the model asked for.

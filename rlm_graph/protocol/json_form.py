@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from rlm_graph.protocol.actions import ParsedTurn
+from rlm_graph.protocol.actions import MAX_ACTIONS_PER_TURN, TOO_MANY_ACTIONS, ParsedTurn
 from rlm_graph.protocol.build import (
     build_action,
     canonical_fields,
@@ -14,7 +14,6 @@ from rlm_graph.protocol.build import (
     normalize_op,
 )
 
-MAX_ACTIONS = 100
 MAX_FENCES = 10  # fenced blocks tried per reply
 MAX_EMBEDDED_TRIES = 5  # "{" positions tried when the object sits in prose
 _FENCE = re.compile(r"```[ \t]*[\w+-]*[ \t]*\r?\n(.*?)```", re.DOTALL)
@@ -91,7 +90,7 @@ def parse_payload(payload: Any) -> ParsedTurn:
         items = actions if isinstance(actions, list) else [actions]
     else:
         items = [payload]
-    for item in items[:MAX_ACTIONS]:
+    for item in items[:MAX_ACTIONS_PER_TURN]:
         quote = json_snippet(item)
         if not isinstance(item, dict):
             turn.errors.append(
@@ -111,6 +110,6 @@ def parse_payload(payload: Any) -> ParsedTurn:
             turn.errors.append(result)
         else:
             turn.actions.append(result)
-    if len(items) > MAX_ACTIONS:
-        turn.errors.append(f"only the first {MAX_ACTIONS} actions were read")
+    if len(items) > MAX_ACTIONS_PER_TURN:
+        turn.errors.append(TOO_MANY_ACTIONS)
     return turn

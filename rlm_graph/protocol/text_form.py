@@ -14,7 +14,13 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_graph.protocol.actions import Action, ActionOp, ParsedTurn
+from rlm_graph.protocol.actions import (
+    MAX_ACTIONS_PER_TURN,
+    TOO_MANY_ACTIONS,
+    Action,
+    ActionOp,
+    ParsedTurn,
+)
 from rlm_graph.protocol.build import (
     FIELD_SYNONYMS,
     POSITIONAL,
@@ -24,7 +30,6 @@ from rlm_graph.protocol.build import (
 )
 
 MAX_SCAN_CHARS = 200_000  # only this much of a reply is ever examined
-MAX_ACTIONS = 100
 MAX_ERRORS = 10  # an observation listing more problems than this helps nobody
 STEP_BUDGET = 300_000  # bracket/quote tokens examined per reply, across all scans
 
@@ -295,7 +300,7 @@ def parse_text(text: str) -> ParsedTurn:
     turn = ParsedTurn()
     budget = _Budget(STEP_BUDGET)
     pos = 0
-    while len(turn.actions) < MAX_ACTIONS and len(turn.errors) < MAX_ERRORS:
+    while len(turn.actions) < MAX_ACTIONS_PER_TURN and len(turn.errors) < MAX_ERRORS:
         m = _NAME.search(text, pos)
         if m is None:
             break
@@ -325,4 +330,6 @@ def parse_text(text: str) -> ParsedTurn:
         comment = _TRAILING_COMMENT.match(text, pos)
         if comment:  # "CALL(...)  # then FINAL(...)": the comment is not an action
             pos = comment.end()
+    if len(turn.actions) >= MAX_ACTIONS_PER_TURN and _NAME.search(text, pos):
+        turn.errors.append(TOO_MANY_ACTIONS)
     return turn

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from rlm_graph.protocol.actions import ParsedTurn
+from rlm_graph.protocol.actions import MAX_ACTIONS_PER_TURN, TOO_MANY_ACTIONS, ParsedTurn
 from rlm_graph.protocol.build import (
     USAGE,
     build_action,
@@ -21,7 +21,6 @@ from rlm_graph.protocol.build import (
 )
 from rlm_graph.protocol.json_form import parse_payload
 
-MAX_CALLS = 100
 _OPEN_TAG = re.compile(r"<tool_call>", re.IGNORECASE)
 _CLOSE_TAG = re.compile(r"</tool_call>", re.IGNORECASE)
 # A single tool carrying the whole payload, as with_structured_output(function_calling) does.
@@ -45,7 +44,9 @@ def parse_tool_calls(
 ) -> ParsedTurn:
     """Actions from LangChain ``tool_calls`` (dicts with ``name`` and ``args``)."""
     turn = ParsedTurn()
-    for call in tool_calls[:MAX_CALLS]:
+    if len(tool_calls) > MAX_ACTIONS_PER_TURN:
+        turn.errors.append(TOO_MANY_ACTIONS)
+    for call in tool_calls[:MAX_ACTIONS_PER_TURN]:
         call = call if isinstance(call, dict) else {}
         name = call.get("name")
         raw_args = call.get("args", call.get("arguments"))
@@ -74,7 +75,7 @@ def parse_tool_calls(
             turn.errors.append(result)
         else:
             turn.actions.append(result)
-    for bad in (invalid_tool_calls or [])[:MAX_CALLS]:
+    for bad in (invalid_tool_calls or [])[:MAX_ACTIONS_PER_TURN]:
         bad = bad if isinstance(bad, dict) else {}
         name = bad.get("name")
         op = normalize_op(name)
@@ -90,7 +91,7 @@ def find_text_tool_calls(text: str) -> tuple[list[dict[str, Any]], list[dict[str
     invalid: list[dict[str, Any]] = []
     pos = 0
     # find() pairs rather than one lazy regex: an unclosed tag must not cost O(n^2).
-    while len(calls) + len(invalid) < MAX_CALLS:
+    while len(calls) + len(invalid) < MAX_ACTIONS_PER_TURN:
         opened = _OPEN_TAG.search(text, pos)
         if opened is None:
             break

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.fake_openai_server import FakeOpenAIServer
 from rlm_graph.samples import make_haystack
-from tests.fake_openai_server import FakeOpenAIServer, Handler
 
 SECRET = "sk-test-SECRET-0123456789abcdef"
 
@@ -81,7 +82,7 @@ def test_json_output_has_the_contract_keys(server, haystack_file, env, tmp_path)
     assert 0 < out["root_input_tokens"] < out["usage"]["input_tokens"]
     assert out["tree"]["max_depth"] == 1
     # The key reached the server, and nowhere else.
-    assert any(SECRET in auth for auth in Handler.seen_auth if auth)
+    assert any(SECRET in auth for auth in server.seen_auth if auth)
     assert SECRET not in proc.stdout + proc.stderr
     assert SECRET.encode() not in db.read_bytes()
 
@@ -151,3 +152,80 @@ def test_map_reduce_planner_from_cli(server, haystack_file, env):
     proc = ask(server, str(haystack_file), "--planner", "map-reduce", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["answer"] == "7391-ALPHA"
+
+
+def test_follow_up_turn_on_a_thread_needs_no_context(server, haystack_file, env, tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    first = ask(server, str(haystack_file), "--json", "--db", db, "--thread", "conv", env=env)
+    assert first.returncode == 0, first.stderr
+    again = run_cli(
+        "ask", "What is the vault access code, again?", "--model", "test-model",
+        "--base-url", server.base_url, "--sub-window", "2000", "--db", db, "--thread", "conv",
+        "--json", env=env,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert (out["answer"], out["turn"], out["thread_id"]) == ("7391-ALPHA", 2, "conv")
+    assert {call["id"].split(".")[0] for call in out["tree"]["calls"]} == {"t2"}
+    first_usage = json.loads(first.stdout)["usage"]["model_calls"]
+    assert out["thread_usage"]["model_calls"] == first_usage + out["usage"]["model_calls"]
+
+
+def test_another_context_on_a_thread_is_refused_in_one_line(server, haystack_file, env, tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    assert ask(server, str(haystack_file), "--db", db, "--thread", "t", env=env).returncode == 0
+    other = tmp_path / "other.txt"
+    other.write_text("Some other document altogether.\n" * 50)
+    proc = ask(server, str(other), "--db", db, "--thread", "t", env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("rlm-graph: thread t is about another")
+
+
+def test_a_new_thread_needs_a_context(server, env):
+    proc = run_cli("ask", "q", "--model", "m", "--base-url", server.base_url, env=env)
+    assert proc.returncode == 2 and "--context is required" in proc.stderr
+    proc = run_cli(
+        "ask", "q", "--thread", "fresh", "--model", "m", "--base-url", server.base_url, env=env
+    )
+    assert proc.returncode == 2 and "new thread needs one" in proc.stderr
+
+
+def test_route_and_direct_below_in_json(server, env, tmp_path):
+    small = tmp_path / "small.txt"
+    small.write_text("The vault access code is 7391-ALPHA.\n")
+    direct = ask(server, str(small), "--json", env=env)
+    assert json.loads(direct.stdout)["route"] == "direct"
+    planned = ask(server, str(small), "--json", "--direct-below", "0", env=env)
+    assert json.loads(planned.stdout)["route"] == "recursive"
+    assert json.loads(planned.stdout)["answer"] == "7391-ALPHA"
+
+
+def test_piped_stderr_gets_plain_progress_lines(server, haystack_file, env):
+    proc = ask(server, str(haystack_file), env=env)  # stderr is a pipe here, not a terminal
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any(line.startswith("[") and "route recursive" in line for line in lines)
+    finished = [line for line in lines if re.search(r"\bok t1\.\d+ chunk:\d+ -> ", line)]
+    assert len(finished) >= 5
+    assert "\x1b[" not in proc.stderr  # no terminal control codes in a log
+    quiet = ask(server, str(haystack_file), "--quiet", env=env)
+    assert quiet.stderr.count("\n") == 1  # only the summary line
+
+
+def test_help_and_argument_errors_load_no_heavy_library(env):
+    code = (
+        "import sys\n"
+        "from rlm_graph.cli import main\n"
+        "for argv in (['--help'], ['ask']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "heavy = [m for m in ('langgraph', 'langchain_core', 'openai', 'networkx', 'pydantic')"
+        " if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr

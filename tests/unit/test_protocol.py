@@ -496,3 +496,26 @@ def test_json_inside_a_final_answer_is_not_taken_for_actions() -> None:
 def test_fenced_json_wins_over_text_that_only_has_errors() -> None:
     text = 'I could CALL( but instead:\n```json\n{"op": "peek", "target": "chunk:0"}\n```'
     assert only(parse_turn(text)) == Action(op="peek", target="chunk:0")
+
+
+def test_every_form_reads_at_most_a_turn_of_actions_and_says_how_to_fan_out_wider():
+    from rlm_graph.protocol.actions import MAX_ACTIONS_PER_TURN, TOO_MANY_ACTIONS
+
+    count = MAX_ACTIONS_PER_TURN + 50
+    text = "\n".join(f'CALL("q", "chunk:{i}")' for i in range(count))
+    payload = json.dumps(
+        {"actions": [{"op": "call", "task": "q", "target": f"chunk:{i}"} for i in range(count)]}
+    )
+    tools = AIMessage(
+        content="",
+        tool_calls=[
+            {"name": "call", "args": {"task": "q", "target": f"chunk:{i}"}, "id": f"c{i}"}
+            for i in range(count)
+        ],
+    )
+    for reply in (text, payload, tools):
+        turn = parse_turn(reply)
+        assert len(turn.actions) == MAX_ACTIONS_PER_TURN
+        assert TOO_MANY_ACTIONS in turn.errors and "chunks:0-9" in TOO_MANY_ACTIONS
+    exactly = "\n".join(f'CALL("q", "chunk:{i}")' for i in range(MAX_ACTIONS_PER_TURN))
+    assert parse_turn(exactly).errors == []

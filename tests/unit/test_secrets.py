@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from benchmarks.fake_openai_server import ECHO_KEY_MODEL, FakeOpenAIServer
 from rlm_graph import RLM
 from rlm_graph.persistence import describe_target
 from rlm_graph.samples import make_haystack
 from rlm_graph.secrets import redact, register_secret
-from tests.fake_openai_server import ECHO_KEY_MODEL, FakeOpenAIServer
 
 # Not key-shaped on purpose: only knowing it was given can mask it.
 CODE_KEY = "codepassed-Zq81-kX7p-93mm"
