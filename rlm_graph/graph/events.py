@@ -20,7 +20,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from rlm_graph.state import Usage
+from rlm_graph.state import CallRecord, Usage
 
 PREVIEW_CHARS = 80
 
@@ -53,3 +53,26 @@ def emit_model_call(
 
 def preview(text: str | None) -> str:
     return " ".join((text or "").split())[:PREVIEW_CHARS]
+
+
+def emit_call_finished(
+    runtime: Runtime[Any] | None, record: CallRecord, subtree_usage: dict[str, dict[str, int]]
+) -> None:
+    """A call ended: its record's outcome, and what its whole subtree used."""
+    total = Usage()
+    for values in subtree_usage.values():
+        total = total.add(Usage.model_validate(values))
+    emit(
+        runtime,
+        "call_finished",
+        id=record.id,
+        depth=record.depth,
+        target=record.target,
+        kind=record.kind,
+        status=record.status,
+        answer=preview(record.answer or record.error),
+        seconds=round(record.seconds or 0.0, 3),
+        input_tokens=total.input_tokens,
+        output_tokens=total.output_tokens,
+        model_calls=total.model_calls,
+    )

@@ -12,8 +12,8 @@ from langgraph.types import Overwrite
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.graph.accounting import merge_usage, record_from_state, total_usage
-from rlm_graph.graph.events import emit, preview
+from rlm_graph.graph.accounting import merge_usage, record_from_state
+from rlm_graph.graph.events import emit_call_finished
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
 from rlm_graph.graph.plan import describe_budget
 from rlm_graph.graph.recurse import child_usage
@@ -140,21 +140,7 @@ def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMR
     if kind == "root":  # children are reported by their parent's recurse node
         if held := state.get("held_context"):
             runtime_context(runtime).registry.release(held)
-        total = total_usage(update.get("usage"))
-        emit(
-            runtime,
-            "call_finished",
-            id=record.id,
-            depth=0,
-            target="all",
-            kind="root",
-            status=record.status,
-            answer=preview(record.answer or record.error),
-            seconds=round(record.seconds or 0.0, 3),
-            input_tokens=total.input_tokens,
-            output_tokens=total.output_tokens,
-            model_calls=total.model_calls,
-        )
+        emit_call_finished(runtime, record, update.get("usage") or {})
     return record.model_dump()
 
 

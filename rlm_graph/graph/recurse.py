@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.graph.accounting import record_from_state, total_usage, usage_update
-from rlm_graph.graph.events import emit, preview
+from rlm_graph.graph.events import emit, emit_call_finished
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.outcome import finish
 from rlm_graph.state import CallRecord, ContextRef, Usage
@@ -68,21 +68,7 @@ def make_recurse(child_graph: Callable[[], Any]):
             records = list((final.get("records") or {}).values())
             record = CallRecord.model_validate(final["records"][job["call_id"]])
             usage = final.get("usage") or {}
-        total = total_usage(usage)
-        emit(
-            runtime,
-            "call_finished",
-            id=job["call_id"],
-            depth=job["depth"],
-            target=job["target"],
-            kind=kind,
-            status=record.status,
-            answer=preview(record.answer or record.error),
-            seconds=round(record.seconds or 0.0, 3),
-            input_tokens=total.input_tokens,
-            output_tokens=total.output_tokens,
-            model_calls=total.model_calls,
-        )
+        emit_call_finished(runtime, record, usage)
         result = {
             "index": job["index"],
             "call_id": job["call_id"],
