@@ -8,6 +8,7 @@ checkpointed state (a resumed run continues the same budget) and needs no cross-
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -52,11 +53,14 @@ class Budget(BaseModel):
             seconds_left=limits.max_seconds,
         )
 
-    def tick(self, now: float | None = None) -> Budget:
-        """Charge the wall time elapsed since the last tick."""
+    def tick(self, now: float | None = None, paused: Sequence[tuple[float, float]] = ()) -> Budget:
+        """Charge the wall time elapsed since the last tick, except ``paused`` spans (the time a
+        crashed run lay dead before its resume)."""
         now = time.time() if now is None else now
         elapsed = max(0.0, now - self.last_tick)
-        seconds = None if self.seconds_left is None else self.seconds_left - elapsed
+        for start, end in paused:
+            elapsed -= max(0.0, min(end, now) - max(start, self.last_tick))
+        seconds = None if self.seconds_left is None else self.seconds_left - max(0.0, elapsed)
         return self.model_copy(update={"seconds_left": seconds, "last_tick": now})
 
     def charge(self, *, calls: int = 0, tokens: int = 0) -> Budget:
@@ -91,6 +95,3 @@ class Budget(BaseModel):
         if self.tokens_left is not None:
             tokens = max(1, self.tokens_left // (children + 1))
         return self.model_copy(update={"calls_left": calls, "tokens_left": tokens})
-
-    def after_children(self, calls_used: int, tokens_used: int) -> Budget:
-        return self.charge(calls=calls_used, tokens=tokens_used).tick()

@@ -1,4 +1,4 @@
-"""The ``rlm-graph`` command.
+"""The ``rlm-graph`` command: ask, and continue, inspect and fork stored runs.
 
 Only the standard library is imported at module level: ``--help`` and argument errors answer
 at once, and LangGraph, LangChain and the models load only when a run starts.
@@ -10,15 +10,17 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from rlm_graph.home import default_db_path
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the run ended with status error
-EXIT_USAGE = 2  # bad arguments or unusable input: nothing ran
+EXIT_USAGE = 2  # bad arguments, unusable input, a thread that cannot take this: nothing ran
 EXIT_BUDGET = 3  # the run ended with status budget_exhausted
-EXIT_INTERRUPTED = 130
+EXIT_WAITING = 4  # the run paused at an approval gate: approve or deny it
+EXIT_INTERRUPTED = 130  # Ctrl-C: the thread is kept and can be resumed
 
 
 def _positive_int(text: str) -> int:
@@ -35,12 +37,55 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
+def _add_storage(parser: argparse.ArgumentParser, *, run: bool = True) -> None:
+    parser.add_argument(
+        "--db",
+        default=None,
+        help=f"SQLite file or postgresql:// URL for checkpoints (default: {default_db_path()})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    if run:
+        parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _add_limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """Limits for a new run (with defaults) or changes to a stored one (fork: no defaults)."""
+
+    def default(value: Any) -> Any:
+        return value if defaults else None
+
+    parser.add_argument(
+        "--max-depth", type=int, default=default(1), help="CALL levels below the root (1)"
+    )
+    parser.add_argument(
+        "--max-calls",
+        type=_positive_int,
+        default=default(100),
+        help="model calls in the whole run (100)",
+    )
+    parser.add_argument("--max-tokens", type=_positive_int, help="input+output tokens, whole run")
+    parser.add_argument("--max-seconds", type=float, help="wall-clock limit")
+    parser.add_argument(
+        "--max-iterations",
+        type=_positive_int,
+        default=default(8),
+        help="planner turns per call (8)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        help="model calls in flight at once (default: per model; the local model's server "
+        "slots, 16 for other models)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rlm-graph",
         description="Answer questions over inputs far larger than a model's window.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
     ask = commands.add_parser(
         "ask",
         help="answer QUERY over a context",
@@ -55,27 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--model", default="local", help="root model spec (default: local)")
     ask.add_argument("--sub-model", help="model spec for sub-calls (default: --model)")
     ask.add_argument("--base-url", help="OpenAI-compatible server URL (or $OPENAI_BASE_URL)")
-    ask.add_argument("--max-depth", type=int, default=1, help="CALL levels below the root (1)")
-    ask.add_argument(
-        "--max-calls", type=_positive_int, default=100, help="model calls in the whole run (100)"
-    )
-    ask.add_argument("--max-tokens", type=_positive_int, help="input+output tokens, whole run")
-    ask.add_argument("--max-seconds", type=float, help="wall-clock limit")
-    ask.add_argument(
-        "--max-iterations", type=_positive_int, default=8, help="planner turns per call (8)"
-    )
-    ask.add_argument(
-        "--concurrency",
-        type=_positive_int,
-        help="model calls in flight at once (default: per model; the local model's server "
-        "slots, 16 for other models)",
-    )
+    _add_limits(ask, defaults=True)
     ask.add_argument(
         "--direct-below",
         type=_non_negative_int,
         metavar="TOKENS",
         help="answer in one model call, without planning, when the whole context is below "
         "TOKENS and fits the model (default: whenever it fits; 0: always recurse)",
+    )
+    ask.add_argument(
+        "--approve-over",
+        type=_non_negative_int,
+        metavar="TOKENS",
+        help="pause for approval before any fan-out estimated to read more than TOKENS",
     )
     ask.add_argument("--planner", choices=["model", "map-reduce"], default="model")
     ask.add_argument(
@@ -92,13 +129,62 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--timeout", type=float, help="seconds per model request")
     ask.add_argument(
-        "--db", default=None, help=f"SQLite checkpoint file (default: {default_db_path()})"
-    )
-    ask.add_argument(
         "--thread", help="thread id: a new thread, or an existing one for a follow-up question"
     )
-    ask.add_argument("--json", action="store_true", help="print one JSON object")
-    ask.add_argument("--quiet", action="store_true", help="no progress output")
+    _add_storage(ask)
+
+    resume = commands.add_parser(
+        "resume",
+        help="continue a thread's unfinished run",
+        description="Continue a run that crashed or was stopped, with the settings it started "
+        "with; calls that had finished are not run again.",
+    )
+    resume.add_argument("thread", help="the thread id")
+    resume.add_argument(
+        "--context", help="a copy of the run's file or folder (same content) to read instead"
+    )
+    resume.add_argument("--base-url", help="the server URL, if the stored one held a password")
+    _add_storage(resume)
+
+    runs = commands.add_parser("runs", help="list stored runs")
+    runs.add_argument("--limit", type=_positive_int, default=50, help="most recent first (50)")
+    _add_storage(runs, run=False)
+
+    show = commands.add_parser("show", help="a stored run: status, answer, calls, checkpoints")
+    show.add_argument("thread", help="the thread id")
+    _add_storage(show, run=False)
+
+    approve = commands.add_parser("approve", help="run the calls a paused run proposes")
+    approve.add_argument("thread", help="the thread id")
+    approve.add_argument(
+        "--calls",
+        metavar="FILE",
+        help='run these calls instead: a JSON list of {"task", "target"} (a file, or - for stdin)',
+    )
+    _add_storage(approve)
+
+    deny = commands.add_parser("deny", help="refuse the calls a paused run proposes")
+    deny.add_argument("thread", help="the thread id")
+    _add_storage(deny)
+
+    fork = commands.add_parser(
+        "fork",
+        help="continue a stored run from a checkpoint as a new thread",
+        description="Continue a stored run from one of its checkpoints (rlm-graph show lists "
+        "them) as a new thread, with another model or budget; the original is left intact.",
+    )
+    fork.add_argument("thread", help="the thread id")
+    fork.add_argument("--at", metavar="CHECKPOINT", help="checkpoint id (default: the latest)")
+    fork.add_argument("--thread", dest="new_thread", help="id of the new thread")
+    fork.add_argument("--model", help="another root model spec")
+    fork.add_argument("--sub-model", help="another sub-model spec")
+    fork.add_argument("--base-url", help="OpenAI-compatible server URL")
+    _add_limits(fork, defaults=False)
+    _add_storage(fork)
+
+    from rlm_graph.bench.cli import add_bench_parser
+
+    add_bench_parser(commands)
     return parser
 
 
@@ -127,10 +213,23 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _print_result(result: Any, as_json: bool, err: Any) -> None:
-    if as_json:
+def _db(args: argparse.Namespace) -> str:
+    return args.db if args.db is not None else "default"
+
+
+def _db_flag(args: argparse.Namespace) -> str:
+    """The ``--db`` to repeat in a suggested command (nothing for the default)."""
+    if args.db is None:
+        return ""
+    from rlm_graph.secrets import redact
+
+    return f" --db {redact(args.db)}"
+
+
+def _print_result(result: Any, args: argparse.Namespace, err: Any) -> int:
+    if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
-    else:
+    elif result.status != "interrupted":
         print(result.answer or "")
     err.print(
         f"[dim]thread {result.thread_id} turn {result.turn} | route {result.route or '-'} | "
@@ -140,6 +239,78 @@ def _print_result(result: Any, as_json: bool, err: Any) -> None:
         f"{result.seconds:,.1f}s[/dim]",
         highlight=False,
     )
+    if result.status == "done":
+        return EXIT_OK
+    if result.status == "interrupted":
+        for proposal in result.pending:
+            calls = proposal.get("calls", [])
+            err.print(
+                f"paused for approval: call {proposal.get('call_id')} proposes {len(calls)} "
+                f"calls reading ~{proposal.get('estimated_tokens', 0):,} tokens (over "
+                f"{proposal.get('threshold', 0):,})",
+                highlight=False,
+                markup=False,
+            )
+            for item in calls[:10]:
+                err.print(f"  {item['target']}: {item['task']}", highlight=False, markup=False)
+            if len(calls) > 10:
+                err.print(f"  ... {len(calls) - 10} more", highlight=False, markup=False)
+        thread, db = result.thread_id, _db_flag(args)
+        return _fail(
+            f"waiting for approval: rlm-graph approve {thread}{db} (or deny {thread}{db})",
+            EXIT_WAITING,
+        )
+    return _fail(
+        f"{result.status}: {result.error or result.status}",
+        EXIT_BUDGET if result.status == "budget_exhausted" else EXIT_FAILED,
+    )
+
+
+def _execute(
+    args: argparse.Namespace,
+    thread_id: str,
+    make: Callable[[Any], Any],
+    run: Callable[[Any], Any],
+    *,
+    header: Callable[[Any], str],
+) -> int:
+    """Build the RLM (``make``), show progress, run it (``run``), print, and map the outcome
+    to an exit code; every failure is one line on stderr."""
+    from pydantic import ValidationError
+    from rich.console import Console
+
+    from rlm_graph.errors import RLMError
+    from rlm_graph.persistence import describe_target
+    from rlm_graph.progress import ProgressDisplay, ProgressLog
+
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        rlm = make(err)
+        display: Any = None
+        if not args.quiet:
+            where = describe_target(_db(args))
+            err.print(f"[dim]checkpoints {where} | thread {thread_id} | {header(rlm)}[/dim]")
+            display = ProgressDisplay(err) if err.is_terminal else ProgressLog()
+            rlm.on_event = display
+        if display is None:
+            result = run(rlm)
+        else:
+            with display:
+                result = run(rlm)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return _fail(
+            f"invalid argument {'.'.join(map(str, first['loc']))}: {first['msg']}", EXIT_USAGE
+        )
+    except RLMError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail(
+            f"stopped; thread {thread_id} is kept: continue it with "
+            f"rlm-graph resume {thread_id}{_db_flag(args)}",
+            EXIT_INTERRUPTED,
+        )
+    return _print_result(result, args, err)
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -149,21 +320,15 @@ def run_ask(args: argparse.Namespace) -> int:
         return _fail("--context is required (it may be omitted only with --thread)", EXIT_USAGE)
     import uuid
 
-    from pydantic import ValidationError
-    from rich.console import Console
-
-    from rlm_graph.api import RLM
-    from rlm_graph.context import open_context
-    from rlm_graph.errors import RLMError
-    from rlm_graph.persistence import describe_target
-    from rlm_graph.progress import ProgressDisplay, ProgressLog
-
-    err = Console(stderr=True, soft_wrap=True)
-    db = args.db if args.db is not None else "default"
     thread_id = args.thread or uuid.uuid4().hex[:12]
-    try:
+    holder: dict[str, Any] = {}
+
+    def make(err: Any) -> Any:
+        from rlm_graph.api import RLM
+        from rlm_graph.context import open_context
+
         # Bad input fails here, before any model starts.
-        context = open_context(_read_context(args.context)) if args.context else None
+        holder["context"] = open_context(_read_context(args.context)) if args.context else None
         rlm = RLM(
             model=args.model,
             sub_model=args.sub_model,
@@ -175,58 +340,220 @@ def run_ask(args: argparse.Namespace) -> int:
             max_iterations=args.max_iterations,
             concurrency=args.concurrency,
             direct_below=args.direct_below,
+            approve_over=args.approve_over,
             planner=args.planner,
             action_format=args.action_format,
             chunk_tokens=args.chunk_tokens,
             sub_window_tokens=args.sub_window,
-            checkpointer=db,
+            checkpointer=_db(args),
             timeout=args.timeout,
         )
         if not args.quiet:
             err.print(f"[dim]loading model {args.model} ...[/dim]", highlight=False)
         _ = rlm.root_model, rlm.sub_model  # fail fast on model setup, before the progress line
-        display: Any = None
-        if not args.quiet:
-            err.print(
-                f"[dim]checkpoints {describe_target(db)} | thread {thread_id} | "
-                f"{rlm.limiter.limit} model calls in flight at most[/dim]",
-                highlight=False,
-            )
-            live = err.is_terminal
-            display = (
-                ProgressDisplay(err, rlm.limiter) if live else ProgressLog(limiter=rlm.limiter)
-            )
-            rlm.on_event = display
-        request: dict[str, Any] = {"query": args.query, "context": context, "thread_id": thread_id}
-        if display is None:
-            result = rlm.invoke(request)
+        return rlm
+
+    def run(rlm: Any) -> Any:
+        request = {"query": args.query, "context": holder["context"], "thread_id": thread_id}
+        return rlm.invoke(request)
+
+    return _execute(
+        args,
+        thread_id,
+        make,
+        run,
+        header=lambda rlm: f"{rlm.limiter.limit} model calls in flight at most",
+    )
+
+
+def _stored(args: argparse.Namespace) -> Callable[[Any], Any]:
+    """An RLM for continuing stored runs: models and settings come from the thread."""
+
+    def make(err: Any) -> Any:
+        from rlm_graph.api import RLM
+
+        return RLM(checkpointer=_db(args), base_url=getattr(args, "base_url", None))
+
+    return make
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    def run(rlm: Any) -> Any:
+        context = _read_context(args.context) if args.context else None
+        return rlm.resume(args.thread, context=context)
+
+    return _execute(args, args.thread, _stored(args), run, header=lambda rlm: "resuming")
+
+
+def run_decision(args: argparse.Namespace, decision: Any) -> int:
+    def run(rlm: Any) -> Any:
+        return rlm.approve(args.thread, decision)
+
+    verb = "approved" if decision is not False else "denied"
+    return _execute(args, args.thread, _stored(args), run, header=lambda rlm: verb)
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    if not args.calls:
+        return run_decision(args, True)
+    try:
+        if args.calls == "-":
+            raw = sys.stdin.read()
         else:
-            with display:
-                result = rlm.invoke(request)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        return _fail(
-            f"invalid argument {'.'.join(map(str, first['loc']))}: {first['msg']}", EXIT_USAGE
+            with open(args.calls, encoding="utf-8") as file:
+                raw = file.read()
+        calls = json.loads(raw)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot read the calls from {args.calls}: {exc}", EXIT_USAGE)
+    valid = isinstance(calls, list) and all(
+        isinstance(c, dict) and isinstance(c.get("task"), str) and isinstance(c.get("target"), str)
+        for c in calls
+    )
+    if not valid:
+        return _fail('--calls must hold a JSON list of {"task": ..., "target": ...}', EXIT_USAGE)
+    return run_decision(args, calls)
+
+
+def run_fork(args: argparse.Namespace) -> int:
+    limits = {
+        name: getattr(args, name)
+        for name in (
+            "max_depth",
+            "max_calls",
+            "max_tokens",
+            "max_seconds",
+            "max_iterations",
+            "concurrency",
         )
+        if getattr(args, name) is not None
+    }
+
+    def run(rlm: Any) -> Any:
+        return rlm.fork(
+            args.thread,
+            at=args.at,
+            new_thread_id=args.new_thread,
+            model=args.model,
+            sub_model=args.sub_model,
+            **limits,
+        )
+
+    return _execute(args, args.thread, _stored(args), run, header=lambda rlm: "forking")
+
+
+def _age(timestamp: float | None) -> str:
+    if not timestamp:
+        return "-"
+    import time
+
+    from rlm_graph.progress import clock
+
+    return clock(time.time() - timestamp) + " ago"
+
+
+def run_listing(args: argparse.Namespace) -> int:
+    """``runs`` and ``show``: read the database, print a table or JSON."""
+    from rlm_graph.api import RLM
+    from rlm_graph.errors import RLMError
+    from rlm_graph.sync import run_sync
+
+    rlm = RLM(checkpointer=_db(args))
+    try:
+        if args.command == "runs":
+            runs = run_sync(lambda: rlm.aruns(args.limit))
+            if args.json:
+                print(json.dumps({"runs": [r.model_dump() for r in runs]}, default=str))
+            else:
+                _print_runs(runs)
+            return EXIT_OK
+        detail = run_sync(lambda: rlm.ashow(args.thread))
     except RLMError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    except KeyboardInterrupt:
-        return _fail(f"interrupted; checkpoints of thread {thread_id} are kept", EXIT_INTERRUPTED)
-    _print_result(result, args.json, err)
-    if result.status == "done":
-        return EXIT_OK
-    reason = result.error or result.status
-    return _fail(
-        f"{result.status}: {reason}",
-        EXIT_BUDGET if result.status == "budget_exhausted" else EXIT_FAILED,
+    if args.json:
+        print(json.dumps(detail.model_dump(), ensure_ascii=False, default=str))
+    else:
+        _print_detail(detail)
+    return EXIT_OK
+
+
+def _print_runs(runs: list[Any]) -> None:
+    if not runs:
+        print("no runs stored")
+        return
+    print(f"{'thread':<24} {'status':<16} {'started':>10} {'calls':>6} {'tokens':>10}  question")
+    for run in runs:
+        question = " ".join(run.question.split())[:60]
+        print(
+            f"{run.thread_id:<24} {run.status:<16} {_age(run.started_at):>10} "
+            f"{run.usage.model_calls:>6} {run.usage.total_tokens:>10,}  {question}"
+        )
+
+
+def _print_detail(detail: Any) -> None:
+    print(f"thread {detail.thread_id}: {detail.status} (turn {detail.turn}, route {detail.route})")
+    print(f"question: {detail.question}")
+    if detail.answer:
+        print(f"answer: {detail.answer}")
+    if detail.error:
+        print(f"error: {detail.error}")
+    if detail.worker:
+        print(f"running in: {detail.worker}")
+    if detail.settings:
+        s = detail.settings
+        print(
+            f"settings: model {s.model.name}, sub-model {s.sub_model.name}, "
+            f"max depth {s.limits.max_depth}, max calls {s.limits.max_calls}, "
+            f"concurrency {s.concurrency}, planner {s.planner}"
+        )
+    usage = detail.usage
+    left = detail.budget_left
+    print(
+        f"used: {usage.model_calls} model calls, {usage.input_tokens:,} tokens in / "
+        f"{usage.output_tokens:,} out; this turn has {left.get('calls_left', '?')} calls left"
     )
+    for proposal in detail.pending:
+        print(
+            f"waiting for approval: {len(proposal.get('calls', []))} calls, "
+            f"~{proposal.get('estimated_tokens', 0):,} tokens"
+        )
+    print(
+        f"\n{'call':<14} {'parent':<12} {'depth':>5} {'status':<16} {'tokens':>8} {'s':>7}  target: task"
+    )
+    for r in detail.records:
+        seconds = f"{r.seconds:.1f}" if r.seconds is not None else "-"
+        print(
+            f"{r.id:<14} {r.parent_id or '-':<12} {r.depth:>5} {r.status:<16} "
+            f"{r.usage.total_tokens:>8,} {seconds:>7}  {r.target}: {' '.join(r.task.split())[:50]}"
+        )
+    print("\ncheckpoints to fork at (rlm-graph fork THREAD --at ID), newest first:")
+    for c in detail.checkpoints[:15]:
+        print(f"  {c.checkpoint_id}  step {c.step:>3}  turn {c.turn}  next {_next(c.next)}")
+    if len(detail.checkpoints) > 15:
+        print(f"  ... {len(detail.checkpoints) - 15} older (--json lists all)")
+
+
+def _next(nodes: list[str]) -> str:
+    """``recurse x16, merge``: the steps a checkpoint leads to, counted."""
+    counts = {node: nodes.count(node) for node in dict.fromkeys(nodes)}
+    return ", ".join(f"{n} x{c}" if c > 1 else n for n, c in counts.items()) or "- (the end)"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "ask":
-        return run_ask(args)
-    return EXIT_USAGE  # pragma: no cover - argparse enforces a command
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "ask": run_ask,
+        "resume": run_resume,
+        "approve": run_approve,
+        "deny": lambda a: run_decision(a, False),
+        "fork": run_fork,
+        "runs": run_listing,
+        "show": run_listing,
+    }
+    if args.command == "bench":
+        from rlm_graph.bench.cli import run_bench_command
+
+        return run_bench_command(args)
+    return handlers[args.command](args)
 
 
 def entry_point() -> None:

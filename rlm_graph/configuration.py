@@ -12,14 +12,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rlm_graph.budget import Limits
+from rlm_graph.budget import Budget, Limits
 from rlm_graph.context import Chunking, ContextRegistry
 from rlm_graph.limiter import ConcurrencyLimiter
 from rlm_graph.models import ResolvedModel
+from rlm_graph.secrets import redact
+from rlm_graph.settings import ActionFormat, ModelSettings, PlannerKind, RunSettings
 from rlm_graph.tokens import estimate_tokens, usable_tokens
 
-PlannerKind = Literal["model", "map-reduce"]
-ActionFormat = Literal["text", "json", "tools"]
 Route = Literal["direct", "recursive"]
 
 # Tokens a leaf prompt needs beyond its slice: instructions, the task and the answer.
@@ -56,11 +56,35 @@ class RLMRuntime:
     # The root answers in one call when the context is below this many tokens (and fits the
     # root model); None: whenever it fits, 0: never.
     direct_below: int | None = None
+    # Pause for approval before a fan-out whose estimated reading exceeds this many tokens.
+    approve_over: int | None = None
+    # Wall-clock spans (start, end) when the run was not running (between a crash and its
+    # resume): never charged to the time budget.
+    paused: list[tuple[float, float]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             # Fan-out is made of sub-calls, so the sub-model's default sets the pace.
             self.limiter = ConcurrencyLimiter(self.sub_model.concurrency)
+
+    def settings(self) -> RunSettings:
+        """What this run is made of, as data to store with its thread."""
+        return RunSettings(
+            model=_model_settings(self.root_model),
+            sub_model=_model_settings(self.sub_model),
+            limits=self.limits,
+            chunking=self.chunking_for_view(),
+            planner=self.planner,
+            action_format=self.action_format,
+            sub_window_tokens=self.sub_window_tokens,
+            direct_below=self.direct_below,
+            concurrency=self.limiter.limit,
+            approve_over=self.approve_over,
+        )
+
+    def tick(self, budget: Budget) -> Budget:
+        """Charge the time elapsed since the budget's last tick, paused spans excepted."""
+        return budget.tick(paused=self.paused)
 
     def model_for(self, depth: int) -> ResolvedModel:
         return self.root_model if depth == 0 else self.sub_model
@@ -102,6 +126,16 @@ class RLMRuntime:
         if self.direct_below is not None and tokens >= self.direct_below:
             return "recursive"
         return "direct" if tokens <= self.reading_tokens(self.root_model) else "recursive"
+
+
+def _model_settings(model: ResolvedModel) -> ModelSettings:
+    return ModelSettings(
+        spec=model.spec,
+        name=model.name,
+        base_url=redact(model.base_url),
+        window_tokens=model.window_tokens,
+        timeout=model.timeout,
+    )
 
 
 _env_runtime: list[RLMRuntime] = []

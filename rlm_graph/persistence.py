@@ -1,29 +1,48 @@
-"""Where runs are kept: checkpointers from a user's choice, and a blob store beside them.
+"""Where runs are kept: a checkpointer, the blob store and the leases, for one target.
 
-Checkpoints never hold a context's text (state carries ``ContextRef``s). Files and folders are
-reopened from their path and checked by content hash; text and stdin contexts have no path, so
-their bytes go to a content-addressed blob store next to the checkpoints, from which a later
-turn (or a resumed run) reopens them.
+A target is ``None`` / ``":memory:"`` (this process only), a SQLite file path (``"default"``:
+``$RLM_GRAPH_HOME/checkpoints.sqlite``), a ``postgresql://`` URL (LangGraph's Postgres
+checkpointer: the way to share runs between processes and machines), or a
+``BaseCheckpointSaver`` you built yourself. Blobs and leases live beside the checkpoints: a
+``NAME.sqlite.blobs/`` folder and a lease table in the same file, or tables in the same database.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from rlm_graph.context import ContextStore, FileStore, TextStore
+from rlm_graph.blobs import BlobStore, FileBlobStore, MemoryBlobStore, PostgresBlobStore
 from rlm_graph.errors import RLMError
 from rlm_graph.home import default_db_path
+from rlm_graph.leases import Leases, MemoryLeases, PostgresLeases, SqliteLeases
 from rlm_graph.secrets import redact
 
 CheckpointTarget = BaseCheckpointSaver | str | os.PathLike | None
+
+__all__ = [
+    "Backend",
+    "CheckpointTarget",
+    "MemoryParts",
+    "default_db_path",
+    "describe_target",
+    "is_postgres",
+    "open_backend",
+    "open_checkpointer",
+    "sqlite_path",
+]
+
+
+def is_postgres(target: CheckpointTarget) -> bool:
+    return isinstance(target, str | os.PathLike) and str(target).startswith(
+        ("postgres://", "postgresql://")
+    )
 
 
 def sqlite_path(target: CheckpointTarget) -> Path | None:
@@ -46,27 +65,94 @@ def describe_target(target: CheckpointTarget) -> str:
     return "memory" if target is None or str(target) == ":memory:" else redact(str(target))
 
 
-@asynccontextmanager
-async def open_checkpointer(target: CheckpointTarget) -> AsyncIterator[BaseCheckpointSaver]:
-    """Yield a ready async checkpointer.
+@dataclass
+class MemoryParts:
+    """What an in-memory target keeps between runs of one ``RLM`` object (or a saver passed in
+    code, which has no database of its own for blobs and leases)."""
 
-    - a ``BaseCheckpointSaver``: used as is (the caller owns it);
-    - ``None`` or ``":memory:"``: an in-process ``InMemorySaver``;
-    - ``"default"``: the SQLite file at :func:`default_db_path`;
-    - any other string or path: a SQLite file there (parent folders are created).
+    saver: BaseCheckpointSaver = field(default_factory=InMemorySaver)
+    blobs: BlobStore = field(default_factory=MemoryBlobStore)
+    leases: Leases = field(default_factory=MemoryLeases)
+
+
+@dataclass
+class Backend:
+    saver: BaseCheckpointSaver
+    blobs: BlobStore
+    leases: Leases
+    where: str
+
+    async def settle(self) -> None:
+        """End a transaction an aborted run left open (a write cancelled half-way would hold
+        SQLite's write lock until the connection closes)."""
+        conn = getattr(self.saver, "conn", None)
+        if conn is not None and getattr(conn, "in_transaction", False):
+            await conn.rollback()
+
+    async def thread_ids(self, limit: int | None = None) -> list[str]:
+        """Threads with checkpoints, the most recently advanced first."""
+        ids = await _thread_ids(self.saver)
+        return ids if limit is None else ids[:limit]
+
+
+async def _thread_ids(saver: BaseCheckpointSaver) -> list[str]:
+    query = (
+        "SELECT thread_id FROM checkpoints WHERE checkpoint_ns = '' "
+        "GROUP BY thread_id ORDER BY MAX(checkpoint_id) DESC"
+    )
+    conn = getattr(saver, "conn", None)
+    if isinstance(saver, InMemorySaver):
+        latest = {
+            thread: max((cid for ns in spaces.values() for cid in ns), default="")
+            for thread, spaces in saver.storage.items()
+        }
+        return sorted(latest, key=lambda thread: latest[thread], reverse=True)
+    if type(saver).__name__ == "AsyncSqliteSaver":
+        await saver.setup()
+        async with conn.execute(query) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+    if type(saver).__name__ == "AsyncPostgresSaver":
+        async with conn.cursor() as cursor:
+            await cursor.execute(query)
+            return [row["thread_id"] for row in await cursor.fetchall()]
+    raise RLMError(f"cannot list the threads of a {type(saver).__name__}")
+
+
+@asynccontextmanager
+async def open_backend(
+    target: CheckpointTarget, memory: MemoryParts | None = None
+) -> AsyncIterator[Backend]:
+    """The checkpointer, blobs and leases of ``target``, ready for a run.
+
+    ``memory`` holds the in-process parts used for ``None`` / ``":memory:"`` and for a saver
+    passed in code; without it they last for this block only.
     """
+    memory = memory or MemoryParts()
+    where = describe_target(target)
     if isinstance(target, BaseCheckpointSaver):
-        yield target
+        yield Backend(target, memory.blobs, memory.leases, where)
         return
     if target is None or str(target) == ":memory:":
-        yield InMemorySaver()
+        yield Backend(memory.saver, memory.blobs, memory.leases, where)
+        return
+    if is_postgres(target):
+        async with _postgres_saver(str(target)) as saver:
+            url = str(target)
+            yield Backend(saver, PostgresBlobStore(url), PostgresLeases(url), where)
         return
     if "://" in str(target):
         raise RLMError(
-            f"unsupported checkpoint database {describe_target(target)}: use a SQLite file path"
+            f"unsupported checkpoint database {where}: use a SQLite file path or postgresql://"
         )
     path = sqlite_path(target)
     assert path is not None
+    async with _sqlite_saver(path) as saver:
+        blobs = FileBlobStore(path.with_name(path.name + ".blobs"))
+        yield Backend(saver, blobs, SqliteLeases(path), where)
+
+
+@asynccontextmanager
+async def _sqlite_saver(path: Path) -> AsyncIterator[BaseCheckpointSaver]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -80,80 +166,33 @@ async def open_checkpointer(target: CheckpointTarget) -> AsyncIterator[BaseCheck
         # The saver runs in WAL mode; NORMAL skips an fsync per step and still loses nothing
         # when the process is killed (only a power cut can take the last few steps).
         await conn.execute("PRAGMA synchronous=NORMAL")
-        yield AsyncSqliteSaver(conn)
+        saver = AsyncSqliteSaver(conn)
+        await saver.setup()
+        yield saver
 
 
-class BlobStore:
-    """Content-addressed bytes of text contexts: ``put`` a store, ``open`` it again by id."""
-
-    def put(self, store: ContextStore) -> None:
-        raise NotImplementedError
-
-    def open(self, store_id: str) -> ContextStore | None:
-        raise NotImplementedError
-
-
-class MemoryBlobStore(BlobStore):
-    """For in-memory checkpoints: lives as long as the object that holds it."""
-
-    def __init__(self) -> None:
-        self._data: dict[str, bytes] = {}
-        self._lock = threading.Lock()
-
-    def put(self, store: ContextStore) -> None:
-        with self._lock:
-            if store.store_id not in self._data:
-                self._data[store.store_id] = store.read_bytes(0, store.size)
-
-    def open(self, store_id: str) -> ContextStore | None:
-        with self._lock:
-            data = self._data.get(store_id)
-        return None if data is None else TextStore(data)
+@asynccontextmanager
+async def _postgres_saver(url: str) -> AsyncIterator[BaseCheckpointSaver]:
+    try:
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    except ImportError as exc:
+        raise RLMError(
+            "PostgreSQL checkpoints need the postgres extra: pip install 'rlm-graph[postgres]'"
+        ) from exc
+    try:
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            await saver.setup()
+            yield saver
+    except RLMError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):
+            raise RLMError(f"cannot use the database {redact(url)}: {redact(str(exc))}") from None
+        raise
 
 
-class FileBlobStore(BlobStore):
-    """One file per blob, named by its sha256, in a folder beside the SQLite checkpoints; a
-    reopened blob is memory-mapped like any file context."""
-
-    COPY_BLOCK = 1 << 20
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def path_for(self, store_id: str) -> Path:
-        return self.folder / store_id
-
-    def put(self, store: ContextStore) -> None:
-        path = self.path_for(store.store_id)
-        if path.exists():
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        # Write under a temporary name, then rename: a reader never sees half a blob.
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".partial-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for start in range(0, store.size, self.COPY_BLOCK):
-                    out.write(store.read_bytes(start, start + self.COPY_BLOCK))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def open(self, store_id: str) -> ContextStore | None:
-        path = self.path_for(store_id)
-        if not path.is_file():
-            return None
-        store = FileStore(path)
-        if store.store_id != store_id:  # damaged on disk: better no context than a wrong one
-            store.close()
-            return None
-        return store
-
-
-def blob_store_for(target: CheckpointTarget) -> BlobStore:
-    """Blobs go beside a SQLite file (``NAME.sqlite`` -> ``NAME.sqlite.blobs/``); in memory
-    otherwise."""
-    path = sqlite_path(target)
-    if path is None:
-        return MemoryBlobStore()
-    return FileBlobStore(path.with_name(path.name + ".blobs"))
+@asynccontextmanager
+async def open_checkpointer(target: CheckpointTarget) -> AsyncIterator[BaseCheckpointSaver]:
+    """Just the checkpointer of ``target`` (see :func:`open_backend`)."""
+    async with open_backend(target) as backend:
+        yield backend.saver

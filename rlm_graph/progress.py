@@ -13,15 +13,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rlm_graph.limiter import ConcurrencyLimiter
-
 
 @dataclass
 class RunProgress:
     """What the events have told so far. Tokens come from ``model_call`` events only, so
     every model call (planner turns, leaves, reduce steps) is counted exactly once."""
 
-    limiter: ConcurrencyLimiter | None = None
     started: float = field(default_factory=time.time)
     route: str | None = None
     turns_done: int = 0
@@ -30,7 +27,9 @@ class RunProgress:
     calls_finished: int = 0
     calls_failed: int = 0
     max_depth: int = 0
-    model_calls: int = 0
+    model_calls: int = 0  # finished
+    model_calls_queued: int = 0  # ever queued
+    model_calls_started: int = 0  # ever given a slot
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -40,6 +39,10 @@ class RunProgress:
             self.route = event.get("route")
         elif kind == "turn_started":
             self.planning.add(event.get("id", ""))
+        elif kind == "model_call_queued":
+            self.model_calls_queued += 1
+        elif kind == "model_call_started":
+            self.model_calls_started += 1
         elif kind == "model_call":
             self.model_calls += 1
             self.input_tokens += event.get("input_tokens", 0)
@@ -73,8 +76,9 @@ class RunProgress:
         calls = f"calls {self.calls_finished}/{self.calls_started} done"
         if self.calls_failed:
             calls += f" ({self.calls_failed} failed)"
-        if self.limiter is not None:
-            calls += f", {self.limiter.in_flight} running, {self.limiter.waiting} queued"
+        running = self.model_calls_started - self.model_calls
+        queued = self.model_calls_queued - self.model_calls_started
+        calls += f", {running} running, {queued} queued"
         parts.append(calls)
         parts.append(f"depth {self.max_depth}")
         parts.append(f"tokens {self.input_tokens:,} in / {self.output_tokens:,} out")
@@ -104,11 +108,11 @@ def finished_call_line(event: dict[str, Any]) -> str:
 class ProgressDisplay:
     """The live terminal display (rich): a ticking status line, finished calls above it."""
 
-    def __init__(self, console: Any, limiter: ConcurrencyLimiter | None = None) -> None:
+    def __init__(self, console: Any) -> None:
         from rich.live import Live
 
         self.console = console
-        self.progress = RunProgress(limiter=limiter)
+        self.progress = RunProgress()
         # Live re-renders this object several times a second, so the clock moves by itself.
         self.live = Live(self, console=console, refresh_per_second=4, transient=True)
 
@@ -137,11 +141,10 @@ class ProgressLog:
     def __init__(
         self,
         stream: TextIO | None = None,
-        limiter: ConcurrencyLimiter | None = None,
         heartbeat: float = 30.0,
     ) -> None:
         self.stream = stream or sys.stderr
-        self.progress = RunProgress(limiter=limiter)
+        self.progress = RunProgress()
         self.heartbeat = heartbeat
         self._last_line = time.time()
         self._lock = threading.Lock()

@@ -85,6 +85,8 @@ def begin(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         "call_id": turn_root_id(turn),
         "started_at": time.time(),
         "budget": Budget.from_limits(rt.limits).model_dump(),
+        # Kept with the thread: a resume continues with these, never with re-derived ones.
+        "settings": rt.settings().model_dump(),
     }
     thread_context = state.get("thread_context")
     try:

@@ -4,9 +4,11 @@ each runnable CALL into a job for the recurse node."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
@@ -68,131 +70,204 @@ def _validate_call(
     return ref, child_depth >= max_depth or fits, None
 
 
+@dataclass
+class _Candidate:
+    index: int
+    action: Action
+    ref: ContextRef
+    leaf: bool
+    key: str
+
+
+@dataclass
+class _Step:
+    """What one reply's actions come to: observations for the model, and CALLs to run."""
+
+    rt: RLMRuntime
+    view: ContextView
+    state: RLMState
+    budget: Budget
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[_Candidate] = field(default_factory=list)
+
+    def examine(self, actions: list[Action], first_index: int = 0) -> None:
+        """Run PEEK and GREP, check CALL targets, spot repeats; keep the CALLs to launch."""
+        rt, view, chunking = self.rt, self.view, self.rt.chunking_for_view()
+        cache = self.state.get("call_cache") or {}
+        depth = self.state.get("depth", 0)
+        has_work = any(action.op != "final" for action in actions)
+        seen_this_turn: dict[str, int] = {}
+        for index, action in enumerate(actions, start=first_index):
+            if action.op == "final":
+                if has_work:
+                    self.observations.append(_observation(index, action, FINAL_WITH_WORK))
+                continue
+            if action.op == "peek":
+                try:
+                    text = view.peek(action.target or "all", chunking, max_chars=rt.peek_chars)
+                except TargetError as exc:
+                    text = f"error: {exc}"
+                self.observations.append(_looked_up(index, action, text))
+                continue
+            if action.op == "grep":
+                try:
+                    text = view.grep(
+                        action.pattern or "",
+                        chunking,
+                        target=action.target or "all",
+                        max_hits=rt.grep_hits,
+                    ).render()
+                except TargetError as exc:
+                    text = f"error: {exc}"
+                self.observations.append(_looked_up(index, action, text))
+                continue
+            ref, leaf, error = _validate_call(action, view, rt, depth + 1, self.budget.max_depth)
+            if error or ref is None:
+                self.observations.append(_observation(index, action, f"error: {error}"))
+                continue
+            key = cache_key(action.task or "", ref)
+            if key in cache:
+                text = f"(repeated call, first answer) {cache[key]}"
+                self.observations.append(_observation(index, action, text, "repeat"))
+            elif key in seen_this_turn:
+                self.observations.append(
+                    {**_observation(index, action, ""), "same_as": seen_this_turn[key]}
+                )
+            else:
+                seen_this_turn[key] = index
+                self.candidates.append(_Candidate(index, action, ref, leaf, key))
+
+    def launch(self) -> list[dict[str, Any]]:
+        """Jobs for the CALLs the budget allows, in call order; the others are refused."""
+        rt, budget, state = self.rt, self.budget, self.state
+        candidates, self.candidates = self.candidates, []
+        share = budget.share(len(candidates)) if candidates else None
+        runnable = min(len(candidates), max(0, budget.calls_left - 1))
+        calls_made = state.get("calls_made", 0)
+        # With a token budget, only launch children whose reading we can afford (estimated
+        # from the slice size), in call order: a budget is a promise, not a hint.
+        tokens_left = budget.tokens_left
+        refused = 0
+        jobs: list[dict[str, Any]] = []
+        for position, candidate in enumerate(candidates):
+            index, action = candidate.index, candidate.action
+            if share is None or position >= runnable:
+                refused += 1
+                if refused <= MAX_REFUSALS_LISTED:
+                    text = "error: not run, the model-call budget is used up"
+                    self.observations.append(_observation(index, action, text))
+                elif refused == MAX_REFUSALS_LISTED + 1:
+                    rest = len(candidates) - position
+                    text = (
+                        f"error: this and {rest - 1:,} more CALLs not run, the model-call "
+                        "budget is used up"
+                    )
+                    self.observations.append(_observation(index, action, text))
+                continue
+            cost = reading_cost(rt, candidate.ref)
+            if tokens_left is not None:
+                if cost > tokens_left:
+                    text = (
+                        f"error: not run, it needs ~{cost:,} tokens and "
+                        f"{max(0, tokens_left):,} are left in the token budget"
+                    )
+                    self.observations.append(_observation(index, action, text))
+                    continue
+                tokens_left -= cost
+            calls_made += 1
+            jobs.append(
+                {
+                    "index": index,
+                    "call_id": f"{state['call_id']}.{calls_made}",
+                    "parent_id": state["call_id"],
+                    "turn": state.get("turn") or 1,
+                    "depth": state.get("depth", 0) + 1,
+                    "task": action.task,
+                    "target": action.target or "all",
+                    "context": candidate.ref.model_dump(),
+                    "budget": share.model_dump(),
+                    "leaf": candidate.leaf,
+                    "cache_key": candidate.key,
+                    "action": f"CALL {action.target or 'all'}",
+                    "tokens": cost,
+                }
+            )
+        return jobs
+
+
+def reading_cost(rt: RLMRuntime, ref: ContextRef) -> int:
+    """Estimated tokens a child spends reading its slice (the prompt around it included)."""
+    return rt.slice_tokens(ref.size) + LEAF_PROMPT_RESERVE_TOKENS // 2
+
+
 def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     if is_finished(state):  # plan ended the call; merge closes it
         return {"observations": [], "jobs": []}
     rt = runtime_context(runtime)
     turn = ParsedTurn.model_validate(state.get("actions") or {})
-    view = rt.registry.view(ContextRef.model_validate(state["context"]))
-    chunking = rt.chunking_for_view()
-    budget = Budget.model_validate(state["budget"])
-    depth = state.get("depth", 0)
-    cache = state.get("call_cache") or {}
-
-    observations: list[dict[str, Any]] = [
-        {"index": -1, "action": "(your reply)", "text": f"error: {error}", "kind": "error"}
-        for error in turn.errors
-    ]
-    has_work = any(action.op != "final" for action in turn.actions)
     final = next((action for action in turn.actions if action.op == "final"), None)
-    if final is not None and not has_work:
+    if final is not None and all(action.op == "final" for action in turn.actions):
         return {**finish("done", final.answer or ""), "observations": [], "jobs": []}
 
-    candidates: list[tuple[int, Action, ContextRef, bool, str]] = []
-    seen_this_turn: dict[str, int] = {}
-    for index, action in enumerate(turn.actions):
-        if action.op == "final":
-            if has_work:
-                observations.append(_observation(index, action, FINAL_WITH_WORK))
-            continue
-        if action.op == "peek":
-            try:
-                text = view.peek(action.target or "all", chunking, max_chars=rt.peek_chars)
-            except TargetError as exc:
-                text = f"error: {exc}"
-            observations.append(_looked_up(index, action, text))
-            continue
-        if action.op == "grep":
-            try:
-                result = view.grep(
-                    action.pattern or "",
-                    chunking,
-                    target=action.target or "all",
-                    max_hits=rt.grep_hits,
-                )
-                text = result.render()
-            except TargetError as exc:
-                text = f"error: {exc}"
-            observations.append(_looked_up(index, action, text))
-            continue
-        ref, leaf, error = _validate_call(action, view, rt, depth + 1, budget.max_depth)
-        if error or ref is None:
-            observations.append(_observation(index, action, f"error: {error}"))
-            continue
-        key = cache_key(action.task or "", ref)
-        if key in cache:
-            observations.append(
-                _observation(index, action, f"(repeated call, first answer) {cache[key]}", "repeat")
-            )
-        elif key in seen_this_turn:
-            observations.append({**_observation(index, action, ""), "same_as": seen_this_turn[key]})
-        else:
-            seen_this_turn[key] = index
-            candidates.append((index, action, ref, leaf, key))
-
-    jobs: list[dict[str, Any]] = []
-    share = budget.share(len(candidates)) if candidates else None
-    runnable = min(len(candidates), max(0, budget.calls_left - 1))
-    calls_made = state.get("calls_made", 0)
-    # With a token budget, only launch children whose reading we can afford (estimated from the
-    # slice size), in call order: a budget is a promise, not a hint.
-    tokens_left = budget.tokens_left
-    refused = 0
-    for position, (index, action, ref, leaf, key) in enumerate(candidates):
-        if share is None or position >= runnable:
-            refused += 1
-            if refused <= MAX_REFUSALS_LISTED:
-                observations.append(
-                    _observation(index, action, "error: not run, the model-call budget is used up")
-                )
-            elif refused == MAX_REFUSALS_LISTED + 1:
-                rest = len(candidates) - position
-                observations.append(
-                    _observation(
-                        index,
-                        action,
-                        f"error: this and {rest - 1:,} more CALLs not "
-                        "run, the model-call budget is used up",
-                    )
-                )
-            continue
-        if tokens_left is not None:
-            cost = rt.slice_tokens(ref.size) + LEAF_PROMPT_RESERVE_TOKENS // 2
-            if cost > tokens_left:
-                observations.append(
-                    _observation(
-                        index,
-                        action,
-                        f"error: not run, it needs ~{cost:,} tokens and "
-                        f"{max(0, tokens_left):,} are left in the token budget",
-                    )
-                )
-                continue
-            tokens_left -= cost
-        calls_made += 1
-        jobs.append(
-            {
-                "index": index,
-                "call_id": f"{state['call_id']}.{calls_made}",
-                "parent_id": state["call_id"],
-                "turn": state.get("turn") or 1,
-                "depth": depth + 1,
-                "task": action.task,
-                "target": action.target or "all",
-                "context": ref.model_dump(),
-                "budget": share.model_dump(),
-                "leaf": leaf,
-                "cache_key": key,
-                "action": f"CALL {action.target or 'all'}",
-            }
-        )
+    step = _Step(
+        rt=rt,
+        view=rt.registry.view(ContextRef.model_validate(state["context"])),
+        state=state,
+        budget=Budget.model_validate(state["budget"]),
+    )
+    step.observations.extend(
+        {"index": -1, "action": "(your reply)", "text": f"error: {error}", "kind": "error"}
+        for error in turn.errors
+    )
+    step.examine(turn.actions)
+    jobs = step.launch()
+    if jobs and rt.approve_over is not None:
+        jobs = _approved(step, jobs, len(turn.actions))
     return {
-        "observations": observations,
+        "observations": step.observations,
         "jobs": jobs,
-        "calls_made": calls_made,
+        "calls_made": state.get("calls_made", 0) + len(jobs),
         # Written now, completed when the child returns: a stored run shows what is running.
         "records": [_running_record(job, rt) for job in jobs],
     }
+
+
+def _approved(step: _Step, jobs: list[dict[str, Any]], next_index: int) -> list[dict[str, Any]]:
+    """The approval gate: a fan-out estimated to read more than ``approve_over`` tokens waits
+    for a person. ``interrupt`` pauses the run (the node runs again on resume, and ``interrupt``
+    then returns the answer): True / "approve" runs the calls, False / "deny" runs none, and a
+    list of ``{"task", "target"}`` runs those instead."""
+    estimate = sum(job["tokens"] for job in jobs)
+    if estimate <= (step.rt.approve_over or 0):
+        return jobs
+    decision = interrupt(
+        {
+            "kind": "approve_calls",
+            "call_id": step.state["call_id"],
+            "depth": step.state.get("depth", 0),
+            "estimated_tokens": estimate,
+            "threshold": step.rt.approve_over,
+            "calls": [
+                {"task": job["task"], "target": job["target"], "tokens": job["tokens"]}
+                for job in jobs
+            ],
+        }
+    )
+    if decision is True or decision == "approve":
+        return jobs
+    if isinstance(decision, list):
+        actions = [
+            Action(op="call", task=str(item.get("task", "")), target=str(item.get("target", "")))
+            for item in decision
+            if isinstance(item, dict)
+        ]
+        step.examine(actions, first_index=next_index)
+        return step.launch()  # what a person chose is not asked about again
+    text = f"not run: a person denied these {len(jobs)} calls (~{estimate:,} tokens to read)"
+    step.observations.append(
+        {"index": next_index, "action": "(approval)", "text": text, "kind": "error"}
+    )
+    return []
 
 
 def _running_record(job: dict[str, Any], runtime: RLMRuntime) -> dict[str, Any]:

@@ -9,13 +9,15 @@ anywhere in the tree. Every event is a dict with ``event`` set to one of:
 - ``route``: ``id``, ``route`` (direct/recursive), ``tokens`` (the context's estimate)
 - ``turn_started``: ``id``, ``depth``, ``iteration``, ``kind`` (plan/direct/reduce): a model turn
   of a root or node began
-- ``model_call``: ``id``, ``kind`` (plan/direct/reduce/leaf), ``input_tokens``,
-  ``output_tokens``, ``seconds``, ``error``: one model call ended. Summing these counts every
-  token of the run exactly once.
+- ``model_call_queued`` / ``model_call_started``: ``id``, ``kind`` (plan/direct/reduce/leaf):
+  a model call waits for the concurrency limit / holds a slot and is running;
+- ``model_call``: ``id``, ``kind``, ``input_tokens``, ``output_tokens``, ``seconds``,
+  ``error``: one model call ended. Summing these counts every token of the run exactly once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -31,24 +33,31 @@ def emit(runtime: Runtime[Any] | None, event: str, **fields: Any) -> None:
         writer({"event": event, **fields})
 
 
-def emit_model_call(
-    runtime: Runtime[Any] | None,
-    call_id: str,
-    kind: str,
-    usage: Usage,
-    seconds: float,
-    error: str | None = None,
-) -> None:
-    emit(
-        runtime,
-        "model_call",
-        id=call_id,
-        kind=kind,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        seconds=round(seconds, 3),
-        error=error,
-    )
+@dataclass
+class ModelCallEvents:
+    """The events of one model call, made by the call of the tree (``call_id``) that makes it."""
+
+    runtime: Runtime[Any] | None
+    call_id: str
+    kind: str  # plan, direct, reduce or leaf
+
+    def queued(self) -> None:
+        emit(self.runtime, "model_call_queued", id=self.call_id, kind=self.kind)
+
+    def started(self) -> None:
+        emit(self.runtime, "model_call_started", id=self.call_id, kind=self.kind)
+
+    def finished(self, usage: Usage, seconds: float, error: str | None = None) -> None:
+        emit(
+            self.runtime,
+            "model_call",
+            id=self.call_id,
+            kind=self.kind,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            seconds=round(seconds, 3),
+            error=error,
+        )
 
 
 def preview(text: str | None) -> str:

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
-from rlm_graph.graph.events import emit_model_call
+from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.models import ResolvedModel
 from rlm_graph.state import Usage
@@ -54,8 +54,8 @@ async def answer_leaf(
 ) -> LeafOutcome:
     """One model call that answers ``task`` from the slice ``view``; failures come back as an
     ``error``, never raised. A ``model_call`` event reports its usage."""
-    reply = await call_model(rt, model, leaf_messages(view, task))
-    emit_model_call(runtime, call_id, kind, reply.usage, reply.seconds, reply.error)
+    events = ModelCallEvents(runtime, call_id, kind)
+    reply = await call_model(rt, model, leaf_messages(view, task), events=events)
     if reply.error:
         return LeafOutcome(None, reply.usage, reply.error)
     return LeafOutcome(reply.text.strip(), reply.usage)

@@ -45,7 +45,7 @@ def render_observations(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _fold(state: RLMState) -> dict[str, Any]:
+def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     """The update for one step's results: transcript, findings, cache, records, usage, budget."""
     results = sorted(state.get("child_results") or [], key=lambda r: r["index"])
     by_index = {result["index"]: result for result in results}
@@ -82,9 +82,10 @@ def _fold(state: RLMState) -> dict[str, Any]:
     idle_turns = 0 if progress else state.get("idle_turns", 0) + 1
 
     used = child_usage(results)
-    budget = Budget.model_validate(state["budget"]).after_children(
-        used.model_calls, used.total_tokens
+    charged = Budget.model_validate(state["budget"]).charge(
+        calls=used.model_calls, tokens=used.total_tokens
     )
+    budget = rt.tick(charged)
     update: dict[str, Any] = {
         "child_results": Overwrite([]),
         "observations": [],
@@ -108,7 +109,7 @@ def _fold(state: RLMState) -> dict[str, Any]:
 
 
 def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
-    update = _fold(state)
+    update = _fold(state, runtime_context(runtime))
     merged = {**state, **update, "findings": [*(state.get("findings") or []), *update["findings"]]}
     if not is_finished(state):
         budget = Budget.model_validate(update["budget"])

@@ -10,6 +10,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from rlm_graph.configuration import RLMRuntime
+from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.models import ResolvedModel, usage_from_message
 from rlm_graph.protocol.message import content_text
 from rlm_graph.secrets import redact
@@ -56,23 +57,33 @@ async def call_model(
     messages: list[BaseMessage],
     *,
     bound: Any = None,
+    events: ModelCallEvents | None = None,
 ) -> ModelReply:
     """Invoke ``bound`` (or the plain chat model) under the global concurrency limit.
 
     Exceptions (timeouts, HTTP errors, malformed responses) come back as ``error`` so the
-    caller can turn them into an observation or a failed call record.
+    caller can turn them into an observation or a failed call record. ``events`` reports the
+    call queued, running and finished (with its usage).
     """
     runnable = bound if bound is not None else model.chat
     prompt_chars = sum(len(content_text(m.content)) for m in messages)
     started = time.perf_counter()
+    if events is not None:
+        events.queued()
     try:
         async with runtime.limiter:
+            if events is not None:
+                events.started()
             raw = await runnable.ainvoke(messages)
     except Exception as exc:  # noqa: BLE001 - any model failure is an observation
         usage = Usage(model_calls=1, input_tokens=max(1, estimate_tokens(prompt_chars)))
-        return ModelReply(None, usage, time.perf_counter() - started, describe_error(exc))
-    if isinstance(raw, dict) and "raw" in raw:  # with_structured_output(include_raw=True)
-        raw = raw["raw"]
-    message = raw if isinstance(raw, AIMessage) else AIMessage(content=content_text(raw))
-    usage = usage_from_message(message, prompt_chars=prompt_chars)
-    return ModelReply(message, usage, time.perf_counter() - started)
+        reply = ModelReply(None, usage, time.perf_counter() - started, describe_error(exc))
+    else:
+        if isinstance(raw, dict) and "raw" in raw:  # with_structured_output(include_raw=True)
+            raw = raw["raw"]
+        message = raw if isinstance(raw, AIMessage) else AIMessage(content=content_text(raw))
+        usage = usage_from_message(message, prompt_chars=prompt_chars)
+        reply = ModelReply(message, usage, time.perf_counter() - started)
+    if events is not None:
+        events.finished(reply.usage, reply.seconds, reply.error)
+    return reply

@@ -19,7 +19,7 @@ from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.begin import root_records
-from rlm_graph.graph.events import emit, emit_model_call
+from rlm_graph.graph.events import ModelCallEvents, emit
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
@@ -68,13 +68,11 @@ def earlier_turns(state: RLMState) -> str:
     return prompts.EARLIER_TURNS.format(turns="\n".join(lines))
 
 
-def _accounting(state: RLMState, model: str, usage: Usage, budget: Budget) -> dict[str, Any]:
-    return {
-        **usage_update(state, model, usage),
-        "budget": budget.charge(calls=usage.model_calls, tokens=usage.total_tokens)
-        .tick()
-        .model_dump(),
-    }
+def _accounting(
+    state: RLMState, rt: RLMRuntime, model: str, usage: Usage, budget: Budget
+) -> dict[str, Any]:
+    charged = budget.charge(calls=usage.model_calls, tokens=usage.total_tokens)
+    return {**usage_update(state, model, usage), "budget": rt.tick(charged).model_dump()}
 
 
 def _bound_planner(runtime: RLMRuntime, chat: Any) -> tuple[Any, str]:
@@ -137,9 +135,10 @@ async def _reduce(
         iteration=iteration,
         kind="reduce",
     )
-    reply = await call_model(rt, model, [SystemMessage(prompts.REDUCE_SYSTEM), HumanMessage(user)])
-    emit_model_call(runtime, call_id, "reduce", reply.usage, reply.seconds, reply.error)
-    update = {**_accounting(state, model.name, reply.usage, budget), "iteration": iteration}
+    messages = [SystemMessage(prompts.REDUCE_SYSTEM), HumanMessage(user)]
+    events = ModelCallEvents(runtime, call_id, "reduce")
+    reply = await call_model(rt, model, messages, events=events)
+    update = {**_accounting(state, rt, model.name, reply.usage, budget), "iteration": iteration}
     if reply.error:
         return {**update, **finish("error", partial_answer(state, "reduce failed"), reply.error)}
     if state.get("coverage_note"):  # an answer, but not from the whole context: say so
@@ -165,7 +164,7 @@ async def _direct(
         rt, model, view, task, runtime=runtime, call_id=call_id, kind="direct"
     )
     return {
-        **_accounting(state, model.name, outcome.usage, budget),
+        **_accounting(state, rt, model.name, outcome.usage, budget),
         "iteration": 1,
         **finish(outcome.status, outcome.answer, outcome.error),
     }
@@ -215,9 +214,9 @@ async def _planner_turn(
         iteration=iteration + 1,
         kind="plan",
     )
-    reply = await call_model(rt, model, to_messages(system, sent), bound=bound)
-    emit_model_call(runtime, call_id, "plan", reply.usage, reply.seconds, reply.error)
-    update = {**_accounting(state, model.name, reply.usage, budget), "iteration": iteration + 1}
+    events = ModelCallEvents(runtime, call_id, "plan")
+    reply = await call_model(rt, model, to_messages(system, sent), bound=bound, events=events)
+    update = {**_accounting(state, rt, model.name, reply.usage, budget), "iteration": iteration + 1}
     if reply.error:
         # The planner itself failing is not something the model can fix: end this call.
         return {
@@ -248,7 +247,7 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     rt = runtime_context(runtime)
     view = rt.registry.view(ContextRef.model_validate(state["context"]))
     depth = state.get("depth", 0)
-    budget = Budget.model_validate(state["budget"]).tick()
+    budget = rt.tick(Budget.model_validate(state["budget"]))
     iteration = state.get("iteration", 0)
     model = rt.model_for(depth)
     base: dict[str, Any] = {"budget": budget.model_dump()}

@@ -73,6 +73,7 @@ class RLMInput(TypedDict, total=False):
 
 class RLMState(RLMInput, total=False):
     thread_context: dict[str, Any]  # root only: the ContextRef every turn of the thread reads
+    settings: dict[str, Any]  # root only: the RunSettings of the latest turn
     route: str | None  # root only: "direct" (one call) or "recursive"
     held_context: str | None  # root only: the store this turn holds open (released at its end)
     # progress of this call (reset at every turn)

@@ -67,6 +67,11 @@ class ResolvedModel:
     window_tokens: int
     # How many calls to this model may be in flight at once unless the user says otherwise.
     concurrency: int = DEFAULT_REMOTE_CONCURRENCY
+    # How to build it again (a stored run resumes with them): the spec string (None for a chat
+    # model object passed in code), the server it was pointed at, the request timeout.
+    spec: str | None = None
+    base_url: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
+    timeout: float | None = None
 
 
 def resolve_model(
@@ -102,7 +107,23 @@ def resolve_model(
             f"unsupported model spec of type {type(spec).__name__}; use {SPEC_FORMS}"
         )
 
-    text = spec.strip()
+    resolved = _resolve_spec(spec.strip(), base_url, api_key, temperature, timeout, window_tokens)
+    url = None if resolved.name.startswith("local:") else (base_url or _env_base_url())
+    return dataclasses.replace(resolved, spec=spec.strip(), base_url=url, timeout=timeout)
+
+
+def _env_base_url() -> str | None:
+    return os.environ.get("OPENAI_BASE_URL") or None
+
+
+def _resolve_spec(
+    text: str,
+    base_url: str | None,
+    api_key: str | None,
+    temperature: float,
+    timeout: float | None,
+    window_tokens: int | None,
+) -> ResolvedModel:
     head, sep, name = text.partition(":")
     provider = head.strip().lower()
     name = name.strip()

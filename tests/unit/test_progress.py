@@ -3,13 +3,11 @@ and plain log lines when stderr is not a terminal."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 
 from rich.console import Console
 
-from rlm_graph.limiter import ConcurrencyLimiter
 from rlm_graph.progress import ProgressDisplay, ProgressLog, RunProgress
 from tests.unit.conftest import chunk_calls, final_from_results, make_rlm, planner
 
@@ -39,15 +37,24 @@ def test_turn_counts_only_finished_turns():
     assert "1 planner turns" in progress.line()
 
 
-async def test_running_and_queued_are_told_apart():
-    limiter = ConcurrencyLimiter(2)
-    await limiter.acquire()
-    await limiter.acquire()
-    waiters = [asyncio.create_task(limiter.acquire()) for _ in range(3)]
-    await asyncio.sleep(0)
-    assert "2 running, 3 queued" in RunProgress(limiter=limiter).line()
-    for waiter in waiters:
-        waiter.cancel()
+async def test_running_and_queued_are_told_apart(haystack):
+    """Five leaves at a limit of two: while the first two run, three wait."""
+    progress = RunProgress()
+    lines: list[str] = []
+
+    def watch(event):
+        progress.update(event)
+        lines.append(progress.line())
+
+    model = planner(
+        lambda m, t: chunk_calls("find", 5) if t == 0 else final_from_results(m), latency=0.05
+    )
+    await make_rlm(model, concurrency=2, on_event=watch).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert any("2 running, 3 queued" in line for line in lines)  # never 5 running
+    assert not any(re.search(r"[3-9] running", line) for line in lines)
+    assert "0 running, 0 queued" in progress.line()
 
 
 def test_the_clock_ticks_without_events():

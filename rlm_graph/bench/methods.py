@@ -1,0 +1,181 @@
+"""The four ways a bench answers a sample, all on the same models.
+
+- ``rlm``: ``RLM(planner="model")`` as a user gets it (its direct route included: a text that
+  fits the model's window is answered with one call, and the route is recorded).
+- ``map-reduce``: ``RLM(planner="map-reduce")``.
+- ``direct``: the root model alone, one call, on the head of the text that fits its window
+  (what a user has without this library). The text is cut at a line break; ``seen_fraction``
+  says how much of it the model read.
+- ``retrieve``: BM25 over the RLM's own chunks (``retrieval.py``), the best that fit one call.
+
+``direct`` and ``retrieve`` read at most the root model's window less the leaf prompt's reserve
+(what the RLM's own direct route reads) and ask with the RLM's leaf prompt, so the comparison
+measures recursion and retrieval, not prompt wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from rlm_graph.bench.corpus import tokens_to_bytes
+from rlm_graph.bench.tasks import TaskSample
+from rlm_graph.tokens import estimate_tokens
+
+if TYPE_CHECKING:
+    from rlm_graph.api import RLM
+    from rlm_graph.configuration import RLMRuntime
+    from rlm_graph.models import ResolvedModel
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+class MethodOutcome(BaseModel):
+    """What one method produced for one sample (before scoring)."""
+
+    answer: str | None = None
+    status: str = "done"
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    model_calls: int = 0
+    route: str | None = None  # rlm / map-reduce: the RLM's route (direct or recursive)
+    seen_tokens: int | None = None  # direct / retrieve: estimated tokens of text sent
+    seen_fraction: float | None = None  # direct / retrieve: share of the input's bytes read
+    chunks_used: int | None = None  # retrieve
+    chunks_total: int | None = None  # retrieve
+
+
+@dataclass
+class MethodSetup:
+    """The models and RLM settings every method of a run shares."""
+
+    root: ResolvedModel
+    sub: ResolvedModel
+    max_depth: int = 1
+    max_calls: int = 100
+    sub_window: int | None = None
+    concurrency: int | None = None
+    # More RLM keywords (chunk_tokens, action_format, ...).
+    rlm_options: dict[str, Any] = field(default_factory=dict)
+
+    def rlm(self, planner: str = "model", on_event: EventHandler | None = None) -> RLM:
+        from rlm_graph.api import RLM
+
+        return RLM(
+            model=self.root,
+            sub_model=self.sub,
+            planner=planner,  # type: ignore[arg-type]
+            max_depth=self.max_depth,
+            max_calls=self.max_calls,
+            sub_window_tokens=self.sub_window,
+            concurrency=self.concurrency,
+            checkpointer=None,  # memory: a bench keeps no threads
+            on_event=on_event,
+            **self.rlm_options,
+        )
+
+    @cached_property
+    def runtime(self) -> RLMRuntime:
+        """The RLM's runtime: its chunking, its reading budget and its concurrency limit."""
+        return self.rlm().runtime()
+
+    @property
+    def reading_tokens(self) -> int:
+        """Tokens of text one call of the root model may read: its window less the leaf
+        prompt's reserve and the estimate's margin (as the RLM's direct route, but never
+        capped by ``sub_window``, which is the sub-calls' limit)."""
+        from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS
+        from rlm_graph.tokens import usable_tokens
+
+        return max(256, usable_tokens(self.root.window_tokens - LEAF_PROMPT_RESERVE_TOKENS))
+
+
+def head_that_fits(text: str, budget_tokens: int) -> str:
+    """The start of ``text`` within ``budget_tokens``, cut after a line break when one is near."""
+    data = text.encode("utf-8")
+    limit = tokens_to_bytes(budget_tokens)
+    if len(data) <= limit:
+        return text
+    cut = data.rfind(b"\n", 0, limit) + 1
+    if cut < limit * 0.9:  # no line break near the limit: cut mid-line
+        cut = limit
+    return data[:cut].decode("utf-8", errors="ignore")
+
+
+async def _one_call(setup: MethodSetup, text: str, question: str) -> MethodOutcome:
+    from rlm_graph.context import ContextView, TextStore
+    from rlm_graph.graph.leaf import leaf_messages
+    from rlm_graph.graph.model_call import call_model
+
+    messages = leaf_messages(ContextView(TextStore(text.encode("utf-8"))), question)
+    reply = await call_model(setup.runtime, setup.root, messages)
+    return MethodOutcome(
+        answer=None if reply.error else reply.text.strip(),
+        status="error" if reply.error else "done",
+        error=reply.error,
+        input_tokens=reply.usage.input_tokens,
+        output_tokens=reply.usage.output_tokens,
+        model_calls=reply.usage.model_calls,
+    )
+
+
+async def run_direct(setup: MethodSetup, sample: TaskSample) -> MethodOutcome:
+    seen = head_that_fits(sample.text, setup.reading_tokens)
+    outcome = await _one_call(setup, seen, sample.question)
+    outcome.seen_tokens = estimate_tokens(seen)
+    outcome.seen_fraction = round(len(seen.encode("utf-8")) / max(1, _bytes(sample.text)), 4)
+    return outcome
+
+
+async def run_retrieve(setup: MethodSetup, sample: TaskSample) -> MethodOutcome:
+    from rlm_graph.bench.retrieval import retrieve
+
+    found = retrieve(
+        sample.text, sample.question, setup.runtime.chunking_for_view(), setup.reading_tokens
+    )
+    outcome = await _one_call(setup, found.text, sample.question)
+    outcome.seen_tokens = estimate_tokens(found.text)
+    outcome.seen_fraction = round(found.covered_bytes / max(1, found.input_bytes), 4)
+    outcome.chunks_used = len(found.chunks)
+    outcome.chunks_total = found.chunks_total
+    return outcome
+
+
+async def run_rlm(
+    setup: MethodSetup, sample: TaskSample, planner: str, on_event: EventHandler | None = None
+) -> MethodOutcome:
+    rlm = setup.rlm(planner, on_event)
+    # Bytes are always the text itself, never read as a path.
+    result = await rlm.ainvoke({"query": sample.question, "context": sample.text.encode("utf-8")})
+    return MethodOutcome(
+        answer=result.answer,
+        status=result.status,
+        error=result.error,
+        input_tokens=result.usage.input_tokens,
+        output_tokens=result.usage.output_tokens,
+        model_calls=result.usage.model_calls,
+        route=result.route,
+    )
+
+
+async def run_method(
+    method: str, setup: MethodSetup, sample: TaskSample, on_event: EventHandler | None = None
+) -> MethodOutcome:
+    if method == "rlm":
+        return await run_rlm(setup, sample, "model", on_event)
+    if method == "map-reduce":
+        return await run_rlm(setup, sample, "map-reduce", on_event)
+    if method == "direct":
+        return await run_direct(setup, sample)
+    if method == "retrieve":
+        return await run_retrieve(setup, sample)
+    raise ValueError(f"unknown method {method!r}")
+
+
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8"))

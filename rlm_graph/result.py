@@ -1,0 +1,97 @@
+"""``RLMResult``: what one turn of a thread produced, built from the thread's stored state."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+from rlm_graph.graph.accounting import usage_of_records
+from rlm_graph.state import CallRecord, Usage
+from rlm_graph.tree import build_tree, tree_summary
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class RLMResult(BaseModel):
+    """What one turn produced. ``tree`` is its execution tree as a ``networkx.DiGraph``.
+
+    ``usage`` and ``records`` are this turn's; ``thread_usage`` sums every turn of the thread.
+    ``status`` is ``done``, ``budget_exhausted``, ``error``, or ``interrupted`` when the run
+    paused for approval: ``pending`` then holds what waits (the proposed calls and their cost).
+    """
+
+    answer: str | None
+    status: str
+    thread_id: str
+    turn: int = 1
+    route: str | None = None
+    usage: Usage
+    usage_by_model: dict[str, Usage] = Field(default_factory=dict)
+    thread_usage: Usage = Field(default_factory=Usage)
+    root_input_tokens: int = 0
+    records: list[CallRecord] = Field(default_factory=list)
+    pending: list[dict[str, Any]] = Field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @cached_property
+    def tree(self) -> nx.DiGraph:
+        return build_tree(self.records)
+
+    @classmethod
+    def from_state(
+        cls,
+        values: dict[str, Any],
+        thread_id: str,
+        seconds: float,
+        pending: list[dict[str, Any]] | None = None,
+    ) -> RLMResult:
+        turn = values.get("turn") or 1
+        everything = [CallRecord.model_validate(r) for r in (values.get("records") or {}).values()]
+        records = [record for record in everything if record.turn == turn]
+        usage, by_model = usage_of_records(records)
+        thread_usage, _ = usage_of_records(everything)
+        root = next((r for r in records if r.kind == "root"), None)
+        status = values.get("status") or "error"
+        if pending:
+            status = "interrupted"
+        return cls(
+            answer=values.get("answer"),
+            status=status,
+            thread_id=thread_id,
+            turn=turn,
+            route=values.get("route"),
+            usage=usage,
+            usage_by_model=by_model,
+            thread_usage=thread_usage,
+            root_input_tokens=root.usage.input_tokens if root else 0,
+            records=records,
+            pending=pending or [],
+            error=values.get("error"),
+            seconds=seconds,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "status": self.status,
+            "thread_id": self.thread_id,
+            "turn": self.turn,
+            "route": self.route,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+            "usage": {
+                **self.usage.model_dump(),
+                "by_model": {name: u.model_dump() for name, u in self.usage_by_model.items()},
+            },
+            "thread_usage": self.thread_usage.model_dump(),
+            "root_input_tokens": self.root_input_tokens,
+            "pending": self.pending,
+            "tree": {
+                **tree_summary(self.records),
+                "calls": [record.model_dump() for record in self.records],
+            },
+        }

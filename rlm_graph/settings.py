@@ -1,0 +1,46 @@
+"""A run's settings as data: stored with its thread, read back by resume, inspection and fork.
+
+Everything that decides how a run behaves (models, windows, chunking, planner, action format,
+limits, thresholds) is fixed when a turn begins and kept in the thread's state, so a resumed run
+continues exactly as it started, never with settings re-derived from today's defaults. Secrets
+are not settings: API keys come from the environment (or code) again, and a base URL is stored
+with any password or key in it masked.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from rlm_graph.budget import Limits
+from rlm_graph.context.chunking import Chunking
+
+PlannerKind = Literal["model", "map-reduce"]
+ActionFormat = Literal["text", "json", "tools"]
+
+
+class ModelSettings(BaseModel):
+    """How to get a model back: its spec string, or None for a chat model object passed in
+    code (a resume from Python must pass it again)."""
+
+    spec: str | None
+    name: str
+    base_url: str | None = Field(default=None, description="password and keys masked")
+    window_tokens: int
+    timeout: float | None = None
+
+
+class RunSettings(BaseModel):
+    model: ModelSettings
+    sub_model: ModelSettings
+    limits: Limits
+    chunking: Chunking
+    planner: PlannerKind = "model"
+    action_format: ActionFormat = "text"
+    sub_window_tokens: int | None = None
+    direct_below: int | None = None
+    concurrency: int = Field(ge=1, description="model calls in flight, whole tree")
+    approve_over: int | None = Field(
+        default=None, description="pause for approval before a fan-out reading more tokens"
+    )
