@@ -9,15 +9,16 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-import re
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from rlm_graph.context.stores import ContextStore, FileEntry, _open_error
+from rlm_graph.context.regex import Pattern, scan
+from rlm_graph.context.stores import ContextStore, FileEntry, _open_error, release_mapped
 from rlm_graph.context.utf8 import looks_binary
 from rlm_graph.errors import ContextError
 from rlm_graph.state import ContextKind
@@ -172,9 +173,7 @@ class DirectoryStore(ContextStore):
         except (OSError, ValueError) as exc:  # ValueError: the file was emptied meanwhile
             raise ContextError(f"context changed since it was opened: cannot read {path}") from exc
 
-    def iter_matches(
-        self, pattern: re.Pattern[bytes], start: int, end: int
-    ) -> Iterator[tuple[int, int]]:
+    def iter_matches(self, pattern: Pattern, start: int, end: int) -> Iterator[tuple[int, int]]:
         start, end = self._clamp(start, end)
         i = max(0, bisect_right(self._starts, start) - 1)
         # Search each file on its own so headers never match and matches never span files.
@@ -187,8 +186,9 @@ class DirectoryStore(ContextStore):
             # A private mmap: a suspended generator must not see it closed by cache eviction.
             mm = self._map(m.path)
             try:
-                for match in pattern.finditer(mm, lo - m.start, hi - m.start):
-                    yield m.start + match.start(), m.start + match.end()
+                release = partial(release_mapped, mm)
+                for a, b in scan(pattern, mm, lo - m.start, hi - m.start, release):
+                    yield m.start + a, m.start + b
             finally:
                 mm.close()
 

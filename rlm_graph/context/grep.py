@@ -1,26 +1,28 @@
 """Case-insensitive regex search over a view, with line and chunk numbers for each hit.
 
-Matches come straight from the store (regex on the mmap), and line numbers are computed by
-walking the hits in order with a running newline count, so a 200 MB file is never copied.
+Patterns run on RE2 in linear time (``rlm_graph.context.regex``). Matches come straight from the
+store (the regex runs on the memory map, block by block), and line numbers are computed by
+walking the hits in order with a running newline count, so a 1 GB file is never copied.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from rlm_graph.context.chunking import Chunking
+from rlm_graph.context.regex import compile_pattern
 from rlm_graph.context.targets import parse_target
 from rlm_graph.context.utf8 import decode, is_continuation
-from rlm_graph.errors import TargetError
 
 if TYPE_CHECKING:
     from rlm_graph.context.view import ContextView
 
 # Counting every match of a pattern like "e" in 1 GB takes long and tells the model nothing.
 COUNT_CAP = 100_000
+# However many hits are shown, what goes back to the model stays this short.
+MAX_RENDER_CHARS = 6_000
 SNIPPET_CHARS = 200
 _LOOKAROUND = 600  # bytes read on each side of a hit to find its line
 
@@ -45,27 +47,20 @@ class GrepResult(BaseModel):
         """Hits as ``line 812 (chunk 6): text`` plus a one-line summary."""
         if self.total == 0:
             return f"no matches for {self.pattern!r}"
-        out = [f"line {h.line:,} (chunk {h.chunk}): {h.text}" for h in self.hits]
+        out, size = [], 0
+        for hit in self.hits:
+            line = f"line {hit.line:,} (chunk {hit.chunk}): {hit.text}"
+            size += len(line) + 1
+            if size > MAX_RENDER_CHARS:
+                out.append(f"[... {len(self.hits) - len(out):,} more hits not shown]")
+                break
+            out.append(line)
         if self.truncated or self.capped:
             total = f"at least {self.total:,}" if self.capped else f"{self.total:,}"
             out.append(f"showing {len(self.hits)} of {total} matches; refine the pattern")
         else:
             out.append(f"{self.total:,} match" + ("" if self.total == 1 else "es"))
         return "\n".join(out)
-
-
-def compile_pattern(pattern: str) -> re.Pattern[bytes]:
-    """Compile a model-written regex for bytes; errors say how to fix it."""
-    if not pattern:
-        raise TargetError("empty grep pattern: give a word or regex, e.g. GREP('error')")
-    try:
-        # MULTILINE so ^ and $ work per line, as models expect from grep.
-        return re.compile(pattern.encode("utf-8"), re.IGNORECASE | re.MULTILINE)
-    except re.error as exc:
-        raise TargetError(
-            f"invalid regex {pattern!r}: {exc}; escape special characters like ( [ . * + ? "
-            "with a backslash"
-        ) from exc
 
 
 def _snippet(view: ContextView, start: int, end: int) -> str:

@@ -7,6 +7,7 @@ Building it is one sequential pass that holds a single block at a time, so ``lin
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 
 from rlm_graph.context.utf8 import ByteReader
 
@@ -16,14 +17,23 @@ BLOCK_BYTES = 1 << 20
 class LineIndex:
     """Newline positions of a byte space, answered from per-block counts."""
 
-    def __init__(self, read: ByteReader, size: int, block: int = BLOCK_BYTES) -> None:
+    def __init__(
+        self,
+        read: ByteReader,
+        size: int,
+        release: Callable[[int, int], None] | None = None,
+        block: int = BLOCK_BYTES,
+    ) -> None:
         self._read = read
         self._size = size
         self._block = block
         # _cum[j] = number of newlines before block j; the last entry is the total.
         cum = [0]
         for start in range(0, size, block):
-            cum.append(cum[-1] + read(start, min(start + block, size)).count(b"\n"))
+            end = min(start + block, size)
+            cum.append(cum[-1] + read(start, end).count(b"\n"))
+            if release is not None:
+                release(start, end)  # one pass over a huge file leaves it non-resident
         self._cum = cum
 
     @property

@@ -6,10 +6,10 @@ files are memory-mapped and read or searched in place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
-import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -18,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from rlm_graph.context.lines import LineIndex
+from rlm_graph.context.regex import Pattern, scan
 from rlm_graph.errors import ContextError
 from rlm_graph.state import ContextKind, ContextRef
 
@@ -51,9 +52,7 @@ class ContextStore(ABC):
         """The bytes in ``[start, end)``, clamped to the store."""
 
     @abstractmethod
-    def iter_matches(
-        self, pattern: re.Pattern[bytes], start: int, end: int
-    ) -> Iterator[tuple[int, int]]:
+    def iter_matches(self, pattern: Pattern, start: int, end: int) -> Iterator[tuple[int, int]]:
         """Absolute spans of ``pattern`` matches inside ``[start, end)``, in order."""
 
     def files(self) -> list[FileEntry]:
@@ -70,8 +69,12 @@ class ContextStore(ABC):
         """The store's line index, built on first use and shared by every view of the store."""
         with self._index_lock:  # two threads asking at once must not both scan a huge file
             if self._line_index is None:
-                self._line_index = LineIndex(self.read_bytes, self.size)
+                self._line_index = LineIndex(self.read_bytes, self.size, self.release_pages)
             return self._line_index
+
+    def release_pages(self, start: int, end: int) -> None:
+        """A hint that ``[start, end)`` will not be read again soon (a long scan is past it)."""
+        return None
 
     def close(self) -> None:
         """Release OS resources (mmaps, file handles); nothing to do for in-memory text."""
@@ -99,12 +102,20 @@ class TextStore(ContextStore):
         start, end = self._clamp(start, end)
         return self._data[start:end]
 
-    def iter_matches(
-        self, pattern: re.Pattern[bytes], start: int, end: int
-    ) -> Iterator[tuple[int, int]]:
+    def iter_matches(self, pattern: Pattern, start: int, end: int) -> Iterator[tuple[int, int]]:
         start, end = self._clamp(start, end)
-        for match in pattern.finditer(self._data, start, end):
-            yield match.span()
+        yield from scan(pattern, self._data, start, end)
+
+
+def release_mapped(mm: mmap.mmap, start: int, end: int) -> None:
+    """Hand the pages of ``mm[start:end]`` back to the OS: a scan of a 1 GB file then keeps
+    one block resident, not the whole file. Reading them again just maps them back in."""
+    if not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    first = start - start % mmap.PAGESIZE
+    if end > first:
+        with contextlib.suppress(OSError, ValueError):  # advice only: never worth failing over
+            mm.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
 def _open_error(path: str | os.PathLike[str], exc: OSError) -> ContextError:
@@ -147,14 +158,15 @@ class FileStore(ContextStore):
             return b""
         return self._mm[start:end]
 
-    def iter_matches(
-        self, pattern: re.Pattern[bytes], start: int, end: int
-    ) -> Iterator[tuple[int, int]]:
+    def iter_matches(self, pattern: Pattern, start: int, end: int) -> Iterator[tuple[int, int]]:
         start, end = self._clamp(start, end)
         if self._mm is None:
             return
-        for match in pattern.finditer(self._mm, start, end):
-            yield match.span()
+        yield from scan(pattern, self._mm, start, end, self.release_pages)
+
+    def release_pages(self, start: int, end: int) -> None:
+        if self._mm is not None:
+            release_mapped(self._mm, start, end)
 
     def close(self) -> None:
         if self._mm is not None:
