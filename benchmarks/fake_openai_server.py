@@ -273,6 +273,11 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
     fake: FakeOpenAIServer
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that goes away mid-request (a killed run, a cancelled call) is normal here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class FakeOpenAIServer:
     """The server on a background thread; ``start()`` returns the base URL (ending in ``/v1``)."""

@@ -3,6 +3,7 @@ fork."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -39,6 +40,9 @@ Durability = Literal["sync", "async", "exit"]
 Decision = bool | Literal["approve", "deny"] | list[dict[str, str]]
 
 __all__ = ["RLM", "RLMRequest", "RLMResult", "Decision"]
+
+# How long a stopped run may take to finish writing its last checkpoints.
+DRAIN_SECONDS = 10.0
 
 
 class RLMRequest(BaseModel):
@@ -299,12 +303,19 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             subgraphs=True,
             durability=self.durability,
         )
-        # aclosing: whatever stops us (Ctrl-C, an error in on_event), the run's tasks stop
-        # here too, before the database they write to is closed.
-        async with aclosing(stream):
-            async for _, mode, chunk in stream:
-                if mode == "custom" and self.on_event is not None:
-                    self.on_event(chunk)
+        before = asyncio.all_tasks()
+        try:
+            # aclosing: whatever stops us (Ctrl-C, an error in on_event), the run stops here.
+            async with aclosing(stream):
+                async for _, mode, chunk in stream:
+                    if mode == "custom" and self.on_event is not None:
+                        self.on_event(chunk)
+        finally:
+            # Checkpoint writes LangGraph started (those of calls that finished just before
+            # the stop) complete before the database closes: they are what a resume reuses.
+            pending = asyncio.all_tasks() - before - {asyncio.current_task()}
+            if pending:
+                await asyncio.wait(pending, timeout=DRAIN_SECONDS)
         snapshot = await graph.aget_state(config)
         pending = [interrupt.value for interrupt in snapshot.interrupts]
         thread_id = config["configurable"]["thread_id"]

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+
+from typing_extensions import TypedDict
 
 from rlm_graph.budget import Budget, Limits
 from rlm_graph.context import Chunking, ContextRegistry
@@ -35,6 +38,8 @@ __all__ = [
     "RLMRuntime",
     "Route",
     "runtime_context",
+    "RLMConfig",
+    "context_root",
 ]
 
 
@@ -61,6 +66,8 @@ class RLMRuntime:
     # Wall-clock spans (start, end) when the run was not running (between a crash and its
     # resume): never charged to the time budget.
     paused: list[tuple[float, float]] = field(default_factory=list)
+    # Set for runs a server starts: context paths must lie inside this folder.
+    context_root: Path | None = None
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -138,22 +145,73 @@ def _model_settings(model: ResolvedModel) -> ModelSettings:
     )
 
 
-_env_runtime: list[RLMRuntime] = []
-_env_lock = threading.Lock()
+class RLMConfig(TypedDict, total=False):
+    """A run's settings as plain values, for callers that cannot pass an ``RLMRuntime``: a
+    LangGraph server or Studio, as the run's ``context`` or as ``configurable`` keys (named
+    like ``RLM``'s keywords). Models come from specs; unset keys take ``RLM``'s defaults, the
+    models ``RLM_GRAPH_MODEL`` (default ``local``) and ``RLM_GRAPH_SUB_MODEL``."""
+
+    model: str
+    sub_model: str
+    base_url: str
+    max_depth: int
+    max_calls: int
+    max_tokens: int
+    max_seconds: float
+    max_iterations: int
+    concurrency: int
+    planner: PlannerKind
+    action_format: ActionFormat
+    chunk_tokens: int
+    sub_window_tokens: int
+    direct_below: int
+    approve_over: int
+    timeout: float
+
+
+CONFIG_KEYS = frozenset(RLMConfig.__annotations__)
+_runtimes: dict[tuple, RLMRuntime] = {}
+_runtimes_lock = threading.Lock()
 
 
 def runtime_context(runtime: object) -> RLMRuntime:
-    """The run's RLMRuntime; when a caller (LangGraph Studio, a server) passed none, one built
-    once from the environment: RLM_GRAPH_MODEL (default ``local``), RLM_GRAPH_SUB_MODEL."""
+    """The run's RLMRuntime: the one passed as LangGraph runtime context, or (a server, Studio)
+    one built from an ``RLMConfig`` given as context and/or ``configurable`` keys, built once
+    per distinct settings and shared by the runs that use them."""
     context = getattr(runtime, "context", None)
-    if context is not None:
+    if isinstance(context, RLMRuntime):
         return context
-    from rlm_graph.models import resolve_model
+    settings = _config_settings(context)
+    key = tuple(sorted(settings.items()))
+    with _runtimes_lock:
+        built = _runtimes.get(key)
+        if built is None:
+            from rlm_graph.api import RLM
 
-    with _env_lock:
-        if not _env_runtime:
-            root = resolve_model(os.environ.get("RLM_GRAPH_MODEL", "local"))
-            sub_spec = os.environ.get("RLM_GRAPH_SUB_MODEL")
-            sub = resolve_model(sub_spec) if sub_spec else root
-            _env_runtime.append(RLMRuntime(root_model=root, sub_model=sub))
-        return _env_runtime[0]
+            built = RLM(**settings).runtime(ContextRegistry())
+            built.context_root = context_root()
+            _runtimes[key] = built
+        return built
+
+
+def _config_settings(context: object) -> dict[str, object]:
+    from langgraph.config import get_config
+
+    try:
+        configurable = get_config().get("configurable") or {}
+    except RuntimeError:  # outside a run
+        configurable = {}
+    given = {k: v for k, v in configurable.items() if k in CONFIG_KEYS and v is not None}
+    if isinstance(context, dict):
+        given.update({k: v for k, v in context.items() if k in CONFIG_KEYS and v is not None})
+    given.setdefault("model", os.environ.get("RLM_GRAPH_MODEL", "local"))
+    sub = os.environ.get("RLM_GRAPH_SUB_MODEL")
+    if sub:
+        given.setdefault("sub_model", sub)
+    return given
+
+
+def context_root() -> Path:
+    """The folder a server's runs may read contexts from: ``RLM_GRAPH_CONTEXT_ROOT``, default
+    the server's working folder. Paths outside it are refused."""
+    return Path(os.environ.get("RLM_GRAPH_CONTEXT_ROOT") or os.getcwd()).resolve()

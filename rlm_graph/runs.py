@@ -78,13 +78,13 @@ def _timestamp(iso: str | None) -> float | None:
         return None
 
 
-async def _records(snapshot: Any) -> list[CallRecord]:
+async def _records(graph: Any, thread_id: str, snapshot: Any) -> list[CallRecord]:
     """Every call record of the thread, as far as the checkpoints know them right now."""
     values = snapshot.values or {}
     records = dict(values.get("records") or {})
     if snapshot.next and values.get("call_id") in records:
         records[values["call_id"]] = _live_record(values, "root")
-    for record_id, record in (await _in_flight_records(snapshot)).items():
+    for record_id, record in (await _in_flight_records(graph, thread_id, snapshot)).items():
         # What the state holds as "running" is completed by the newer copy.
         if records.get(record_id, {}).get("status", "running") == "running":
             records[record_id] = record
@@ -121,12 +121,14 @@ async def list_runs(backend: Backend, graph: Any, limit: int | None = 50) -> lis
     for thread_id in await backend.thread_ids(limit):
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread_id}})
         if snapshot.values:
-            records = await _records(snapshot)
+            records = await _records(graph, thread_id, snapshot)
             runs.append(RunInfo(**_info(thread_id, snapshot, holders.get(thread_id), records)))
     return runs
 
 
-async def _in_flight_records(snapshot: Any) -> dict[str, dict[str, Any]]:
+async def _in_flight_records(
+    graph: Any, thread_id: str, snapshot: Any, namespace: str = ""
+) -> dict[str, dict[str, Any]]:
     """Records the thread's state does not hold yet: those of children that finished in a step
     that never completed (their results wait as the step's pending writes), and those kept in
     the checkpoints of children still in progress (depth 2 and deeper), which hand their
@@ -136,10 +138,16 @@ async def _in_flight_records(snapshot: Any) -> dict[str, dict[str, Any]]:
         result = task.result if isinstance(task.result, dict) else {}
         for child in result.get("child_results") or ():
             found.update((record["id"], record) for record in child.get("records") or ())
-        state = task.state
-        if state is not None and hasattr(state, "values") and state.values:
+        if task.name != "recurse" or result:
+            continue
+        # A planning child keeps its checkpoints under its task's namespace; the child graph
+        # is this same graph, so this graph reads them.
+        child_ns = f"{namespace}|{task.name}:{task.id}" if namespace else f"{task.name}:{task.id}"
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": child_ns}}
+        state = await graph.aget_state(config)
+        if state.values:
             found.update(state.values.get("records") or {})
-            found.update(await _in_flight_records(state))
+            found.update(await _in_flight_records(graph, thread_id, state, child_ns))
             found[state.values["call_id"]] = _live_record(state.values, "node")
     return found
 
@@ -159,12 +167,12 @@ def _call_order(record: CallRecord) -> tuple[int, ...]:
 async def inspect_run(backend: Backend, graph: Any, thread_id: str) -> RunDetail | None:
     config = {"configurable": {"thread_id": thread_id}}
     snapshot, holder = await asyncio.gather(
-        graph.aget_state(config, subgraphs=True), backend.leases.holder(thread_id)
+        graph.aget_state(config), backend.leases.holder(thread_id)
     )
     if not snapshot.values:
         return None
     values = snapshot.values
-    parsed = await _records(snapshot)
+    parsed = await _records(graph, thread_id, snapshot)
     budget = values.get("budget")
     checkpoints = [
         Checkpoint(

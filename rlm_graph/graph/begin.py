@@ -9,6 +9,7 @@ earlier questions and answers through the thread's root records, never their tra
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -66,7 +67,7 @@ def turn_root_id(turn: int) -> str:
 
 def _context_ref(context: Any, rt: RLMRuntime) -> ContextRef:
     if isinstance(context, str):  # a path given straight to the compiled graph
-        context = open_context(context, rt.registry).ref
+        context = open_context(_within_root(context, rt), rt.registry).ref
     if not context:
         raise ContextError("no context: pass a file or folder path (or text) as 'context'")
     ref = ContextRef.model_validate(context)
@@ -74,6 +75,26 @@ def _context_ref(context: Any, rt: RLMRuntime) -> ContextRef:
     # releases it when the turn ends.
     rt.registry.acquire(ref)
     return ref
+
+
+def _within_root(context: str, rt: RLMRuntime) -> str:
+    """A server reads only inside its context root (relative paths start there): a client
+    must not name /etc/passwd."""
+    if rt.context_root is None or looks_like_text(context):
+        return context
+    path = Path(context).expanduser()
+    resolved = (path if path.is_absolute() else rt.context_root / path).resolve()
+    if not resolved.is_relative_to(rt.context_root):
+        raise ContextError(
+            f"context path {context} is outside the folder this server reads from "
+            f"({rt.context_root}; set RLM_GRAPH_CONTEXT_ROOT)"
+        )
+    return str(resolved)
+
+
+def looks_like_text(context: str) -> bool:
+    """A string with a line break is the context's text, never a path."""
+    return "\n" in context
 
 
 def begin(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
 from langgraph.types import Send
 
-from rlm_graph.configuration import RLMRuntime
+from rlm_graph.configuration import RLMConfig
 from rlm_graph.graph.begin import begin
 from rlm_graph.graph.call import call
 from rlm_graph.graph.merge import merge, route_after_merge
@@ -68,8 +68,10 @@ def build_rlm_graph() -> StateGraph:
     be omitted). Children invoked by the recurse node compile the same builder without a
     checkpointer, so they inherit the parent's (each in its own checkpoint namespace).
     """
+    # The context schema is the plain RLMConfig a server or Studio can show and fill in;
+    # Python callers pass a live RLMRuntime instead (taken as it is).
     builder = StateGraph(
-        RLMState, context_schema=RLMRuntime, input_schema=RLMInput, output_schema=RLMOutput
+        RLMState, context_schema=RLMConfig, input_schema=RLMInput, output_schema=RLMOutput
     )
     compiled: list[CompiledStateGraph] = []
 
