@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -154,6 +156,84 @@ async def thousand_leaves(tmp: Path) -> str:
     )
 
 
+async def context_size(tmp: Path) -> list[str]:
+    """The same run (one planner turn CALLing 4 chunks, then FINAL) over a 16 KB and a 40 MB
+    file: checkpoints hold references to the context, never its text."""
+    rows = []
+    for label, size in (("16 KB", 16_000), ("40 MB", 40_000_000)):
+        doc = tmp / f"ctx{size}.txt"
+        block = make_haystack(min(size, 4_000_000), seed=11, position=0.001)
+        with doc.open("w") as out:
+            written = 0
+            while written < size:
+                out.write(block[: size - written])
+                written += len(block[: size - written])
+        db = tmp / f"ctx{size}.sqlite"
+        with FakeOpenAIServer(calls=4) as fake:
+            rlm = RLM(model="m", base_url=fake.base_url, checkpointer=str(db), direct_below=0)
+            await run(rlm, doc)
+        count, blob, writes = checkpoint_bytes(db)
+        rows.append(f"| {label} | {doc.stat().st_size:,} | {count} | {blob + writes:,} |")
+    return rows
+
+
+class _Stop(BaseException):
+    pass
+
+
+def _stop_after(leaves: int):
+    seen: list[str] = []
+
+    def stop(event: dict) -> None:
+        if event.get("event") == "call_finished" and event.get("kind") == "leaf":
+            seen.append(event["id"])
+            if len(seen) == leaves:
+                raise _Stop()
+
+    return stop
+
+
+async def _stopped_run(base_url: str, doc: Path, db: Path) -> None:
+    rlm = RLM(model="m", base_url=base_url, checkpointer=str(db), on_event=_stop_after(8))
+    with contextlib.suppress(_Stop):
+        await rlm.ainvoke(
+            {"query": QUESTION, "context": str(doc)}, {"configurable": {"thread_id": "r"}}
+        )
+
+
+async def resume_latency(tmp: Path) -> list[str]:
+    """A run stopped after 8 of 32 leaves, then resumed: the time from the resume call to its
+    first model call, in the library and as a whole ``rlm-graph resume`` process."""
+    doc = haystack(tmp / "resume.txt", 32)
+    rows = []
+    with FakeOpenAIServer(latency=0.05, subcalls_only=True, calls=32) as fake:
+        await _stopped_run(fake.base_url, doc, tmp / "resume-lib.sqlite")
+        first: list[float] = []
+
+        def note(event: dict) -> None:
+            if event.get("event") == "model_call_started" and not first:
+                first.append(time.perf_counter())
+
+        started = time.perf_counter()
+        result = await RLM(checkpointer=str(tmp / "resume-lib.sqlite"), on_event=note).aresume("r")
+        assert result.answer == ANSWER, result
+        rows.append(f"| library (`RLM.aresume`) | {first[0] - started:.3f} |")
+
+        await _stopped_run(fake.base_url, doc, tmp / "resume-cli.sqlite")
+        fake.reset()
+        started = time.perf_counter()
+        db = str(tmp / "resume-cli.sqlite")
+        proc = subprocess.run(
+            [sys.executable, "-m", "rlm_graph.cli", "resume", "r", "--db", db, "--quiet"],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0 and ANSWER in proc.stdout, proc.stderr
+        arrival = min(record.arrival for record in fake.records())
+        rows.append(f"| a new process (`rlm-graph resume`) | {arrival - started:.3f} |")
+    return rows
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -178,6 +258,16 @@ async def main() -> None:
         print("|---:|---:|---:|---:|---:|---:|")
         for turns in (10, 200):
             print(await bytes_per_step(tmp, turns))
+        print("\n### Checkpoint bytes do not grow with the context (SQLite, the same run)\n")
+        print("| context | bytes | checkpoints | bytes stored |")
+        print("|---|---:|---:|---:|")
+        for row in await context_size(tmp):
+            print(row)
+        print("\n### Resume: from the call to its first model call (8 of 32 leaves done)\n")
+        print("| resumed by | seconds to the first model call |")
+        print("|---|---:|")
+        for row in await resume_latency(tmp):
+            print(row)
         print("\n### 1,000 leaves, zero-latency server, SQLite checkpointer\n")
         print(
             "| leaves | model calls | wall (s) | model calls / s | checkpoints | MB stored "

@@ -457,6 +457,12 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             graph = build_rlm_graph().compile(checkpointer=backend.saver)
             return await list_runs(backend, graph, limit)
 
+    def runs(self, limit: int | None = 50) -> list[RunInfo]:
+        return run_sync(lambda: self.aruns(limit))
+
+    def show(self, thread_id: str) -> RunDetail:
+        return run_sync(lambda: self.ashow(thread_id))
+
     async def ashow(self, thread_id: str) -> RunDetail:
         """A stored thread in full: status, answer, settings, budget left, every call record
         (those of children still in progress included) and the checkpoints to fork at."""

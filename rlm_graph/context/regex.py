@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 from rlm_graph.errors import TargetError
 
-# Blocks of this size are searched one after another; a match may run this far past a block's
-# end (a match longer than that is cut at it: matches are shown as line snippets anyway).
+# Blocks of this size are searched one after another; a match that starts in a block may run
+# this far past its end (one that would run further is cut short or missed: this only concerns
+# patterns that cross lines, matches are shown as line snippets anyway).
 SCAN_BLOCK = 64 << 20
 SCAN_OVERLAP = 1 << 20
 
@@ -29,12 +30,25 @@ _UNSUPPORTED = [
     (re.compile(r"[*+?}]\+"), "possessive quantifiers (a++, a*+)"),
     (re.compile(r"\(\?>"), "atomic groups ((?>...))"),
 ]
+# RE2 errors whose usual fix is not "escape the special character".
+_HINTS = [
+    (
+        "invalid repetition size",
+        "RE2 allows counts up to {1000}, and nested counts multiply: use + or * or a smaller count",
+    ),
+    ("pattern too large", "use smaller counts, or several simpler GREPs"),
+    ("invalid escape sequence: \\Z", "write $ (end of a line) or \\z (end of the text)"),
+    ("invalid escape sequence", "write the character itself, or escape only punctuation"),
+    ("invalid perl operator: (?#", "comments (?#...) are not supported: leave them out"),
+]
+# ^ and $ match at every line, as models expect from grep.
+_PREFIX = b"(?m)"
 
 
 class Pattern(Protocol):
     """What a store searches with: a compiled RE2 or Python ``re`` pattern over bytes."""
 
-    def finditer(self, text: Any, pos: int = ..., endpos: int = ...) -> Iterator[Any]: ...
+    def search(self, text: Any, pos: int = ..., endpos: int = ...) -> Any: ...
 
 
 def compile_pattern(pattern: str) -> Pattern:
@@ -48,7 +62,7 @@ def compile_pattern(pattern: str) -> Pattern:
     options.case_sensitive = False
     options.log_errors = False  # RE2 would print parse errors on the user's terminal
     try:
-        return re2.compile(b"(?m)" + pattern.encode("utf-8"), options)
+        return re2.compile(_PREFIX + pattern.encode("utf-8"), options)
     except re2.error as exc:
         raise TargetError(_explain(pattern, exc)) from None
 
@@ -61,7 +75,13 @@ def _explain(pattern: str, exc: Exception) -> str:
                 f"{pattern!r} without them, e.g. match the plain text and read the lines around "
                 "the hits with PEEK"
             )
-    reason = str(exc).strip("b'\"")
+    raw = exc.args[0] if exc.args else exc
+    reason = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    # RE2 echoes the regex it was given: leave out the (?m) we put in front of the model's.
+    reason = reason.replace(": " + _PREFIX.decode(), ": ", 1)
+    for needle, hint in _HINTS:
+        if needle in reason:
+            return f"invalid regex {pattern!r}: {reason}; {hint}"
     return (
         f"invalid regex {pattern!r}: {reason}; escape special characters like ( [ . * + ? "
         "with a backslash"
@@ -77,20 +97,34 @@ def scan(
 ) -> Iterator[tuple[int, int]]:
     """Spans of ``pattern``'s matches in ``buffer[start:end]``, searched block by block.
 
-    A match that starts in a block is found whole (up to ``SCAN_OVERLAP`` past the block); the
-    next block goes on after it, so no match is reported twice. ``release(a, b)`` is told when
-    a block is done (a memory map hands its pages back).
+    The same matches as Python's ``re.finditer``: a match that starts in a block is found whole
+    (up to ``SCAN_OVERLAP`` past the block) and the next block goes on after it, so no match is
+    reported twice; an empty match is reported once and the search moves one byte on.
+    ``release(a, b)`` is told when a block is done (a memory map hands its pages back).
     """
-    pos = start
-    while pos < end:
+    pos = released = start
+    while True:
+        block_start = pos
         block_end = min(end, pos + SCAN_BLOCK)
         window_end = min(end, block_end + SCAN_OVERLAP)
-        next_pos = block_end
-        for match in pattern.finditer(buffer, pos, window_end):
-            if match.start() >= block_end:
+        last = block_end == end
+        # Our own loop, not pattern.finditer: google-re2's finditer reports an empty match
+        # twice when it is not where the search started (``^``, ``$``, ``\b`` on every line).
+        while pos <= block_end:
+            match = pattern.search(buffer, pos, window_end)
+            if match is None:
                 break
-            next_pos = max(next_pos, match.end())
-            yield match.start(), match.end()
+            a, b = match.span()
+            if a > block_end or (a == block_end and not last):
+                break  # it belongs to the next block
+            yield a, b
+            pos = b + 1 if a == b else b
         if release is not None:
-            release(pos, block_end)
-        pos = next_pos
+            # From the previous block's start: RE2 reads the byte before where a search starts
+            # (for ^ and \b), and the kernel maps the whole folio around it (up to 2 MB) back in;
+            # without this, each block would leave that much of the file resident.
+            release(released, block_end)
+            released = block_start
+        if last:
+            return
+        pos = max(pos, block_end)

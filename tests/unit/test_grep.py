@@ -147,3 +147,100 @@ def test_patterns_that_match_empty_text_end():
     for pattern in ("x*", "^", "$", "(?:)"):
         result = view.grep(pattern, CHUNKING)
         assert 0 < result.total <= COUNT_CAP
+
+
+EMPTY_OR_ANCHORED = [r"^", r"$", r"^$", r"\b", r"x*", r"^\s*$", r"(?:)"]
+
+
+@pytest.mark.parametrize("pattern", EMPTY_OR_ANCHORED)
+def test_empty_matches_are_found_once_like_python(tmp_path, monkeypatch, pattern):
+    # google-re2's own finditer reports an empty match twice when the search did not start on
+    # it (every ^, $ and \b after the first); counts and hits must equal Python's.
+    text = "alpha\n\nbeta gamma\n\n\n  \ndelta"
+    path = tmp_path / "doc.txt"
+    path.write_text(text)
+    expected = [start for start, _ in _python_hits(text.encode(), pattern)]
+    for source in (text, path):
+        result = open_context(source).grep(pattern, CHUNKING, max_hits=1000)
+        assert [hit.offset for hit in result.hits] == expected
+    # The same across block edges, with blocks a few bytes long.
+    monkeypatch.setattr(regex_module, "SCAN_BLOCK", 3)
+    monkeypatch.setattr(regex_module, "SCAN_OVERLAP", 4)
+    result = open_context(path).grep(pattern, CHUNKING, max_hits=1000)
+    assert [hit.offset for hit in result.hits] == expected
+
+
+def test_error_messages_quote_the_pattern_as_written():
+    view = open_context("some text\n")
+    for pattern in ("[ab", "(b"):
+        with pytest.raises(TargetError) as info:
+            view.grep(pattern, CHUNKING)
+        message = str(info.value)
+        assert f": {pattern};" in message and "(?m)" not in message
+    with pytest.raises(TargetError, match=r"up to \{1000\}"):
+        view.grep("x{2000}", CHUNKING)
+    with pytest.raises(TargetError, match=r"write \$"):
+        view.grep(r"end\Z", CHUNKING)
+
+
+def _resident_kb(path: Path) -> int:
+    """Resident kB of this process's memory maps of ``path`` (from /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if re.match(r"[0-9a-f]+-[0-9a-f]+ ", line):
+            inside = line.endswith(str(path))
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux /proc")
+def test_a_scan_leaves_no_part_of_the_file_resident(tmp_path, monkeypatch):
+    # Each block's pages are handed back, including the ones before a block that RE2 maps back
+    # in by reading the byte before where its search starts (the kernel maps whole folios).
+    path = tmp_path / "big.txt"
+    block = make_haystack(1_000_000, seed=5).encode()
+    with path.open("wb") as out:
+        for _ in range(48):  # ~48 MB, 12 blocks of 4 MB
+            out.write(block)
+    monkeypatch.setattr(regex_module, "SCAN_BLOCK", 4 << 20)
+    store = open_context(path).store
+    try:
+        rx = regex_module.compile_pattern(r"vault|night shift")
+        assert sum(1 for _ in store.iter_matches(rx, 0, store.size)) > 0
+        assert _resident_kb(Path(store.uri)) < 1024
+    finally:
+        store.close()
+
+
+def test_folder_hits_equal_python_file_by_file(tmp_path):
+    texts = {
+        "a.txt": "needle 1\nno match here\nneedle 22 needle 333\n",
+        "sub/b.md": "intro\n\nNEEDLE 4 at the end",  # no final newline: the store adds one
+        "sub/c.txt": "needle 5\n" * 50,
+    }
+    for rel, text in texts.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    view = open_context(tmp_path)
+    space = view.read_bytes(0, view.size)
+    rx = re.compile(rb"needle \d+$|^needle", re.IGNORECASE | re.MULTILINE)
+    # Python on the whole virtual text, one file's span at a time: what the old code returned.
+    expected = [m.start() for f in view.store.files() for m in rx.finditer(space, f.start, f.end)]
+    result = view.grep(r"needle \d+$|^needle", CHUNKING, max_hits=1000)
+    assert [hit.offset for hit in result.hits] == expected
+    assert [hit.line for hit in result.hits] == [space[:at].count(b"\n") + 1 for at in expected]
+    assert [hit.chunk for hit in result.hits] == [
+        view.layout(CHUNKING).chunk_of(at) for at in expected
+    ]
+
+
+@pytest.mark.parametrize("pattern", [r"été", r"ü\w*", r"日本", r"\d+ ?€", r"naïve|façade"])
+def test_non_ascii_offsets_equal_python(tmp_path, pattern):
+    text = "été à Zürich: 12 €, 7€\nnaïve façade\n日本語のテキスト, l'été\nüber alles\n" * 30
+    path = tmp_path / "utf8.txt"
+    path.write_text(text, encoding="utf-8")
+    expected = _python_hits(text.encode(), pattern)
+    result = open_context(path).grep(pattern, CHUNKING, max_hits=1000)
+    assert [hit.offset for hit in result.hits] == [start for start, _ in expected]
+    assert result.total == len(expected) > 0
