@@ -226,18 +226,35 @@ def _db_flag(args: argparse.Namespace) -> str:
     return f" --db {redact(args.db)}"
 
 
+def _grounding(result: Any) -> str:
+    """``grounded (t1.6 line 95)``, or a plain warning that nothing in the text backs it."""
+    if result.status != "done":
+        return ""
+    if not result.grounded:
+        return " | NOT GROUNDED: no passage found in the text backs this answer"
+    cited = "; ".join(
+        " ".join(
+            str(part) for part in (c["call_id"], c.get("file"), f"line {c.get('line')}") if part
+        )
+        for c in result.citations[:3]
+    )
+    return f" | grounded ({cited})"
+
+
 def _print_result(result: Any, args: argparse.Namespace, err: Any) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
     elif result.status != "interrupted":
         print(result.answer or "")
     err.print(
-        f"[dim]thread {result.thread_id} turn {result.turn} | route {result.route or '-'} | "
+        f"thread {result.thread_id} turn {result.turn} | route {result.route or '-'} | "
         f"status {result.status} | {result.usage.model_calls} model calls | "
         f"{len(result.records)} calls in the tree | "
         f"tokens {result.usage.input_tokens:,} in / {result.usage.output_tokens:,} out | "
-        f"{result.seconds:,.1f}s[/dim]",
+        f"{result.seconds:,.1f}s{_grounding(result)}",
+        style="dim" if result.grounded or result.status != "done" else "yellow",
         highlight=False,
+        markup=False,
     )
     if result.status == "done":
         return EXIT_OK

@@ -97,10 +97,19 @@ def clock(seconds: float) -> str:
 
 
 def finished_call_line(event: dict[str, Any]) -> str:
+    """``ok t1.7 chunk:6 -> 7391-ALPHA [verified: lines 410-411] (0.4s, 1,204 tokens)``."""
     mark = "ok" if event.get("status") == "done" else event.get("status", "?")
     tokens = event.get("input_tokens", 0) + event.get("output_tokens", 0)
+    if event.get("outcome") == "not_found":
+        answer = "not found"
+    elif event.get("verified"):
+        answer = f"{event.get('answer', '')} [verified: {event.get('where')}]"
+    elif event.get("verified") is False:
+        answer = f"{event.get('answer', '')} [unverified]"
+    else:
+        answer = event.get("answer", "")
     return (
-        f"{mark:>6} {event.get('id', '')} {event.get('target', '')} -> {event.get('answer', '')}"
+        f"{mark:>6} {event.get('id', '')} {event.get('target', '')} -> {answer}"
         f"  ({event.get('seconds', 0):.1f}s, {tokens:,} tokens)"
     )
 

@@ -43,8 +43,7 @@ Town council minutes, 1998-2004. Item 1: ...""",
 _EXAMPLE_CALLS = "\n".join(f'CALL("{_EXAMPLE_QUESTION}", "chunk:{i}")' for i in range(6))
 _EXAMPLE_RESULTS = PLANNER_OBSERVATIONS.format(
     observations="\n".join(
-        f"[{i + 1}] CALL chunk:{i} -> "
-        + ("The old bridge was built in 1932." if i == 2 else "NOT FOUND")
+        f"[{i + 1}] CALL chunk:{i} -> " + ("1932  [verified: line 417]" if i == 2 else "not found")
         for i in range(6)
     ),
     budget="93 model calls, 7 turns left",
@@ -61,8 +60,9 @@ FINAL("answer")              your final answer, when you know it
 
 Targets: all, chunk:N, chunks:N-M, lines:A-B, chars:A-B, file:PATH, none.
 Call every chunk target once. Several CALLs in one reply run in parallel. A helper sees only \
-its target, so ask it a complete question. When a result answers the question, reply with \
-FINAL. Write only actions, no other text.
+its target, so ask it a complete question. A result marked [verified] was found in the text; \
+one marked [unverified] may be invented: trust verified results. When a result answers the \
+question, reply with FINAL. Write only actions, no other text.
 
 Example.
 
@@ -105,21 +105,26 @@ FORCE_REASON_TURNS = "You have no turns left."
 FORCE_REASON_STALLED = "Your calls brought no new results."
 
 LEAF_SYSTEM = """\
-You answer a question using only the text you are given. Reply with the answer only. \
-If the text does not contain the answer, reply NOT FOUND."""
+You answer a question using only the text you are given. Reply with one JSON object:
+{"found": true, "answer": "the answer, short", "quotes": ["the sentence of the text that \
+contains the answer, copied word for word"]}
+If the text does not contain the answer, reply {"found": false, "answer": "", "quotes": []}. \
+Never answer from memory or guess: only what the text says counts."""
 
 # One example of each outcome: measured on the 0.5B model, this is what stops it from both
-# inventing answers and answering NOT FOUND to everything.
+# inventing answers and answering "not found" to everything. The example's facts are made up
+# and its code is unlike real ones, so a copied example answer fails verification.
 LEAF_EXAMPLES = (
     (
-        "Text:\nThe meeting moved to Monday. The storage room door code is 55-B. "
-        "Lunch is at noon.\n\nQuestion: What is the storage room door code?",
-        "55-B",
+        "Text:\nThe meeting moved to Monday. The boiler room key code is 4417-LIME. "
+        "Lunch is at noon.\n\nQuestion: What is the boiler room key code?",
+        '{"found": true, "answer": "4417-LIME", '
+        '"quotes": ["The boiler room key code is 4417-LIME."]}',
     ),
     (
         "Text:\nThe meeting moved to Monday. Lunch is at noon.\n\n"
-        "Question: What is the storage room door code?",
-        "NOT FOUND",
+        "Question: What is the boiler room key code?",
+        '{"found": false, "answer": "", "quotes": []}',
     ),
 )
 
@@ -133,7 +138,8 @@ NO_CONTEXT_USER = "Question: {task}"
 
 REDUCE_SYSTEM = """\
 Helpers each read one part of a long document and answered the same question. \
-Combine their findings into one final answer. Ignore parts that answered NOT FOUND. \
+Combine their findings into one final answer. Findings marked [verified] were checked against \
+the text: rely on them; use [unverified] ones only if nothing is verified, and say so. \
 Be brief and exact."""
 
 REDUCE_USER = """\

@@ -33,6 +33,10 @@ class RLMResult(BaseModel):
     thread_usage: Usage = Field(default_factory=Usage)
     root_input_tokens: int = 0
     records: list[CallRecord] = Field(default_factory=list)
+    # The verified passages that back the answer (call id, quote, file, lines, byte span), and
+    # whether there is any: an answer no passage of the text backs is not "found".
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+    grounded: bool = False
     pending: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -69,6 +73,8 @@ class RLMResult(BaseModel):
             thread_usage=thread_usage,
             root_input_tokens=root.usage.input_tokens if root else 0,
             records=records,
+            citations=(root.evidence if root and root.verified else []),
+            grounded=bool(root and root.verified),
             pending=pending or [],
             error=values.get("error"),
             seconds=seconds,
@@ -89,6 +95,8 @@ class RLMResult(BaseModel):
             },
             "thread_usage": self.thread_usage.model_dump(),
             "root_input_tokens": self.root_input_tokens,
+            "grounded": self.grounded,
+            "citations": self.citations,
             "pending": self.pending,
             "tree": {
                 **tree_summary(self.records),

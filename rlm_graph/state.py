@@ -7,7 +7,7 @@ that data and validate it where it enters or leaves the graph.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -71,6 +71,11 @@ class CallRecord(BaseModel):
     model: str = ""
     status: CallStatus = "running"
     answer: str | None = None
+    # A leaf's outcome ("not_found" is an answer too); for every call, whether its answer is
+    # backed by a passage found in the text, and those passages with where they stand.
+    outcome: Literal["found", "not_found"] | None = None
+    verified: bool | None = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     iterations: int = 0
     started_at: float = 0.0

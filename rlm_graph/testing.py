@@ -138,8 +138,8 @@ def needle_finder(pattern: str) -> Responder:
 
     def respond(messages: list[BaseMessage]) -> str:
         if is_reduce_prompt(messages):
-            found = re.findall(r"^- [^:]+:\S+: (.*)$", _text(messages[-1]), re.MULTILINE)
-            return next((f for f in found if f != "NOT FOUND"), "NOT FOUND")
+            found = regex.search(_text(messages[-1]))
+            return found.group(0) if found else "NOT FOUND"
         match = regex.search(leaf_text(messages))
         return match.group(0) if match else "NOT FOUND"
 

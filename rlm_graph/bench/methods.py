@@ -108,19 +108,21 @@ def head_that_fits(text: str, budget_tokens: int) -> str:
 
 
 async def _one_call(setup: MethodSetup, text: str, question: str) -> MethodOutcome:
+    """One model call over ``text``, the library's own leaf (same prompt, same evidence format
+    and reading of the reply), so the comparison measures recursion, not prompt wording."""
     from rlm_graph.context import ContextView, TextStore
-    from rlm_graph.graph.leaf import leaf_messages
-    from rlm_graph.graph.model_call import call_model
+    from rlm_graph.graph.leaf import answer_leaf
 
-    messages = leaf_messages(ContextView(TextStore(text.encode("utf-8"))), question)
-    reply = await call_model(setup.runtime, setup.root, messages)
+    view = ContextView(TextStore(text.encode("utf-8")))
+    outcome = await answer_leaf(setup.runtime, setup.root, view, question)
+    answer = None if outcome.error else (outcome.answer or "NOT FOUND")
     return MethodOutcome(
-        answer=None if reply.error else reply.text.strip(),
-        status="error" if reply.error else "done",
-        error=reply.error,
-        input_tokens=reply.usage.input_tokens,
-        output_tokens=reply.usage.output_tokens,
-        model_calls=reply.usage.model_calls,
+        answer=answer,
+        status=outcome.status,
+        error=outcome.error,
+        input_tokens=outcome.usage.input_tokens,
+        output_tokens=outcome.usage.output_tokens,
+        model_calls=outcome.usage.model_calls,
     )
 
 

@@ -5,7 +5,9 @@ anywhere in the tree. Every event is a dict with ``event`` set to one of:
 
 - ``call_started``: ``id``, ``parent``, ``depth``, ``task``, ``target``, ``kind`` (root/node/leaf)
 - ``call_finished``: ``id``, ``depth``, ``target``, ``kind``, ``status``, ``answer`` (a preview),
-  ``seconds``, and the subtree's ``input_tokens`` / ``output_tokens`` / ``model_calls``
+  ``outcome`` (a leaf's: found / not_found), ``verified`` and ``where`` (the answer's backing
+  passage), ``seconds``, and the subtree's ``input_tokens`` / ``output_tokens`` /
+  ``model_calls``
 - ``route``: ``id``, ``route`` (direct/recursive), ``tokens`` (the context's estimate)
 - ``turn_started``: ``id``, ``depth``, ``iteration``, ``kind`` (plan/direct/reduce): a model turn
   of a root or node began
@@ -60,6 +62,15 @@ class ModelCallEvents:
         )
 
 
+def _where(record: CallRecord) -> str | None:
+    for item in record.evidence:
+        if item.get("verified"):
+            from rlm_graph.evidence import Evidence
+
+            return Evidence.model_validate(item).where()
+    return None
+
+
 def preview(text: str | None) -> str:
     return " ".join((text or "").split())[:PREVIEW_CHARS]
 
@@ -80,6 +91,9 @@ def emit_call_finished(
         kind=record.kind,
         status=record.status,
         answer=preview(record.answer or record.error),
+        outcome=record.outcome,
+        verified=record.verified,
+        where=_where(record),
         seconds=round(record.seconds or 0.0, 3),
         input_tokens=total.input_tokens,
         output_tokens=total.output_tokens,

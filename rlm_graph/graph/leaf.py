@@ -1,12 +1,14 @@
 """A leaf: one direct model call over a slice small enough to read whole.
 
 The one leaf path: a CALL's child at the depth limit or with a slice that fits (``recurse``)
-and the root's direct route (``plan``) both answer through ``answer_leaf``.
+and the root's direct route (``plan``) both answer through ``answer_leaf``. The leaf replies in
+the evidence format (``rlm_graph.evidence``): its answer and the passages that support it, which
+are then looked up in the slice, or "not found".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -14,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
+from rlm_graph.evidence import Evidence, LeafAnswer, check
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.models import ResolvedModel
@@ -25,10 +28,21 @@ class LeafOutcome:
     answer: str | None
     usage: Usage
     error: str | None = None
+    outcome: str | None = None  # "found" or "not_found" when the call succeeded
+    verified: bool | None = None
+    evidence: list[Evidence] = field(default_factory=list)
 
     @property
     def status(self) -> str:
         return "error" if self.error else "done"
+
+    def fields(self) -> dict[str, Any]:
+        """What a call's state keeps of it (for its record and its parent)."""
+        return {
+            "outcome": self.outcome,
+            "verified": self.verified,
+            "evidence": [item.model_dump() for item in self.evidence],
+        }
 
 
 def leaf_messages(view: ContextView, task: str) -> list[BaseMessage]:
@@ -42,6 +56,19 @@ def leaf_messages(view: ContextView, task: str) -> list[BaseMessage]:
     return [*messages, HumanMessage(user)]
 
 
+# OpenAI's response_format, passed as is: the reply is parsed here, leniently (a reply that is
+# not valid JSON after all is still read), not by a parser that would raise.
+RESPONSE_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "leaf_answer", "schema": LeafAnswer.model_json_schema()},
+}
+
+
+def _constrained(model: ResolvedModel) -> Any:
+    """The chat model bound to the evidence schema, where the server decodes under one."""
+    return model.chat.bind(response_format=RESPONSE_FORMAT) if model.json_schema else None
+
+
 async def answer_leaf(
     rt: RLMRuntime,
     model: ResolvedModel,
@@ -52,10 +79,23 @@ async def answer_leaf(
     call_id: str = "",
     kind: str = "leaf",
 ) -> LeafOutcome:
-    """One model call that answers ``task`` from the slice ``view``; failures come back as an
-    ``error``, never raised. A ``model_call`` event reports its usage."""
+    """One model call that answers ``task`` from the slice ``view``, with its evidence checked;
+    failures come back as an ``error``, never raised. A ``model_call`` event reports usage."""
     events = ModelCallEvents(runtime, call_id, kind)
-    reply = await call_model(rt, model, leaf_messages(view, task), events=events)
+    messages = leaf_messages(view, task)
+    reply = await call_model(rt, model, messages, bound=_constrained(model), events=events)
+    if reply.error and model.json_schema and "response_format" in reply.error:
+        # A server that refuses JSON-schema decoding: ask in words (the reply is read the same).
+        again = await call_model(rt, model, messages, events=events)
+        again.usage = again.usage.add(reply.usage)
+        reply = again
     if reply.error:
         return LeafOutcome(None, reply.usage, reply.error)
-    return LeafOutcome(reply.text.strip(), reply.usage)
+    verdict = check(view, reply.text)
+    return LeafOutcome(
+        verdict.answer if verdict.outcome == "found" else None,
+        reply.usage,
+        outcome=verdict.outcome,
+        verified=verdict.verified if verdict.outcome == "found" else None,
+        evidence=verdict.evidence,
+    )

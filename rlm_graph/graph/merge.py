@@ -14,21 +14,13 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.graph.accounting import merge_usage, record_from_state
 from rlm_graph.graph.events import emit_call_finished
+from rlm_graph.graph.findings import child_text, citations, finding
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
 from rlm_graph.graph.plan import describe_budget
 from rlm_graph.graph.recurse import child_usage
 from rlm_graph.graph.state import RLMState
 
 MAX_OBSERVATION_CHARS = 4000
-
-
-def _child_text(result: dict[str, Any]) -> str:
-    if result["status"] == "error":
-        return f"failed: {result.get('error') or 'unknown error'}"
-    answer = (result.get("answer") or "").strip() or "(empty answer)"
-    if result["status"] == "budget_exhausted":
-        return f"(incomplete, budget ran out) {answer}"
-    return answer
 
 
 def render_observations(entries: list[dict[str, Any]]) -> str:
@@ -50,10 +42,9 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     results = sorted(state.get("child_results") or [], key=lambda r: r["index"])
     by_index = {result["index"]: result for result in results}
     cache = dict(state.get("call_cache") or {})
+    # What a repeated CALL is answered with: its first result, as the planner read it.
     new_cache = {
-        result["cache_key"]: result["answer"]
-        for result in results
-        if result["status"] == "done" and result.get("answer") is not None
+        result["cache_key"]: child_text(result) for result in results if result["status"] == "done"
     }
     cache.update(new_cache)
 
@@ -61,21 +52,15 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     for observation in state.get("observations") or []:
         if "same_as" in observation:
             first = by_index.get(observation["same_as"])
-            text = f"(same call as above) {_child_text(first)}" if first else "(same call as above)"
+            text = f"(same call as above) {child_text(first)}" if first else "(same call as above)"
             observation = {**observation, "text": text}
         entries.append(observation)
     entries.extend(
-        {"index": r["index"], "action": r["action"], "text": _child_text(r)} for r in results
+        {"index": r["index"], "action": r["action"], "text": child_text(r)} for r in results
     )
     entries.sort(key=lambda entry: entry["index"])
 
-    new_findings = [
-        {"action": result["action"], "answer": (result.get("answer") or "").strip()}
-        for result in results
-        if result["status"] == "done"
-        and (result.get("answer") or "").strip()
-        and "NOT FOUND" not in (result.get("answer") or "").upper()
-    ]
+    new_findings = [f for f in map(finding, results) if f is not None]
     observations = state.get("observations") or []
     progress = bool(results) or any(o.get("kind") == "info" for o in observations)
     repeating = any(o.get("kind") == "repeat" for o in observations)
@@ -133,10 +118,22 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 DELTAS = ("records", "findings", "call_cache", "transcript")
 
 
+def _grounding(state: RLMState, update: dict[str, Any]) -> dict[str, Any]:
+    """Whether the call's answer is backed by verified evidence: on the direct route, its own
+    leaf's; otherwise the verified findings of its children that support the answer."""
+    merged = {**state, **update}
+    if merged.get("route") == "direct":
+        return {"verified": bool(merged.get("verified")), "evidence": merged.get("evidence") or []}
+    all_findings = [*(state.get("findings") or []), *(update.get("findings") or [])]
+    cited = citations(merged.get("answer"), all_findings)
+    return {"verified": bool(cited), "evidence": cited}
+
+
 def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict:
     depth = state.get("depth", 0)
     kind = "root" if depth == 0 else "node"
     model = runtime_context(runtime).model_for(depth).name
+    update.update(_grounding(state, update))
     record = record_from_state({**state, **update}, kind=kind, model=model)
     if kind == "root":  # children are reported by their parent's recurse node
         if held := state.get("held_context"):

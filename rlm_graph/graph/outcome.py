@@ -28,8 +28,12 @@ def is_finished(state: dict[str, Any]) -> bool:
 
 
 def partial_answer(state: dict[str, Any], reason: str) -> str:
-    """The best answer a call can give without another model call: what its children found."""
-    answers = [finding["answer"] for finding in state.get("findings") or []]
+    """The best answer a call can give without another model call: what its children found,
+    the verified findings first (unverified ones are marked so)."""
+    findings = state.get("findings") or []
+    verified = [f["answer"] for f in findings if f.get("verified")]
+    unverified = [f"{f['answer']} (unverified)" for f in findings if not f.get("verified")]
+    answers = verified + unverified
     if not answers:
         return ""
     joined = "; ".join(dict.fromkeys(answers))

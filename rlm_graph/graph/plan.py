@@ -20,6 +20,7 @@ from rlm_graph.context import ContextView
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.begin import root_records
 from rlm_graph.graph.events import ModelCallEvents, emit
+from rlm_graph.graph.findings import render_findings
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
@@ -46,11 +47,6 @@ def describe_budget(budget: Budget, iteration: int) -> str:
     if budget.seconds_left is not None:
         parts.append(f"{budget.seconds_left:.0f} s")
     return ", ".join(parts) + " left"
-
-
-def render_findings(state: RLMState) -> str:
-    lines = [f"- {f['action']} -> {f['answer']}" for f in state.get("findings") or []]
-    return "\n".join(lines) or "(nothing yet)"
 
 
 def earlier_turns(state: RLMState) -> str:
@@ -119,11 +115,10 @@ async def _reduce(
     budget: Budget,
     model: ResolvedModel,
 ) -> dict[str, Any]:
-    findings = "\n".join(
-        f"- {finding['action']}: {finding['answer']}" for finding in state.get("findings") or []
-    )
+    findings = state.get("findings") or []
     user = prompts.REDUCE_USER.format(
-        query=state["query"], findings=findings or "(no part found anything)"
+        query=state["query"],
+        findings=render_findings(findings) if findings else "(no part found anything)",
     )
     call_id = state["call_id"]
     iteration = state.get("iteration", 0) + 1
@@ -166,7 +161,8 @@ async def _direct(
     return {
         **_accounting(state, rt, model.name, outcome.usage, budget),
         "iteration": 1,
-        **finish(outcome.status, outcome.answer, outcome.error),
+        **outcome.fields(),
+        **finish(outcome.status, outcome.answer or "not found", outcome.error),
     }
 
 
@@ -198,7 +194,9 @@ async def _planner_turn(
     forced = last_turn or stalled
     if forced:
         reason = prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED
-        force = prompts.PLANNER_FORCE_FINAL.format(reason=reason, findings=render_findings(state))
+        force = prompts.PLANNER_FORCE_FINAL.format(
+            reason=reason, findings=render_findings(state.get("findings") or [])
+        )
         added.append({"author": "rlm", "text": force})
 
     bound, suffix = _bound_planner(rt, model.chat)
@@ -301,4 +299,4 @@ def turn_text(turn: ParsedTurn) -> str:
     return "\n".join(action.render() for action in turn.actions)
 
 
-__all__ = ["plan", "describe_budget", "render_findings", "earlier_turns"]
+__all__ = ["plan", "describe_budget", "earlier_turns"]

@@ -58,6 +58,7 @@ def make_recurse(child_graph: Callable[[], Any]):
             state.update(
                 usage_update(state, model.name, outcome.usage),
                 iteration=1,
+                **outcome.fields(),
                 **finish(outcome.status, outcome.answer, outcome.error),
             )
             record = record_from_state(state, kind="leaf", model=model.name)
@@ -77,6 +78,9 @@ def make_recurse(child_graph: Callable[[], Any]):
             "answer": record.answer,
             "status": record.status,
             "error": record.error,
+            "outcome": record.outcome,
+            "verified": record.verified,
+            "evidence": record.evidence,
             "usage": usage,
             "records": records,
         }

@@ -107,12 +107,17 @@ class RLMState(RLMInput, total=False):
     answer: str | None
     status: str
     error: str | None
+    outcome: str | None  # a leaf's: "found" or "not_found"
+    verified: bool | None  # the answer is backed by a passage found in the text
+    evidence: list[dict[str, Any]]  # those passages (a call's: its citations)
 
 
 class RLMOutput(TypedDict, total=False):
     answer: str | None
     status: str
     error: str | None
+    verified: bool | None
+    evidence: list[dict[str, Any]]
     route: str | None
     turn: int
     usage: dict[str, dict[str, int]]

@@ -72,6 +72,9 @@ class ResolvedModel:
     spec: str | None = None
     base_url: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
     timeout: float | None = None
+    # Whether the server decodes under a JSON schema (response_format json_schema): leaves then
+    # answer in the evidence format for sure; other models are asked for it in words.
+    json_schema: bool = False
 
 
 def resolve_model(
@@ -184,6 +187,7 @@ def _resolve_local(
         name=f"local:{variant}",
         window_tokens=window_tokens or window,
         concurrency=server.n_parallel,
+        json_schema=True,  # llama.cpp's server constrains output to a JSON schema
     )
 
 
@@ -224,7 +228,9 @@ def _resolve_openai(
         # Say where a custom endpoint points so two 'openai:X' models can be told apart.
         display = f"openai:{name}" + (f"@{_host_port(url)}" if url else "")
         default_window = DEFAULT_WINDOWS["openai"]
-    return ResolvedModel(chat=chat, name=display, window_tokens=window_tokens or default_window)
+    return ResolvedModel(
+        chat=chat, name=display, window_tokens=window_tokens or default_window, json_schema=True
+    )
 
 
 def _resolve_provider(

@@ -1,0 +1,196 @@
+"""Evidence: a leaf's answer with the passages of its slice that support it, checked by us.
+
+A leaf answers with ``{"found": ..., "answer": ..., "quotes": [...]}``: the answer and the
+verbatim passages of its slice that support it, or a first-class "not found". The framework,
+with no model involved, looks for every quote in the slice (case- and whitespace-tolerant) and
+records where it stands: the answer is ``verified`` when a quote is there, ``unverified`` when
+none is. A model that invents an answer is caught by this substring check instead of winning by
+being first. A reply that is not in the evidence format still counts, as an unverified answer
+(or a verified one, when its answer itself stands in the slice word for word).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from rlm_graph.context import ContextView
+
+Outcome = Literal["found", "not_found"]
+
+# Shorter quotes (a word, a number) would match by chance: they prove nothing.
+MIN_QUOTE_CHARS = 6
+MAX_QUOTES = 5
+_NOT_FOUND = re.compile(r"^\W*not\s+found\W*$", re.IGNORECASE)
+_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\.\.\.\])\s*")
+_QUOTE_MARKS = "\"'`“”‘’«»"
+
+
+class LeafAnswer(BaseModel):
+    """The evidence format: what a leaf is asked to reply (a JSON schema for constrained
+    decoding where the model supports it)."""
+
+    found: bool = Field(description="true if the text contains the answer")
+    answer: str = Field(description="the answer, short; empty if not found")
+    quotes: list[str] = Field(
+        default_factory=list,
+        description="the sentence or sentences of the text that contain the answer, copied "
+        "word for word",
+    )
+
+
+class Evidence(BaseModel):
+    """One quoted passage and where it stands in the context (absolute byte offsets; lines are
+    1-based, counted in the file for a folder context, in the whole text otherwise)."""
+
+    quote: str
+    verified: bool
+    start: int | None = None
+    end: int | None = None
+    file: str | None = None
+    line: int | None = None
+    line_end: int | None = None
+
+    def where(self) -> str:
+        if not self.verified:
+            return "not in its text"
+        lines = (
+            f"line {self.line}"
+            if self.line == self.line_end
+            else f"lines {self.line}-{self.line_end}"
+        )
+        return f"{self.file}, {lines}" if self.file else lines
+
+
+class LeafVerdict(BaseModel):
+    """A leaf's reply, read and checked."""
+
+    outcome: Outcome
+    answer: str
+    verified: bool
+    evidence: list[Evidence] = Field(default_factory=list)
+    formatted: bool = Field(description="the reply was in the evidence format")
+
+
+def parse_reply(text: str) -> tuple[LeafAnswer | None, str]:
+    """The reply as a ``LeafAnswer`` if it is one (a JSON object, perhaps fenced or in prose),
+    and its plain text otherwise."""
+    stripped = text.strip()
+    for candidate in _json_candidates(stripped):
+        try:
+            data = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and ("answer" in data or "found" in data):
+            quotes = data.get("quotes") or data.get("quote") or []
+            if isinstance(quotes, str):
+                quotes = [quotes]
+            answer = data.get("answer")
+            return (
+                LeafAnswer(
+                    found=bool(data.get("found", bool(answer))),
+                    answer="" if answer is None else str(answer),
+                    quotes=[str(q) for q in quotes if q][:MAX_QUOTES],
+                ),
+                stripped,
+            )
+    return None, stripped
+
+
+def _json_candidates(text: str) -> list[str]:
+    first, last = text.find("{"), text.rfind("}")
+    return [text] + ([text[first : last + 1]] if 0 <= first < last else [])
+
+
+def check(view: ContextView, text: str) -> LeafVerdict:
+    """Read a leaf's reply and verify its quotes against the slice it read."""
+    reply, plain = parse_reply(text)
+    if reply is None:  # not the evidence format: the whole reply is the answer
+        if not plain or _NOT_FOUND.match(plain):
+            return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=False)
+        evidence = _locate_all(view, [plain])
+        return _verdict(plain, evidence, formatted=False)
+    answer = reply.answer.strip()
+    if not reply.found or not answer or _NOT_FOUND.match(answer):
+        return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=True)
+    quotes = [q for q in reply.quotes if q.strip()]
+    # The answer itself, word for word in the text, is evidence too (small models often quote
+    # badly but answer with the exact span).
+    evidence = _locate_all(view, [*quotes, answer])
+    return _verdict(answer, evidence, formatted=True)
+
+
+def _verdict(answer: str, evidence: list[Evidence], *, formatted: bool) -> LeafVerdict:
+    verified = any(item.verified for item in evidence)
+    # Keep what was found; an unverified answer keeps its failed quotes, to show.
+    shown = [item for item in evidence if item.verified] if verified else evidence
+    return LeafVerdict(
+        outcome="found", answer=answer, verified=verified, evidence=shown, formatted=formatted
+    )
+
+
+def _locate_all(view: ContextView, quotes: list[str]) -> list[Evidence]:
+    seen: set[str] = set()
+    found = []
+    for quote in quotes:
+        key = " ".join(quote.split()).casefold()
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(locate(view, quote))
+    return found
+
+
+def locate(view: ContextView, quote: str) -> Evidence:
+    """Where ``quote`` stands in ``view`` (case- and whitespace-tolerant; ``...`` may join
+    parts quoted in order), or an unverified ``Evidence``."""
+    cleaned = quote.strip().strip(_QUOTE_MARKS).strip()
+    parts = [part for part in _ELLIPSIS.split(cleaned) if part.strip()]
+    if not parts or sum(len(part.strip()) for part in parts) < MIN_QUOTE_CHARS:
+        return Evidence(quote=quote, verified=False)
+    data = view.read_bytes()
+    pos, first, last = 0, None, None
+    for part in parts:
+        words = [re.escape(word.encode("utf-8")) for word in part.split()]
+        pattern = re.compile(rb"\s+".join(words), re.IGNORECASE)
+        match = pattern.search(data, pos)
+        if match is None:
+            return Evidence(quote=quote, verified=False)
+        first = match.start() if first is None else first
+        last, pos = match.end(), match.end()
+    start, end = view.start + (first or 0), view.start + (last or 0)
+    return Evidence(quote=quote, verified=True, start=start, end=end, **_lines(view, start, end))
+
+
+def _lines(view: ContextView, start: int, end: int) -> dict:
+    store = view.store
+    index = store.line_index()
+    line, line_end = (
+        1 + index.newlines_before(start),
+        1 + index.newlines_before(max(start, end - 1)),
+    )
+    for entry in store.files():
+        if entry.start <= start < max(entry.end, entry.start + 1):
+            offset = index.newlines_before(entry.start)
+            return {"file": entry.path, "line": line - offset, "line_end": line_end - offset}
+    return {"file": None, "line": line, "line_end": line_end}
+
+
+def normalized(text: str) -> str:
+    """Lower case, punctuation and runs of spaces folded: for comparing answers."""
+    return " ".join(re.sub(r"[^\w\s-]", " ", text.casefold()).split())
+
+
+def supports(final: str, finding_answer: str, quotes: list[str]) -> bool:
+    """Whether a verified finding backs a final answer: one contains the other (answers
+    compared without case and punctuation), or the final answer stands in its quotes."""
+    final_n, answer_n = normalized(final), normalized(finding_answer)
+    if len(final_n) < 2 or len(answer_n) < 2:
+        return False
+    if answer_n in final_n or final_n in answer_n:
+        return True
+    return any(final_n in normalized(quote) for quote in quotes)

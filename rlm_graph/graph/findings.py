@@ -1,0 +1,90 @@
+"""What children found, as the planner reads it and as a call's answer cites it.
+
+A child's answer is shown with its standing: verified (a passage of its text backs it, with
+where it stands), unverified (no passage found: possibly invented), or not found. Verified
+findings come first; conflicting verified findings are named side by side. A call's final answer
+cites the verified findings that back it, and is grounded only if at least one does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlm_graph.evidence import Evidence, normalized, supports
+
+
+def _where(result: dict[str, Any]) -> str:
+    for item in result.get("evidence") or []:
+        evidence = Evidence.model_validate(item)
+        if evidence.verified:
+            return evidence.where()
+    return ""
+
+
+def child_text(result: dict[str, Any]) -> str:
+    """One child's result for the planner's transcript."""
+    if result["status"] == "error":
+        return f"failed: {result.get('error') or 'unknown error'}"
+    if result.get("outcome") == "not_found":
+        return "not found"
+    answer = (result.get("answer") or "").strip() or "(empty answer)"
+    if result["status"] == "budget_exhausted":
+        answer = f"(incomplete, budget ran out) {answer}"
+    if result.get("verified"):
+        return f"{answer}  [verified: {_where(result)}]"
+    if result.get("verified") is False:
+        return f"{answer}  [unverified: no passage of its text backs it]"
+    return answer
+
+
+def finding(result: dict[str, Any]) -> dict[str, Any] | None:
+    """A child's answer worth keeping (not an error, not a "not found")."""
+    answer = (result.get("answer") or "").strip()
+    if result["status"] != "done" or result.get("outcome") == "not_found" or not answer:
+        return None
+    if normalized(answer) in ("not found", "none", "unknown"):
+        return None
+    return {
+        "action": result["action"],
+        "call_id": result["call_id"],
+        "answer": answer,
+        "verified": bool(result.get("verified")),
+        "where": _where(result),
+        "evidence": result.get("evidence") or [],
+    }
+
+
+def render_findings(findings: list[dict[str, Any]]) -> str:
+    """Verified findings first, then unverified ones, marked; verified answers that disagree are
+    named together so the planner weighs them instead of taking the first."""
+    verified = [f for f in findings if f.get("verified")]
+    unverified = [f for f in findings if not f.get("verified")]
+    lines = [f"- {f['action']} -> {f['answer']}  [verified: {f['where']}]" for f in verified]
+    lines += [f"- {f['action']} -> {f['answer']}  [unverified]" for f in unverified]
+    distinct = {normalized(f["answer"]): f for f in verified}
+    if len(distinct) > 1:
+        side_by_side = " | ".join(f"{f['answer']} ({f['action']})" for f in distinct.values())
+        lines.append(f"Verified findings differ: {side_by_side}")
+    if findings and not verified:
+        lines.append("None of these is verified: no passage of the text backs them.")
+    return "\n".join(lines) or "(nothing yet)"
+
+
+def citations(final: str | None, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The verified passages that back ``final``: for each verified finding whose answer
+    supports it, its evidence, labelled with the call that found it."""
+    if not final:
+        return []
+    cited = []
+    for f in findings:
+        if not f.get("verified"):
+            continue
+        evidence = [Evidence.model_validate(item) for item in f.get("evidence") or []]
+        quotes = [item.quote for item in evidence]
+        if supports(final, f["answer"], quotes):
+            cited.extend(
+                {"call_id": f["call_id"], "answer": f["answer"], **item.model_dump()}
+                for item in evidence
+                if item.verified
+            )
+    return cited
