@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
-from rlm_graph.evidence import Evidence, LeafAnswer, check
+from rlm_graph.evidence import Evidence, LeafAnswer, check, normalized, parse_reply
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.models import ResolvedModel
@@ -64,6 +64,18 @@ RESPONSE_FORMAT = {
 }
 
 
+def _copied(answer: str) -> bool:
+    return normalized(answer) in _EXAMPLE_ANSWERS
+
+
+# The answers our own worked examples give (a leaf repeating one has copied the prompt).
+_EXAMPLE_ANSWERS = {
+    normalized(parsed.answer)
+    for _, reply in prompts.LEAF_EXAMPLES
+    if (parsed := parse_reply(reply)[0]) is not None and parsed.answer
+}
+
+
 def _constrained(model: ResolvedModel) -> Any:
     """The chat model bound to the evidence schema, where the server decodes under one."""
     return model.chat.bind(response_format=RESPONSE_FORMAT) if model.json_schema else None
@@ -92,6 +104,11 @@ async def answer_leaf(
     if reply.error:
         return LeafOutcome(None, reply.usage, reply.error)
     verdict = check(view, reply.text)
+    if verdict.outcome == "found" and not verdict.verified and _copied(verdict.answer):
+        # The worked example's answer, not in this text: the model copied our prompt. That is
+        # no answer about the text at all (measured: what the 0.5B model does on most slices
+        # without the answer).
+        verdict.outcome, verdict.evidence = "not_found", []
     return LeafOutcome(
         verdict.answer if verdict.outcome == "found" else None,
         reply.usage,

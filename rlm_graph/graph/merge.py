@@ -122,8 +122,12 @@ def _grounding(state: RLMState, update: dict[str, Any]) -> dict[str, Any]:
     """Whether the call's answer is backed by verified evidence: on the direct route, its own
     leaf's; otherwise the verified findings of its children that support the answer."""
     merged = {**state, **update}
-    if merged.get("route") == "direct":
-        return {"verified": bool(merged.get("verified")), "evidence": merged.get("evidence") or []}
+    if merged.get("route") == "direct":  # the root's own leaf call: its evidence, cited as its
+        evidence = [
+            {"call_id": merged.get("call_id"), "answer": merged.get("answer"), **item}
+            for item in merged.get("evidence") or []
+        ]
+        return {"verified": bool(merged.get("verified")), "evidence": evidence}
     all_findings = [*(state.get("findings") or []), *(update.get("findings") or [])]
     cited = citations(merged.get("answer"), all_findings)
     return {"verified": bool(cited), "evidence": cited}

