@@ -182,6 +182,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limits(fork, defaults=False)
     _add_storage(fork)
 
+    tree = commands.add_parser(
+        "tree",
+        help="a stored run's execution tree: files, an HTML explorer, statistics",
+        description="Export a stored run's execution tree (json, graphml, gexf, dot, mermaid, "
+        "png, svg, html) or print its statistics (--stats).",
+    )
+    tree.add_argument("thread", help="the thread id")
+    tree.add_argument(
+        "--format",
+        choices=["json", "graphml", "gexf", "dot", "mermaid", "png", "svg", "html"],
+        default="html",
+        help="file format (html: a self-contained explorer)",
+    )
+    tree.add_argument("--out", help="file to write (default: THREAD.FORMAT)")
+    tree.add_argument(
+        "--stats", action="store_true", help="print critical path, per-depth use, ..."
+    )
+    _add_storage(tree, run=False)
+
     from rlm_graph.bench.cli import add_bench_parser
 
     add_bench_parser(commands)
@@ -549,6 +568,29 @@ def _print_detail(detail: Any) -> None:
         print(f"  ... {len(detail.checkpoints) - 15} older (--json lists all)")
 
 
+def run_tree(args: argparse.Namespace) -> int:
+    from rlm_graph.errors import RLMError
+    from rlm_graph.tree import load, tree_stats, write_tree
+    from rlm_graph.tree.stats import render_stats
+
+    try:
+        tree = load(args.thread, _db(args))
+    except RLMError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    if args.stats:
+        stats = tree_stats(tree)
+        print(json.dumps(stats, default=str) if args.json else render_stats(stats))
+        return EXIT_OK
+    out = args.out or f"{args.thread}.{args.format}"
+    try:
+        write_tree(tree, args.format, out)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot write {out}: {exc}", EXIT_USAGE)
+    print(out)
+    print(f"{tree.number_of_nodes():,} nodes written as {args.format}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _next(nodes: list[str]) -> str:
     """``recurse x16, merge``: the steps a checkpoint leads to, counted."""
     counts = {node: nodes.count(node) for node in dict.fromkeys(nodes)}
@@ -565,6 +607,7 @@ def main(argv: list[str] | None = None) -> int:
         "fork": run_fork,
         "runs": run_listing,
         "show": run_listing,
+        "tree": run_tree,
     }
     if args.command == "bench":
         from rlm_graph.bench.cli import run_bench_command

@@ -163,10 +163,12 @@ def locate(view: ContextView, quote: str) -> Evidence:
         first = match.start() if first is None else first
         last, pos = match.end(), match.end()
     start, end = view.start + (first or 0), view.start + (last or 0)
-    return Evidence(quote=quote, verified=True, start=start, end=end, **_lines(view, start, end))
+    return Evidence(quote=quote, verified=True, start=start, end=end, **lines_of(view, start, end))
 
 
-def _lines(view: ContextView, start: int, end: int) -> dict:
+def lines_of(view: ContextView, start: int, end: int) -> dict:
+    """``file``, ``line`` and ``line_end`` of an absolute byte span (lines 1-based, counted in
+    the file for a folder context)."""
     store = view.store
     index = store.line_index()
     line, line_end = (

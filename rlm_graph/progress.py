@@ -114,21 +114,106 @@ def finished_call_line(event: dict[str, Any]) -> str:
     )
 
 
+@dataclass
+class LiveCall:
+    id: str
+    parent: str | None
+    target: str
+    kind: str
+    status: str = "running"
+    answer: str = ""
+    verified: bool | None = None
+    children: list[str] = field(default_factory=list)
+
+
+class LiveTree:
+    """The calls of a run as they start and finish, drawn as a tree (rich) that stays short:
+    per call, the running children and the latest finished ones, the rest counted."""
+
+    SHOWN_CHILDREN = 8
+    MAX_DEPTH = 3
+
+    def __init__(self) -> None:
+        self.calls: dict[str, LiveCall] = {}
+        self.roots: list[str] = []
+
+    def update(self, event: dict[str, Any]) -> None:
+        kind, call_id = event.get("event"), event.get("id", "")
+        if kind == "call_started":
+            call = LiveCall(
+                call_id, event.get("parent"), event.get("target", ""), event.get("kind", "")
+            )
+            self.calls[call_id] = call
+            parent = self.calls.get(call.parent or "")
+            if parent is not None:
+                parent.children.append(call_id)
+            elif call.kind == "root":
+                self.roots.append(call_id)
+        elif kind == "call_finished" and call_id in self.calls:
+            call = self.calls[call_id]
+            call.status = event.get("status", "done")
+            call.verified = event.get("verified")
+            call.answer = (
+                "not found" if event.get("outcome") == "not_found" else event.get("answer", "")
+            )
+
+    def _label(self, call: LiveCall) -> Any:
+        from rich.text import Text
+
+        style = {"running": "yellow", "done": "green", "error": "red"}.get(call.status, "magenta")
+        text = Text(f"{call.id} ", style="bold")
+        text.append(f"{call.target} ", style="dim")
+        if call.status == "running":
+            text.append("running", style=style)
+        else:
+            mark = " ✓" if call.verified else (" ?" if call.verified is False else "")
+            text.append(f"{call.answer[:50]}{mark}", style=style)
+        return text
+
+    def _add(self, branch: Any, call_id: str, depth: int) -> None:
+        call = self.calls[call_id]
+        node = branch.add(self._label(call))
+        if depth >= self.MAX_DEPTH or not call.children:
+            if call.children:
+                node.add(f"[dim]{len(call.children)} calls below[/dim]")
+            return
+        children = [self.calls[c] for c in call.children]
+        running = [c for c in children if c.status == "running"]
+        finished = [c for c in children if c.status != "running"]
+        shown = (running + finished[::-1])[: self.SHOWN_CHILDREN]
+        for child in sorted(shown, key=lambda c: children.index(c)):
+            self._add(node, child.id, depth + 1)
+        hidden = len(children) - len(shown)
+        if hidden:
+            node.add(f"[dim]... {hidden} more ({len(finished)} done, {len(running)} running)[/dim]")
+
+    def render(self) -> Any:
+        from rich.tree import Tree
+
+        tree = Tree("[dim]calls[/dim]", guide_style="dim")
+        for root in self.roots[-2:]:
+            self._add(tree, root, 0)
+        return tree
+
+
 class ProgressDisplay:
-    """The live terminal display (rich): a ticking status line, finished calls above it."""
+    """The live terminal display (rich): the tree of calls growing, a ticking status line
+    under it, and each finished call printed above."""
 
     def __init__(self, console: Any) -> None:
         from rich.live import Live
 
         self.console = console
         self.progress = RunProgress()
+        self.tree = LiveTree()
         # Live re-renders this object several times a second, so the clock moves by itself.
         self.live = Live(self, console=console, refresh_per_second=4, transient=True)
 
     def __rich__(self) -> Any:
+        from rich.console import Group
         from rich.text import Text
 
-        return Text("  " + self.progress.line(), style="cyan")
+        return Group(self.tree.render(), Text("  " + self.progress.line(), style="cyan"))
 
     def __enter__(self) -> ProgressDisplay:
         self.live.__enter__()
@@ -139,6 +224,7 @@ class ProgressDisplay:
 
     def __call__(self, event: dict[str, Any]) -> None:
         self.progress.update(event)
+        self.tree.update(event)
         if event.get("event") == "call_finished" and event.get("kind") != "root":
             self.console.print("  " + finished_call_line(event), highlight=False, markup=False)
 

@@ -105,9 +105,9 @@ FORCE_REASON_TURNS = "You have no turns left."
 FORCE_REASON_STALLED = "Your calls brought no new results."
 
 LEAF_SYSTEM = """\
-You answer a question using only the text you are given. Reply with one JSON object:
-{"found": true, "answer": "the answer, short", "quotes": ["the sentence of the text that \
-contains the answer, copied word for word"]}
+You answer a question using only the text you are given. Reply with one JSON object: \
+"found" (true or false), "answer" (short) and "quotes" (the sentences of the text that contain \
+the answer, copied word for word).
 If the text does not contain the answer, reply {"found": false, "answer": "", "quotes": []}. \
 Never answer from memory or guess: only what the text says counts."""
 

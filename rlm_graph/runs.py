@@ -23,6 +23,7 @@ from rlm_graph.leases import Holder
 from rlm_graph.persistence import Backend
 from rlm_graph.settings import RunSettings
 from rlm_graph.state import CallRecord, Usage
+from rlm_graph.tree.export import call_order
 
 ThreadStatus = Literal["running", "interrupted", "crashed", "done", "budget_exhausted", "error"]
 
@@ -160,8 +161,7 @@ def _live_record(values: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def _call_order(record: CallRecord) -> tuple[int, ...]:
-    """``t2.10.3`` sorts as (2, 10, 3): by turn, then by position in the tree."""
-    return tuple(int(part) for part in record.id.lstrip("t").split(".") if part.isdigit())
+    return call_order(record.id)
 
 
 async def inspect_run(backend: Backend, graph: Any, thread_id: str) -> RunDetail | None:

@@ -37,6 +37,7 @@ FRESH_TURN: dict[str, Any] = {
     "jobs": [],
     "calls_made": 0,
     "stalled": False,
+    "final_checked": False,
     "idle_turns": 0,
     "coverage_note": None,
     "usage": {},

@@ -14,6 +14,7 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
+from rlm_graph.graph.findings import citations, strip_marks
 from rlm_graph.graph.outcome import finish, is_finished
 from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol import Action, ParsedTurn
@@ -207,7 +208,11 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     turn = ParsedTurn.model_validate(state.get("actions") or {})
     final = next((action for action in turn.actions if action.op == "final"), None)
     if final is not None and all(action.op == "final" for action in turn.actions):
-        return {**finish("done", final.answer or ""), "observations": [], "jobs": []}
+        answer = strip_marks(final.answer or "")
+        bounce = _unbacked_final(state, answer)
+        if bounce is None:
+            return {**finish("done", answer), "observations": [], "jobs": []}
+        return {"observations": [bounce], "jobs": [], "final_checked": True}
 
     step = _Step(
         rt=rt,
@@ -268,6 +273,21 @@ def _approved(step: _Step, jobs: list[dict[str, Any]], next_index: int) -> list[
         {"index": next_index, "action": "(approval)", "text": text, "kind": "error"}
     )
     return []
+
+
+def _unbacked_final(state: RLMState, answer: str) -> dict[str, Any] | None:
+    """Once per call, a FINAL that no verified finding backs goes back to the planner while
+    verified findings exist: small models copy the first answer they see, invented or not."""
+    findings = state.get("findings") or []
+    verified = [f for f in findings if f.get("verified")]
+    if state.get("final_checked") or not verified or citations(answer, findings):
+        return None
+    options = "; ".join(dict.fromkeys(f"{f['answer']} ({f['where']})" for f in verified))
+    text = (
+        f"error: FINAL({answer!r}) is not backed by the text. Verified findings: {options}. "
+        'Answer again with FINAL("...") using them.'
+    )
+    return {"index": -1, "action": "(your FINAL)", "text": text, "kind": "error"}
 
 
 def _running_record(job: dict[str, Any], runtime: RLMRuntime) -> dict[str, Any]:

@@ -8,9 +8,18 @@ cites the verified findings that back it, and is grounded only if at least one d
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rlm_graph.evidence import Evidence, normalized, supports
+
+# The marks the planner reads after a child's answer; a planner that copies one into its FINAL
+# means the answer, not the mark.
+_MARKS = re.compile(r"\s*\[(?:un)?verified(?::[^\]]*)?\]", re.IGNORECASE)
+
+
+def strip_marks(answer: str) -> str:
+    return _MARKS.sub("", answer).strip()
 
 
 def _where(result: dict[str, Any]) -> str:

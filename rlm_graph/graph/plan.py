@@ -20,7 +20,7 @@ from rlm_graph.context import ContextView
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.begin import root_records
 from rlm_graph.graph.events import ModelCallEvents, emit
-from rlm_graph.graph.findings import render_findings
+from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
@@ -137,8 +137,11 @@ async def _reduce(
     if reply.error:
         return {**update, **finish("error", partial_answer(state, "reduce failed"), reply.error)}
     if state.get("coverage_note"):  # an answer, but not from the whole context: say so
-        return {**update, **finish("budget_exhausted", reply.text.strip(), state["coverage_note"])}
-    return {**update, **finish("done", reply.text.strip())}
+        return {
+            **update,
+            **finish("budget_exhausted", strip_marks(reply.text), state["coverage_note"]),
+        }
+    return {**update, **finish("done", strip_marks(reply.text))}
 
 
 async def _direct(
@@ -231,7 +234,7 @@ async def _planner_turn(
         # One chance to answer; a planner that still does not is not going to.
         final = next((a for a in turn.actions if a.op == "final"), None)
         if final is not None and final.answer:
-            result.update(finish("done", final.answer))
+            result.update(finish("done", strip_marks(final.answer)))
         else:
             why = "planner turn limit reached" if last_turn else "planner stopped making progress"
             answer = partial_answer(state, why) or reply.text.strip()

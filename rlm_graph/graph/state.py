@@ -94,6 +94,7 @@ class RLMState(RLMInput, total=False):
         list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
     ]
     stalled: bool  # the last reply brought nothing new while repeating itself
+    final_checked: bool  # a FINAL no verified finding backed was sent back once already
     idle_turns: int  # consecutive replies that brought nothing new
     coverage_note: str | None  # map-reduce could not read every chunk
     # accounting

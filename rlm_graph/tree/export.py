@@ -1,11 +1,22 @@
-"""The execution tree: derived from call records, exported to networkx.
+"""The execution tree: derived from call records alone, as a ``networkx.DiGraph``.
 
-networkx is imported on first use: a CLI run that only prints an answer never pays for it.
+One node per call, an edge from each parent to its child carrying the child's place among its
+siblings (``order``: the CALL order), so the graph is an arborescence: rooted at the turn's root
+call, or, for a thread of several turns, at a ``thread`` node whose children are the roots of the
+turns. networkx is imported on first use: a CLI run that only prints an answer never pays for it.
+
+Node attributes are flat and typed (str, int, float, bool) so GraphML and GEXF keep them:
+``id``, ``parent``, ``turn``, ``depth``, ``kind``, ``task``, ``target``, ``span_start`` /
+``span_end`` (byte offsets in the context), ``file`` / ``line_start`` / ``line_end`` (when the
+context is at hand), ``model``, ``status``, ``outcome``, ``verified``, ``answer`` (whole) and
+``answer_preview``, ``input_tokens`` / ``output_tokens`` / ``model_calls``, ``cost`` (where a
+price is known), ``started_at`` / ``ended_at`` / ``latency``, ``iterations``, ``error``, and
+``evidence`` (the backing passages, a list; stored as JSON text in the file formats).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rlm_graph.state import CallRecord
@@ -13,32 +24,95 @@ from rlm_graph.state import CallRecord
 if TYPE_CHECKING:
     import networkx as nx
 
+PREVIEW_CHARS = 120
+THREAD_NODE = "thread"
+# Dollars per million tokens (input, output) for models whose price we can know; pass your own
+# to ``build_tree(prices=...)``. The embedded models cost nothing.
+KNOWN_PRICES: dict[str, tuple[float, float]] = {"local:0.5b": (0.0, 0.0), "local:1.5b": (0.0, 0.0)}
+# (file, first line, last line) of a byte span of the context, when it can be read.
+LineLocator = Callable[[int, int], tuple[str | None, int, int] | None]
+
 
 def _records(records: Iterable[CallRecord | dict[str, Any]]) -> list[CallRecord]:
     return [r if isinstance(r, CallRecord) else CallRecord.model_validate(r) for r in records]
 
 
-def build_tree(records: Iterable[CallRecord | dict[str, Any]]) -> nx.DiGraph:
-    """A ``DiGraph`` with one node per call (attributes: the record's fields, usage flattened)
-    and an edge from each parent to its child, in call order."""
+def call_order(record_id: str) -> tuple[int, ...]:
+    """``t2.10.3`` sorts as (2, 10, 3): by turn, then by position in the tree."""
+    return tuple(int(part) for part in record_id.lstrip("t").split(".") if part.isdigit())
+
+
+def node_attributes(
+    record: CallRecord,
+    prices: dict[str, tuple[float, float]] | None = None,
+    locate: LineLocator | None = None,
+) -> dict[str, Any]:
+    """The flat, typed attributes of one call's node (None values left out)."""
+    answer = record.answer or ""
+    attrs: dict[str, Any] = {
+        "id": record.id,
+        "parent": record.parent_id,
+        "turn": record.turn,
+        "depth": record.depth,
+        "kind": record.kind,
+        "task": record.task,
+        "target": record.target,
+        "span_start": record.context_start,
+        "span_end": record.context_end,
+        "model": record.model,
+        "status": record.status,
+        "outcome": record.outcome,
+        "verified": record.verified,
+        "answer": record.answer,
+        "answer_preview": " ".join(answer.split())[:PREVIEW_CHARS],
+        "input_tokens": record.usage.input_tokens,
+        "output_tokens": record.usage.output_tokens,
+        "model_calls": record.usage.model_calls,
+        "iterations": record.iterations,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "latency": record.seconds,
+        "error": record.error,
+        "evidence": record.evidence,
+    }
+    price = (prices or KNOWN_PRICES).get(record.model)
+    if price is not None:
+        attrs["cost"] = (
+            record.usage.input_tokens * price[0] + record.usage.output_tokens * price[1]
+        ) / 1e6
+    if locate is not None and record.context_end > record.context_start:
+        found = locate(record.context_start, record.context_end)
+        if found is not None:
+            attrs["file"], attrs["line_start"], attrs["line_end"] = found
+    return {key: value for key, value in attrs.items() if value is not None}
+
+
+def build_tree(
+    records: Iterable[CallRecord | dict[str, Any]],
+    *,
+    thread_id: str | None = None,
+    prices: dict[str, tuple[float, float]] | None = None,
+    locate: LineLocator | None = None,
+) -> nx.DiGraph:
+    """The arborescence of ``records``: rooted at the turn's root call, or at a ``thread`` node
+    above every turn's root when the records span several turns (or ``thread_id`` is given)."""
     import networkx as nx
 
     tree = nx.DiGraph()
-    parsed = _records(records)
+    parsed = sorted(_records(records), key=lambda r: call_order(r.id))
+    turns = {r.turn for r in parsed}
+    threaded = thread_id is not None or len(turns) > 1
+    if threaded:
+        tree.add_node(THREAD_NODE, id=THREAD_NODE, kind="thread", task=thread_id or "", depth=-1)
     for record in parsed:
-        attrs = record.model_dump(exclude={"usage"})
-        attrs.update(
-            input_tokens=record.usage.input_tokens,
-            output_tokens=record.usage.output_tokens,
-            model_calls=record.usage.model_calls,
-            seconds=record.seconds,
-        )
-        tree.add_node(record.id, **attrs)
+        tree.add_node(record.id, **node_attributes(record, prices, locate))
     for record in parsed:
         if record.parent_id is not None:
             if record.parent_id not in tree:
                 raise ValueError(f"call {record.id} names an unknown parent {record.parent_id}")
-            tree.add_edge(record.parent_id, record.id)
+            tree.add_edge(record.parent_id, record.id, order=call_order(record.id)[-1])
+        elif threaded:
+            tree.add_edge(THREAD_NODE, record.id, order=record.turn)
     return tree
 
 
@@ -46,7 +120,7 @@ def tree_summary(tree: nx.DiGraph | Iterable[CallRecord | dict[str, Any]]) -> di
     """Nodes, deepest level, leaves and calls per status, of a tree or of its records."""
     nodes = getattr(tree, "nodes", None)
     if nodes is not None:
-        calls = [data for _, data in nodes(data=True)]
+        calls = [data for _, data in nodes(data=True) if data.get("kind") != "thread"]
     else:
         calls = [record.model_dump() for record in _records(tree)]
     statuses: dict[str, int] = {}

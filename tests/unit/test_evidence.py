@@ -187,3 +187,33 @@ async def test_a_leaf_that_copies_the_prompts_example_has_found_nothing(haystack
     )
     leaves = [r for r in result.records if r.kind == "leaf"]
     assert [(r.outcome, r.answer) for r in leaves] == [("not_found", None)] * 2
+
+
+async def test_an_unbacked_final_is_sent_back_once_while_verified_findings_exist(haystack):
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if turn == 0:
+            return chunk_calls("What is the vault access code?", 8)
+        if turn == 1:
+            return 'FINAL("55-B  [unverified]")'  # the invention, mark and all
+        return 'FINAL("7391-ALPHA [verified: line 95]")'
+
+    result = await make_rlm(planner(turns, leaf=inventing_and_quoting_leaves)).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert "FINAL('55-B') is not backed by the text" in seen[2]
+    assert "Verified findings: 7391-ALPHA" in seen[2]
+    assert result.answer == "7391-ALPHA" and result.grounded  # marks stripped, answer backed
+
+
+async def test_an_unbacked_final_is_accepted_the_second_time_and_flagged(haystack):
+    def turns(messages, turn):
+        return chunk_calls("q", 8) if turn == 0 else 'FINAL("55-B")'
+
+    result = await make_rlm(planner(turns, leaf=inventing_and_quoting_leaves)).ainvoke(
+        {"query": "q", "context": haystack}
+    )
+    assert result.answer == "55-B" and not result.grounded
+    assert result.usage.model_calls == 8 + 3  # plan, leaves, the bounced FINAL, the accepted one

@@ -40,7 +40,7 @@ def test_tree_shape_attributes_and_json_round_trip():
     tree = build_tree(records)
     assert list(tree.successors("root")) == ["root.1", "root.2"]
     assert nx.is_arborescence(tree)
-    assert tree.nodes["root.1.2"]["seconds"] == 2.5
+    assert tree.nodes["root.1.2"]["latency"] == 2.5
     assert tree.nodes["root.1.2"]["input_tokens"] == 10
     summary = tree_summary(tree)
     assert summary == {"nodes": 5, "max_depth": 2, "leaves": 3, "statuses": {"done": 5}}
