@@ -24,6 +24,7 @@ setup: $(VENV)/.installed
 system-deps:
 	@if { ! command -v chromium >/dev/null || ! command -v dot >/dev/null; } \
 	  && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  { apt-get update -q >/dev/null 2>&1 || true; } && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium graphviz >/dev/null \
 	  || echo "note: could not install chromium and graphviz; their tests will be skipped"; \
 	fi
