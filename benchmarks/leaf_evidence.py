@@ -1,8 +1,11 @@
 """How the embedded models answer as leaves on text nobody tuned a prompt on.
 
     .venv/bin/python benchmarks/leaf_evidence.py [--models local,local:1.5b] [--pairs 8]
+        [--corpus PATH]
 
-Slices of Python's own help text (``pydoc_data.topics``), each asked twice: once with a needle
+Slices of a text nobody tuned a prompt on (by default Python's own help text,
+``pydoc_data.topics``; ``--corpus`` takes a file or folder, such as the licence texts in
+``/usr/share/common-licenses``: other people's prose), each asked twice: once with a needle
 sentence planted at a random line ("The access code for the X archive is NNNN-WORD."), once
 without. Every reply goes through the real leaf path (prompt, JSON-schema decoding, the evidence
 check) and is classified: right and verified, right but unverified, "not found", an invented
@@ -32,9 +35,8 @@ from rlm_graph.graph.model_call import call_model  # noqa: E402
 WORDS = ["obsidian", "kestrel", "harbor", "juniper", "quartz", "falcon", "cedar", "lagoon"]
 
 
-def slices(pairs: int, chars: int, seed: int) -> list[tuple[str, str, str, str]]:
+def slices(corpus: str, pairs: int, chars: int, seed: int) -> list[tuple[str, str, str, str]]:
     """(slice with needle, slice without, question, code) for ``pairs`` random places."""
-    corpus = load_corpus(None).text
     rng = random.Random(seed)
     out = []
     for _ in range(pairs):
@@ -113,16 +115,17 @@ async def main() -> None:
         "--chars", type=int, default=6000, help="characters per slice (~1,500 tokens)"
     )
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--corpus", help="a text file or folder (default: Python's help text)")
     args = parser.parse_args()
-    cases = slices(args.pairs, args.chars, args.seed)
+    corpus = load_corpus(args.corpus)
+    cases = slices(corpus.text, args.pairs, args.chars, args.seed)
     rows = [await measure(spec.strip(), cases) for spec in args.models.split(",")]
     n = args.pairs
+    corpus_flag = f" --corpus {args.corpus}" if args.corpus else ""
     print(
-        f"`python benchmarks/leaf_evidence.py --models {args.models} --pairs {n} --chars {args.chars} --seed {args.seed}`\n"
+        f"`python benchmarks/leaf_evidence.py --models {args.models} --pairs {n} --chars {args.chars} --seed {args.seed}{corpus_flag}`\n"
     )
-    print(
-        f"{n} slices of Python's help text, each with a planted needle and without; temperature 0.\n"
-    )
+    print(f"{n} slices of {corpus.name}, each with a planted needle and without; temperature 0.\n")
     print(
         "| model | replies in the evidence format | needle: right + verified | right, unverified | said not found | wrong | no needle: not found | copied the example | invented (caught: unverified) | quotes verified | seconds per leaf |"
     )
