@@ -22,7 +22,7 @@ PLANNER_OBSERVATIONS = """\
 Results:
 {observations}
 Budget: {budget}
-Write more actions, or FINAL("answer") if you know the answer."""
+Write more actions, or FINAL with the answer if you know it."""
 
 # The worked example is built from the same templates as the real turns, so the small model sees
 # exactly the pattern it has to continue.
@@ -97,7 +97,7 @@ PLANNER_STOP_LINES = ("user:", "results:", "assistant:", "end of example")
 # is looping (its calls brought nothing new). Measured on the 0.5B model: listing what was found
 # right here is what makes it answer instead of re-issuing its calls.
 PLANNER_FORCE_FINAL = """\
-{reason} Answer now with FINAL("answer") using what you have found.
+{reason} Answer now: FINAL with the answer, using what you have found.
 Found so far:
 {findings}"""
 

@@ -53,6 +53,29 @@ def _version() -> str:
         return ""
 
 
+def cold_start(setup: MethodSetup) -> MethodSetup:
+    """The setup on freshly started embedded servers, so every run reads cold, as a first run
+    on a new text does: llama.cpp keeps earlier prompts in memory (``cache_ram``) and would
+    hand one method what another already read, for free. Other models are left as they are."""
+    from dataclasses import replace
+
+    from rlm_graph.models import resolve_model
+    from rlm_graph.models.local import get_local_server
+
+    models = {"root": setup.root, "sub": setup.sub}
+    local = {key: m for key, m in models.items() if m.name.startswith("local:") and m.spec}
+    if not local:
+        return setup
+    for model in local.values():
+        get_local_server(model.name.removeprefix("local:")).stop()
+    fresh = {}
+    for key, model in local.items():
+        # The same server (root and sub on one variant) is resolved once.
+        same = next((f for k, f in fresh.items() if local[k].name == model.name), None)
+        fresh[key] = same or resolve_model(model.spec, timeout=model.timeout)
+    return replace(setup, **fresh)
+
+
 def _error_text(exc: BaseException) -> str:
     from rlm_graph.secrets import redact
 
@@ -203,6 +226,7 @@ async def arun_bench(
                 for index in range(samples):
                     sample = generate_sample(task, text, tokens, index, seed=seed, needles=needles)
                     for method in method_names:
+                        setup = cold_start(setup)
                         what = f"{task} {label} {method} sample {index + 1}/{samples}"
                         async with progress.running(what) as watch:
                             began = time.perf_counter()

@@ -18,6 +18,7 @@ from rlm_graph.graph.findings import citations, strip_marks
 from rlm_graph.graph.outcome import finish, is_finished
 from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol import Action, ParsedTurn
+from rlm_graph.protocol.actions import PLACEHOLDER_FINAL
 from rlm_graph.state import CallRecord, ContextRef
 
 # Beyond this many refused CALLs, one line speaks for the rest (the transcript stays bounded).
@@ -25,7 +26,7 @@ MAX_REFUSALS_LISTED = 5
 
 FINAL_WITH_WORK = (
     "FINAL was ignored because this turn also asked for results; "
-    'read them first, then answer with FINAL("answer").'
+    "read them first, then answer with FINAL."
 )
 
 
@@ -208,6 +209,9 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     turn = ParsedTurn.model_validate(state.get("actions") or {})
     final = next((action for action in turn.actions if action.op == "final"), None)
     if final is not None and all(action.op == "final" for action in turn.actions):
+        if final.placeholder:
+            observation = {"index": -1, "action": "(your FINAL)", "text": PLACEHOLDER_FINAL}
+            return {"observations": [{**observation, "kind": "error"}], "jobs": []}
         answer = strip_marks(final.answer or "")
         bounce = _unbacked_final(state, answer)
         if bounce is None:
@@ -285,7 +289,7 @@ def _unbacked_final(state: RLMState, answer: str) -> dict[str, Any] | None:
     options = "; ".join(dict.fromkeys(f"{f['answer']} ({f['where']})" for f in verified))
     text = (
         f"error: FINAL({answer!r}) is not backed by the text. Verified findings: {options}. "
-        'Answer again with FINAL("...") using them.'
+        "Answer again with FINAL, using them."
     )
     return {"index": -1, "action": "(your FINAL)", "text": text, "kind": "error"}
 

@@ -21,19 +21,54 @@ from rlm_graph.graph.recurse import child_usage
 from rlm_graph.graph.state import RLMState
 
 MAX_OBSERVATION_CHARS = 4000
+# This many or more neighbouring observations that say the same thing become one line: a small
+# model shown a wall of identical errors tends to copy the wall.
+COLLAPSE_RUN = 3
+
+
+def _shape(entry: dict[str, Any]) -> tuple[str, str]:
+    """What an observation says, its own action's target left out (``chunk:18 is out of
+    range`` and ``chunk:19 is out of range`` say the same)."""
+    target = entry["action"].removeprefix("CALL ")
+    text = entry["text"].replace(target, "\x00") if target else entry["text"]
+    return entry.get("kind", "info"), text
+
+
+def _runs(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    runs: list[list[dict[str, Any]]] = []
+    for entry in entries:
+        if runs and entry.get("kind", "info") != "info" and _shape(runs[-1][0]) == _shape(entry):
+            runs[-1].append(entry)
+        else:
+            runs.append([entry])
+    return [
+        part
+        for run in runs
+        for part in ([run] if len(run) >= COLLAPSE_RUN else [[entry] for entry in run])
+    ]
 
 
 def render_observations(entries: list[dict[str, Any]]) -> str:
     lines = []
-    for number, entry in enumerate(entries, start=1):
-        text = entry["text"]
+    number = 0
+    for run in _runs(entries):
+        first = run[0]
+        text = first["text"]
         if len(text) > MAX_OBSERVATION_CHARS:
             text = (
                 text[:MAX_OBSERVATION_CHARS]
                 + f" [... {len(text) - MAX_OBSERVATION_CHARS:,} chars cut]"
             )
         separator = "\n" if "\n" in text else " "
-        lines.append(f"[{number}] {entry['action']} ->{separator}{text}")
+        if len(run) == 1:
+            number += 1
+            lines.append(f"[{number}] {first['action']} ->{separator}{text}")
+        else:
+            label = f"{first['action']} ... {run[-1]['action']} ({len(run)} actions)"
+            if first["action"] == run[-1]["action"]:
+                label = f"{first['action']} ({len(run)} times)"
+            lines.append(f"[{number + 1}-{number + len(run)}] {label} ->{separator}{text}")
+            number += len(run)
     return "\n".join(lines)
 
 

@@ -233,7 +233,7 @@ async def _planner_turn(
     if forced:
         # One chance to answer; a planner that still does not is not going to.
         final = next((a for a in turn.actions if a.op == "final"), None)
-        if final is not None and final.answer:
+        if final is not None and not final.placeholder:
             result.update(finish("done", strip_marks(final.answer)))
         else:
             why = "planner turn limit reached" if last_turn else "planner stopped making progress"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -15,6 +16,16 @@ MAX_ACTIONS_PER_TURN = 100
 TOO_MANY_ACTIONS = (
     f"only the first {MAX_ACTIONS_PER_TURN} actions were read; to cover more, CALL ranges "
     'such as CALL("question", "chunks:0-9") instead of one chunk each'
+)
+
+
+# What a FINAL copied from the instructions says, once lowercased and stripped of punctuation.
+PLACEHOLDER_ANSWERS = frozenset(
+    {"", "answer", "the answer", "your answer", "final answer", "your final answer", "short answer"}
+)
+PLACEHOLDER_FINAL = (
+    "error: that FINAL has no answer in it (it repeats the instructions' placeholder); "
+    'write the answer itself, as in FINAL("1932")'
 )
 
 
@@ -48,6 +59,15 @@ class Action(BaseModel):
                 return f"GREP({q(self.pattern)}, {q(self.target)})"
             return f"GREP({q(self.pattern)})"
         return f"FINAL({q(self.answer)})"
+
+    @property
+    def placeholder(self) -> bool:
+        """A FINAL that says nothing: empty, or the instructions' own placeholder copied back
+        (``FINAL("answer")``), which small models do when told to answer now."""
+        if self.op != "final":
+            return False
+        words = re.sub(r"[\W_]+", " ", (self.answer or "").lower()).split()
+        return " ".join(words) in PLACEHOLDER_ANSWERS
 
 
 class ParsedTurn(BaseModel):

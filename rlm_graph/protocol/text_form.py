@@ -29,6 +29,7 @@ from rlm_graph.protocol.build import (
     snippet,
 )
 
+CUT_OFF = "the reply's last action was cut off unfinished and was ignored; write fewer actions"
 MAX_SCAN_CHARS = 200_000  # only this much of a reply is ever examined
 MAX_ERRORS = 10  # an observation listing more problems than this helps nobody
 STEP_BUDGET = 300_000  # bracket/quote tokens examined per reply, across all scans
@@ -278,6 +279,10 @@ def _parse_other(op: ActionOp, text: str, start: int, after: int, budget: _Budge
     if scan.end is None:
         # Quote up to the end of the line; resume on the next line so later actions count.
         line_end = _line_end(text, start)
+        if not text[line_end:].strip():
+            # The reply's last line, unfinished: it was cut off at the output limit. Echoing
+            # the fragment back only teaches a small model to write it again.
+            return _Outcome(None, CUT_OFF, line_end)
         reason = "unterminated string" if scan.open_quote else 'missing ")"'
         quote = snippet(text[start:line_end].rstrip())
         return _Outcome(None, _syntax_error(quote, reason, op), line_end)

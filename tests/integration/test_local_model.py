@@ -93,3 +93,23 @@ def test_window_is_per_slot_and_server_stops() -> None:
     server.stop()
     assert not server.running
     assert not _reachable(base_url)
+
+
+def test_bench_runs_each_method_on_a_fresh_server() -> None:
+    # llama.cpp keeps earlier prompts in memory: a bench method would read for free what the
+    # one before it read. cold_start gives each run a new server (and new chat models).
+    from rlm_graph.bench.methods import MethodSetup
+    from rlm_graph.bench.runner import cold_start
+
+    root = resolve_model("local")
+    setup = MethodSetup(root=root, sub=root)
+    fresh = cold_start(setup)
+    old_url, new_url = root.chat.openai_api_base, fresh.root.chat.openai_api_base
+    assert new_url != old_url and fresh.sub is fresh.root
+    assert not _reachable(old_url)
+    assert (
+        "blue-falcon"
+        in fresh.root.chat.invoke(
+            f"{HAYSTACK}\nWhat is the secret code for the back door? Reply with the code only."
+        ).content
+    )

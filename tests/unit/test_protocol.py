@@ -19,6 +19,7 @@ from rlm_graph.protocol import (
     render_actions,
     strip_think,
 )
+from rlm_graph.protocol.text_form import CUT_OFF
 
 
 def ops(turn: ParsedTurn) -> list[str]:
@@ -203,9 +204,30 @@ def test_unterminated_string_in_call_is_reported_and_later_lines_still_parse() -
 
 
 def test_unbalanced_paren_is_reported() -> None:
-    turn = parse_turn('GREP("fee", "chunk:1"')
-    assert turn.actions == []
+    turn = parse_turn('GREP("fee", "chunk:1"\nPEEK("chunk:2")')
+    assert ops(turn) == ["peek"]
     assert 'missing ")"' in turn.errors[0]
+
+
+def test_a_last_action_cut_off_at_the_output_limit_is_named_not_echoed() -> None:
+    # A reply that hit the output limit ends mid-action; echoing the fragment back taught the
+    # 0.5B model to write it again, line after line.
+    turn = parse_turn('CALL("q", "chunk:0")\nCALL("What is the access code for')
+    assert [a.target for a in turn.actions] == ["chunk:0"]
+    assert turn.errors == [CUT_OFF]
+    assert "access code" not in turn.errors[0]
+
+
+@pytest.mark.parametrize("answer", ["answer", "...", "Your answer", " the answer. ", "<answer>"])
+def test_a_final_that_copies_the_placeholder_says_nothing(answer: str) -> None:
+    (final,) = parse_turn(f'FINAL("{answer}")').actions
+    assert final.placeholder
+
+
+@pytest.mark.parametrize("answer", ["1932", "the answer is 42", "no", "東京"])
+def test_a_final_with_content_is_no_placeholder(answer: str) -> None:
+    (final,) = parse_turn(f'FINAL("{answer}")').actions
+    assert not final.placeholder
 
 
 def test_error_snippets_are_short() -> None:
