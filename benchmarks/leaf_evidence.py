@@ -29,8 +29,8 @@ from rlm_graph import RLM  # noqa: E402
 from rlm_graph.bench.corpus import load_corpus  # noqa: E402
 from rlm_graph.context import open_context  # noqa: E402
 from rlm_graph.evidence import check  # noqa: E402
-from rlm_graph.graph.leaf import _constrained, _copied, leaf_messages  # noqa: E402
-from rlm_graph.graph.model_call import call_model  # noqa: E402
+from rlm_graph.graph.leaf import RESPONSE_FORMAT, _copied, leaf_messages  # noqa: E402
+from rlm_graph.graph.model_call import call_model_json  # noqa: E402
 
 WORDS = ["obsidian", "kestrel", "harbor", "juniper", "quartz", "falcon", "cedar", "lagoon"]
 
@@ -74,9 +74,8 @@ async def measure(spec: str, cases: list[tuple[str, str, str, str]]) -> dict[str
         for has_needle, text in ((True, planted), (False, empty)):
             view = open_context(text)
             started = time.perf_counter()
-            reply = await call_model(
-                runtime, model, leaf_messages(view, question), bound=_constrained(model)
-            )
+            messages = leaf_messages(view, question)
+            reply = await call_model_json(runtime, model, messages, RESPONSE_FORMAT)
             seconds += time.perf_counter() - started
             verdict = check(view, reply.text)
             counts["json"] += verdict.formatted

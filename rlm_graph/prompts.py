@@ -41,10 +41,15 @@ Town council minutes, 1998-2004. Item 1: ...""",
     budget="100 model calls, 8 turns left",
 )
 _EXAMPLE_CALLS = "\n".join(f'CALL("{_EXAMPLE_QUESTION}", "chunk:{i}")' for i in range(6))
+# As real results read: verified findings first, then unverified answers (here an invented
+# one, which the example's FINAL passes over), then "not found".
 _EXAMPLE_RESULTS = PLANNER_OBSERVATIONS.format(
     observations="\n".join(
-        f"[{i + 1}] CALL chunk:{i} -> " + ("1932  [verified: line 417]" if i == 2 else "not found")
-        for i in range(6)
+        [
+            "[1] CALL chunk:2 -> 1932  [verified: line 417]",
+            "[2] CALL chunk:4 -> 1950  [unverified: no passage of its text backs it]",
+            *(f"[{n}] CALL chunk:{i} -> not found" for n, i in enumerate((0, 1, 3, 5), start=3)),
+        ]
     ),
     budget="93 model calls, 7 turns left",
 )
@@ -97,9 +102,19 @@ PLANNER_STOP_LINES = ("user:", "results:", "assistant:", "end of example")
 # is looping (its calls brought nothing new). Measured on the 0.5B model: listing what was found
 # right here is what makes it answer instead of re-issuing its calls.
 PLANNER_FORCE_FINAL = """\
-{reason} Answer now: FINAL with the answer, using what you have found.
+{reason} Answer now: reply with FINAL and your answer in it, using what you have found.
 Found so far:
 {findings}"""
+
+# The same last chance where the model's server decodes under a JSON schema: the reply can only
+# be {"answer": ...}. Measured on the 0.5B model: asked in words, it re-issued all its calls,
+# or wrote the instruction back as its reply.
+PLANNER_FORCE_FINAL_JSON = """\
+{reason} Answer the question now, from what was found.
+Question: {query}
+Found so far:
+{findings}
+Reply with a JSON object whose "answer" is your answer to the question."""
 
 FORCE_REASON_TURNS = "You have no turns left."
 FORCE_REASON_STALLED = "Your calls brought no new results."

@@ -32,7 +32,8 @@ class ScriptedChatModel(BaseChatModel):
     ``respond`` may raise to simulate a failing model. ``max_in_flight`` is the most calls
     that were ever running at once, counted across threads. ``structured_requests`` and
     ``bound_tools`` record what ``with_structured_output`` and ``bind_tools`` were asked for,
-    so tests can check that a feature really used them.
+    and ``response_formats`` the name of each call's bound ``response_format`` schema (None:
+    none), so tests can check that a feature really used them.
     """
 
     respond: Responder
@@ -43,6 +44,7 @@ class ScriptedChatModel(BaseChatModel):
     max_in_flight: int = 0
     structured_requests: list[dict[str, Any]] = []
     bound_tools: list[list[str]] = []
+    response_formats: list[str | None] = []
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _latency(self, messages: list[BaseMessage]) -> float:
@@ -52,8 +54,10 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted-fake"
 
-    def _reply(self, messages: list[BaseMessage]) -> ChatResult:
+    def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
         self.calls.append(list(messages))
+        response_format = kwargs.get("response_format") or {}
+        self.response_formats.append(response_format.get("json_schema", {}).get("name"))
         reply = self.respond(messages)
         message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
         prompt_chars = sum(len(_text(m)) for m in messages)
@@ -73,7 +77,7 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         if delay := self._latency(messages):
             time.sleep(delay)
-        return self._reply(messages)
+        return self._reply(messages, kwargs)
 
     async def _agenerate(
         self,
@@ -88,7 +92,7 @@ class ScriptedChatModel(BaseChatModel):
         try:
             if delay := self._latency(messages):
                 await asyncio.sleep(delay)
-            return self._reply(messages)
+            return self._reply(messages, kwargs)
         finally:
             with self._lock:
                 self.in_flight -= 1

@@ -63,6 +63,17 @@ def finding(result: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def standing(result: dict[str, Any]) -> int:
+    """Where a child's result stands among a turn's results, as the planner reads them:
+    verified findings (0), failures (1), unverified answers (2), nothing found (3)."""
+    if result["status"] == "error":
+        return 1
+    found = finding(result)
+    if found is None:
+        return 3
+    return 0 if found["verified"] else 2
+
+
 def render_findings(findings: list[dict[str, Any]]) -> str:
     """Verified findings first, then unverified ones, marked; verified answers that disagree are
     named together so the planner weighs them instead of taking the first."""

@@ -18,7 +18,7 @@ from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
 from rlm_graph.evidence import Evidence, LeafAnswer, check, normalized, parse_reply
 from rlm_graph.graph.events import ModelCallEvents
-from rlm_graph.graph.model_call import call_model
+from rlm_graph.graph.model_call import call_model_json, json_schema_format
 from rlm_graph.models import ResolvedModel
 from rlm_graph.state import Usage
 
@@ -56,12 +56,7 @@ def leaf_messages(view: ContextView, task: str) -> list[BaseMessage]:
     return [*messages, HumanMessage(user)]
 
 
-# OpenAI's response_format, passed as is: the reply is parsed here, leniently (a reply that is
-# not valid JSON after all is still read), not by a parser that would raise.
-RESPONSE_FORMAT = {
-    "type": "json_schema",
-    "json_schema": {"name": "leaf_answer", "schema": LeafAnswer.model_json_schema()},
-}
+RESPONSE_FORMAT = json_schema_format("leaf_answer", LeafAnswer.model_json_schema())
 
 
 def _copied(answer: str) -> bool:
@@ -74,11 +69,6 @@ _EXAMPLE_ANSWERS = {
     for _, reply in prompts.LEAF_EXAMPLES
     if (parsed := parse_reply(reply)[0]) is not None and parsed.answer
 }
-
-
-def _constrained(model: ResolvedModel) -> Any:
-    """The chat model bound to the evidence schema, where the server decodes under one."""
-    return model.chat.bind(response_format=RESPONSE_FORMAT) if model.json_schema else None
 
 
 async def answer_leaf(
@@ -95,12 +85,7 @@ async def answer_leaf(
     failures come back as an ``error``, never raised. A ``model_call`` event reports usage."""
     events = ModelCallEvents(runtime, call_id, kind)
     messages = leaf_messages(view, task)
-    reply = await call_model(rt, model, messages, bound=_constrained(model), events=events)
-    if reply.error and model.json_schema and "response_format" in reply.error:
-        # A server that refuses JSON-schema decoding: ask in words (the reply is read the same).
-        again = await call_model(rt, model, messages, events=events)
-        again.usage = again.usage.add(reply.usage)
-        reply = again
+    reply = await call_model_json(rt, model, messages, RESPONSE_FORMAT, events=events)
     if reply.error:
         return LeafOutcome(None, reply.usage, reply.error)
     verdict = check(view, reply.text)

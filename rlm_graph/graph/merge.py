@@ -1,6 +1,7 @@
-"""merge: fold the turn's results into the transcript in action order, account for the
-children, and route. It is the only node that ends a call: a call whose status is final (set
-here, or earlier in the step by ``plan`` or ``call``) gets its final record and goes to END."""
+"""merge: fold the turn's results into the transcript (verified findings first, then in action
+order, never in finish order), account for the children, and route. It is the only node that
+ends a call: a call whose status is final (set here, or earlier in the step by ``plan`` or
+``call``) gets its final record and goes to END."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.graph.accounting import merge_usage, record_from_state
 from rlm_graph.graph.events import emit_call_finished
-from rlm_graph.graph.findings import child_text, citations, finding
+from rlm_graph.graph.findings import child_text, citations, finding, standing
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
 from rlm_graph.graph.plan import describe_budget
 from rlm_graph.graph.recurse import child_usage
@@ -90,10 +91,14 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
             text = f"(same call as above) {child_text(first)}" if first else "(same call as above)"
             observation = {**observation, "text": text}
         entries.append(observation)
+    # Verified findings first (small models take the first answer they read), then the
+    # turn's lookups and errors, unverified answers, and "not found"; action order within each.
+    entries = [{**entry, "rank": 1} for entry in entries]
     entries.extend(
-        {"index": r["index"], "action": r["action"], "text": child_text(r)} for r in results
+        {"index": r["index"], "action": r["action"], "text": child_text(r), "rank": standing(r)}
+        for r in results
     )
-    entries.sort(key=lambda entry: entry["index"])
+    entries.sort(key=lambda entry: (entry["rank"], entry["index"]))
 
     new_findings = [f for f in map(finding, results) if f is not None]
     observations = state.get("observations") or []

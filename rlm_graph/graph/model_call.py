@@ -87,3 +87,31 @@ async def call_model(
     if events is not None:
         events.finished(reply.usage, reply.seconds, reply.error)
     return reply
+
+
+def json_schema_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's ``response_format`` for a JSON schema, passed as is: the reply is parsed by the
+    caller, leniently (a reply that is not valid JSON after all is still read)."""
+    return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+
+
+async def call_model_json(
+    runtime: RLMRuntime,
+    model: ResolvedModel,
+    messages: list[BaseMessage],
+    response_format: dict[str, Any],
+    *,
+    events: ModelCallEvents | None = None,
+) -> ModelReply:
+    """:func:`call_model` decoding under ``response_format`` where the model's server can
+    (``ResolvedModel.json_schema``); elsewhere, or on a server that refuses it, the plain call
+    (the prompt asks for the same shape in words)."""
+    if not model.json_schema:
+        return await call_model(runtime, model, messages, events=events)
+    bound = model.chat.bind(response_format=response_format)
+    reply = await call_model(runtime, model, messages, bound=bound, events=events)
+    if reply.error and "response_format" in reply.error:
+        again = await call_model(runtime, model, messages, events=events)
+        again.usage = again.usage.add(reply.usage)
+        return again
+    return reply

@@ -7,6 +7,7 @@ and is below ``direct_below``: the root answers with one leaf call, no planning)
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -22,7 +23,12 @@ from rlm_graph.graph.begin import root_records
 from rlm_graph.graph.events import ModelCallEvents, emit
 from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.leaf import answer_leaf
-from rlm_graph.graph.model_call import call_model, to_messages
+from rlm_graph.graph.model_call import (
+    call_model,
+    call_model_json,
+    json_schema_format,
+    to_messages,
+)
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
 from rlm_graph.graph.state import RLMState
 from rlm_graph.graph.window import fit_transcript
@@ -35,6 +41,16 @@ MAP_FANOUT_LIMIT = 256
 MAX_LISTED_CHUNKS = 40
 # Room left in the window for the planner's own reply.
 PLANNER_REPLY_RESERVE_TOKENS = 1024
+# The forced last turn's reply, where the server decodes under a JSON schema.
+FINAL_FORMAT = json_schema_format(
+    "final_answer",
+    {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    },
+)
 # Earlier turns of a thread shown to the planner: the last few, answers cut short.
 EARLIER_TURNS_SHOWN = 5
 EARLIER_ANSWER_CHARS = 300
@@ -196,9 +212,13 @@ async def _planner_turn(
     stalled = bool(state.get("stalled"))
     forced = last_turn or stalled
     if forced:
-        reason = prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED
-        force = prompts.PLANNER_FORCE_FINAL.format(
-            reason=reason, findings=render_findings(state.get("findings") or [])
+        template = (
+            prompts.PLANNER_FORCE_FINAL_JSON if model.json_schema else prompts.PLANNER_FORCE_FINAL
+        )
+        force = template.format(
+            reason=prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED,
+            query=state["query"],
+            findings=render_findings(state.get("findings") or []),
         )
         added.append({"author": "rlm", "text": force})
 
@@ -216,7 +236,11 @@ async def _planner_turn(
         kind="plan",
     )
     events = ModelCallEvents(runtime, call_id, "plan")
-    reply = await call_model(rt, model, to_messages(system, sent), bound=bound, events=events)
+    messages = to_messages(system, sent)
+    if forced:
+        reply = await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
+    else:
+        reply = await call_model(rt, model, messages, bound=bound, events=events)
     update = {**_accounting(state, rt, model.name, reply.usage, budget), "iteration": iteration + 1}
     if reply.error:
         # The planner itself failing is not something the model can fix: end this call.
@@ -228,6 +252,9 @@ async def _planner_turn(
 
     text = cut_continuation(reply.text)
     turn = parse_turn(reply.message if reply.message.tool_calls else text)
+    if forced and (answer := _json_answer(reply.text)) is not None:
+        turn = ParsedTurn(actions=[Action(op="final", answer=answer)])
+        text = turn_text(turn)
     added.append({"author": "model", "text": text or turn_text(turn)})
     result = {**update, "transcript": added, "actions": turn.model_dump()}
     if forced:
@@ -279,6 +306,16 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
             return {**base, "actions": turn.model_dump(), "iteration": 1, "coverage_note": note}
         return {**base, **await _reduce(state, runtime, rt, budget, model)}
     return {**base, **await _planner_turn(state, runtime, rt, view, model, budget)}
+
+
+def _json_answer(text: str) -> str | None:
+    """The answer of a forced turn's ``{"answer": ...}`` reply (None: not that shape)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    answer = value.get("answer") if isinstance(value, dict) else None
+    return str(answer) if isinstance(answer, str | int | float) else None
 
 
 def chunk_list(count: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 
@@ -10,9 +11,10 @@ import pytest
 
 from rlm_graph import build_rlm_graph, prompts
 from rlm_graph.context import Chunking, open_context
+from rlm_graph.models import resolve_model
 from rlm_graph.protocol import ActionsPayload
 from rlm_graph.samples import make_haystack
-from rlm_graph.testing import is_leaf_prompt, needle_finder
+from rlm_graph.testing import is_leaf_prompt, leaf_text, needle_finder
 from tests.unit.conftest import NEEDLE_PATTERN, chunk_calls, final_from_results, make_rlm, planner
 
 
@@ -40,7 +42,9 @@ async def test_model_planner_finds_needle_through_leaves(haystack, checkpointer)
     assert result.root_input_tokens < len(haystack) / 4 / 2
 
 
-async def test_merge_keeps_call_order_when_children_finish_out_of_order(haystack, checkpointer):
+async def test_merge_shows_verified_findings_first_then_call_order_not_finish_order(
+    haystack, checkpointer
+):
     n = chunk_count(haystack)
 
     def latency(messages):  # earlier chunks finish later
@@ -61,8 +65,11 @@ async def test_merge_keeps_call_order_when_children_finish_out_of_order(haystack
     result = await make_rlm(model, checkpointer).ainvoke({"query": "q", "context": haystack})
     assert result.status == "done"
     numbered = [line for line in seen["results"].splitlines() if line.startswith("[")]
-    targets = [line.split("CALL chunk:")[1].split(" ")[0] for line in numbered]
-    assert targets == [str(i) for i in range(n)]
+    targets = [int(line.split("CALL chunk:")[1].split(" ")[0]) for line in numbered]
+    verified = [t for t, line in zip(targets, numbered, strict=True) if "[verified:" in line]
+    assert len(verified) >= 1 and targets[: len(verified)] == verified
+    rest = targets[len(verified) :]
+    assert rest == sorted(rest) and sorted(targets) == list(range(n))
 
 
 async def test_children_run_in_parallel_under_the_concurrency_limit(haystack):
@@ -534,7 +541,6 @@ def test_fit_transcript_elides_oldest_middle_turns():
 
 
 async def test_long_planner_conversations_stay_inside_the_window():
-    from rlm_graph.models import resolve_model
 
     sizes = []
 
@@ -589,8 +595,53 @@ async def test_many_out_of_range_calls_read_as_one_line(haystack):
     result = await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
     out_of_range = [line for line in seen[1].splitlines() if "out of range" in line]
     assert len(out_of_range) == 1
-    assert (
-        f"[{count + 1}-{count + 20}] CALL chunk:{count} ... CALL chunk:{count + 19}"
-        in (out_of_range[0])
-    )
+    # Shown after the one verified finding: numbered [2-21].
+    assert f"[2-21] CALL chunk:{count} ... CALL chunk:{count + 19}" in out_of_range[0]
+    assert "[verified" in seen[1].splitlines()[1]
     assert result.answer == "7391-ALPHA"
+
+
+async def test_forced_final_decodes_under_a_json_schema_where_the_server_can(haystack):
+    # Measured on the 0.5B model: told in words to answer now, it re-issued all its calls or
+    # wrote the instruction back; under a schema its reply can only be {"answer": ...}.
+    count = chunk_count(haystack)
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if "Reply with a JSON object" in seen[-1]:
+            return json.dumps({"answer": re.findall(r"\d{4}-ALPHA", seen[-1])[0]})
+        return chunk_calls("find", count)  # the same calls again: the planner stalls
+
+    chat = planner(turns)
+    model = dataclasses.replace(resolve_model(chat), json_schema=True)
+    result = await make_rlm(model).ainvoke({"query": "what is the code?", "context": haystack})
+    assert result.status == "done" and result.answer == "7391-ALPHA" and result.grounded
+    assert "Question: what is the code?" in seen[-1] and "7391-ALPHA" in seen[-1]
+    planner_formats = [f for f in chat.response_formats if f != "leaf_answer"]
+    assert planner_formats == [None, None, "final_answer"]
+    assert chat.response_formats.count("leaf_answer") == count  # repeats are not re-read
+
+
+async def test_a_verified_finding_is_read_before_an_earlier_unverified_answer(haystack):
+    # Measured on the 0.5B planner: it took the first answer it read, a leaf's invention from an
+    # earlier chunk, over a later chunk's verified one.
+    count = chunk_count(haystack)
+    needle = needle_finder(NEEDLE_PATTERN)
+
+    def leaf(messages):
+        if leaf_text(messages).startswith(haystack[:40]):  # chunk 0
+            return "1234-ALPHA"  # invented: nowhere in the text
+        return needle(messages)
+
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return chunk_calls("find", count) if turn == 0 else final_from_results(messages)
+
+    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke({"query": "q", "context": haystack})
+    lines = [line for line in seen[1].splitlines() if line.startswith("[")]
+    assert "7391-ALPHA  [verified" in lines[0]
+    assert any("1234-ALPHA  [unverified" in line for line in lines[1:])
+    assert result.answer == "7391-ALPHA" and result.grounded
