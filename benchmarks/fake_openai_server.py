@@ -216,6 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
         messages = request.get("messages") or []
         kind = classify(messages)
         text = reply_for(kind, messages, fake.calls, fake.ranges)
+        if kind in SUB_KINDS:
+            fake.open_gate.wait()  # held by pause(): a run stays mid fan-out as long as a test needs
         if fake.latency and (not fake.subcalls_only or kind in SUB_KINDS):
             time.sleep(fake.latency)
         prompt_chars = sum(len(_text(m.get("content"))) for m in messages)
@@ -301,6 +303,8 @@ class FakeOpenAIServer:
         self.seen_auth: list[str] = []  # every Authorization header received
         self._lock = threading.Lock()
         self._ids = 0
+        self.open_gate = threading.Event()
+        self.open_gate.set()
         self._httpd = _Server((host, port), _Handler)
         self._httpd.fake = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -337,6 +341,13 @@ class FakeOpenAIServer:
     def records(self) -> list[RequestRecord]:
         with self._lock:
             return list(self._records)
+
+    def pause(self) -> None:
+        """Hold every sub-call from now on until ``unpause()``."""
+        self.open_gate.clear()
+
+    def unpause(self) -> None:
+        self.open_gate.set()
 
     def reset(self) -> None:
         with self._lock:

@@ -3,9 +3,10 @@
 A leaf answers with ``{"found": ..., "answer": ..., "quotes": [...]}``: the answer and the
 verbatim passages of its slice that support it, or a first-class "not found". The framework,
 with no model involved, looks for every quote in the slice (case- and whitespace-tolerant) and
-records where it stands: the answer is ``verified`` when a quote is there, ``unverified`` when
-none is. A model that invents an answer is caught by this substring check instead of winning by
-being first. A reply that is not in the evidence format still counts, as an unverified answer
+records where it stands. The answer is ``verified`` when a quote is there *and backs it* (the
+answer stands in the quote, or its numbers and codes all do and enough of its words): a real
+sentence quoted beside an invented answer proves nothing. A model that invents an answer is
+caught by this check instead of winning by being first. A reply that is not in the evidence format still counts, as an unverified answer
 (or a verified one, when its answer itself stands in the slice word for word).
 """
 
@@ -125,9 +126,10 @@ def check(view: ContextView, text: str) -> LeafVerdict:
 
 
 def _verdict(answer: str, evidence: list[Evidence], *, formatted: bool) -> LeafVerdict:
-    verified = any(item.verified for item in evidence)
-    # Keep what was found; an unverified answer keeps its failed quotes, to show.
-    shown = [item for item in evidence if item.verified] if verified else evidence
+    backing = [item for item in evidence if item.verified and backs(answer, item.quote)]
+    verified = bool(backing)
+    # Keep what backs the answer; an unverified answer keeps every quote, to show.
+    shown = backing if verified else evidence
     return LeafVerdict(
         outcome="found", answer=answer, verified=verified, evidence=shown, formatted=formatted
     )
@@ -185,6 +187,43 @@ def lines_of(view: ContextView, start: int, end: int) -> dict:
 def normalized(text: str) -> str:
     """Lower case, punctuation and runs of spaces folded: for comparing answers."""
     return " ".join(re.sub(r"[^\w\s-]", " ", text.casefold()).split())
+
+
+# Words that say nothing about what an answer claims.
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from has have in is it its of on or that the this to was "
+    "were with which who what when where there their they he she his her not no yes".split()
+)
+# Prefix length for comparing words: "terminated" backs "terminate", "notices" "notice".
+_STEM = 5
+# Share of an answer's plain words a quote must hold (numbers and codes must all be there).
+_WORD_SHARE = 1 / 3
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in normalized(text).split() if w not in _STOPWORDS]
+
+
+def backs(answer: str, quote: str) -> bool:
+    """Whether a (verified) quote backs ``answer``: the answer stands in it, or every number and
+    code of the answer does and at least a third of its other words (by their first letters).
+    An answer with no such words (``yes``) is backed by any passage."""
+    answer_n, quote_n = normalized(answer), normalized(quote)
+    if answer_n and answer_n in quote_n:
+        return True
+    words = _words(answer)
+    if not words:
+        return True
+    quoted = set(_words(quote))
+    stems = {w[:_STEM] for w in quoted}
+    codes = [w for w in words if any(c.isdigit() for c in w)]
+    if any(code not in quoted and code not in quote_n for code in codes):
+        return False
+    plain = [w for w in words if w not in codes]
+    if not plain:
+        return True
+    held = sum(1 for w in plain if w[:_STEM] in stems)
+    return held >= max(1, round(len(plain) * _WORD_SHARE))
 
 
 def supports(final: str, finding_answer: str, quotes: list[str]) -> bool:

@@ -74,16 +74,31 @@ def standing(result: dict[str, Any]) -> int:
     return 0 if found["verified"] else 2
 
 
-def render_findings(findings: list[dict[str, Any]]) -> str:
+def _target(finding: dict[str, Any]) -> str:
+    return finding["action"].removeprefix("CALL ").strip()
+
+
+def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = False) -> str:
     """Verified findings first, then unverified ones, marked; verified answers that disagree are
-    named together so the planner weighs them instead of taking the first."""
+    named together so the planner weighs them instead of taking the first.
+
+    ``verified_only`` (what a reducer or a last forced turn reads): when anything is verified,
+    the unverified answers are left out and only counted. Measured on the 0.5B model: shown
+    one verified answer and five identical unverified ones, it picked the five.
+    Each line leads with the answer (``- 1932  [verified: line 417] (chunk:2)``): a small model
+    that copies a line copies the answer first, not ``CALL chunk:2 ->``."""
     verified = [f for f in findings if f.get("verified")]
     unverified = [f for f in findings if not f.get("verified")]
-    lines = [f"- {f['action']} -> {f['answer']}  [verified: {f['where']}]" for f in verified]
-    lines += [f"- {f['action']} -> {f['answer']}  [unverified]" for f in unverified]
+    lines = [f"- {f['answer']}  [verified: {f['where']}] ({_target(f)})" for f in verified]
+    if verified and verified_only and unverified:
+        lines.append(
+            f"({len(unverified)} other answer(s) that no passage of the text backs are left out)"
+        )
+    else:
+        lines += [f"- {f['answer']}  [unverified] ({_target(f)})" for f in unverified]
     distinct = {normalized(f["answer"]): f for f in verified}
     if len(distinct) > 1:
-        side_by_side = " | ".join(f"{f['answer']} ({f['action']})" for f in distinct.values())
+        side_by_side = " | ".join(f"{f['answer']} ({_target(f)})" for f in distinct.values())
         lines.append(f"Verified findings differ: {side_by_side}")
     if findings and not verified:
         lines.append("None of these is verified: no passage of the text backs them.")

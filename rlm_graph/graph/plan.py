@@ -134,7 +134,11 @@ async def _reduce(
     findings = state.get("findings") or []
     user = prompts.REDUCE_USER.format(
         query=state["query"],
-        findings=render_findings(findings) if findings else "(no part found anything)",
+        findings=(
+            render_findings(findings, verified_only=True)
+            if findings
+            else "(no part found anything)"
+        ),
     )
     call_id = state["call_id"]
     iteration = state.get("iteration", 0) + 1
@@ -218,7 +222,7 @@ async def _planner_turn(
         force = template.format(
             reason=prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED,
             query=state["query"],
-            findings=render_findings(state.get("findings") or []),
+            findings=render_findings(state.get("findings") or [], verified_only=True),
         )
         added.append({"author": "rlm", "text": force})
 

@@ -137,12 +137,14 @@ def test_two_workers_never_advance_one_thread(db, env, tmp_path):
     with FakeOpenAIServer(latency=0.4, subcalls_only=True, calls=16) as server:
         first = start(*ask_args(server, str(doc), db, thread), env=env)
         wait_for_leaves(first, 2)
+        server.pause()  # the first worker stays mid fan-out, however slow this machine is
         second = cli("resume", thread, "--db", db, env=env)
         assert second.returncode == 2 and "running elsewhere" in second.stderr
         runs = json.loads(cli("runs", "--db", db, "--json", env=env).stdout)["runs"]
         assert next(r for r in runs if r["thread_id"] == thread)["status"] == "running"
         first.send_signal(signal.SIGKILL)
         first.wait()
+        server.unpause()
         # The holder is dead: another worker takes the thread over and finishes it.
         taken = cli("resume", thread, "--db", db, "--json", env=env)
         assert taken.returncode == 0, taken.stderr

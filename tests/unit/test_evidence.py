@@ -78,10 +78,15 @@ def test_conflicting_verified_findings_are_shown_side_by_side():
     ]  # fmt: skip
     shown = render_findings(findings)
     lines = shown.splitlines()
-    assert lines[0].endswith("[verified: line 9]") and lines[2].endswith("[unverified]")
-    assert "Verified findings differ: 1204 (CALL chunk:1) | 8812 (CALL chunk:4)" in shown
+    assert lines[0] == "- 1204  [verified: line 9] (chunk:1)"
+    assert lines[2] == "- 55-B  [unverified] (chunk:2)"
+    assert "Verified findings differ: 1204 (chunk:1) | 8812 (chunk:4)" in shown
     only_unverified = render_findings(findings[2:])
     assert "None of these is verified" in only_unverified
+    # What a reducer reads: the unverified answer is counted, never shown beside verified ones.
+    for_reducer = render_findings(findings, verified_only=True)
+    assert "55-B" not in for_reducer and "1 other answer(s)" in for_reducer
+    assert "55-B" in render_findings(findings[2:], verified_only=True)
 
 
 def test_citations_back_the_final_answer_only_with_verified_findings():
@@ -112,8 +117,11 @@ async def test_an_invented_answer_loses_to_a_quoted_one_in_map_reduce():
         if is_leaf_prompt(messages):
             return inventing_and_quoting_leaves(messages)
         assert is_reduce_prompt(messages)
-        first = re.search(r"^- CALL chunk:\d+ -> (\S+)", str(messages[-1].content), re.M)
+        shown.append(str(messages[-1].content))
+        first = re.search(r"^- (\S+)", shown[-1], re.M)
         return first.group(1)  # a reducer that takes the first finding it is shown
+
+    shown: list[str] = []
 
     model = planner(["unused"]).model_copy(update={"respond": respond})
     result = await make_rlm(model, planner="map-reduce").ainvoke(
@@ -124,6 +132,7 @@ async def test_an_invented_answer_loses_to_a_quoted_one_in_map_reduce():
     assert result.citations and result.citations[0]["call_id"] != "t1.1"
     leaves = {r.target: r for r in result.records if r.kind == "leaf"}
     assert leaves["chunk:0"].verified is False and leaves["chunk:0"].answer == "55-B"
+    assert "55-B" not in shown[0]  # the reducer is not shown the invention at all
 
 
 async def test_an_answer_nothing_backs_is_flagged_not_presented_as_found():
@@ -217,3 +226,33 @@ async def test_an_unbacked_final_is_accepted_the_second_time_and_flagged(haystac
     )
     assert result.answer == "55-B" and not result.grounded
     assert result.usage.model_calls == 8 + 3  # plan, leaves, the bounced FINAL, the accepted one
+
+
+def test_a_real_sentence_quoted_beside_an_invented_answer_does_not_verify():
+    """The quote is in the text, but it says nothing of the answer: a small model's invention
+    wrapped in a true sentence stays unverified."""
+    view = open_context(TEXT)
+    invented = check(view, reply(True, "55-B", ["Lunch is at noon."]))
+    assert invented.outcome == "found" and not invented.verified
+    # The right answer with an unrelated quote: verified by the answer itself, located at the
+    # answer, never at the unrelated sentence.
+    right = check(view, reply(True, "7391-ALPHA", ["Lunch is at noon."]))
+    assert right.verified and [e.line for e in right.evidence] == [3]
+
+
+@pytest.mark.parametrize(
+    ("answer", "quote", "backed"),
+    [
+        ("7391-ALPHA", "The vault access code is 7391-ALPHA.", True),
+        ("The code is 7391-ALPHA", "the vault access code is 7391-alpha", True),
+        ("55-B", "The vault access code is 7391-ALPHA.", False),
+        ("terminated with 30 days notice", "may terminate upon thirty (30) days notice", True),
+        ("terminated with 60 days notice", "may terminate upon thirty (30) days notice", False),
+        ("Paris", "The meeting moved to Monday.", False),
+        ("yes", "The meeting moved to Monday.", True),
+    ],
+)
+def test_a_quote_backs_an_answer_only_when_it_holds_its_facts(answer, quote, backed):
+    from rlm_graph.evidence import backs
+
+    assert backs(answer, quote) is backed
