@@ -190,51 +190,12 @@ def normalized(text: str) -> str:
 
 
 # Words that say nothing about what an answer claims.
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "in",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "this",
-        "to",
-        "was",
-        "were",
-        "with",
-        "which",
-        "who",
-        "what",
-        "when",
-        "where",
-        "there",
-        "their",
-        "they",
-        "he",
-        "she",
-        "his",
-        "her",
-        "not",
-        "no",
-        "yes",
-    ]
-)
+_STOPWORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
+    "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "with", "which",
+    "who", "what", "when", "where", "there", "their", "they", "he", "she", "his", "her", "not",
+    "no", "yes",
+))  # fmt: skip
 # Prefix length for comparing words: "terminated" backs "terminate", "notices" "notice".
 _STEM = 5
 # Share of an answer's plain words a quote must hold (numbers and codes must all be there).
