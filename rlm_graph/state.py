@@ -40,12 +40,16 @@ class Usage(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     model_calls: int = 0
+    # Seconds the model took to answer, from the moment the concurrency limit let the call
+    # through: a call's latency less this is time spent waiting (for a slot, for children).
+    model_seconds: float = 0.0
 
     def add(self, other: Usage) -> Usage:
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             model_calls=self.model_calls + other.model_calls,
+            model_seconds=round(self.model_seconds + other.model_seconds, 6),
         )
 
     @property

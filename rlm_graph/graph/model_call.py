@@ -68,10 +68,12 @@ async def call_model(
     runnable = bound if bound is not None else model.chat
     prompt_chars = sum(len(content_text(m.content)) for m in messages)
     started = time.perf_counter()
+    running: float | None = None  # when the concurrency limit let the call through
     if events is not None:
         events.queued()
     try:
         async with runtime.limiter:
+            running = time.perf_counter()
             if events is not None:
                 events.started()
             raw = await runnable.ainvoke(messages)
@@ -84,6 +86,8 @@ async def call_model(
         message = raw if isinstance(raw, AIMessage) else AIMessage(content=content_text(raw))
         usage = usage_from_message(message, prompt_chars=prompt_chars)
         reply = ModelReply(message, usage, time.perf_counter() - started)
+    if running is not None:
+        reply.usage.model_seconds = round(time.perf_counter() - running, 6)
     if events is not None:
         events.finished(reply.usage, reply.seconds, reply.error)
     return reply

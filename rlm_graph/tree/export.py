@@ -68,6 +68,7 @@ def node_attributes(
         "input_tokens": record.usage.input_tokens,
         "output_tokens": record.usage.output_tokens,
         "model_calls": record.usage.model_calls,
+        "model_seconds": record.usage.model_seconds,
         "iterations": record.iterations,
         "started_at": record.started_at,
         "ended_at": record.ended_at,

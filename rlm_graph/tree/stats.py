@@ -4,8 +4,9 @@
   parent waited for), down to a leaf: the chain of calls that set the wall time;
 - calls and tokens per depth; fan-out (children per planning call);
 - the slowest and the most expensive calls;
-- parallel efficiency: the leaves' summed time over the root's wall time (above 1: calls ran at
-  the same time).
+- parallel efficiency: the summed time the model spent answering, over every call, divided by
+  the root's wall time (above 1: model calls ran at the same time). Time a call waited for a
+  slot under the concurrency limit is not model time; the leaves' waiting is reported apart.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def tree_stats(tree: nx.DiGraph) -> dict[str, Any]:
     fan_out = [tree.out_degree(n) for n, d in calls if tree.out_degree(n) > 0]
     leaves = [d for _, d in calls if d.get("kind") == "leaf"]
     wall = sum(tree.nodes[r].get("latency") or 0.0 for r in roots)
-    leaf_time = sum(d.get("latency") or 0.0 for d in leaves)
+    model_time = sum(d.get("model_seconds") or 0.0 for _, d in calls)
+    leaf_waiting = sum(
+        max(0.0, (d.get("latency") or 0.0) - (d.get("model_seconds") or 0.0)) for d in leaves
+    )
 
     def brief(node: str) -> dict[str, Any]:
         data = tree.nodes[node]
@@ -78,8 +82,9 @@ def tree_stats(tree: nx.DiGraph) -> dict[str, Any]:
         "slowest": [brief(n) for n, _ in slowest],
         "most_expensive": [brief(n) for n, _ in costly],
         "wall_seconds": round(wall, 3),
-        "leaf_seconds": round(leaf_time, 3),
-        "parallel_efficiency": round(leaf_time / wall, 2) if wall else None,
+        "model_seconds": round(model_time, 3),
+        "leaf_waiting_seconds": round(leaf_waiting, 3),
+        "parallel_efficiency": round(model_time / wall, 2) if wall else None,
     }
 
 
@@ -87,8 +92,9 @@ def render_stats(stats: dict[str, Any]) -> str:
     """The stats as a short report for a terminal."""
     out = [
         f"{stats['calls']} calls in {stats['turns']} turn(s); wall {stats['wall_seconds']:.1f}s, "
-        f"leaves {stats['leaf_seconds']:.1f}s: parallel efficiency "
-        f"{stats['parallel_efficiency'] if stats['parallel_efficiency'] is not None else '-'}",
+        f"model time {stats['model_seconds']:.1f}s: parallel efficiency "
+        f"{stats['parallel_efficiency'] if stats['parallel_efficiency'] is not None else '-'}; "
+        f"leaves waited {stats['leaf_waiting_seconds']:.1f}s for a model slot",
         "",
         "critical path:",
     ]

@@ -199,6 +199,23 @@ async def test_stats_find_the_critical_path_and_parallelism(db):
     assert stats["slowest"][0]["id"] == "t1"
 
 
+async def test_parallel_efficiency_counts_model_time_not_waiting_for_a_slot(db):
+    """One model call at a time: every leaf but the first waited for the slot. That wait is
+    not parallelism, and the stats say where it went."""
+    text = make_haystack(60_000, seed=3, position=0.8)
+    model = fan_out_planner(1, latency=lambda m: 0.05 if is_leaf_prompt(m) else 0.0)
+    await make_rlm(model, db, concurrency=1).ainvoke(
+        {"query": "code?", "context": text}, {"configurable": {"thread_id": "serial"}}
+    )
+    tree = load("serial", db)
+    stats = tree_stats(tree)
+    leaves = [d for _, d in tree.nodes(data=True) if d.get("kind") == "leaf"]
+    assert len(leaves) >= 4 and all(d["model_seconds"] >= 0.05 for d in leaves)
+    assert all(d["model_seconds"] <= d["latency"] for d in leaves)
+    assert stats["parallel_efficiency"] <= 1.05
+    assert stats["leaf_waiting_seconds"] >= 0.05 * (len(leaves) - 1) * len(leaves) / 2 * 0.9
+
+
 def test_the_tree_command_writes_files_and_stats(tmp_path, db):
     import asyncio
     import os
