@@ -99,7 +99,38 @@ def parse_reply(text: str) -> tuple[LeafAnswer | None, str]:
                 ),
                 stripped,
             )
-    return None, stripped
+    return _cut_off_object(stripped), stripped
+
+
+_STRING = r'"((?:[^"\\]|\\.)*)"'
+_ANSWER_FIELD = re.compile(r'"answer"\s*:\s*' + _STRING)
+_FOUND_FIELD = re.compile(r'"found"\s*:\s*(true|false)')
+_QUOTES_FIELD = re.compile(r'"quotes?"\s*:\s*\[')
+
+
+def _cut_off_object(text: str) -> LeafAnswer | None:
+    """What can be read of an evidence object cut off mid-way (a reply that hit the output
+    limit): its complete ``found``, ``answer`` and quotes, or None."""
+    answer = _ANSWER_FIELD.search(text)
+    if not text.startswith("{") or answer is None:
+        return None
+    found = _FOUND_FIELD.search(text)
+    quotes: list[str] = []
+    if (start := _QUOTES_FIELD.search(text)) is not None:
+        quotes = [_unquote(q) for q in re.findall(_STRING, text[start.end() :])]
+    value = _unquote(answer.group(1))
+    return LeafAnswer(
+        found=found.group(1) == "true" if found else bool(value),
+        answer=value,
+        quotes=[q for q in quotes if q][:MAX_QUOTES],
+    )
+
+
+def _unquote(body: str) -> str:
+    try:
+        return json.loads(f'"{body}"')
+    except ValueError:
+        return body
 
 
 def _json_candidates(text: str) -> list[str]:
@@ -114,7 +145,7 @@ def check(view: ContextView, text: str) -> LeafVerdict:
         if not plain or _NOT_FOUND.match(plain):
             return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=False)
         evidence = _locate_all(view, [plain])
-        return _verdict(plain, evidence, formatted=False)
+        return _verdict(view, plain, evidence, formatted=False)
     answer = reply.answer.strip()
     if not reply.found or not answer or _NOT_FOUND.match(answer):
         return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=True)
@@ -122,11 +153,20 @@ def check(view: ContextView, text: str) -> LeafVerdict:
     # The answer itself, word for word in the text, is evidence too (small models often quote
     # badly but answer with the exact span).
     evidence = _locate_all(view, [*quotes, answer])
-    return _verdict(answer, evidence, formatted=True)
+    return _verdict(view, answer, evidence, formatted=True)
 
 
-def _verdict(answer: str, evidence: list[Evidence], *, formatted: bool) -> LeafVerdict:
+def _verdict(
+    view: ContextView, answer: str, evidence: list[Evidence], *, formatted: bool
+) -> LeafVerdict:
     backing = [item for item in evidence if item.verified and backs(answer, item.quote)]
+    if not backing:
+        # Small models wrap a right code in words of their own ("the NAME archive is
+        # 1259-STOAT") and misquote its sentence: the answer's codes, each found in the slice,
+        # are its evidence. An invented code is in no slice.
+        codes = [locate(view, code) for code in fact_tokens(answer)]
+        if codes and all(item.verified for item in codes):
+            backing = codes
     verified = bool(backing)
     # Keep what backs the answer; an unverified answer keeps every quote, to show.
     shown = backing if verified else evidence
@@ -206,6 +246,16 @@ def _words(text: str) -> list[str]:
     return [w for w in normalized(text).split() if w not in _STOPWORDS]
 
 
+_FACT = re.compile(r"[\w][\w.:/-]*[\w]")
+
+
+def fact_tokens(answer: str) -> list[str]:
+    """The answer's codes: words of at least ``MIN_QUOTE_CHARS`` characters with a digit in
+    them (``1259-STOAT``, ``2023-05-17``, ``v1.4.2``), once each, in order."""
+    found = (t for t in _FACT.findall(answer) if len(t) >= MIN_QUOTE_CHARS)
+    return list(dict.fromkeys(t for t in found if any(c.isdigit() for c in t)))
+
+
 def backs(answer: str, quote: str) -> bool:
     """Whether a (verified) quote backs ``answer``: the answer stands in it, or every number and
     code of the answer does and at least a third of its other words (by their first letters).
@@ -230,10 +280,15 @@ def backs(answer: str, quote: str) -> bool:
 
 def supports(final: str, finding_answer: str, quotes: list[str]) -> bool:
     """Whether a verified finding backs a final answer: one contains the other (answers
-    compared without case and punctuation), or the final answer stands in its quotes."""
+    compared without case and punctuation), the finding's codes all stand in the final answer
+    ("pebble: 1259-STOAT" backed by "the NAME archive is 1259-STOAT"), or the final answer
+    stands in its quotes."""
     final_n, answer_n = normalized(final), normalized(finding_answer)
     if len(final_n) < 2 or len(answer_n) < 2:
         return False
     if answer_n in final_n or final_n in answer_n:
+        return True
+    codes = fact_tokens(finding_answer)
+    if codes and all(normalized(code) in final_n for code in codes):
         return True
     return any(final_n in normalized(quote) for quote in quotes)

@@ -118,6 +118,9 @@ Reply with a JSON object whose "answer" is your answer to the question."""
 
 FORCE_REASON_TURNS = "You have no turns left."
 FORCE_REASON_STALLED = "Your calls brought no new results."
+# After a FINAL that no verified finding backs, or that leaves verified findings out (the 0.5B
+# model answers a "list every ..." question with the first finding it reads).
+FORCE_REASON_REVIEW = "Check your answer against the verified findings below."
 
 LEAF_SYSTEM = """\
 You answer a question using only the text you are given. Reply with one JSON object: \

@@ -33,7 +33,8 @@ class ScriptedChatModel(BaseChatModel):
     that were ever running at once, counted across threads. ``structured_requests`` and
     ``bound_tools`` record what ``with_structured_output`` and ``bind_tools`` were asked for,
     and ``response_formats`` the name of each call's bound ``response_format`` schema (None:
-    none), so tests can check that a feature really used them.
+    none), so tests can check that a feature really used them. Stop sequences cut the reply
+    as a server would (``stops`` records them).
     """
 
     respond: Responder
@@ -45,6 +46,7 @@ class ScriptedChatModel(BaseChatModel):
     structured_requests: list[dict[str, Any]] = []
     bound_tools: list[list[str]] = []
     response_formats: list[str | None] = []
+    stops: list[list[str] | None] = []  # the stop sequences each call was given
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _latency(self, messages: list[BaseMessage]) -> float:
@@ -54,12 +56,19 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted-fake"
 
-    def _reply(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> ChatResult:
+    def _reply(
+        self, messages: list[BaseMessage], kwargs: dict[str, Any], stop: list[str] | None = None
+    ) -> ChatResult:
         self.calls.append(list(messages))
+        self.stops.append(list(stop) if stop else None)
         response_format = kwargs.get("response_format") or {}
         self.response_formats.append(response_format.get("json_schema", {}).get("name"))
         reply = self.respond(messages)
         message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
+        if stop and isinstance(message.content, str):  # as a server does: cut at the first
+            cuts = [i for i in (message.content.find(s) for s in stop) if i >= 0]
+            if cuts:
+                message.content = message.content[: min(cuts)]
         prompt_chars = sum(len(_text(m)) for m in messages)
         message.usage_metadata = {
             "input_tokens": max(1, prompt_chars // 4),
@@ -77,7 +86,7 @@ class ScriptedChatModel(BaseChatModel):
     ) -> ChatResult:
         if delay := self._latency(messages):
             time.sleep(delay)
-        return self._reply(messages, kwargs)
+        return self._reply(messages, kwargs, stop)
 
     async def _agenerate(
         self,
@@ -92,7 +101,7 @@ class ScriptedChatModel(BaseChatModel):
         try:
             if delay := self._latency(messages):
                 await asyncio.sleep(delay)
-            return self._reply(messages, kwargs)
+            return self._reply(messages, kwargs, stop)
         finally:
             with self._lock:
                 self.in_flight -= 1

@@ -43,10 +43,10 @@ CODE_WORDS = (
 NEEDLE_TEMPLATE = "The access code for the {key} archive is {code}."
 NIAH_QUESTION = "What is the access code for the {key} archive?"
 # Worded with the needle's own words ("archive", "access code") so keyword retrieval has a fair
-# chance; the model is not told how many there are.
+# chance; the model is not told how many there are. No template placeholder in it: given
+# "(the access code for the NAME archive is ...)", 0.5B leaves answered "NAME archive".
 MULTI_QUESTION = (
-    "List every archive mentioned in the text together with its access code "
-    "(the access code for the NAME archive is ...)."
+    "Which archives does the text mention, and what is the access code for each archive?"
 )
 
 LABELS = ("invoice", "complaint", "refund", "inquiry", "shipment", "feedback")

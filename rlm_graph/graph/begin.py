@@ -38,6 +38,7 @@ FRESH_TURN: dict[str, Any] = {
     "calls_made": 0,
     "stalled": False,
     "final_checked": False,
+    "force_reason": None,
     "idle_turns": 0,
     "coverage_note": None,
     "usage": {},

@@ -10,10 +10,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
+from rlm_graph.evidence import normalized
 from rlm_graph.graph.findings import citations, strip_marks
 from rlm_graph.graph.outcome import finish, is_finished
 from rlm_graph.graph.state import RLMState
@@ -213,10 +215,18 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
             observation = {"index": -1, "action": "(your FINAL)", "text": PLACEHOLDER_FINAL}
             return {"observations": [{**observation, "kind": "error"}], "jobs": []}
         answer = strip_marks(final.answer or "")
-        bounce = _unbacked_final(state, answer)
+        bounce = _second_look(state, answer)
         if bounce is None:
             return {**finish("done", answer), "observations": [], "jobs": []}
-        return {"observations": [bounce], "jobs": [], "final_checked": True}
+        return {
+            "observations": [bounce],
+            "jobs": [],
+            "final_checked": True,
+            # Answered in the forced form (the question and the verified findings in front of
+            # it, JSON where the server can): a small model rewrites its FINAL there, where
+            # asked in words it re-issued its calls.
+            "force_reason": prompts.FORCE_REASON_REVIEW,
+        }
 
     step = _Step(
         rt=rt,
@@ -279,17 +289,28 @@ def _approved(step: _Step, jobs: list[dict[str, Any]], next_index: int) -> list[
     return []
 
 
-def _unbacked_final(state: RLMState, answer: str) -> dict[str, Any] | None:
-    """Once per call, a FINAL that no verified finding backs goes back to the planner while
-    verified findings exist: small models copy the first answer they see, invented or not."""
+def _second_look(state: RLMState, answer: str) -> dict[str, Any] | None:
+    """Once per call, while verified findings exist, a FINAL goes back to the planner when
+    none of them backs it (small models copy the first answer they see, invented or not) or
+    when it leaves some of them out (a question about every X answered with one)."""
     findings = state.get("findings") or []
     verified = [f for f in findings if f.get("verified")]
-    if state.get("final_checked") or not verified or citations(answer, findings):
+    if state.get("final_checked") or not verified:
         return None
     options = "; ".join(dict.fromkeys(f"{f['answer']} ({f['where']})" for f in verified))
+    if not citations(answer, findings):
+        text = (
+            f"error: FINAL({answer!r}) is not backed by the text. Verified findings: {options}. "
+            "Answer again with FINAL, using them."
+        )
+        return {"index": -1, "action": "(your FINAL)", "text": text, "kind": "error"}
+    left_out = {normalized(f["answer"]): f for f in verified if not citations(answer, [f])}
+    if not left_out:
+        return None
+    missing = "; ".join(f"{f['answer']} ({f['where']})" for f in left_out.values())
     text = (
-        f"error: FINAL({answer!r}) is not backed by the text. Verified findings: {options}. "
-        "Answer again with FINAL, using them."
+        f"note: FINAL({answer!r}) leaves out verified findings: {missing}. If the question "
+        "asks for all of them, name them all; if it asks for one, choose and answer again."
     )
     return {"index": -1, "action": "(your FINAL)", "text": text, "kind": "error"}
 

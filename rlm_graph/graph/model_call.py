@@ -58,13 +58,24 @@ async def call_model(
     *,
     bound: Any = None,
     events: ModelCallEvents | None = None,
+    stop: list[str] | None = None,
 ) -> ModelReply:
     """Invoke ``bound`` (or the plain chat model) under the global concurrency limit.
 
     Exceptions (timeouts, HTTP errors, malformed responses) come back as ``error`` so the
     caller can turn them into an observation or a failed call record. ``events`` reports the
-    call queued, running and finished (with its usage).
+    call queued, running and finished (with its usage). ``stop``: sequences the server stops
+    writing at (a model whose server refuses them is asked again without).
     """
+    if stop:
+        reply = await call_model(
+            runtime, model, messages, bound=model.chat.bind(stop=stop), events=events
+        )
+        if reply.error and "stop" in reply.error.lower():
+            again = await call_model(runtime, model, messages, events=events)
+            again.usage = again.usage.add(reply.usage)
+            return again
+        return reply
     runnable = bound if bound is not None else model.chat
     prompt_chars = sum(len(content_text(m.content)) for m in messages)
     started = time.perf_counter()
@@ -78,8 +89,13 @@ async def call_model(
                 events.started()
             raw = await runnable.ainvoke(messages)
     except Exception as exc:  # noqa: BLE001 - any model failure is an observation
-        usage = Usage(model_calls=1, input_tokens=max(1, estimate_tokens(prompt_chars)))
-        reply = ModelReply(None, usage, time.perf_counter() - started, describe_error(exc))
+        cut = _cut_off_reply(exc)
+        if cut is not None:  # the reply hit the output limit: what it wrote is still a reply
+            reply = ModelReply(cut, usage_from_message(cut, prompt_chars=prompt_chars), 0.0)
+        else:
+            usage = Usage(model_calls=1, input_tokens=max(1, estimate_tokens(prompt_chars)))
+            reply = ModelReply(None, usage, 0.0, describe_error(exc))
+        reply.seconds = time.perf_counter() - started
     else:
         if isinstance(raw, dict) and "raw" in raw:  # with_structured_output(include_raw=True)
             raw = raw["raw"]
@@ -91,6 +107,24 @@ async def call_model(
     if events is not None:
         events.finished(reply.usage, reply.seconds, reply.error)
     return reply
+
+
+def _cut_off_reply(exc: BaseException) -> AIMessage | None:
+    """The text of a reply the client refused because it reached the output limit (the OpenAI
+    SDK's ``LengthFinishReasonError`` under a JSON schema carries the completion), or None."""
+    completion = getattr(exc, "completion", None)
+    choices = getattr(completion, "choices", None) or []
+    if not choices:
+        return None
+    text = getattr(choices[0].message, "content", None) or ""
+    usage = getattr(completion, "usage", None)
+    metadata = {}
+    if usage is not None:
+        metadata["token_usage"] = {
+            "prompt_tokens": getattr(usage, "prompt_tokens", 0),
+            "completion_tokens": getattr(usage, "completion_tokens", 0),
+        }
+    return AIMessage(content=text, response_metadata={**metadata, "finish_reason": "length"})
 
 
 def json_schema_format(name: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -214,13 +215,16 @@ async def _planner_turn(
         added.append({"author": "rlm", "text": first})
     last_turn = iteration >= budget.max_iterations - 1
     stalled = bool(state.get("stalled"))
-    forced = last_turn or stalled
+    review = state.get("force_reason")
+    forced = last_turn or stalled or bool(review)
     if forced:
         template = (
             prompts.PLANNER_FORCE_FINAL_JSON if model.json_schema else prompts.PLANNER_FORCE_FINAL
         )
         force = template.format(
-            reason=prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED,
+            reason=(
+                prompts.FORCE_REASON_TURNS if last_turn else review or prompts.FORCE_REASON_STALLED
+            ),
             query=state["query"],
             findings=render_findings(state.get("findings") or [], verified_only=True),
         )
@@ -243,6 +247,9 @@ async def _planner_turn(
     messages = to_messages(system, sent)
     if forced:
         reply = await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
+    elif bound is None:  # text actions: stop the model where its turn is over
+        stop = planner_stops(view.chunk_count(rt.chunking_for_view()))
+        reply = await call_model(rt, model, messages, events=events, stop=stop)
     else:
         reply = await call_model(rt, model, messages, bound=bound, events=events)
     update = {**_accounting(state, rt, model.name, reply.usage, budget), "iteration": iteration + 1}
@@ -255,12 +262,21 @@ async def _planner_turn(
         }
 
     text = cut_continuation(reply.text)
+    if (
+        reply.message is not None
+        and reply.message.response_metadata.get("finish_reason") != "length"
+    ):
+        # Stopped by a stop sequence, not by the output limit: its unfinished last line is
+        # where we stopped it (a CALL past the last chunk), not an action the model wrote.
+        text = drop_unfinished_action(text)
     turn = parse_turn(reply.message if reply.message.tool_calls else text)
     if forced and (answer := _json_answer(reply.text)) is not None:
         turn = ParsedTurn(actions=[Action(op="final", answer=answer)])
         text = turn_text(turn)
     added.append({"author": "model", "text": text or turn_text(turn)})
     result = {**update, "transcript": added, "actions": turn.model_dump()}
+    if review:
+        result["force_reason"] = None
     if forced:
         # One chance to answer; a planner that still does not is not going to.
         final = next((a for a in turn.actions if a.op == "final"), None)
@@ -327,6 +343,24 @@ def chunk_list(count: int) -> str:
     if count > MAX_LISTED_CHUNKS:
         return ""
     return "Chunk targets: " + ", ".join(f"chunk:{i}" for i in range(count)) + "\n"
+
+
+def planner_stops(chunks: int) -> list[str]:
+    """Where a text planner's turn is over: the example dialogue it would go on to imitate,
+    and a CALL one past the last chunk (measured on the 0.5B model: it wrote CALLs up to
+    chunk:40 of 18, to its output limit, on every turn). Four: OpenAI's limit."""
+    return ["\nUser:", "\nResults:", "\nEnd of example", f'"chunk:{chunks}"']
+
+
+_ACTION_START = re.compile(r"^\s*(CALL|PEEK|GREP|FINAL)\s*\(", re.IGNORECASE)
+
+
+def drop_unfinished_action(text: str) -> str:
+    """``text`` without a last line that starts an action and never closes it."""
+    lines = text.rstrip().splitlines()
+    if lines and _ACTION_START.match(lines[-1]) and not lines[-1].rstrip().endswith(")"):
+        return "\n".join(lines[:-1]).rstrip()
+    return text
 
 
 def cut_continuation(text: str) -> str:

@@ -94,7 +94,8 @@ class RLMState(RLMInput, total=False):
         list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
     ]
     stalled: bool  # the last reply brought nothing new while repeating itself
-    final_checked: bool  # a FINAL no verified finding backed was sent back once already
+    final_checked: bool  # a FINAL was sent back once already (unbacked, or leaving findings out)
+    force_reason: str | None  # the next planner turn must answer now, for this reason
     idle_turns: int  # consecutive replies that brought nothing new
     coverage_note: str | None  # map-reduce could not read every chunk
     # accounting

@@ -52,7 +52,7 @@ def chunk_calls(task: str, count: int) -> str:
 
 def final_from_results(messages: list[BaseMessage]) -> str:
     """A planner turn that answers with the first non-NOT FOUND result it was shown."""
-    found = re.findall(r"-> (\d{4}-ALPHA)", str(messages[-1].content))
+    found = re.findall(r"(?:-> |^- )(\d{4}-ALPHA)", str(messages[-1].content), re.M)
     return f'FINAL("{found[0]}")' if found else 'FINAL("unknown")'
 
 

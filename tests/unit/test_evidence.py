@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from rlm_graph import prompts
 from rlm_graph.context import open_context
 from rlm_graph.evidence import check, locate, parse_reply, supports
 from rlm_graph.graph.findings import citations, render_findings
@@ -202,7 +203,7 @@ async def test_an_unbacked_final_is_sent_back_once_while_verified_findings_exist
     seen = []
 
     def turns(messages, turn):
-        seen.append(str(messages[-1].content))
+        seen.append("\n".join(str(m.content) for m in messages[-2:]))
         if turn == 0:
             return chunk_calls("What is the vault access code?", 8)
         if turn == 1:
@@ -214,6 +215,8 @@ async def test_an_unbacked_final_is_sent_back_once_while_verified_findings_exist
     )
     assert "FINAL('55-B') is not backed by the text" in seen[2]
     assert "Verified findings: 7391-ALPHA" in seen[2]
+    # The second look is a forced answer, with the verified findings in front of it.
+    assert prompts.FORCE_REASON_REVIEW in seen[2] and "- 7391-ALPHA  [verified" in seen[2]
     assert result.answer == "7391-ALPHA" and result.grounded  # marks stripped, answer backed
 
 
@@ -256,3 +259,95 @@ def test_a_quote_backs_an_answer_only_when_it_holds_its_facts(answer, quote, bac
     from rlm_graph.evidence import backs
 
     assert backs(answer, quote) is backed
+
+
+def test_a_right_code_in_the_models_own_words_verifies_by_the_code():
+    """ "The NAME archive is 7391-ALPHA" with a misquoted sentence: the code itself stands in
+    the slice, so the answer is verified there; an invented code stands nowhere."""
+    view = open_context(TEXT)
+    misquoted = ["The access code for the NAME archive is 7391-ALPHA."]
+    right = check(view, reply(True, "NAME archive is 7391-ALPHA", misquoted))
+    assert right.verified and [(e.quote, e.line) for e in right.evidence] == [("7391-ALPHA", 3)]
+    invented = check(view, reply(True, "NAME archive is 7391-BETA", misquoted))
+    assert not invented.verified
+    # Every code must stand there: one right and one invented is not verified.
+    assert not check(view, reply(True, "7391-ALPHA and 8812-BETA", [])).verified
+    assert not check(view, reply(True, "the 1932 bridge", [])).verified  # too short to prove
+
+
+async def test_a_leaf_cut_off_at_its_output_limit_still_answers(haystack):
+    """The OpenAI client refuses a JSON-schema reply that hit the output limit
+    (``LengthFinishReasonError``); what the model wrote is still read as its reply."""
+    from openai import LengthFinishReasonError
+    from openai.types.chat import ChatCompletion
+
+    def leaf(messages):
+        text = leaf_text(messages)
+        if "7391-ALPHA" not in text:
+            return reply(False)
+        cut = '{"found": true, "answer": "7391-ALPHA", "quotes": ["The vault access code is 7391-ALPHA.", "The vault'
+        completion = ChatCompletion.model_validate(
+            {
+                "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                "choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": cut}}],
+                "usage": {"prompt_tokens": 700, "completion_tokens": 1024, "total_tokens": 1724},
+            }
+        )  # fmt: skip
+        raise LengthFinishReasonError(completion=completion)
+
+    def turns(messages, turn):
+        return chunk_calls("find the code", 8) if turn == 0 else 'FINAL("7391-ALPHA")'
+
+    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    (found,) = [r for r in result.records if r.kind == "leaf" and r.outcome == "found"]
+    assert found.status == "done" and found.error is None
+    assert found.answer == "7391-ALPHA" and found.verified
+    assert found.usage.output_tokens == 1024  # what the server reported, not an estimate
+    assert result.grounded
+
+
+def several_codes_leaves(messages):
+    """Each chunk holding one of the planted codes finds it, with its sentence."""
+    text = leaf_text(messages)
+    match = re.search(r"The access code for the (\w+) archive is (\d{4}-[A-Z]+)\.", text)
+    if match:
+        return reply(True, f"NAME archive is {match.group(2)}", [])  # own words, no quote
+    return reply(False)
+
+
+async def test_a_final_that_leaves_verified_findings_out_is_looked_at_again():
+    """Asked for every archive, a small model answers with the first finding it reads; shown
+    the findings it left out, it names them all."""
+    lines = make_haystack(20_000, seed=3).split("\n")
+    planted = {"pebble": "1259-STOAT", "falcon": "3440-BISON", "granite": "4561-KESTREL"}
+    for at, (key, code) in zip((10, 60, 110), planted.items(), strict=True):
+        lines.insert(at, f"The access code for the {key} archive is {code}.")
+    seen = []
+
+    def turns(messages, turn):
+        seen.append("\n".join(str(m.content) for m in messages[-2:]))
+        if turn == 0:
+            return chunk_calls("List every archive with its access code", 12)
+        if turn == 1:
+            return 'FINAL("pebble: 1259-STOAT")'
+        codes = re.findall(r"^- .*?(\d{4}-[A-Z]+)", seen[-1], re.M)
+        return f'FINAL("{", ".join(codes)}")'
+
+    result = await make_rlm(planner(turns, leaf=several_codes_leaves)).ainvoke(
+        {"query": "List every archive with its access code", "context": "\n".join(lines)}
+    )
+    assert "leaves out verified findings: NAME archive is 3440-BISON" in seen[2]
+    assert all(code in result.answer for code in planted.values()), result.answer
+    assert result.grounded and {c["quote"] for c in result.citations} == set(planted.values())
+
+
+async def test_a_final_that_names_every_verified_finding_is_taken_at_once(haystack):
+    def turns(messages, turn):
+        return chunk_calls("q", 8) if turn == 0 else 'FINAL("The code is 7391-ALPHA.")'
+
+    model = planner(turns, leaf=inventing_and_quoting_leaves)
+    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    assert result.answer == "The code is 7391-ALPHA." and result.grounded
+    assert result.usage.model_calls == 8 + 2  # no second look

@@ -179,7 +179,7 @@ async def test_looping_planner_is_forced_to_answer_with_its_findings(haystack, c
     )
     assert result.status == "done" and result.answer == "7391-ALPHA"
     assert len(seen) == 3
-    assert "Found so far:\n- CALL chunk:" in seen[2] and "7391-ALPHA" in seen[2]
+    assert "Found so far:\n- 7391-ALPHA  [verified: " in seen[2]
 
 
 async def test_looping_planner_that_never_answers_ends_with_partial(haystack):
@@ -588,16 +588,41 @@ async def test_many_out_of_range_calls_read_as_one_line(haystack):
     seen = []
     count = chunk_count(haystack)
 
+    # (Past chunk:{count} itself: there the stop sequence would end the reply, next test.)
+    targets = [*range(count), *range(count + 1, count + 21)]
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if turn == 0:
+            return "\n".join(f'CALL("find", "chunk:{i}")' for i in targets)
+        return final_from_results(messages)
+
+    await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
+    out_of_range = [line for line in seen[1].splitlines() if "out of range" in line]
+    assert len(out_of_range) == 1
+    # Shown after the one verified finding: numbered [2-21].
+    assert f"[2-21] CALL chunk:{count + 1} ... CALL chunk:{count + 20}" in out_of_range[0]
+    assert "[verified" in seen[1].splitlines()[1]
+
+
+async def test_a_planner_writing_past_the_last_chunk_is_stopped_there(haystack):
+    """The server stops the reply at a CALL one past the last chunk; the unfinished line it
+    leaves is dropped, not reported back to the model as an error."""
+    seen = []
+    count = chunk_count(haystack)
+
     def turns(messages, turn):
         seen.append(str(messages[-1].content))
         return chunk_calls("find", count + 20) if turn == 0 else final_from_results(messages)
 
-    result = await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
-    out_of_range = [line for line in seen[1].splitlines() if "out of range" in line]
-    assert len(out_of_range) == 1
-    # Shown after the one verified finding: numbered [2-21].
-    assert f"[2-21] CALL chunk:{count} ... CALL chunk:{count + 19}" in out_of_range[0]
-    assert "[verified" in seen[1].splitlines()[1]
+    model = planner(turns)
+    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    assert result.answer == "7391-ALPHA"
+    assert f'"chunk:{count}"' in model.stops[0] and "\nUser:" in model.stops[0]
+    results = seen[1]
+    assert "out of range" not in results and "cut off" not in results and "error" not in results
+    leaves = [r for r in result.records if r.kind == "leaf"]
+    assert len(leaves) == count
     assert result.answer == "7391-ALPHA"
 
 
