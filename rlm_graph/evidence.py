@@ -280,15 +280,17 @@ def backs(answer: str, quote: str) -> bool:
 
 def supports(final: str, finding_answer: str, quotes: list[str]) -> bool:
     """Whether a verified finding backs a final answer: one contains the other (answers
-    compared without case and punctuation), the finding's codes all stand in the final answer
-    ("pebble: 1259-STOAT" backed by "the NAME archive is 1259-STOAT"), or the final answer
-    stands in its quotes."""
+    compared without case and punctuation), the codes of the finding's answer or of one of its
+    quotes all stand in the final answer ("pebble: 1259-STOAT" backed by "the NAME archive is
+    1259-STOAT", or by "granite archive" quoting "... granite archive is 4561-KESTREL."), or
+    the final answer stands in its quotes."""
     final_n, answer_n = normalized(final), normalized(finding_answer)
     if len(final_n) < 2 or len(answer_n) < 2:
         return False
     if answer_n in final_n or final_n in answer_n:
         return True
-    codes = fact_tokens(finding_answer)
-    if codes and all(normalized(code) in final_n for code in codes):
-        return True
+    for source in (finding_answer, *quotes):  # its codes, or a quote's, all in the answer
+        codes = fact_tokens(source)
+        if codes and all(normalized(code) in final_n for code in codes):
+            return True
     return any(final_n in normalized(quote) for quote in quotes)

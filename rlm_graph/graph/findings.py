@@ -30,6 +30,24 @@ def _where(result: dict[str, Any]) -> str:
     return ""
 
 
+# A quote longer than this is shown cut: it is there to show the fact, not the page.
+QUOTE_SHOWN_CHARS = 200
+
+
+def shown_quote(answer: str, evidence: list[dict[str, Any]]) -> str:
+    """The first verified passage that says more than the answer itself, quoted, or "".
+    Shown next to a verified answer: a small leaf answers "granite archive" to a question
+    about archives and their codes while its quote holds the code the planner needs."""
+    for item in evidence or []:
+        quote = Evidence.model_validate(item)
+        if quote.verified and normalized(quote.quote) != normalized(answer):
+            text = " ".join(quote.quote.split())
+            if len(text) > QUOTE_SHOWN_CHARS:
+                text = text[:QUOTE_SHOWN_CHARS].rstrip() + " ..."
+            return f' "{text}"'
+    return ""
+
+
 def child_text(result: dict[str, Any]) -> str:
     """One child's result for the planner's transcript."""
     if result["status"] == "error":
@@ -40,7 +58,8 @@ def child_text(result: dict[str, Any]) -> str:
     if result["status"] == "budget_exhausted":
         answer = f"(incomplete, budget ran out) {answer}"
     if result.get("verified"):
-        return f"{answer}  [verified: {_where(result)}]"
+        quote = shown_quote(answer, result.get("evidence") or [])
+        return f"{answer}  [verified: {_where(result)}]{quote}"
     if result.get("verified") is False:
         return f"{answer}  [unverified: no passage of its text backs it]"
     return answer
@@ -89,7 +108,11 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
     that copies a line copies the answer first, not ``CALL chunk:2 ->``."""
     verified = [f for f in findings if f.get("verified")]
     unverified = [f for f in findings if not f.get("verified")]
-    lines = [f"- {f['answer']}  [verified: {f['where']}] ({_target(f)})" for f in verified]
+    lines = [
+        f"- {f['answer']}  [verified: {f['where']}] ({_target(f)})"
+        f"{shown_quote(f['answer'], f.get('evidence') or [])}"
+        for f in verified
+    ]
     if verified and verified_only and unverified:
         lines.append(
             f"({len(unverified)} other answer(s) that no passage of the text backs are left out)"

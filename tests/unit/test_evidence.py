@@ -351,3 +351,31 @@ async def test_a_final_that_names_every_verified_finding_is_taken_at_once(haysta
     result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
     assert result.answer == "The code is 7391-ALPHA." and result.grounded
     assert result.usage.model_calls == 8 + 2  # no second look
+
+
+async def test_the_planner_reads_the_quote_of_a_verified_answer_that_says_less():
+    """A leaf answers "granite archive" and quotes the sentence with the code: the planner is
+    shown the quote, and a FINAL with the code is grounded by that finding."""
+    lines = make_haystack(20_000, seed=3).split("\n")
+    lines.insert(60, "The access code for the granite archive is 4561-KESTREL.")
+    sentence = "The access code for the granite archive is 4561-KESTREL."
+
+    def leaf(messages):
+        if sentence in leaf_text(messages):
+            return reply(True, "granite archive", [sentence])
+        return reply(False)
+
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if turn == 0:
+            return chunk_calls("Which archives, with their codes?", 12)
+        code = re.search(r'\[verified: line \d+\] "The access code .* is (\S+)\."', seen[-1])
+        return f'FINAL("granite: {code.group(1)}")'
+
+    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke(
+        {"query": "Which archives, with their codes?", "context": "\n".join(lines)}
+    )
+    assert result.answer == "granite: 4561-KESTREL" and result.grounded
+    assert result.citations[0]["quote"] == sentence
