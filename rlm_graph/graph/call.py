@@ -25,6 +25,10 @@ from rlm_graph.state import CallRecord, ContextRef
 
 # Beyond this many refused CALLs, one line speaks for the rest (the transcript stays bounded).
 MAX_REFUSALS_LISTED = 5
+# Beyond this many CALLs that repeat earlier turns' calls, one line speaks for them all
+# (measured on the 0.5B model: a re-issued fan-out of 18 repeats, each listed, drowned the
+# findings and the model copied the pattern back).
+MAX_REPEATS_LISTED = 3
 
 FINAL_WITH_WORK = (
     "FINAL was ignored because this turn also asked for results; "
@@ -101,6 +105,8 @@ class _Step:
         depth = self.state.get("depth", 0)
         has_work = any(action.op != "final" for action in actions)
         seen_this_turn: dict[str, int] = {}
+        duplicates = 0
+        repeats: list[dict[str, Any]] = []
         for index, action in enumerate(actions, start=first_index):
             if action.op == "final":
                 if has_work:
@@ -132,14 +138,26 @@ class _Step:
             key = cache_key(action.task or "", ref)
             if key in cache:
                 text = f"(repeated call, first answer) {cache[key]}"
-                self.observations.append(_observation(index, action, text, "repeat"))
+                repeats.append(_observation(index, action, text, "repeat"))
             elif key in seen_this_turn:
-                self.observations.append(
-                    {**_observation(index, action, ""), "same_as": seen_this_turn[key]}
-                )
+                duplicates += 1  # run once; a reply that cycles through its calls is one
             else:
                 seen_this_turn[key] = index
                 self.candidates.append(_Candidate(index, action, ref, leaf, key))
+        if len(repeats) <= MAX_REPEATS_LISTED:
+            self.observations.extend(repeats)
+        else:
+            text = (
+                f"note: {len(repeats)} CALLs repeat earlier calls (same question, same target); "
+                "their results are above"
+            )
+            self.observations.append({**repeats[0], "action": "(your reply)", "text": text})
+        if duplicates:
+            text = f"note: {duplicates} CALLs of this reply repeat others in it; each ran once"
+            index = first_index + len(actions)
+            self.observations.append(
+                {"index": index, "action": "(your reply)", "text": text, "kind": "repeat"}
+            )
 
     def launch(self) -> list[dict[str, Any]]:
         """Jobs for the CALLs the budget allows, in call order; the others are refused."""

@@ -76,7 +76,6 @@ def render_observations(entries: list[dict[str, Any]]) -> str:
 def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     """The update for one step's results: transcript, findings, cache, records, usage, budget."""
     results = sorted(state.get("child_results") or [], key=lambda r: r["index"])
-    by_index = {result["index"]: result for result in results}
     cache = dict(state.get("call_cache") or {})
     # What a repeated CALL is answered with: its first result, as the planner read it.
     new_cache = {
@@ -84,13 +83,7 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     }
     cache.update(new_cache)
 
-    entries: list[dict[str, Any]] = []
-    for observation in state.get("observations") or []:
-        if "same_as" in observation:
-            first = by_index.get(observation["same_as"])
-            text = f"(same call as above) {child_text(first)}" if first else "(same call as above)"
-            observation = {**observation, "text": text}
-        entries.append(observation)
+    entries: list[dict[str, Any]] = list(state.get("observations") or [])
     # Verified findings first (small models take the first answer they read), then the
     # turn's lookups and errors, unverified answers, and "not found"; action order within each.
     entries = [{**entry, "rank": 1} for entry in entries]

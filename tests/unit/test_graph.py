@@ -159,7 +159,7 @@ async def test_repeated_calls_are_answered_from_the_first_result(haystack, check
     )
     assert result.status == "done"
     assert len(leaf_calls) == 1
-    assert "same call as above" in seen[1]
+    assert "1 CALLs of this reply repeat others in it; each ran once" in seen[1]
     # Repeating itself with nothing new: told to answer now, with what was found.
     assert "no new results" in seen[2] and "chunk:1 -> " not in seen[2]
 
@@ -670,3 +670,27 @@ async def test_a_verified_finding_is_read_before_an_earlier_unverified_answer(ha
     assert "7391-ALPHA  [verified" in lines[0]
     assert any("1234-ALPHA  [unverified" in line for line in lines[1:])
     assert result.answer == "7391-ALPHA" and result.grounded
+
+
+async def test_a_reply_that_cycles_through_its_calls_reads_as_one_fan_out(haystack):
+    """The 0.5B planner wrote chunk:0 ... chunk:N and then started again from chunk:0, three
+    times over; listed one by one, the repeats drowned the findings. Each call runs once and
+    the repeats are one line; a re-issued fan-out in a later turn is one line too."""
+    count = chunk_count(haystack)
+    seen = []
+
+    def turns(messages, turn):
+        seen.append("\n".join(str(m.content) for m in messages[-2:]))
+        if turn < 2:
+            return "\n".join([chunk_calls("find", count)] * 3)
+        return final_from_results(messages)
+
+    model = planner(turns)
+    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    assert result.answer == "7391-ALPHA"
+    assert len([r for r in result.records if r.kind == "leaf"]) == count
+    first, second = seen[1], seen[2]
+    assert f"{2 * count} CALLs of this reply repeat others in it" in first
+    assert len(first.split("Results:")[-1].splitlines()) <= count + 4
+    results = second.split("Results:")[-1].split("Budget:")[0]
+    assert f"{3 * count} CALLs repeat earlier calls" in results and len(results.splitlines()) <= 3
