@@ -6,13 +6,13 @@ import asyncio
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import PrivateAttr
 
@@ -47,6 +47,7 @@ class ScriptedChatModel(BaseChatModel):
     bound_tools: list[list[str]] = []
     response_formats: list[str | None] = []
     stops: list[list[str] | None] = []  # the stop sequences each call was given
+    lines_streamed: int = 0
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _latency(self, messages: list[BaseMessage]) -> float:
@@ -105,6 +106,24 @@ class ScriptedChatModel(BaseChatModel):
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        """The reply a line at a time, then its usage; ``lines_streamed`` counts the lines a
+        caller read before it stopped reading."""
+        result = await self._agenerate(messages, stop, run_manager, **kwargs)
+        message = result.generations[0].message
+        for line in content_text(message.content).splitlines(keepends=True):
+            self.lines_streamed += 1
+            yield ChatGenerationChunk(message=AIMessageChunk(content=line))
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(content="", usage_metadata=message.usage_metadata)
+        )
 
     def with_structured_output(
         self, schema: Any, *, include_raw: bool = False, method: str | None = None, **kwargs: Any

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rlm_graph.evidence import Evidence, normalized, supports
+from rlm_graph.evidence import Evidence, fact_tokens, normalized, supports
 
 # The marks the planner reads after a child's answer; a planner that copies one into its FINAL
 # means the answer, not the mark.
@@ -46,6 +46,15 @@ def shown_quote(answer: str, evidence: list[dict[str, Any]]) -> str:
                 text = text[:QUOTE_SHOWN_CHARS].rstrip() + " ..."
             return f' "{text}"'
     return ""
+
+
+def essence(finding: dict[str, Any]) -> str:
+    """A verified finding in a few words: its answer, or its quote when the quote holds codes
+    the answer lacks ("granite archive" found by "... granite archive is 4561-KESTREL.")."""
+    answer = finding["answer"]
+    quote = shown_quote(answer, finding.get("evidence") or []).strip()
+    missing = [c for c in fact_tokens(quote) if normalized(c) not in normalized(answer)]
+    return quote.strip('"') if missing else answer
 
 
 def child_text(result: dict[str, Any]) -> str:
@@ -121,7 +130,7 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
         lines += [f"- {f['answer']}  [unverified] ({_target(f)})" for f in unverified]
     distinct = {normalized(f["answer"]): f for f in verified}
     if len(distinct) > 1:
-        side_by_side = " | ".join(f"{f['answer']} ({_target(f)})" for f in distinct.values())
+        side_by_side = " | ".join(f"{essence(f)} ({_target(f)})" for f in distinct.values())
         lines.append(f"Verified findings differ: {side_by_side}")
     if findings and not verified:
         lines.append("None of these is verified: no passage of the text backs them.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,17 +60,25 @@ async def call_model(
     bound: Any = None,
     events: ModelCallEvents | None = None,
     stop: list[str] | None = None,
+    until: Callable[[str], bool] | None = None,
 ) -> ModelReply:
     """Invoke ``bound`` (or the plain chat model) under the global concurrency limit.
 
     Exceptions (timeouts, HTTP errors, malformed responses) come back as ``error`` so the
     caller can turn them into an observation or a failed call record. ``events`` reports the
     call queued, running and finished (with its usage). ``stop``: sequences the server stops
-    writing at (a model whose server refuses them is asked again without).
+    writing at (a model whose server refuses them is asked again without). ``until``: the
+    reply is streamed and no longer read once ``until(text so far)`` holds at a line's end
+    (closing the stream stops the server writing; the caller cuts what it does not want).
     """
     if stop:
         reply = await call_model(
-            runtime, model, messages, bound=model.chat.bind(stop=stop), events=events
+            runtime,
+            model,
+            messages,
+            bound=model.chat.bind(stop=stop),
+            events=events,
+            until=until,
         )
         if reply.error and "stop" in reply.error.lower():
             again = await call_model(runtime, model, messages, events=events)
@@ -87,7 +96,10 @@ async def call_model(
             running = time.perf_counter()
             if events is not None:
                 events.started()
-            raw = await runnable.ainvoke(messages)
+            if until is None:
+                raw = await runnable.ainvoke(messages)
+            else:
+                raw = await _stream_until(model, runnable, messages, until)
     except Exception as exc:  # noqa: BLE001 - any model failure is an observation
         cut = _cut_off_reply(exc)
         if cut is not None:  # the reply hit the output limit: what it wrote is still a reply
@@ -107,6 +119,30 @@ async def call_model(
     if events is not None:
         events.finished(reply.usage, reply.seconds, reply.error)
     return reply
+
+
+async def _stream_until(
+    model: ResolvedModel, runnable: Any, messages: list[BaseMessage], until: Callable[[str], bool]
+) -> AIMessage:
+    """Stream the reply and stop reading once ``until`` holds at the end of a line."""
+    # Token counts arrive in a stream's last chunk only when asked for (OpenAI-style clients).
+    kwargs = {"stream_usage": True} if "stream_usage" in type(model.chat).model_fields else {}
+    total: Any = None
+    stream = runnable.astream(messages, **kwargs)
+    try:
+        async for chunk in stream:
+            total = chunk if total is None else total + chunk
+            if "\n" in content_text(chunk.content) and until(content_text(total.content)):
+                break
+    finally:
+        await stream.aclose()  # the HTTP stream closes: the server stops writing
+    if total is None:
+        return AIMessage(content="")
+    return AIMessage(
+        content=content_text(total.content),
+        usage_metadata=getattr(total, "usage_metadata", None),
+        response_metadata=dict(getattr(total, "response_metadata", None) or {}),
+    )
 
 
 def _cut_off_reply(exc: BaseException) -> AIMessage | None:

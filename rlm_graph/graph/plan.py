@@ -249,7 +249,9 @@ async def _planner_turn(
         reply = await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
     elif bound is None:  # text actions: stop the model where its turn is over
         stop = planner_stops(view.chunk_count(rt.chunking_for_view()))
-        reply = await call_model(rt, model, messages, events=events, stop=stop)
+        reply = await call_model(
+            rt, model, messages, events=events, stop=stop, until=repeats_an_action
+        )
     else:
         reply = await call_model(rt, model, messages, bound=bound, events=events)
     update = {**_accounting(state, rt, model.name, reply.usage, budget), "iteration": iteration + 1}
@@ -261,7 +263,7 @@ async def _planner_turn(
             **finish("error", partial_answer(state, "model failed"), reply.error),
         }
 
-    text = cut_continuation(reply.text)
+    text = cut_at_repeat(cut_continuation(reply.text))
     if (
         reply.message is not None
         and reply.message.response_metadata.get("finish_reason") != "length"
@@ -353,6 +355,34 @@ def planner_stops(chunks: int) -> list[str]:
 
 
 _ACTION_START = re.compile(r"^\s*(CALL|PEEK|GREP|FINAL)\s*\(", re.IGNORECASE)
+
+
+def _action_lines(text: str) -> list[str]:
+    return [" ".join(line.split()) for line in text.splitlines()]
+
+
+def _first_repeat(lines: list[str]) -> int | None:
+    seen: set[str] = set()
+    for number, line in enumerate(lines):
+        if _ACTION_START.match(line):
+            if line in seen:
+                return number
+            seen.add(line)
+    return None
+
+
+def repeats_an_action(text: str) -> bool:
+    """Whether a reply so far has written one of its complete action lines again (the 0.5B
+    model, having CALLed every chunk, starts over from chunk:0 until its output limit)."""
+    complete = text[: text.rfind("\n") + 1]
+    return _first_repeat(_action_lines(complete)) is not None
+
+
+def cut_at_repeat(text: str) -> str:
+    """``text`` up to the first action line it repeats."""
+    lines = text.splitlines()
+    at = _first_repeat(_action_lines(text))
+    return text if at is None else "\n".join(lines[:at]).rstrip()
 
 
 def drop_unfinished_action(text: str) -> str:

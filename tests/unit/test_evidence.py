@@ -379,3 +379,16 @@ async def test_the_planner_reads_the_quote_of_a_verified_answer_that_says_less()
     )
     assert result.answer == "granite: 4561-KESTREL" and result.grounded
     assert result.citations[0]["quote"] == sentence
+
+
+def test_findings_that_differ_are_named_by_the_facts_their_quotes_hold():
+    quote = {"quote": "The access code for the granite archive is 4561-KESTREL.", "verified": True, "line": 9, "line_end": 9}  # fmt: skip
+    findings = [
+        {"action": "CALL chunk:1", "call_id": "t1.1", "answer": "granite archive", "verified": True, "where": "line 9", "evidence": [quote]},
+        {"action": "CALL chunk:4", "call_id": "t1.4", "answer": "3440-BISON", "verified": True, "where": "line 70", "evidence": []},
+    ]  # fmt: skip
+    shown = render_findings(findings, verified_only=True)
+    assert (
+        "Verified findings differ: The access code for the granite archive is 4561-KESTREL. "
+        "(chunk:1) | 3440-BISON (chunk:4)"
+    ) in shown

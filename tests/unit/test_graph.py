@@ -159,7 +159,8 @@ async def test_repeated_calls_are_answered_from_the_first_result(haystack, check
     )
     assert result.status == "done"
     assert len(leaf_calls) == 1
-    assert "1 CALLs of this reply repeat others in it; each ran once" in seen[1]
+    # The reply's second, identical line is where its turn ended: one CALL, one result.
+    assert seen[1].count("CALL chunk:1 ->") == 1 and "error" not in seen[1]
     # Repeating itself with nothing new: told to answer now, with what was found.
     assert "no new results" in seen[2] and "chunk:1 -> " not in seen[2]
 
@@ -672,25 +673,51 @@ async def test_a_verified_finding_is_read_before_an_earlier_unverified_answer(ha
     assert result.answer == "7391-ALPHA" and result.grounded
 
 
-async def test_a_reply_that_cycles_through_its_calls_reads_as_one_fan_out(haystack):
+@pytest.mark.parametrize("action_format", ["text", "json"])
+async def test_a_reply_that_cycles_through_its_calls_reads_as_one_fan_out(haystack, action_format):
     """The 0.5B planner wrote chunk:0 ... chunk:N and then started again from chunk:0, three
-    times over; listed one by one, the repeats drowned the findings. Each call runs once and
-    the repeats are one line; a re-issued fan-out in a later turn is one line too."""
+    times over; listed one by one, the repeats drowned the findings. A text reply ends at its
+    first repeated line (streamed, it is no longer read there); in other formats each call
+    runs once and the repeats are one line. A re-issued fan-out in a later turn is one line."""
     count = chunk_count(haystack)
     seen = []
 
     def turns(messages, turn):
         seen.append("\n".join(str(m.content) for m in messages[-2:]))
         if turn < 2:
+            calls = [{"op": "call", "task": "find", "target": f"chunk:{i}"} for i in range(count)]
+            if action_format == "json":
+                return json.dumps({"actions": calls * 3})
             return "\n".join([chunk_calls("find", count)] * 3)
-        return final_from_results(messages)
+        found = re.findall(r"(?:-> |^- )(\d{4}-ALPHA)", seen[-1], re.M)
+        final = {"op": "final", "answer": found[0]}
+        return (
+            json.dumps({"actions": [final]}) if action_format == "json" else f'FINAL("{found[0]}")'
+        )
 
     model = planner(turns)
-    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model, action_format=action_format).ainvoke(
+        {"query": "q", "context": haystack}
+    )
     assert result.answer == "7391-ALPHA"
     assert len([r for r in result.records if r.kind == "leaf"]) == count
-    first, second = seen[1], seen[2]
-    assert f"{2 * count} CALLs of this reply repeat others in it" in first
-    assert len(first.split("Results:")[-1].splitlines()) <= count + 4
-    results = second.split("Results:")[-1].split("Budget:")[0]
-    assert f"{3 * count} CALLs repeat earlier calls" in results and len(results.splitlines()) <= 3
+    first = seen[1].split("Results:")[-1]
+    assert len(first.splitlines()) <= count + 4
+    if action_format == "json":
+        assert f"{2 * count} CALLs of this reply repeat others in it" in first
+    else:
+        assert "repeat" not in first and "error" not in first
+    results = seen[2].split("Results:")[-1].split("Budget:")[0]
+    assert "CALLs repeat earlier calls" in results and len(results.splitlines()) <= 3
+
+
+async def test_a_streamed_reply_is_no_longer_read_after_its_first_repeat(haystack):
+    count = chunk_count(haystack)
+
+    def turns(messages, turn):
+        return "\n".join([chunk_calls("find", count)] * 5) if turn == 0 else 'FINAL("done")'
+
+    model = planner(turns)
+    await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    # The first turn's reply: its count lines and the repeat that ended it, not 5 x count.
+    assert model.lines_streamed <= count + 1 + 1  # + the FINAL turn's one line
