@@ -107,14 +107,16 @@ Found so far:
 {findings}"""
 
 # The same last chance where the model's server decodes under a JSON schema: the reply can only
-# be {"answer": ...}. Measured on the 0.5B model: asked in words, it re-issued all its calls,
-# or wrote the instruction back as its reply.
+# be {"answers": [...]}. Measured on the 0.5B model: asked in words, it re-issued all its calls,
+# or wrote the instruction back as its reply; asked for one "answer", it copied the first of
+# three findings; shown findings led by their quotes and asked for a list, it listed all three.
 PLANNER_FORCE_FINAL_JSON = """\
 {reason} Answer the question now, from what was found.
 Question: {query}
 Found so far:
 {findings}
-Reply with a JSON object whose "answer" is your answer to the question."""
+Reply with a JSON object whose "answers" lists every finding above that answers the question \
+(or your own answer, if none does)."""
 
 FORCE_REASON_TURNS = "You have no turns left."
 FORCE_REASON_STALLED = "Your calls brought no new results."

@@ -106,6 +106,19 @@ def _target(finding: dict[str, Any]) -> str:
     return finding["action"].removeprefix("CALL ").strip()
 
 
+def _verified_line(finding: dict[str, Any], *, quoted: bool = False) -> str:
+    """``- <essence>  [verified: where] (target)``, then the quote when it says more than the
+    line already does. Led by the essence: a small model that copies a line copies the fact.
+    ``quoted``: led by the quote whenever there is one (what a reader composing the answer
+    reads: every line the same shape)."""
+    quote = shown_quote(finding["answer"], finding.get("evidence") or []).strip()
+    lead = quote.strip('"') if quoted and quote else essence(finding)
+    line = f"- {lead}  [verified: {finding['where']}] ({_target(finding)})"
+    if lead == finding["answer"]:
+        line += shown_quote(finding["answer"], finding.get("evidence") or [])
+    return line
+
+
 def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = False) -> str:
     """Verified findings first, then unverified ones, marked; verified answers that disagree are
     named together so the planner weighs them instead of taking the first.
@@ -117,11 +130,7 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
     that copies a line copies the answer first, not ``CALL chunk:2 ->``."""
     verified = [f for f in findings if f.get("verified")]
     unverified = [f for f in findings if not f.get("verified")]
-    lines = [
-        f"- {f['answer']}  [verified: {f['where']}] ({_target(f)})"
-        f"{shown_quote(f['answer'], f.get('evidence') or [])}"
-        for f in verified
-    ]
+    lines = [_verified_line(f, quoted=verified_only) for f in verified]
     if verified and verified_only and unverified:
         lines.append(
             f"({len(unverified)} other answer(s) that no passage of the text backs are left out)"
@@ -129,7 +138,7 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
     else:
         lines += [f"- {f['answer']}  [unverified] ({_target(f)})" for f in unverified]
     distinct = {normalized(f["answer"]): f for f in verified}
-    if len(distinct) > 1:
+    if len(distinct) > 1 and not verified_only:
         side_by_side = " | ".join(f"{essence(f)} ({_target(f)})" for f in distinct.values())
         lines.append(f"Verified findings differ: {side_by_side}")
     if findings and not verified:

@@ -42,13 +42,15 @@ MAP_FANOUT_LIMIT = 256
 MAX_LISTED_CHUNKS = 40
 # Room left in the window for the planner's own reply.
 PLANNER_REPLY_RESERVE_TOKENS = 1024
-# The forced last turn's reply, where the server decodes under a JSON schema.
+# The forced last turn's reply, where the server decodes under a JSON schema: the findings
+# that answer the question, one per item (measured on the 0.5B model: asked for one "answer"
+# string, it copied the first finding of three; asked for a list, it listed all three).
 FINAL_FORMAT = json_schema_format(
     "final_answer",
     {
         "type": "object",
-        "properties": {"answer": {"type": "string"}},
-        "required": ["answer"],
+        "properties": {"answers": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "required": ["answers"],
         "additionalProperties": False,
     },
 )
@@ -330,14 +332,29 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     return {**base, **await _planner_turn(state, runtime, rt, view, model, budget)}
 
 
+_TARGET_TAG = re.compile(r"\s*\((?:chunks?|lines|chars|file):[^)]*\)\s*$")
+
+
 def _json_answer(text: str) -> str | None:
-    """The answer of a forced turn's ``{"answer": ...}`` reply (None: not that shape)."""
+    """The answer of a forced turn's ``{"answers": [...]}`` reply, its items without the marks
+    and target tags they were copied with, joined (None: not that shape). ``{"answer": ...}``
+    is read too."""
     try:
         value = json.loads(text)
     except ValueError:
         return None
-    answer = value.get("answer") if isinstance(value, dict) else None
-    return str(answer) if isinstance(answer, str | int | float) else None
+    if not isinstance(value, dict):
+        return None
+    items = value.get("answers", value.get("answer"))
+    if not isinstance(items, list):
+        items = [items]
+    parts = [
+        _TARGET_TAG.sub("", strip_marks(str(item))).strip()
+        for item in items
+        if isinstance(item, str | int | float)
+    ]
+    parts = list(dict.fromkeys(part for part in parts if part))
+    return "; ".join(parts) if parts else None
 
 
 def chunk_list(count: int) -> str:

@@ -119,7 +119,7 @@ async def test_an_invented_answer_loses_to_a_quoted_one_in_map_reduce():
             return inventing_and_quoting_leaves(messages)
         assert is_reduce_prompt(messages)
         shown.append(str(messages[-1].content))
-        first = re.search(r"^- (\S+)", shown[-1], re.M)
+        first = re.search(r"^- .*?(\d+-[A-Z]+)", shown[-1], re.M)
         return first.group(1)  # a reducer that takes the first finding it is shown
 
     shown: list[str] = []
@@ -216,7 +216,7 @@ async def test_an_unbacked_final_is_sent_back_once_while_verified_findings_exist
     assert "FINAL('55-B') is not backed by the text" in seen[2]
     assert "Verified findings: 7391-ALPHA" in seen[2]
     # The second look is a forced answer, with the verified findings in front of it.
-    assert prompts.FORCE_REASON_REVIEW in seen[2] and "- 7391-ALPHA  [verified" in seen[2]
+    assert prompts.FORCE_REASON_REVIEW in seen[2] and "7391-ALPHA.  [verified" in seen[2]
     assert result.answer == "7391-ALPHA" and result.grounded  # marks stripped, answer backed
 
 
@@ -387,8 +387,45 @@ def test_findings_that_differ_are_named_by_the_facts_their_quotes_hold():
         {"action": "CALL chunk:1", "call_id": "t1.1", "answer": "granite archive", "verified": True, "where": "line 9", "evidence": [quote]},
         {"action": "CALL chunk:4", "call_id": "t1.4", "answer": "3440-BISON", "verified": True, "where": "line 70", "evidence": []},
     ]  # fmt: skip
-    shown = render_findings(findings, verified_only=True)
+    shown = render_findings(findings)
     assert (
         "Verified findings differ: The access code for the granite archive is 4561-KESTREL. "
         "(chunk:1) | 3440-BISON (chunk:4)"
     ) in shown
+
+
+async def test_a_forced_answer_lists_every_finding_it_rests_on():
+    """Asked for a list, the last forced turn names all three findings; each is read without
+    the marks and targets it was copied with."""
+    import dataclasses
+
+    from rlm_graph.models import resolve_model
+
+    lines = make_haystack(20_000, seed=3).split("\n")
+    planted = {"pebble": "1259-STOAT", "falcon": "3440-BISON", "granite": "4561-KESTREL"}
+    for at, (key, code) in zip((10, 60, 110), planted.items(), strict=True):
+        lines.insert(at, f"The access code for the {key} archive is {code}.")
+
+    def leaf(messages):
+        match = re.search(r"The access code for the (\w+) archive is \S+\.", leaf_text(messages))
+        return reply(True, f"{match.group(1)} archive", [match.group(0)]) if match else reply(False)
+
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if "Reply with a JSON object" in seen[-1]:
+            return json.dumps({"answers": re.findall(r"^- (.*)$", seen[-1], re.M)})
+        return chunk_calls("Which archives, with their codes?", 12)  # again: it stalls
+
+    chat = planner(turns, leaf=leaf)
+    model = dataclasses.replace(resolve_model(chat), json_schema=True)
+    result = await make_rlm(model).ainvoke(
+        {"query": "Which archives, with their codes?", "context": "\n".join(lines)}
+    )
+    # Led by their quotes, every line the same shape.
+    assert "- The access code for the pebble archive is 1259-STOAT.  [verified: line" in seen[-1]
+    assert result.answer == "; ".join(
+        f"The access code for the {key} archive is {code}." for key, code in planted.items()
+    )
+    assert result.grounded and len({c["call_id"] for c in result.citations}) == 3

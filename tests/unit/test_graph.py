@@ -635,8 +635,9 @@ async def test_forced_final_decodes_under_a_json_schema_where_the_server_can(hay
 
     def turns(messages, turn):
         seen.append(str(messages[-1].content))
-        if "Reply with a JSON object" in seen[-1]:
-            return json.dumps({"answer": re.findall(r"\d{4}-ALPHA", seen[-1])[0]})
+        if "Reply with a JSON object" in seen[-1]:  # a finding's line, copied whole
+            line = re.search(r"^- (.*\d{4}-ALPHA.*)$", seen[-1], re.M).group(1)
+            return json.dumps({"answers": [line, line]})
         return chunk_calls("find", count)  # the same calls again: the planner stalls
 
     chat = planner(turns)
