@@ -35,6 +35,7 @@ from rlm_graph.graph.state import RLMState
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.models import ResolvedModel
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
+from rlm_graph.protocol.trim import planner_stops, repeats_an_action, trim_reply
 from rlm_graph.state import ContextRef, Usage
 
 # The most CALLs one map step issues; more chunks are grouped into ranges (when depth allows).
@@ -265,14 +266,10 @@ async def _planner_turn(
             **finish("error", partial_answer(state, "model failed"), reply.error),
         }
 
-    text = cut_at_repeat(cut_continuation(reply.text))
-    if (
-        reply.message is not None
-        and reply.message.response_metadata.get("finish_reason") != "length"
-    ):
-        # Stopped by a stop sequence, not by the output limit: its unfinished last line is
-        # where we stopped it (a CALL past the last chunk), not an action the model wrote.
-        text = drop_unfinished_action(text)
+    # Cut by the output limit, its unfinished last line is reported to the model; stopped by a
+    # stop sequence, that line is where we stopped it (a CALL past the last chunk): dropped.
+    cut_off = reply.message.response_metadata.get("finish_reason") == "length"
+    text = trim_reply(reply.text, cut_off=cut_off)
     turn = parse_turn(reply.message if reply.message.tool_calls else text)
     if forced and (answer := _json_answer(reply.text)) is not None:
         turn = ParsedTurn(actions=[Action(op="final", answer=answer)])
@@ -362,62 +359,6 @@ def chunk_list(count: int) -> str:
     if count > MAX_LISTED_CHUNKS:
         return ""
     return "Chunk targets: " + ", ".join(f"chunk:{i}" for i in range(count)) + "\n"
-
-
-def planner_stops(chunks: int) -> list[str]:
-    """Where a text planner's turn is over: the example dialogue it would go on to imitate,
-    and a CALL one past the last chunk (measured on the 0.5B model: it wrote CALLs up to
-    chunk:40 of 18, to its output limit, on every turn). Four: OpenAI's limit."""
-    return ["\nUser:", "\nResults:", "\nEnd of example", f'"chunk:{chunks}"']
-
-
-_ACTION_START = re.compile(r"^\s*(CALL|PEEK|GREP|FINAL)\s*\(", re.IGNORECASE)
-
-
-def _action_lines(text: str) -> list[str]:
-    return [" ".join(line.split()) for line in text.splitlines()]
-
-
-def _first_repeat(lines: list[str]) -> int | None:
-    seen: set[str] = set()
-    for number, line in enumerate(lines):
-        if _ACTION_START.match(line):
-            if line in seen:
-                return number
-            seen.add(line)
-    return None
-
-
-def repeats_an_action(text: str) -> bool:
-    """Whether a reply so far has written one of its complete action lines again (the 0.5B
-    model, having CALLed every chunk, starts over from chunk:0 until its output limit)."""
-    complete = text[: text.rfind("\n") + 1]
-    return _first_repeat(_action_lines(complete)) is not None
-
-
-def cut_at_repeat(text: str) -> str:
-    """``text`` up to the first action line it repeats."""
-    lines = text.splitlines()
-    at = _first_repeat(_action_lines(text))
-    return text if at is None else "\n".join(lines[:at]).rstrip()
-
-
-def drop_unfinished_action(text: str) -> str:
-    """``text`` without a last line that starts an action and never closes it."""
-    lines = text.rstrip().splitlines()
-    if lines and _ACTION_START.match(lines[-1]) and not lines[-1].rstrip().endswith(")"):
-        return "\n".join(lines[:-1]).rstrip()
-    return text
-
-
-def cut_continuation(text: str) -> str:
-    """Drop what a model wrote after its own turn (it sometimes goes on to invent the results
-    and a FINAL, imitating the worked example)."""
-    lines = text.splitlines()
-    for number, line in enumerate(lines):
-        if number and line.strip().lower().startswith(prompts.PLANNER_STOP_LINES):
-            return "\n".join(lines[:number]).rstrip()
-    return text
 
 
 def turn_text(turn: ParsedTurn) -> str:

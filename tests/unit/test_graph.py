@@ -375,7 +375,7 @@ def test_event_loop_guard_runs_sync_invoke_inside_a_running_loop(haystack):
 
 
 def test_cut_continuation_drops_an_invented_dialogue():
-    from rlm_graph.graph.plan import cut_continuation
+    from rlm_graph.protocol.trim import cut_continuation
 
     reply = 'CALL("q", "chunk:0")\nCALL("q", "chunk:1")\n\nUser:\nResults:\n[1] ...\nFINAL("x")'
     assert cut_continuation(reply) == 'CALL("q", "chunk:0")\nCALL("q", "chunk:1")'
