@@ -66,6 +66,7 @@ async def measure(spec: str, cases: list[tuple[str, str, str, str]]) -> dict[str
             "empty_not_found",
             "empty_copied",
             "empty_invented",
+            "empty_invented_verified",
         )
     }
     quotes_given = quotes_verified = 0
@@ -95,6 +96,7 @@ async def measure(spec: str, cases: list[tuple[str, str, str, str]]) -> dict[str
                 counts["empty_copied"] += 1
             else:
                 counts["empty_invented"] += 1
+                counts["empty_invented_verified"] += bool(verdict.verified)
     return {
         "model": model.name,
         **counts,
@@ -126,15 +128,15 @@ async def main() -> None:
     )
     print(f"{n} slices of {corpus.name}, each with a planted needle and without; temperature 0.\n")
     print(
-        "| model | replies in the evidence format | needle: right + verified | right, unverified | said not found | wrong | no needle: not found | copied the example | invented (caught: unverified) | quotes verified | seconds per leaf |"
+        "| model | replies in the evidence format | needle: right + verified | right, unverified | said not found | wrong | no needle: not found | copied the example | invented | of which verified (missed) | quotes verified | seconds per leaf |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         quotes = f"{r['quotes_verified']}/{r['quotes_given']}" if r["quotes_given"] else "-"
         print(
             f"| {r['model']} | {r['json']}/{2 * n} | {r['right_verified']}/{n} | {r['right_unverified']}/{n} | "
             f"{r['not_found_on_needle']}/{n} | {r['wrong_on_needle']}/{n} | {r['empty_not_found']}/{n} | "
-            f"{r['empty_copied']}/{n} | {r['empty_invented']}/{n} | {quotes} | {r['seconds'] / (2 * n):.1f} |"
+            f"{r['empty_copied']}/{n} | {r['empty_invented']}/{n} | {r['empty_invented_verified']}/{n} | {quotes} | {r['seconds'] / (2 * n):.1f} |"
         )
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from rlm_graph.graph.accounting import usage_of_records
+from rlm_graph.graph.accounting import live_record, usage_of_records
 from rlm_graph.state import CallRecord, Usage
 from rlm_graph.tree import build_tree, tree_summary
 
@@ -54,7 +54,10 @@ class RLMResult(BaseModel):
         pending: list[dict[str, Any]] | None = None,
     ) -> RLMResult:
         turn = values.get("turn") or 1
-        everything = [CallRecord.model_validate(r) for r in (values.get("records") or {}).values()]
+        stored = dict(values.get("records") or {})
+        if pending and values.get("call_id") in stored:  # paused: the root's turns so far count
+            stored[values["call_id"]] = live_record(values, "root")
+        everything = [CallRecord.model_validate(r) for r in stored.values()]
         records = [record for record in everything if record.turn == turn]
         usage, by_model = usage_of_records(records)
         thread_usage, _ = usage_of_records(everything)

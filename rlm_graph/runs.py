@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from rlm_graph.budget import Budget
-from rlm_graph.graph.accounting import record_from_state, usage_of_records
+from rlm_graph.graph.accounting import live_record, usage_of_records
 from rlm_graph.leases import Holder
 from rlm_graph.persistence import Backend
 from rlm_graph.settings import RunSettings
@@ -84,7 +84,7 @@ async def _records(graph: Any, thread_id: str, snapshot: Any) -> list[CallRecord
     values = snapshot.values or {}
     records = dict(values.get("records") or {})
     if snapshot.next and values.get("call_id") in records:
-        records[values["call_id"]] = _live_record(values, "root")
+        records[values["call_id"]] = live_record(values, "root")
     for record_id, record in (await _in_flight_records(graph, thread_id, snapshot)).items():
         # What the state holds as "running" is completed by the newer copy.
         if records.get(record_id, {}).get("status", "running") == "running":
@@ -149,15 +149,8 @@ async def _in_flight_records(
         if state.values:
             found.update(state.values.get("records") or {})
             found.update(await _in_flight_records(graph, thread_id, state, child_ns))
-            found[state.values["call_id"]] = _live_record(state.values, "node")
+            found[state.values["call_id"]] = live_record(state.values, "node")
     return found
-
-
-def _live_record(values: dict[str, Any], kind: str) -> dict[str, Any]:
-    """A running call's record as its own state has it now (its planner turns counted)."""
-    stored = (values.get("records") or {}).get(values.get("call_id"), {})
-    live = record_from_state(values, kind=kind, model=stored.get("model", ""))
-    return {**stored, **live.model_dump(exclude={"started_at"} if stored else set())}
 
 
 def _call_order(record: CallRecord) -> tuple[int, ...]:

@@ -79,3 +79,11 @@ def usage_update(state: dict[str, Any], model: str, usage: Usage) -> dict[str, A
     """State update for one model call this call made itself: its own usage and its subtree's."""
     own = Usage.model_validate(state.get("own_usage") or {}).add(usage)
     return {"usage": add_usage(state.get("usage"), model, usage), "own_usage": own.model_dump()}
+
+
+def live_record(values: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A running call's record as its own state has it now (its planner turns counted), over
+    the record stored when it started."""
+    stored = (values.get("records") or {}).get(values.get("call_id"), {})
+    live = record_from_state(values, kind=kind, model=stored.get("model", ""))
+    return {**stored, **live.model_dump(exclude={"started_at"} if stored else set())}

@@ -130,6 +130,8 @@ async def test_approval_gate_pauses_then_approve_runs_the_calls(target, haystack
     rlm = make_rlm(fan_out_planner(1), target, approve_over=500)
     paused = await rlm.ainvoke({"query": "code?", "context": haystack}, config)
     assert paused.status == "interrupted" and paused.answer is None
+    # The planner turn that proposed the calls is counted while the run waits.
+    assert paused.usage.model_calls == 1 and paused.usage.input_tokens > 0
     (proposal,) = paused.pending
     assert proposal["estimated_tokens"] > 500 and len(proposal["calls"]) >= 8
     assert (await rlm.ashow(thread)).status == "interrupted"
