@@ -263,8 +263,8 @@ def _grounding(result: Any) -> str:
 def _print_result(result: Any, args: argparse.Namespace, err: Any) -> int:
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
-    elif result.status != "interrupted":
-        print(result.answer or "")
+    elif result.answer is not None:  # no answer (paused, failed): nothing on stdout
+        print(result.answer)
     err.print(
         f"thread {result.thread_id} turn {result.turn} | route {result.route or '-'} | "
         f"status {result.status} | {result.usage.model_calls} model calls | "

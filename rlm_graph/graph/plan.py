@@ -189,7 +189,10 @@ async def _direct(
         **_accounting(state, rt, model.name, outcome.usage, budget),
         "iteration": 1,
         **outcome.fields(),
-        **finish(outcome.status, outcome.answer or "not found", outcome.error),
+        # A failed call has no answer: "not found" would claim the text was read.
+        **finish(
+            outcome.status, None if outcome.error else outcome.answer or "not found", outcome.error
+        ),
     }
 
 

@@ -234,3 +234,16 @@ def test_help_and_argument_errors_load_no_heavy_library(env):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_model_server_that_is_down_fails_with_no_answer(env, tmp_path):
+    """Nothing listens at the URL: exit 1, the reason on stderr, nothing on stdout (no "not
+    found" as if the text had been read)."""
+    path = tmp_path / "short.txt"
+    path.write_text("A short text.\n")
+    proc = run_cli(
+        "ask", "q", "--context", str(path), "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+        "--timeout", "5", env=env,
+    )  # fmt: skip
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "error" in proc.stderr.strip().splitlines()[-1].lower()

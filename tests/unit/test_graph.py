@@ -255,6 +255,18 @@ async def test_failing_root_model_ends_with_error_status(haystack):
     assert "ConnectionError" in result.error
 
 
+async def test_a_failed_direct_call_has_no_answer():
+    """The model server is down: the answer is not "not found" (nothing was read)."""
+
+    def down(messages):
+        raise ConnectionError("connection refused")
+
+    model = planner(["unused"], leaf=down)
+    result = await make_rlm(model).ainvoke({"query": "q", "context": "a short text"})
+    assert result.route == "direct" and result.status == "error"
+    assert result.answer is None and "connection refused" in result.error
+
+
 async def test_small_context_takes_the_direct_route():
     model = planner(["should not plan"])
     result = await make_rlm(model).ainvoke({"query": "q", "context": "the code is 1234-ALPHA"})
