@@ -161,18 +161,73 @@ def _verdict(
 ) -> LeafVerdict:
     backing = [item for item in evidence if item.verified and backs(answer, item.quote)]
     if not backing:
-        # Small models wrap a right code in words of their own ("the NAME archive is
-        # 1259-STOAT") and misquote its sentence: the answer's codes, each found in the slice,
-        # are its evidence. An invented code is in no slice.
+        # Small models wrap a right code in words of their own ("the archive1 archive is
+        # 1259-STOAT") and misquote its sentence: the sentence of the slice around each of the
+        # answer's codes is its evidence. An invented code is in no slice.
         codes = [locate(view, code) for code in fact_tokens(answer)]
-        if codes and all(item.verified for item in codes):
-            backing = codes
+        found = [item for item in codes if item.verified]
+        backing = _unique([passage(view, item.start or 0, item.end or 0) for item in found])
+        if backing and len(found) < len(codes):
+            # Part of the answer stands nowhere in the text (an invented name, a second code):
+            # the finding is what the text itself says there, never the invention.
+            answer = " ".join(item.quote for item in backing)
     verified = bool(backing)
     # Keep what backs the answer; an unverified answer keeps every quote, to show.
     shown = backing if verified else evidence
     return LeafVerdict(
         outcome="found", answer=answer, verified=verified, evidence=shown, formatted=formatted
     )
+
+
+# How far a passage reaches on either side of a code, and how many line breaks a sentence
+# may wrap over (prose); past that the text is a listing and the passage is the code's line.
+PASSAGE_REACH = 200
+PASSAGE_WRAPS = 2
+_SENTENCE_END = re.compile(rb"[.!?](?=\s|$)|\n[ \t]*\n")
+
+
+def _passage_left(data: bytes, lo: int) -> int:
+    reach = max(0, lo - PASSAGE_REACH)
+    ends = list(_SENTENCE_END.finditer(data, reach, lo))
+    if ends and data.count(b"\n", ends[-1].end(), lo) <= PASSAGE_WRAPS:
+        return ends[-1].end()
+    line = data.rfind(b"\n", reach, lo)
+    if line >= 0:
+        return line + 1
+    space = data.find(b" ", reach, lo) if reach else -1
+    return space + 1 if space >= 0 else reach
+
+
+def _passage_right(data: bytes, hi: int) -> int:
+    reach = min(len(data), hi + PASSAGE_REACH)
+    stop = _SENTENCE_END.search(data, hi, reach)
+    if stop is not None and data.count(b"\n", hi, stop.start()) <= PASSAGE_WRAPS:
+        return stop.start() + (data[stop.start()] != ord("\n"))  # the full stop kept
+    line = data.find(b"\n", hi, reach)
+    if line >= 0:
+        return line
+    space = data.rfind(b" ", hi, reach) if reach < len(data) else -1
+    return space if space >= 0 else reach
+
+
+def passage(view: ContextView, start: int, end: int) -> Evidence:
+    """The sentence of ``view`` around the absolute span ``start:end`` (its line, in text that
+    is not prose; at most ``PASSAGE_REACH`` bytes either side), as verified evidence."""
+    data = view.read_bytes()
+    left = _passage_left(data, start - view.start)
+    right = _passage_right(data, end - view.start)
+    raw = data[left:right]
+    left += len(raw) - len(raw.lstrip())
+    right = left + len(raw.strip())
+    quote = " ".join(data[left:right].decode("utf-8", "replace").split())
+    first, last = view.start + left, view.start + right
+    return Evidence(
+        quote=quote, verified=True, start=first, end=last, **lines_of(view, first, last)
+    )
+
+
+def _unique(evidence: list[Evidence]) -> list[Evidence]:
+    return list({(item.start, item.end): item for item in evidence}.values())
 
 
 def _locate_all(view: ContextView, quotes: list[str]) -> list[Evidence]:

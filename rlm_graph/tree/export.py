@@ -16,7 +16,9 @@ price is known), ``started_at`` / ``ended_at`` / ``latency``, ``iterations``, ``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rlm_graph.state import CallRecord
@@ -85,7 +87,22 @@ def node_attributes(
         found = locate(record.context_start, record.context_end)
         if found is not None:
             attrs["file"], attrs["line_start"], attrs["line_end"] = found
-    return {key: value for key, value in attrs.items() if value is not None}
+    for key in [key for key, value in attrs.items() if value is None]:
+        del attrs[key]
+    return attrs
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a large tree is built: its node dicts hold no cycles,
+    and the collections their allocation triggers took half the time of a 100,000-call build."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_tree(
@@ -100,20 +117,25 @@ def build_tree(
     import networkx as nx
 
     tree = nx.DiGraph()
-    parsed = sorted(_records(records), key=lambda r: call_order(r.id))
-    turns = {r.turn for r in parsed}
-    threaded = thread_id is not None or len(turns) > 1
-    if threaded:
-        tree.add_node(THREAD_NODE, id=THREAD_NODE, kind="thread", task=thread_id or "", depth=-1)
-    for record in parsed:
-        tree.add_node(record.id, **node_attributes(record, prices, locate))
-    for record in parsed:
-        if record.parent_id is not None:
-            if record.parent_id not in tree:
-                raise ValueError(f"call {record.id} names an unknown parent {record.parent_id}")
-            tree.add_edge(record.parent_id, record.id, order=call_order(record.id)[-1])
-        elif threaded:
-            tree.add_edge(THREAD_NODE, record.id, order=record.turn)
+    with _collector_paused():
+        # The order key is computed once per record; nodes and edges go in with the bulk adders.
+        ordered = sorted(((call_order(r.id), r) for r in _records(records)), key=lambda p: p[0])
+        turns = {record.turn for _, record in ordered}
+        threaded = thread_id is not None or len(turns) > 1
+        if threaded:
+            tree.add_node(
+                THREAD_NODE, id=THREAD_NODE, kind="thread", task=thread_id or "", depth=-1
+            )
+        tree.add_nodes_from((r.id, node_attributes(r, prices, locate)) for _, r in ordered)
+        edges: list[tuple[str, str, dict[str, int]]] = []
+        for order, record in ordered:
+            if record.parent_id is not None:
+                if record.parent_id not in tree:
+                    raise ValueError(f"call {record.id} names an unknown parent {record.parent_id}")
+                edges.append((record.parent_id, record.id, {"order": order[-1]}))
+            elif threaded:
+                edges.append((THREAD_NODE, record.id, {"order": record.turn}))
+        tree.add_edges_from(edges)
     return tree
 
 

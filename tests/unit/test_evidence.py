@@ -263,16 +263,40 @@ def test_a_quote_backs_an_answer_only_when_it_holds_its_facts(answer, quote, bac
 
 def test_a_right_code_in_the_models_own_words_verifies_by_the_code():
     """ "The NAME archive is 7391-ALPHA" with a misquoted sentence: the code itself stands in
-    the slice, so the answer is verified there; an invented code stands nowhere."""
+    the slice, so the answer is verified by the sentence around it; an invented code stands
+    nowhere."""
     view = open_context(TEXT)
     misquoted = ["The access code for the NAME archive is 7391-ALPHA."]
     right = check(view, reply(True, "NAME archive is 7391-ALPHA", misquoted))
-    assert right.verified and [(e.quote, e.line) for e in right.evidence] == [("7391-ALPHA", 3)]
+    sentence = "The vault access code is 7391-ALPHA, said the auditor."
+    assert right.verified and right.answer == "NAME archive is 7391-ALPHA"
+    assert [(e.quote, e.line, e.line_end) for e in right.evidence] == [(sentence, 2, 3)]
     invented = check(view, reply(True, "NAME archive is 7391-BETA", misquoted))
     assert not invented.verified
-    # Every code must stand there: one right and one invented is not verified.
-    assert not check(view, reply(True, "7391-ALPHA and 8812-BETA", [])).verified
     assert not check(view, reply(True, "the 1932 bridge", [])).verified  # too short to prove
+
+
+def test_an_answer_half_invented_is_restated_in_the_texts_own_words():
+    """One code of the answer is in the slice and one is not (or a name like ``archive1`` the
+    model made up): the finding is the sentence that holds the real code, and the invention
+    is gone from it."""
+    view = open_context(TEXT)
+    mixed = check(view, reply(True, "archive1: 7391-ALPHA, archive2: 8812-BETA", []))
+    assert mixed.verified
+    assert mixed.answer == "The vault access code is 7391-ALPHA, said the auditor."
+    assert "8812-BETA" not in mixed.answer and "archive1" not in mixed.answer
+    assert not check(view, reply(True, "archive1: 8812-BETA", [])).verified
+
+
+def test_in_a_listing_the_passage_around_a_code_is_its_line():
+    """Text with no sentence ends near the code (source, logs): the passage is the code's own
+    line, not the listing above it."""
+    listing = "".join(f"object.__op{i}__(self, other)\n" for i in range(30))
+    text = listing + "The access code for the birch archive is 7561-STOAT.\n" + listing
+    found = check(open_context(text), reply(True, "archive1 is 7561-STOAT", []))
+    assert found.verified
+    assert found.answer == "The access code for the birch archive is 7561-STOAT."
+    assert [e.line for e in found.evidence] == [31]
 
 
 async def test_a_leaf_cut_off_at_its_output_limit_still_answers(haystack):
@@ -340,7 +364,11 @@ async def test_a_final_that_leaves_verified_findings_out_is_looked_at_again():
     )
     assert "leaves out verified findings: NAME archive is 3440-BISON" in seen[2]
     assert all(code in result.answer for code in planted.values()), result.answer
-    assert result.grounded and {c["quote"] for c in result.citations} == set(planted.values())
+    # Cited by the sentences of the text that hold the codes, not by the bare codes.
+    sentences = {
+        f"The access code for the {key} archive is {code}." for key, code in planted.items()
+    }
+    assert result.grounded and {c["quote"] for c in result.citations} == sentences
 
 
 async def test_a_final_that_names_every_verified_finding_is_taken_at_once(haystack):
