@@ -180,39 +180,54 @@ def _verdict(
 
 
 # How far a passage reaches on either side of a code, and how many line breaks a sentence
-# may wrap over (prose); past that the text is a listing and the passage is the code's line.
+# may wrap over (prose whose next line goes on in lower case).
 PASSAGE_REACH = 200
 PASSAGE_WRAPS = 2
 _SENTENCE_END = re.compile(rb"[.!?](?=\s|$)|\n[ \t]*\n")
 
 
+def _goes_on(line: bytes) -> bool:
+    """A line that continues a wrapped sentence: it starts in lower case."""
+    text = line.lstrip()
+    return bool(text) and text[:1].islower()
+
+
 def _passage_left(data: bytes, lo: int) -> int:
     reach = max(0, lo - PASSAGE_REACH)
-    ends = list(_SENTENCE_END.finditer(data, reach, lo))
-    if ends and data.count(b"\n", ends[-1].end(), lo) <= PASSAGE_WRAPS:
-        return ends[-1].end()
-    line = data.rfind(b"\n", reach, lo)
-    if line >= 0:
-        return line + 1
-    space = data.find(b" ", reach, lo) if reach else -1
-    return space + 1 if space >= 0 else reach
+    newline = data.rfind(b"\n", reach, lo)
+    ends = [
+        m.end()
+        for m in _SENTENCE_END.finditer(data, reach, lo)
+        if data.count(b"\n", m.end(), lo) <= PASSAGE_WRAPS
+    ]
+    if newline < 0:  # one long line: back to its sentence's start, or to a space
+        if ends or not reach:
+            return ends[-1] if ends else 0
+        space = data.find(b" ", reach, lo)
+        return space + 1 if space >= 0 else reach
+    line = newline + 1
+    if ends and (ends[-1] >= line or _goes_on(data[line:lo])):
+        return ends[-1]
+    return line
 
 
 def _passage_right(data: bytes, hi: int) -> int:
     reach = min(len(data), hi + PASSAGE_REACH)
-    stop = _SENTENCE_END.search(data, hi, reach)
+    newline = data.find(b"\n", hi, reach)
+    limit = reach if newline < 0 or _goes_on(data[newline + 1 : newline + 80]) else newline
+    stop = _SENTENCE_END.search(data, hi, limit)
     if stop is not None and data.count(b"\n", hi, stop.start()) <= PASSAGE_WRAPS:
         return stop.start() + (data[stop.start()] != ord("\n"))  # the full stop kept
-    line = data.find(b"\n", hi, reach)
-    if line >= 0:
-        return line
-    space = data.rfind(b" ", hi, reach) if reach < len(data) else -1
+    if newline >= 0 or reach == len(data):
+        return newline if newline >= 0 else reach
+    space = data.rfind(b" ", hi, reach)
     return space if space >= 0 else reach
 
 
 def passage(view: ContextView, start: int, end: int) -> Evidence:
-    """The sentence of ``view`` around the absolute span ``start:end`` (its line, in text that
-    is not prose; at most ``PASSAGE_REACH`` bytes either side), as verified evidence."""
+    """The sentence of ``view`` around the absolute span ``start:end``, within its line unless
+    the sentence wraps onto a line that goes on in lower case (at most ``PASSAGE_REACH`` bytes
+    either side), as verified evidence."""
     data = view.read_bytes()
     left = _passage_left(data, start - view.start)
     right = _passage_right(data, end - view.start)
