@@ -41,7 +41,10 @@ def _records(records: Iterable[CallRecord | dict[str, Any]]) -> list[CallRecord]
 
 def call_order(record_id: str) -> tuple[int, ...]:
     """``t2.10.3`` sorts as (2, 10, 3): by turn, then by position in the tree."""
-    return tuple(int(part) for part in record_id.lstrip("t").split(".") if part.isdigit())
+    try:
+        return tuple(map(int, record_id.lstrip("t").split(".")))
+    except ValueError:  # an id of another shape: its numeric parts
+        return tuple(int(part) for part in record_id.lstrip("t").split(".") if part.isdigit())
 
 
 def node_attributes(
@@ -50,45 +53,45 @@ def node_attributes(
     locate: LineLocator | None = None,
 ) -> dict[str, Any]:
     """The flat, typed attributes of one call's node (None values left out)."""
-    answer = record.answer or ""
+    usage, answer = record.usage, record.answer
     attrs: dict[str, Any] = {
         "id": record.id,
-        "parent": record.parent_id,
         "turn": record.turn,
         "depth": record.depth,
         "kind": record.kind,
         "task": record.task,
-        "target": record.target,
         "span_start": record.context_start,
         "span_end": record.context_end,
         "model": record.model,
         "status": record.status,
-        "outcome": record.outcome,
-        "verified": record.verified,
-        "answer": record.answer,
-        "answer_preview": " ".join(answer.split())[:PREVIEW_CHARS],
-        "input_tokens": record.usage.input_tokens,
-        "output_tokens": record.usage.output_tokens,
-        "model_calls": record.usage.model_calls,
-        "model_seconds": record.usage.model_seconds,
+        "answer_preview": " ".join(answer.split())[:PREVIEW_CHARS] if answer else "",
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "model_calls": usage.model_calls,
+        "model_seconds": usage.model_seconds,
         "iterations": record.iterations,
         "started_at": record.started_at,
-        "ended_at": record.ended_at,
-        "latency": record.seconds,
-        "error": record.error,
-        "evidence": record.evidence,
     }
+    optional = (
+        ("parent", record.parent_id),
+        ("target", record.target),
+        ("outcome", record.outcome),
+        ("verified", record.verified),
+        ("answer", answer),
+        ("ended_at", record.ended_at),
+        ("latency", record.seconds),
+        ("error", record.error),
+        ("evidence", record.evidence),
+    )
+    attrs.update((key, value) for key, value in optional if value is not None)
     price = (prices or KNOWN_PRICES).get(record.model)
     if price is not None:
-        attrs["cost"] = (
-            record.usage.input_tokens * price[0] + record.usage.output_tokens * price[1]
-        ) / 1e6
+        attrs["cost"] = (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1e6
     if locate is not None and record.context_end > record.context_start:
         found = locate(record.context_start, record.context_end)
         if found is not None:
-            attrs["file"], attrs["line_start"], attrs["line_end"] = found
-    for key in [key for key, value in attrs.items() if value is None]:
-        del attrs[key]
+            located = zip(("file", "line_start", "line_end"), found, strict=True)
+            attrs.update((key, value) for key, value in located if value is not None)
     return attrs
 
 
