@@ -201,8 +201,10 @@ def _passage_left(data: bytes, lo: int) -> int:
         if data.count(b"\n", m.end(), lo) <= PASSAGE_WRAPS
     ]
     if newline < 0:  # one long line: back to its sentence's start, or to a space
-        if ends or not reach:
-            return ends[-1] if ends else 0
+        if ends:
+            return ends[-1]
+        if not reach:
+            return 0
         space = data.find(b" ", reach, lo)
         return space + 1 if space >= 0 else reach
     line = newline + 1
@@ -218,8 +220,10 @@ def _passage_right(data: bytes, hi: int) -> int:
     stop = _SENTENCE_END.search(data, hi, limit)
     if stop is not None and data.count(b"\n", hi, stop.start()) <= PASSAGE_WRAPS:
         return stop.start() + (data[stop.start()] != ord("\n"))  # the full stop kept
-    if newline >= 0 or reach == len(data):
-        return newline if newline >= 0 else reach
+    if newline >= 0:
+        return newline
+    if reach == len(data):
+        return reach
     space = data.rfind(b" ", hi, reach)
     return space if space >= 0 else reach
 

@@ -111,12 +111,10 @@ def _verified_line(finding: dict[str, Any], *, quoted: bool = False) -> str:
     line already does. Led by the essence: a small model that copies a line copies the fact.
     ``quoted``: led by the quote whenever there is one (what a reader composing the answer
     reads: every line the same shape)."""
-    quote = shown_quote(finding["answer"], finding.get("evidence") or []).strip()
-    lead = quote.strip('"') if quoted and quote else essence(finding)
+    quote = shown_quote(finding["answer"], finding.get("evidence") or [])
+    lead = quote.strip().strip('"') if quoted and quote.strip() else essence(finding)
     line = f"- {lead}  [verified: {finding['where']}] ({_target(finding)})"
-    if lead == finding["answer"]:
-        line += shown_quote(finding["answer"], finding.get("evidence") or [])
-    return line
+    return line + quote if lead == finding["answer"] else line
 
 
 def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = False) -> str:

@@ -41,10 +41,11 @@ def _records(records: Iterable[CallRecord | dict[str, Any]]) -> list[CallRecord]
 
 def call_order(record_id: str) -> tuple[int, ...]:
     """``t2.10.3`` sorts as (2, 10, 3): by turn, then by position in the tree."""
+    parts = record_id.lstrip("t").split(".")
     try:
-        return tuple(map(int, record_id.lstrip("t").split(".")))
+        return tuple(map(int, parts))
     except ValueError:  # an id of another shape: its numeric parts
-        return tuple(int(part) for part in record_id.lstrip("t").split(".") if part.isdigit())
+        return tuple(int(part) for part in parts if part.isdigit())
 
 
 def node_attributes(
@@ -60,6 +61,7 @@ def node_attributes(
         "depth": record.depth,
         "kind": record.kind,
         "task": record.task,
+        "target": record.target,
         "span_start": record.context_start,
         "span_end": record.context_end,
         "model": record.model,
@@ -74,7 +76,6 @@ def node_attributes(
     }
     optional = (
         ("parent", record.parent_id),
-        ("target", record.target),
         ("outcome", record.outcome),
         ("verified", record.verified),
         ("answer", answer),
