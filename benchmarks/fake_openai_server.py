@@ -47,7 +47,7 @@ NEEDLE = re.compile(r"\d{4}-ALPHA")
 # Requests for this model are refused with a 401 whose message repeats the API key, as real
 # providers do: tests use it to check that no key reaches records, checkpoints or output.
 ECHO_KEY_MODEL = "echo-key-401"
-SUB_KINDS = ("leaf", "rlms-sub")
+SUB_KINDS = ("leaf", "judge", "rlms-sub")
 ROOT_KINDS = ("planner", "rlms-root")
 
 
@@ -78,6 +78,8 @@ def classify(messages: list[dict[str, Any]]) -> str:
         return "rlms-sub"
     if system == prompts.LEAF_SYSTEM:
         return "leaf"
+    if system == prompts.JUDGE_SYSTEM:
+        return "judge"
     if system == prompts.REDUCE_SYSTEM:
         return "reduce"
     if system.startswith(_first_sentence(prompts.PLANNER_SYSTEM)):
@@ -165,6 +167,9 @@ def reply_for(kind: str, messages: list[dict[str, Any]], calls: int, ranges: int
         return _planner_reply(messages, calls, ranges)
     if kind == "rlms-root":
         return _rlms_root_reply(messages, calls)
+    if kind == "judge":  # our judge reads one passage: the needle, if the passage holds it
+        found = _needle_in(_text(messages[-1].get("content")))
+        return json.dumps({"found": found is not None, "answer": found or ""})
     # Leaves, rlms sub-calls, a reduce step, anything else: report the needle if it is there.
     return _needle_in(_text(messages[-1].get("content"))) or "NOT FOUND"
 

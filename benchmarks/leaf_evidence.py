@@ -28,9 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rlm_graph import RLM  # noqa: E402
 from rlm_graph.bench.corpus import load_corpus  # noqa: E402
 from rlm_graph.context import open_context  # noqa: E402
-from rlm_graph.evidence import check  # noqa: E402
-from rlm_graph.graph.leaf import RESPONSE_FORMAT, _copied, leaf_messages  # noqa: E402
-from rlm_graph.graph.model_call import call_model_json  # noqa: E402
+from rlm_graph.graph.leaf import answer_leaf  # noqa: E402
 
 WORDS = ["obsidian", "kestrel", "harbor", "juniper", "quartz", "falcon", "cedar", "lagoon"]
 
@@ -64,7 +62,6 @@ async def measure(spec: str, cases: list[tuple[str, str, str, str]]) -> dict[str
             "not_found_on_needle",
             "wrong_on_needle",
             "empty_not_found",
-            "empty_copied",
             "empty_invented",
             "empty_invented_verified",
         )
@@ -75,25 +72,22 @@ async def measure(spec: str, cases: list[tuple[str, str, str, str]]) -> dict[str
         for has_needle, text in ((True, planted), (False, empty)):
             view = open_context(text)
             started = time.perf_counter()
-            messages = leaf_messages(view, question)
-            reply = await call_model_json(runtime, model, messages, RESPONSE_FORMAT)
+            # The real leaf: its prompt, its evidence check and (by default) its judge.
+            verdict = await answer_leaf(runtime, model, view, question)
             seconds += time.perf_counter() - started
-            verdict = check(view, reply.text)
-            counts["json"] += verdict.formatted
-            quoted = [e for e in verdict.evidence if e.quote.strip() != verdict.answer.strip()]
-            quotes_given += len(quoted)
-            quotes_verified += sum(e.verified for e in quoted)
+            counts["json"] += verdict.error is None
+            quotes_given += len(verdict.evidence)
+            quotes_verified += sum(e.verified for e in verdict.evidence)
+            answer = verdict.answer or ""
             if has_needle:
                 if verdict.outcome == "not_found":
                     counts["not_found_on_needle"] += 1
-                elif code in verdict.answer:
+                elif code in answer:
                     counts["right_verified" if verdict.verified else "right_unverified"] += 1
                 else:
                     counts["wrong_on_needle"] += 1
             elif verdict.outcome == "not_found":
                 counts["empty_not_found"] += 1
-            elif _copied(verdict.answer):
-                counts["empty_copied"] += 1
             else:
                 counts["empty_invented"] += 1
                 counts["empty_invented_verified"] += bool(verdict.verified)
@@ -128,15 +122,15 @@ async def main() -> None:
     )
     print(f"{n} slices of {corpus.name}, each with a planted needle and without; temperature 0.\n")
     print(
-        "| model | replies in the evidence format | needle: right + verified | right, unverified | said not found | wrong | no needle: not found | copied the example | invented | of which verified (missed) | quotes verified | seconds per leaf |"
+        "| model | replies read | needle: right + verified | right, unverified | said not found | wrong | no needle: not found | invented | of which verified (missed) | passages verified | seconds per leaf |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         quotes = f"{r['quotes_verified']}/{r['quotes_given']}" if r["quotes_given"] else "-"
         print(
             f"| {r['model']} | {r['json']}/{2 * n} | {r['right_verified']}/{n} | {r['right_unverified']}/{n} | "
             f"{r['not_found_on_needle']}/{n} | {r['wrong_on_needle']}/{n} | {r['empty_not_found']}/{n} | "
-            f"{r['empty_copied']}/{n} | {r['empty_invented']}/{n} | {r['empty_invented_verified']}/{n} | {quotes} | {r['seconds'] / (2 * n):.1f} |"
+            f"{r['empty_invented']}/{n} | {r['empty_invented_verified']}/{n} | {quotes} | {r['seconds'] / (2 * n):.1f} |"
         )
 
 

@@ -87,6 +87,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         sub_window_tokens: int | None = None,
         direct_below: int | None = None,
         approve_over: int | None = None,
+        judge: bool = True,
         checkpointer: CheckpointTarget = None,
         timeout: float | None = None,
         on_event: EventHandler | None = None,
@@ -128,6 +129,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         self.sub_window_tokens = sub_window_tokens
         self.direct_below = direct_below
         self.approve_over = approve_over
+        self.judge = judge
         self.checkpointer = checkpointer
         # Memory checkpoints, blobs and leases last as long as this object.
         self._memory = MemoryParts()
@@ -165,6 +167,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             "sub_window_tokens": settings.sub_window_tokens,
             "direct_below": settings.direct_below,
             "approve_over": settings.approve_over,
+            "judge": settings.judge,
             "api_key": api_key,
         }
         return cls(root, **{**stored, **kwargs})
@@ -204,6 +207,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             sub_window_tokens=self.sub_window_tokens,
             direct_below=self.direct_below,
             approve_over=self.approve_over,
+            judge=self.judge,
         )
 
     # -- asking ----------------------------------------------------------------------------------

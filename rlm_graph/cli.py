@@ -20,6 +20,7 @@ EXIT_FAILED = 1  # the run ended with status error
 EXIT_USAGE = 2  # bad arguments, unusable input, a thread that cannot take this: nothing ran
 EXIT_BUDGET = 3  # the run ended with status budget_exhausted
 EXIT_WAITING = 4  # the run paused at an approval gate: approve or deny it
+EXIT_NOT_FOUND = 5  # the run finished, and nothing in the text answers the question
 EXIT_INTERRUPTED = 130  # Ctrl-C: the thread is kept and can be resumed
 
 
@@ -113,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         metavar="TOKENS",
         help="pause for approval before any fan-out estimated to read more than TOKENS",
+    )
+    ask.add_argument(
+        "--no-judge",
+        dest="judge",
+        action="store_false",
+        help="verify findings by word overlap alone, without the second model call that reads "
+        "each finding's passage alone and must answer the same",
     )
     ask.add_argument("--planner", choices=["model", "map-reduce"], default="model")
     ask.add_argument(
@@ -249,6 +257,8 @@ def _grounding(result: Any) -> str:
     """``grounded (t1.6 line 95)``, or a plain warning that nothing in the text backs it."""
     if result.status != "done":
         return ""
+    if not result.found:
+        return " | NOT FOUND: nothing in the text answers the question"
     if not result.grounded:
         return " | NOT GROUNDED: no passage found in the text backs this answer"
     cited = "; ".join(
@@ -275,6 +285,16 @@ def _print_result(result: Any, args: argparse.Namespace, err: Any) -> int:
         highlight=False,
         markup=False,
     )
+    if result.status == "done" and not result.found:
+        if result.unverified_answer and not args.json:
+            err.print(
+                f"not found: nothing in the text backs the answer the model gave "
+                f"({' '.join(result.unverified_answer.split())[:200]!r})",
+                style="yellow",
+                highlight=False,
+                markup=False,
+            )
+        return EXIT_NOT_FOUND
     if result.status == "done":
         return EXIT_OK
     if result.status == "interrupted":
@@ -377,6 +397,7 @@ def run_ask(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             direct_below=args.direct_below,
             approve_over=args.approve_over,
+            judge=args.judge,
             planner=args.planner,
             action_format=args.action_format,
             chunk_tokens=args.chunk_tokens,

@@ -63,6 +63,9 @@ class RLMRuntime:
     direct_below: int | None = None
     # Pause for approval before a fan-out whose estimated reading exceeds this many tokens.
     approve_over: int | None = None
+    # A leaf's finding on a lookup is verified only when the model, reading its passage alone,
+    # answers the same (``rlm_graph.graph.judge``); False: word overlap alone decides.
+    judge: bool = True
     # Wall-clock spans (start, end) when the run was not running (between a crash and its
     # resume): never charged to the time budget.
     paused: list[tuple[float, float]] = field(default_factory=list)
@@ -87,6 +90,7 @@ class RLMRuntime:
             direct_below=self.direct_below,
             concurrency=self.limiter.limit,
             approve_over=self.approve_over,
+            judge=self.judge,
         )
 
     def tick(self, budget: Budget) -> Budget:
@@ -166,6 +170,7 @@ class RLMConfig(TypedDict, total=False):
     sub_window_tokens: int
     direct_below: int
     approve_over: int
+    judge: bool
     timeout: float
 
 

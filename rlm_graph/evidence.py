@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from rlm_graph.questions import task_kind
+
 if TYPE_CHECKING:
     from rlm_graph.context import ContextView
 
@@ -75,6 +77,7 @@ class LeafVerdict(BaseModel):
     verified: bool
     evidence: list[Evidence] = Field(default_factory=list)
     formatted: bool = Field(description="the reply was in the evidence format")
+    rejected: str | None = Field(default=None, description="why a located passage was refused")
 
 
 def parse_reply(text: str) -> tuple[LeafAnswer | None, str]:
@@ -138,42 +141,42 @@ def _json_candidates(text: str) -> list[str]:
     return [text] + ([text[first : last + 1]] if 0 <= first < last else [])
 
 
-def check(view: ContextView, text: str) -> LeafVerdict:
-    """Read a leaf's reply and verify its quotes against the slice it read."""
+def check(view: ContextView, text: str, question: str = "") -> LeafVerdict:
+    """Read a leaf's reply and verify it against the slice it read: each quote (and the answer
+    itself, where it stands in the text word for word) is located and widened to its whole
+    sentence (its line, in a listing or code); the answer is verified when one of those passages
+    is about ``question`` and says the answer. No model is involved here: a model judge, where
+    one is used, looks at the passages this finds (``rlm_graph.graph.judge``)."""
     reply, plain = parse_reply(text)
     if reply is None:  # not the evidence format: the whole reply is the answer
-        if not plain or _NOT_FOUND.match(plain):
+        if not plain or _NOT_FOUND.match(plain) or echoes(plain, question):
             return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=False)
-        evidence = _locate_all(view, [plain])
-        return _verdict(view, plain, evidence, formatted=False)
+        return _verdict(view, question, plain, [plain], formatted=False)
     answer = reply.answer.strip()
-    if not reply.found or not answer or _NOT_FOUND.match(answer):
+    if not reply.found or not answer or _NOT_FOUND.match(answer) or echoes(answer, question):
         return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=True)
     quotes = [q for q in reply.quotes if q.strip()]
-    # The answer itself, word for word in the text, is evidence too (small models often quote
-    # badly but answer with the exact span).
-    evidence = _locate_all(view, [*quotes, answer])
-    return _verdict(view, answer, evidence, formatted=True)
+    return _verdict(view, question, answer, [*quotes, answer], formatted=True)
 
 
 def _verdict(
-    view: ContextView, answer: str, evidence: list[Evidence], *, formatted: bool
+    view: ContextView, question: str, answer: str, quotes: list[str], *, formatted: bool
 ) -> LeafVerdict:
-    backing = [item for item in evidence if item.verified and backs(answer, item.quote)]
-    if not backing:
-        # Small models wrap a right code in words of their own ("the archive1 archive is
-        # 1259-STOAT") and misquote its sentence: the sentence of the slice around each of the
-        # answer's codes is its evidence. An invented code is in no slice.
-        codes = [locate(view, code) for code in fact_tokens(answer)]
-        found = [item for item in codes if item.verified]
-        backing = _unique([passage(view, item.start or 0, item.end or 0) for item in found])
-        if backing and len(found) < len(codes):
-            # Part of the answer stands nowhere in the text (an invented name, a second code):
-            # the finding is what the text itself says there, never the invention.
-            answer = " ".join(item.quote for item in backing)
+    located = _locate_all(view, quotes)
+    passages = _unique(
+        [passage(view, item.start or 0, item.end or 0) for item in located if item.verified]
+    )
+    open_task = task_kind(question) == "open"
+    slice_text = view.text() if view.size <= RELEVANCE_SLICE_BYTES else None
+    backing = [
+        item
+        for item in passages
+        if says(answer, item.quote, open_task=open_task)
+        and (open_task or relevant(question, with_lead(view, item), slice_text))
+    ]
     verified = bool(backing)
-    # Keep what backs the answer; an unverified answer keeps every quote, to show.
-    shown = backing if verified else evidence
+    # Keep what backs the answer; an unverified answer keeps what was located, to show.
+    shown = backing if verified else (passages or [item for item in located if not item.verified])
     return LeafVerdict(
         outcome="found", answer=answer, verified=verified, evidence=shown, formatted=formatted
     )
@@ -245,34 +248,116 @@ def passage(view: ContextView, start: int, end: int) -> Evidence:
     )
 
 
+def passages_in(view: ContextView, limit: int = 200) -> list[Evidence]:
+    """The passages (sentences, or lines of a listing) of a small view, in order: located
+    text an answer read off a GREP or a PEEK can be backed by."""
+    found: list[Evidence] = []
+    pos = view.start
+    while pos < view.end and len(found) < limit:
+        item = passage(view, pos, pos)
+        if (item.end or 0) <= pos:  # an empty stretch (blank lines): step over it
+            pos += 1
+            continue
+        if item.quote:
+            found.append(item)
+        pos = item.end or pos + 1
+    return _unique(found)
+
+
+def backed_by(question: str, claim: str, item: Evidence, view: ContextView) -> bool:
+    """Whether a located passage backs one claim of an answer to ``question``: it says the
+    claim and, for a lookup, it is about the question."""
+    open_task = task_kind(question) == "open"
+    if not says(claim, item.quote, open_task=open_task):
+        return False
+    return open_task or relevant(question, with_lead(view, item))
+
+
+# How far back the sentence before a passage is looked for.
+LEAD_BYTES = 400
+
+
+def with_lead(view: ContextView, item: Evidence) -> tuple[str, str]:
+    """A passage and the sentence before it ("The Halden observatory stands on the hill. It
+    first opened in 1987."): what judging what a passage is about reads."""
+    start = item.start or view.start
+    before = view.store.read_bytes(max(view.start, start - LEAD_BYTES), start).rstrip()
+    if not before:
+        return item.quote, ""
+    end = (
+        start - LEAD_BYTES + len(before)
+        if start - LEAD_BYTES > view.start
+        else view.start + len(before)
+    )
+    lead = passage(view, end - 1, end - 1)
+    return item.quote, lead.quote if (lead.end or 0) <= start else ""
+
+
 def _unique(evidence: list[Evidence]) -> list[Evidence]:
     return list({(item.start, item.end): item for item in evidence}.values())
 
 
+# Slices up to this size are read whole to tell a question's paraphrase words (nowhere in the
+# slice) from the words a passage about it must hold.
+RELEVANCE_SLICE_BYTES = 4 << 20
+# The answer itself may stand in the text several times (a number, a name): each place is a
+# candidate passage, up to this many.
+MAX_ANSWER_PLACES = 8
+
+
 def _locate_all(view: ContextView, quotes: list[str]) -> list[Evidence]:
+    """Every quote located once; the last item (the answer itself) at each place it stands."""
     seen: set[str] = set()
     found = []
-    for quote in quotes:
+    for position, quote in enumerate(quotes):
         key = " ".join(quote.split()).casefold()
         if key in seen:
             continue
         seen.add(key)
-        found.append(locate(view, quote))
+        if position == len(quotes) - 1:
+            found += locate_each(view, quote, MAX_ANSWER_PLACES) or [
+                Evidence(quote=quote, verified=False)
+            ]
+        else:
+            found.append(locate(view, quote))
     return found
 
 
-def locate(view: ContextView, quote: str) -> Evidence:
+def locate_each(view: ContextView, quote: str, limit: int) -> list[Evidence]:
+    """Every place (up to ``limit``) where ``quote`` stands in ``view``, in order."""
+    places: list[Evidence] = []
+    offset = 0
+    while len(places) < limit:
+        item = locate(view, quote, offset, whole_words=True)
+        if not item.verified:
+            break
+        places.append(item)
+        offset = (item.end or 0) - view.start
+    return places
+
+
+def locate(
+    view: ContextView, quote: str, offset: int = 0, *, whole_words: bool = False
+) -> Evidence:
     """Where ``quote`` stands in ``view`` (case- and whitespace-tolerant; ``...`` may join
-    parts quoted in order), or an unverified ``Evidence``."""
+    parts quoted in order), from ``offset`` bytes into the slice on, or an unverified
+    ``Evidence``. ``whole_words``: it must not start or end inside a word ("312" is not in
+    "13124"), and then a short text (a number, a name) may be looked for too: where it stands
+    is only a candidate, its passage must still be about the question."""
     cleaned = quote.strip().strip(_QUOTE_MARKS).strip()
     parts = [part for part in _ELLIPSIS.split(cleaned) if part.strip()]
-    if not parts or sum(len(part.strip()) for part in parts) < MIN_QUOTE_CHARS:
+    shortest = 1 if whole_words else MIN_QUOTE_CHARS
+    if not parts or sum(len(part.strip()) for part in parts) < shortest:
         return Evidence(quote=quote, verified=False)
     data = view.read_bytes()
-    pos, first, last = 0, None, None
+    pos, first, last = offset, None, None
     for part in parts:
         words = [re.escape(word.encode("utf-8")) for word in part.split()]
-        pattern = re.compile(rb"\s+".join(words), re.IGNORECASE)
+        body = rb"\s+".join(words)
+        if whole_words:
+            body = (rb"(?<!\w)" if part.strip()[:1].isalnum() else b"") + body
+            body += rb"(?!\w)" if part.strip()[-1:].isalnum() else b""
+        pattern = re.compile(body, re.IGNORECASE)
         match = pattern.search(data, pos)
         if match is None:
             return Evidence(quote=quote, verified=False)
@@ -303,68 +388,137 @@ def normalized(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s-]", " ", text.casefold()).split())
 
 
-# Words that say nothing about what an answer claims.
+# Words that say nothing about what an answer claims or a question asks.
 _STOPWORDS = frozenset((
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
-    "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "with", "which",
-    "who", "what", "when", "where", "there", "their", "they", "he", "she", "his", "her", "not",
-    "no", "yes",
+    "a", "an", "and", "are", "as", "at", "be", "been", "by", "can", "could", "did", "do", "does",
+    "for", "from", "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it",
+    "its", "no", "not", "of", "on", "or", "our", "she", "so", "than", "that", "the", "their",
+    "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what",
+    "when", "where", "which", "while", "who", "whom", "whose", "why", "will", "with", "would",
+    "yes", "you", "your", "how", "about", "any", "all", "each", "every", "some", "also", "only",
+    "one", "just", "very", "more", "most", "other", "such", "s",
 ))  # fmt: skip
-# Prefix length for comparing words: "terminated" backs "terminate", "notices" "notice".
+# Words of a question that ask rather than name what is asked about.
+_ASKING_WORDS = frozenset((
+    "many", "much", "text", "document", "context", "say", "says", "said", "mention",
+    "mentions", "mentioned", "tell", "name", "give", "find", "answer", "according", "please",
+    "passage", "write", "list", "state", "stated", "kind", "type", "exactly", "number",
+))  # fmt: skip
+# Prefix length for comparing words: "terminated" matches "terminate", "restoration"
+# "restored"; words shorter than four letters must match whole.
 _STEM = 5
-# Share of an answer's plain words a quote must hold (numbers and codes must all be there).
-_WORD_SHARE = 1 / 3
+# An answer is said by a passage when this share of its words stands there (a lookup), and
+# every number of it; an open answer (a summary) in the text's own words needs less.
+_SAYS_SHARE = 0.75
+_OPEN_SHARE = 1 / 3
+# A passage is about the question when it holds this share of the question's words that
+# occur in the slice at all (words nowhere in the slice are paraphrase, not evidence).
+_RELEVANT_SHARE = 0.5
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in normalized(text).split() if w not in _STOPWORDS]
+    return [w for w in normalized(text).replace("-", " ").split() if w not in _STOPWORDS]
 
 
-_FACT = re.compile(r"[\w][\w.:/-]*[\w]")
+def _same_word(a: str, b: str) -> bool:
+    """Two words the same up to their ending: equal, or sharing their first letters (five, or
+    all of a four-letter word: "open" and "opened", "restoration" and "restored")."""
+    if a == b:
+        return True
+    n = min(len(a), len(b), _STEM)
+    return n >= 4 and a[:n] == b[:n]
 
 
-def fact_tokens(answer: str) -> list[str]:
-    """The answer's codes: words of at least ``MIN_QUOTE_CHARS`` characters with a digit in
-    them (``1259-STOAT``, ``2023-05-17``, ``v1.4.2``), once each, in order."""
-    found = (t for t in _FACT.findall(answer) if len(t) >= MIN_QUOTE_CHARS)
-    return list(dict.fromkeys(t for t in found if any(c.isdigit() for c in t)))
+def _holds(words: set[str], word: str) -> bool:
+    return word in words or any(_same_word(word, w) for w in words)
 
 
-def backs(answer: str, quote: str) -> bool:
-    """Whether a (verified) quote backs ``answer``: the answer stands in it, or every number and
-    code of the answer does and at least a third of its other words (by their first letters).
-    An answer with no such words (``yes``) is backed by any passage."""
-    answer_n, quote_n = normalized(answer), normalized(quote)
-    if answer_n and answer_n in quote_n:
+def _has_digit(word: str) -> bool:
+    return any(c.isdigit() for c in word)
+
+
+# An answer whose words are this much the question's own repeats the question.
+_ECHO_SHARE = 0.8
+
+
+def echoes(answer: str, question: str) -> bool:
+    """Whether ``answer`` only repeats the question (or an instruction in it): nearly all its
+    words are the question's. An echo is never an answer, whatever it quotes. One word of the
+    question answers a lookup that offers a choice ("Mars or Venus?"), not open work."""
+    words = _words(answer)
+    if not words or not question.strip():
+        return False
+    if len(words) < 2 and task_kind(question) == "lookup":
+        return False
+    asked = set(_words(question))
+    return sum(1 for w in words if _holds(asked, w)) / len(words) >= _ECHO_SHARE
+
+
+def says(answer: str, passage_text: str, *, open_task: bool = False) -> bool:
+    """Whether ``passage_text`` says ``answer``: the answer stands in it, or every number of
+    the answer does and most of its other words (by their first letters; a third of them for
+    an open answer such as a summary). Holds for every answer shape: names, dates, numbers,
+    codes, sentences, lists. An answer with no such words (``yes``) is said by any passage."""
+    answer_n, passage_n = normalized(answer), normalized(passage_text)
+    if answer_n and answer_n in passage_n:
         return True
     words = _words(answer)
     if not words:
         return True
-    quoted = set(_words(quote))
-    stems = {w[:_STEM] for w in quoted}
-    codes = [w for w in words if any(c.isdigit() for c in w)]
-    if any(code not in quoted and code not in quote_n for code in codes):
+    held = set(_words(passage_text))
+    if any(w not in held for w in words if _has_digit(w)):
         return False
-    plain = [w for w in words if w not in codes]
+    plain = [w for w in words if not _has_digit(w)]
     if not plain:
         return True
-    held = sum(1 for w in plain if w[:_STEM] in stems)
-    return held >= max(1, round(len(plain) * _WORD_SHARE))
+    share = sum(1 for w in plain if _holds(held, w)) / len(plain)
+    return share >= (_OPEN_SHARE if open_task else _SAYS_SHARE)
 
 
-def supports(final: str, finding_answer: str, quotes: list[str]) -> bool:
-    """Whether a verified finding backs a final answer: one contains the other (answers
-    compared without case and punctuation), the codes of the finding's answer or of one of its
-    quotes all stand in the final answer ("pebble: 1259-STOAT" backed by "the NAME archive is
-    1259-STOAT", or by "granite archive" quoting "... granite archive is 4561-KESTREL."), or
-    the final answer stands in its quotes."""
-    final_n, answer_n = normalized(final), normalized(finding_answer)
-    if len(final_n) < 2 or len(answer_n) < 2:
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]*|\b\w*\d\w*\b")
+
+
+# A reference to where in the text to look ("chunk 6", "lines 10-20", "part 3") names no fact.
+_PLACE_REFERENCE = re.compile(
+    r"\b(?:chunks?|parts?|lines?|sections?|pages?|files?)\s*[:#]?\s*\d+(?:\s*-\s*\d+)?", re.I
+)
+
+
+def _asked(question: str) -> str:
+    return _PLACE_REFERENCE.sub(" ", question)
+
+
+def question_terms(question: str) -> list[str]:
+    """What a question asks about: its words less the asking ones and place references."""
+    return list(dict.fromkeys(w for w in _words(_asked(question)) if w not in _ASKING_WORDS))
+
+
+def named_terms(question: str) -> list[str]:
+    """Names and numbers of a question (capitalised inside it, or with a digit): what a passage
+    about it must name too, since no paraphrase changes them."""
+    found = [m.group(0) for m in _NAME.finditer(_asked(question).strip())]
+    terms = [w for token in found for w in _words(token) if w not in _ASKING_WORDS]
+    return list(dict.fromkeys(terms))
+
+
+def relevant(question: str, window: tuple[str, str] | str, slice_text: str | None = None) -> bool:
+    """Whether a passage (``window``: the passage and the sentence before it) is about
+    ``question``: the two name the question's names and numbers; the passage itself holds one
+    of the question's other words, and the two at least half of those that occur in the slice
+    at all (``slice_text``; every word counts when it is not given). A verbatim string proves
+    nothing when its passage is about something else."""
+    own, lead = (window, "") if isinstance(window, str) else window
+    mine = set(_words(own))
+    held = mine | set(_words(lead))
+    if not all(_holds(held, term) for term in named_terms(question)):
         return False
-    if answer_n in final_n or final_n in answer_n:
+    terms = question_terms(question)
+    if not terms:
         return True
-    for source in (finding_answer, *quotes):  # its codes, or a quote's, all in the answer
-        codes = fact_tokens(source)
-        if codes and all(normalized(code) in final_n for code in codes):
-            return True
-    return any(final_n in normalized(quote) for quote in quotes)
+    if slice_text is not None:
+        present = set(_words(slice_text))
+        terms = [t for t in terms if _holds(present, t)] or terms
+    if not any(_holds(mine, t) for t in terms):
+        return False
+    share = sum(1 for t in terms if _holds(held, t)) / len(terms)
+    return share >= _RELEVANT_SHARE

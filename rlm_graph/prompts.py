@@ -27,6 +27,8 @@ Write more actions, or FINAL with the answer if you know it."""
 # The worked example is built from the same templates as the real turns, so the small model sees
 # exactly the pattern it has to continue.
 _EXAMPLE_QUESTION = "What year was the old bridge built?"
+# The example's answer: a planner that copies it into a real FINAL is told so, never believed.
+EXAMPLE_FINAL = "The old bridge was built in 1932."
 _EXAMPLE_FIRST_TURN = PLANNER_FIRST_TURN.format(
     query=_EXAMPLE_QUESTION,
     earlier="",
@@ -65,7 +67,8 @@ FINAL("answer")              your final answer, when you know it
 
 Targets: all, chunk:N, chunks:N-M, lines:A-B, chars:A-B, file:PATH, none.
 Call every chunk target once. Several CALLs in one reply run in parallel. A helper sees only \
-its target, so ask it a complete question. A result marked [verified] was found in the text; \
+its target, so ask it a complete question; for a question about every part (each section, \
+essay or file), ask each CALL that question about its own part. A result marked [verified] was found in the text; \
 one marked [unverified] may be invented: trust verified results. When a result answers the \
 question, reply with FINAL. Write only actions, no other text.
 
@@ -81,7 +84,7 @@ User:
 {_EXAMPLE_RESULTS}
 
 Assistant:
-FINAL("1932")
+FINAL("{EXAMPLE_FINAL}")
 
 End of example.
 """
@@ -125,42 +128,51 @@ FORCE_REASON_STALLED = "Your calls brought no new results."
 FORCE_REASON_REVIEW = "Check your answer against the verified findings below."
 
 LEAF_SYSTEM = """\
-You answer a question using only the text you are given. Reply with one JSON object: \
-"found" (true or false), "answer" (short) and "quotes" (the sentences of the text that contain \
+You do one task on one part of a longer text, using only that part. Reply with one JSON \
+object: "found" (true or false), "answer", and "quotes" (the sentences of the part that back \
 the answer, copied word for word).
-If the text does not contain the answer, reply {"found": false, "answer": "", "quotes": []}. \
-Never answer from memory or guess: only what the text says counts."""
+If the part does not hold the answer, reply {"found": false, "answer": "", "quotes": []}. \
+A task about the part as a whole (say what it is about, summarize, list or count what it \
+holds) is answered for this part, with found true. Never answer from memory or guess: only \
+what the part says counts."""
 
-# One example of each outcome: measured on the 0.5B model, this is what stops it from both
-# inventing answers and answering "not found" to everything. The example's facts are made up
-# and its code is unlike real ones, so a copied example answer fails verification.
-LEAF_EXAMPLES = (
-    (
-        "Text:\nThe meeting moved to Monday. The boiler room key code is 4417-LIME. "
-        "Lunch is at noon.\n\nQuestion: What is the boiler room key code?",
-        '{"found": true, "answer": "4417-LIME", '
-        '"quotes": ["The boiler room key code is 4417-LIME."]}',
-    ),
-    (
-        "Text:\nThe meeting moved to Monday. Lunch is at noon.\n\n"
-        "Question: What is the boiler room key code?",
-        '{"found": false, "answer": "", "quotes": []}',
-    ),
-)
+# No worked example: a small model copies an example's answer into real replies (measured on
+# the 0.5B model: 11 of 13 leaves answered the example's code), so the reply's shape comes from
+# the JSON schema and the words above alone.
 
 LEAF_USER = """\
 Text:
 {text}
 
-Question: {task}"""
+Task: {task}"""
 
-NO_CONTEXT_USER = "Question: {task}"
+NO_CONTEXT_USER = "Task: {task}"
+
+# A per-part task made from a question about every part ("For each essay, say ..."): what one
+# leaf is asked about its own part.
+PART_TASK = "{task} (for the part of the text you are given)"
+
+# The judge: a second, short call that answers the question from one passage alone. A finding
+# is verified only when this reading agrees with it (a passage about another archive, another
+# town or another year is caught here, where word overlap would let it through).
+JUDGE_SYSTEM = """\
+Answer the question using only the passage. If the passage is not about what the question \
+asks, or does not say the answer, reply {"found": false, "answer": ""}. Otherwise reply \
+{"found": true, "answer": "..."} with the answer as the passage says it."""
+
+JUDGE_USER = """\
+Passage: {passage}
+
+Question: {question}"""
 
 REDUCE_SYSTEM = """\
 Helpers each read one part of a long document and answered the same question. \
-Combine their findings into one final answer. Findings marked [verified] were checked against \
-the text: rely on them; use [unverified] ones only if nothing is verified, and say so. \
-Be brief and exact."""
+Combine their findings into one final answer, in the shape the question asks for: one \
+answer when it asks for one thing; every item, one a line, when it asks for all of them; one \
+line per part, in the text's order, when it asks about each part (findings about one part \
+become one line). Findings marked [verified] were checked against the text: rely on them; \
+use [unverified] ones only if nothing is verified, and say so. Never join unrelated findings \
+into one answer. Be brief and exact."""
 
 REDUCE_USER = """\
 Question: {query}

@@ -37,6 +37,10 @@ class RLMResult(BaseModel):
     # whether there is any: an answer no passage of the text backs is not "found".
     citations: list[dict[str, Any]] = Field(default_factory=list)
     grounded: bool = False
+    # False when the text does not answer the question: ``answer`` is then "not found", and a
+    # lookup's answer that nothing located backs is kept as ``unverified_answer``.
+    found: bool = False
+    unverified_answer: str | None = None
     pending: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -78,6 +82,10 @@ class RLMResult(BaseModel):
             records=records,
             citations=(root.evidence if root and root.verified else []),
             grounded=bool(root and root.verified),
+            found=bool(
+                status == "done" and values.get("answer") and values.get("outcome") != "not_found"
+            ),
+            unverified_answer=values.get("unverified_answer"),
             pending=pending or [],
             error=values.get("error"),
             seconds=seconds,
@@ -99,6 +107,8 @@ class RLMResult(BaseModel):
             "thread_usage": self.thread_usage.model_dump(),
             "root_input_tokens": self.root_input_tokens,
             "grounded": self.grounded,
+            "found": self.found,
+            "unverified_answer": self.unverified_answer,
             "citations": self.citations,
             "pending": self.pending,
             "tree": {

@@ -44,3 +44,7 @@ class RunSettings(BaseModel):
     approve_over: int | None = Field(
         default=None, description="pause for approval before a fan-out reading more tokens"
     )
+    judge: bool = Field(
+        default=True,
+        description="verify a lookup's finding by a second call that reads its passage alone",
+    )

@@ -80,6 +80,9 @@ class CallRecord(BaseModel):
     outcome: Literal["found", "not_found"] | None = None
     verified: bool | None = None
     evidence: list[dict[str, Any]] = Field(default_factory=list)
+    # A lookup's answer that nothing located backs: the call answers "not found" and keeps
+    # what it would have said here, for a person to look at.
+    unverified_answer: str | None = None
     usage: Usage = Field(default_factory=Usage)
     iterations: int = 0
     started_at: float = 0.0

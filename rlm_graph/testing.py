@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import threading
 import time
@@ -22,6 +23,14 @@ from rlm_graph.protocol.message import content_text
 Responder = Callable[[list[BaseMessage]], "str | AIMessage"]
 
 
+def passage_reader(messages: list[BaseMessage]) -> str:
+    """The default fake judge: it reads the whole passage back as its answer, so it agrees
+    with a finding exactly when the finding's answer stands in the passage."""
+    match = re.search(r"^Passage: (.*?)\n\nQuestion: ", _text(messages[-1]), re.DOTALL)
+    passage = match.group(1).strip() if match else ""
+    return json.dumps({"found": bool(passage), "answer": passage})
+
+
 def _text(message: BaseMessage) -> str:
     return content_text(message.content)
 
@@ -38,6 +47,8 @@ class ScriptedChatModel(BaseChatModel):
     """
 
     respond: Responder
+    # Judge prompts (``rlm_graph.graph.judge``) go here, not to ``respond``; None: to respond.
+    judge: Responder | None = passage_reader
     latency: float | Callable[[list[BaseMessage]], float] = 0.0
     model_name: str = "fake"
     calls: list[list[BaseMessage]] = []
@@ -64,7 +75,8 @@ class ScriptedChatModel(BaseChatModel):
         self.stops.append(list(stop) if stop else None)
         response_format = kwargs.get("response_format") or {}
         self.response_formats.append(response_format.get("json_schema", {}).get("name"))
-        reply = self.respond(messages)
+        judged = self.judge is not None and is_judge_prompt(messages)
+        reply = self.judge(messages) if judged else self.respond(messages)  # type: ignore[misc]
         message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
         if stop and isinstance(message.content, str):  # as a server does: cut at the first
             cuts = [i for i in (message.content.find(s) for s in stop) if i >= 0]
@@ -153,13 +165,17 @@ def is_leaf_prompt(messages: list[BaseMessage]) -> bool:
     return _text(messages[0]) == prompts.LEAF_SYSTEM
 
 
+def is_judge_prompt(messages: list[BaseMessage]) -> bool:
+    return _text(messages[0]) == prompts.JUDGE_SYSTEM
+
+
 def is_reduce_prompt(messages: list[BaseMessage]) -> bool:
     return _text(messages[0]) == prompts.REDUCE_SYSTEM
 
 
 def leaf_text(messages: list[BaseMessage]) -> str:
     """The slice a leaf prompt carries."""
-    match = re.search(r"^Text:\n(.*)\n\nQuestion: ", _text(messages[-1]), re.DOTALL)
+    match = re.search(r"^Text:\n(.*)\n\nTask: ", _text(messages[-1]), re.DOTALL)
     return match.group(1) if match else ""
 
 

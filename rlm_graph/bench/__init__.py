@@ -1,9 +1,10 @@
 """``rlm-graph bench``: does recursion help on your text?
 
-Tasks with computed ground truth over a real corpus (``niah``, ``multi-niah``, ``count``),
-answered by the RLM, map-reduce, the plain model (``direct``) and BM25 retrieval (``retrieve``)
-on the same model. ``run_bench(...)`` returns a ``BenchResult`` (``rows``: aggregates,
-``samples``: raw results); ``main(argv)`` is the command.
+Tasks with computed ground truth over a real corpus (``niah``, ``multi-niah``, ``absent``,
+``multi-hop``, ``count``, ``per-part``) and a source tree (``code``), answered by the RLM,
+map-reduce, the plain model (``direct``) and BM25 retrieval (``retrieve``) on the same model,
+each answer scored and marked grounded or not. ``run_bench(...)`` returns a ``BenchResult``
+(``rows``: aggregates, ``samples``: raw results); ``main(argv)`` is the command.
 
 Names load on first use, so the CLI's ``--help`` imports no LangChain, LangGraph or pydantic.
 """
@@ -24,11 +25,15 @@ _EXPORTS = {
     "BenchSettings": "rlm_graph.bench.results",
     "SampleResult": "rlm_graph.bench.results",
     "ROW_KEYS": "rlm_graph.bench.results",
-    "TaskSample": "rlm_graph.bench.tasks",
-    "Needle": "rlm_graph.bench.tasks",
+    "TaskSample": "rlm_graph.bench.samples",
+    "Needle": "rlm_graph.bench.samples",
+    "PartTruth": "rlm_graph.bench.samples",
+    "CodeQuestion": "rlm_graph.bench.samples",
     "generate_sample": "rlm_graph.bench.tasks",
     "Corpus": "rlm_graph.bench.corpus",
     "load_corpus": "rlm_graph.bench.corpus",
+    "CodeTree": "rlm_graph.bench.code_tasks",
+    "load_code_corpus": "rlm_graph.bench.code_tasks",
     "Score": "rlm_graph.bench.scoring",
     "score_answer": "rlm_graph.bench.scoring",
     "BenchInputError": "rlm_graph.bench.options",
@@ -39,8 +44,11 @@ __all__ = [
     "BenchResult",
     "BenchRow",
     "BenchSettings",
+    "CodeQuestion",
+    "CodeTree",
     "Corpus",
     "Needle",
+    "PartTruth",
     "ROW_KEYS",
     "SampleResult",
     "Score",
@@ -48,6 +56,7 @@ __all__ = [
     "add_bench_parser",
     "arun_bench",
     "generate_sample",
+    "load_code_corpus",
     "load_corpus",
     "main",
     "run_bench",
@@ -57,6 +66,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from rlm_graph.bench.cli import add_bench_parser, main, run_bench_command
+    from rlm_graph.bench.code_tasks import CodeTree, load_code_corpus
     from rlm_graph.bench.corpus import Corpus, load_corpus
     from rlm_graph.bench.options import BenchInputError
     from rlm_graph.bench.results import (
@@ -67,8 +77,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         SampleResult,
     )
     from rlm_graph.bench.runner import arun_bench, run_bench
+    from rlm_graph.bench.samples import CodeQuestion, Needle, PartTruth, TaskSample
     from rlm_graph.bench.scoring import Score, score_answer
-    from rlm_graph.bench.tasks import Needle, TaskSample, generate_sample
+    from rlm_graph.bench.tasks import generate_sample
 
 
 def __getattr__(name: str) -> Any:

@@ -22,16 +22,39 @@ PROG = "rlm-graph bench"
 
 DESCRIPTION = (
     "Does recursion help on your text? Generates tasks with computed answers from a corpus "
-    "(needle in a haystack, several needles, counting records), answers each with the RLM, "
-    "map-reduce, the plain model and BM25 retrieval on the same model, and reports accuracy, "
-    "tokens, model calls and seconds."
+    "(a needle in a haystack, several needles, a fact that is not there, two facts to "
+    "combine, counting records, what each part is about, questions over source code), "
+    "answers each with the RLM, map-reduce, the plain model and BM25 retrieval on the same "
+    "model, and reports accuracy, how many answers were grounded in the text (and wrong all "
+    "the same), tokens, model calls and seconds."
 )
 EPILOG = (
     "Lengths are estimated tokens (4 bytes each): 8k = 8,000, 128000, 1.5k, or 4x = four times "
     "the model's window. The default corpus is Python's own help topics (pydoc_data.topics); "
-    "a corpus shorter than a length repeats after a marker line. Results are always saved as "
-    "JSON (--out, default rlm-bench-<timestamp>.json here)."
+    "a corpus shorter than a length repeats after a marker line. The code task reads a folder "
+    "of .py files (--code-corpus; default: the standard library's asyncio package). Results "
+    "are always saved as JSON (--out, default rlm-bench-<timestamp>.json here)."
 )
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, never breaking a line inside a task name ("per-part")."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
 
 
 def _positive_int(text: str) -> int:
@@ -77,7 +100,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--task",
         action="append",
         metavar="TASK",
-        help=f"{' | '.join(TASKS)}; repeat it or give a comma list (default: all three)",
+        help=f"{' | '.join(TASKS)}; repeat it or give a comma list (default: all of them)",
     )
     add(
         "--lengths",
@@ -102,6 +125,11 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     add("--sub-model", metavar="SPEC", help="model spec for the RLM's sub-calls (default: --model)")
     add("--base-url", metavar="URL", help="OpenAI-compatible server URL (or $OPENAI_BASE_URL)")
     add("--corpus", metavar="PATH", help="a text file or a folder (default: Python's help text)")
+    add(
+        "--code-corpus",
+        metavar="PATH",
+        help="a folder of .py files for the code task (default: Python's asyncio package)",
+    )
     add("--seed", type=_int, default=0, metavar="N", help="seed of every random choice (0)")
     add(
         "--needles",
@@ -140,6 +168,7 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="measure the RLM against plain model calls on your text",
         description=DESCRIPTION,
         epilog=EPILOG,
+        formatter_class=_HelpFormatter,
     )
     add_bench_arguments(parser)
     _one_line_error(parser)
@@ -148,7 +177,9 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG)
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=_HelpFormatter
+    )
     add_bench_arguments(parser)
     _one_line_error(parser)
     return parser
@@ -184,6 +215,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             sub_model=args.sub_model,
             base_url=args.base_url,
             corpus=args.corpus,
+            code_corpus=args.code_corpus,
             seed=args.seed,
             needles=args.needles,
             max_depth=args.max_depth,

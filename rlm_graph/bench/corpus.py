@@ -7,6 +7,10 @@ Slices are cut at a seeded random offset, at line (preferably paragraph) boundar
 shorter than a requested slice is *cycled*: it repeats from its beginning after a marker line
 (``REPEAT_MARKER``), and the slice says how many times it wrapped (``repeats``), so a result on
 repeated text is never mistaken for one on fresh text.
+
+A corpus also knows its natural parts (``sections``): each help topic of the default corpus,
+each file of a folder; ``per-part`` samples are made of them (a single file has none here:
+``parts.py`` splits it on its headings or paragraphs).
 """
 
 from __future__ import annotations
@@ -33,6 +37,14 @@ _PLAIN_SENTENCE = re.compile(r"^[A-Z][^|\n]{38,298}[.!?]$")
 _UNDERLINE = re.compile(r"^\s*([*=~^\-#+])\1+\s*$")
 
 
+class Section(BaseModel):
+    """One natural part of a corpus: a help topic or a file, as a span of ``Corpus.text``."""
+
+    title: str  # the topic name, or the file's path relative to the folder
+    start: int  # str indices into Corpus.text
+    end: int
+
+
 class Corpus(BaseModel):
     """Loaded corpus text, with where it came from."""
 
@@ -40,6 +52,7 @@ class Corpus(BaseModel):
     text: str = Field(repr=False)
     files: int = 1
     skipped: int = 0  # binary or undecodable files left out of a folder
+    sections: list[Section] = Field(default_factory=list, repr=False)
 
     @property
     def tokens(self) -> int:
@@ -71,8 +84,18 @@ def default_corpus() -> Corpus:
     """The help topics that ship with Python, sorted by topic name."""
     from pydoc_data.topics import topics
 
-    text = "\n\n".join(topics[name].strip() for name in sorted(topics))
-    return Corpus(name=DEFAULT_CORPUS_NAME, text=text + "\n", files=len(topics))
+    text, sections = _joined([(name, topics[name].strip()) for name in sorted(topics)])
+    return Corpus(name=DEFAULT_CORPUS_NAME, text=text, files=len(topics), sections=sections)
+
+
+def _joined(pieces: list[tuple[str, str]]) -> tuple[str, list[Section]]:
+    """The pieces joined by a blank line (and a final newline), with where each one is."""
+    sections: list[Section] = []
+    cursor = 0
+    for title, piece in pieces:
+        sections.append(Section(title=title, start=cursor, end=cursor + len(piece)))
+        cursor += len(piece) + 2
+    return "\n\n".join(piece for _, piece in pieces) + "\n", sections
 
 
 def _folder_files(root: Path) -> list[Path]:
@@ -92,7 +115,7 @@ def load_corpus(path: str | os.PathLike[str] | None = None) -> Corpus:
         return default_corpus()
     source = Path(path).expanduser()
     if source.is_dir():
-        texts: list[str] = []
+        texts: list[tuple[str, str]] = []
         skipped = 0
         for file in _folder_files(source):
             try:
@@ -102,13 +125,14 @@ def load_corpus(path: str | os.PathLike[str] | None = None) -> Corpus:
             if text is None:
                 skipped += 1
             elif text.strip():
-                texts.append(text.strip("\n"))
+                texts.append((file.relative_to(source).as_posix(), text.strip("\n")))
         if not texts:
             raise BenchInputError(
                 f"corpus folder has no text: {source} ({skipped:,} binary or unreadable files)"
             )
+        joined, sections = _joined(texts)
         return Corpus(
-            name=str(source), text="\n\n".join(texts) + "\n", files=len(texts), skipped=skipped
+            name=str(source), text=joined, files=len(texts), skipped=skipped, sections=sections
         )
     if not source.exists():
         raise BenchInputError(f"corpus not found: {source}")

@@ -11,6 +11,10 @@
 ``direct`` and ``retrieve`` read at most the root model's window less the leaf prompt's reserve
 (what the RLM's own direct route reads) and ask with the RLM's leaf prompt, so the comparison
 measures recursion and retrieval, not prompt wording.
+
+Every outcome says whether its answer is *grounded*: backed by a passage found in the text
+(``rlm`` / ``map-reduce``: ``RLMResult.grounded``; ``direct`` / ``retrieve``: the leaf's
+``verified``, False when it found nothing; None when the method failed).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class MethodOutcome(BaseModel):
     output_tokens: int = 0
     model_calls: int = 0
     route: str | None = None  # rlm / map-reduce: the RLM's route (direct or recursive)
+    grounded: bool | None = None  # a verified passage backs the answer; None: no run
     seen_tokens: int | None = None  # direct / retrieve: estimated tokens of text sent
     seen_fraction: float | None = None  # direct / retrieve: share of the input's bytes read
     chunks_used: int | None = None  # retrieve
@@ -123,6 +128,7 @@ async def _one_call(setup: MethodSetup, text: str, question: str) -> MethodOutco
         input_tokens=outcome.usage.input_tokens,
         output_tokens=outcome.usage.output_tokens,
         model_calls=outcome.usage.model_calls,
+        grounded=None if outcome.error else bool(outcome.verified),
     )
 
 
@@ -162,6 +168,7 @@ async def run_rlm(
         output_tokens=result.usage.output_tokens,
         model_calls=result.usage.model_calls,
         route=result.route,
+        grounded=None if result.status == "error" else bool(result.grounded),
     )
 
 

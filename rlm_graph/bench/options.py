@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-TASKS = ("niah", "multi-niah", "count")
+TASKS = ("niah", "multi-niah", "absent", "multi-hop", "count", "per-part", "code")
 METHODS = ("rlm", "map-reduce", "direct", "retrieve")
 DEFAULT_LENGTHS = ("8k", "32k", "128k")
 # A "k" is a thousand tokens, as model windows are quoted ("128k" = 128,000).
@@ -68,7 +68,7 @@ def _names(value: str | Iterable[str] | None, known: tuple[str, ...], what: str)
 
 
 def parse_tasks(value: str | Iterable[str] | None) -> list[str]:
-    """``niah``, ``multi-niah``, ``count`` (comma lists or repeated); none given: all three."""
+    """Names of ``TASKS`` (comma lists or repeated, ``all`` for every one); none given: all."""
     return _names(value, TASKS, "task")
 
 

@@ -58,8 +58,10 @@ class BenchProgress:
             verdict = f"error ({result.error or 'failed'})"
         else:
             verdict = "correct" if result.correct else "wrong"
-        if result.recall is not None and result.task == "multi-niah":
+        if result.recall is not None and result.task != "niah":
             verdict += f", recall {result.recall:.2f}"
+        if result.grounded:
+            verdict += ", grounded"
         route = f", route {result.route}" if result.route else ""
         self.note(
             f"{result.task} {result.length_label} {result.method} "

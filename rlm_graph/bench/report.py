@@ -18,8 +18,12 @@ _COLUMNS = (
     ("method", "<"),
     ("n", ">"),
     ("accuracy", ">"),
+    ("grounded", ">"),
+    ("false gr", ">"),
     ("recall", ">"),
+    ("text tok", ">"),
     ("in tok", ">"),
+    ("read", ">"),
     ("out tok", ">"),
     ("calls", ">"),
     ("seconds", ">"),
@@ -35,8 +39,12 @@ def _cells(row: BenchRow) -> list[str]:
         row.method,
         str(row.samples),
         f"{row.accuracy:.2f}",
+        f"{row.grounded:.2f}",
+        "-" if row.false_grounded is None else f"{row.false_grounded:.2f}",
         "-" if row.recall is None else f"{row.recall:.2f}",
+        f"{row.text_tokens:,.0f}",
         f"{row.input_tokens:,.0f}",
+        "-" if row.read is None else f"{row.read:.1f}x",
         f"{row.output_tokens:,.0f}",
         f"{row.model_calls:.1f}",
         f"{row.seconds:.1f}",
@@ -46,9 +54,11 @@ def _cells(row: BenchRow) -> list[str]:
 
 
 def format_table(result: BenchResult) -> str:
-    """One line per task x length x method: accuracy, then means per sample (tokens, model
-    calls, seconds), the share of the text read (direct / retrieve) and failed runs; totals
-    at the end."""
+    """One line per task x length x method: accuracy, the share of answers grounded and of
+    grounded answers that are wrong (``false gr``), recall, then means per sample (the text's
+    tokens, input tokens and their multiple of the text, ``read``; output tokens, model calls,
+    seconds), the share of the text read (direct / retrieve) and failed runs; totals at the
+    end."""
     header = [name for name, _ in _COLUMNS]
     body = [_cells(row) for row in result.rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]

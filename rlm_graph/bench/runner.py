@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from rlm_graph.bench import report
+from rlm_graph.bench.code_tasks import CodeTree, load_code_corpus
 from rlm_graph.bench.corpus import Corpus, load_corpus, sentences
 from rlm_graph.bench.methods import MethodOutcome, MethodSetup, run_method
 from rlm_graph.bench.options import (
@@ -25,6 +26,7 @@ from rlm_graph.bench.options import (
     parse_methods,
     parse_tasks,
 )
+from rlm_graph.bench.parts import check_parts
 from rlm_graph.bench.progress import BenchProgress
 from rlm_graph.bench.results import (
     ANSWER_CHARS,
@@ -108,6 +110,8 @@ def _result(
         correct=score.correct,
         recall=score.recall,
         parsed=score.parsed,
+        grounded=outcome.grounded,
+        false_grounded=None if outcome.grounded is None else outcome.grounded and not score.correct,
         input_tokens=outcome.input_tokens,
         output_tokens=outcome.output_tokens,
         model_calls=outcome.model_calls,
@@ -123,9 +127,15 @@ def _result(
         text_chars=sample.chars,
         corpus_offset=sample.corpus_offset,
         corpus_repeats=sample.corpus_repeats,
+        shape=sample.shape,
+        paraphrased=sample.paraphrased,
+        distractor=sample.distractor,
+        expected=sample.expected,
         needles=sample.needles,
         count=sample.count,
         records=sample.records,
+        parts=sample.parts,
+        code=sample.code,
     )
 
 
@@ -139,6 +149,7 @@ async def arun_bench(
     sub_model: str | BaseChatModel | ResolvedModel | None = None,
     base_url: str | None = None,
     corpus: str | os.PathLike[str] | Corpus | None = None,
+    code_corpus: str | os.PathLike[str] | CodeTree | None = None,
     seed: int = 0,
     needles: int = 3,
     max_depth: int = 1,
@@ -169,6 +180,13 @@ async def arun_bench(
     text = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
     if "count" in task_names and not sentences(text):
         raise BenchInputError(f"corpus {text.name} has no sentences or lines to make records of")
+    if "per-part" in task_names:
+        check_parts(text)
+    code_tree: CodeTree | None = None
+    if "code" in task_names:
+        code_tree = (
+            code_corpus if isinstance(code_corpus, CodeTree) else load_code_corpus(code_corpus)
+        )
     progress = progress or BenchProgress(enabled=not quiet)
 
     from rlm_graph.models import resolve_model
@@ -195,6 +213,7 @@ async def arun_bench(
         window_tokens=root.window_tokens,
         corpus=text.name,
         corpus_tokens=text.tokens,
+        code_corpus=code_tree.name if code_tree is not None else None,
         seed=seed,
         samples=samples,
         lengths=[label for label, _ in resolved],
@@ -224,7 +243,9 @@ async def arun_bench(
         for task in task_names:
             for label, tokens in resolved:
                 for index in range(samples):
-                    sample = generate_sample(task, text, tokens, index, seed=seed, needles=needles)
+                    sample = generate_sample(
+                        task, text, tokens, index, seed=seed, needles=needles, code_corpus=code_tree
+                    )
                     for method in method_names:
                         setup = cold_start(setup)
                         what = f"{task} {label} {method} sample {index + 1}/{samples}"
@@ -264,6 +285,8 @@ def run_bench(**kwargs: Any) -> BenchResult:
     ``"4x"`` = 4 x the model's window; lists or comma strings), ``methods``, ``samples``,
     ``model`` / ``sub_model`` (spec strings, LangChain chat models or ``ResolvedModel``),
     ``base_url``, ``corpus`` (a path, a :class:`Corpus`, or None for Python's help topics),
+    ``code_corpus`` (the ``code`` task's folder of ``.py`` files, a ``CodeTree``, or None for
+    the standard library's ``asyncio``),
     ``seed``, ``needles``, ``max_depth``, ``max_calls``, ``sub_window``, ``timeout`` (seconds
     per model request), ``out`` (JSON file, rewritten after each sample), ``plot`` (PNG),
     ``quiet`` (default True: no progress lines). Also ``concurrency``, ``rlm_options`` (more

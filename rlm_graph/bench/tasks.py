@@ -1,53 +1,72 @@
 """Bench tasks over real text, with the ground truth computed here, never written by hand.
 
-- ``niah``: one generated needle ("The access code for the cobalt archive is 4821-KESTREL.")
-  planted at a depth of the slice; samples cycle through ``NIAH_DEPTHS``.
-- ``multi-niah``: ``k`` needles with distinct archives and codes, one at a random depth in each
-  k-th of the slice (spread, never bunched); every code must be named.
+- ``niah``: one generated needle planted at a depth of the slice. Sample i asks for needle
+  shape ``SHAPES[i % 5]`` (sentence, name, date, number, code: ``needles.py``) at depth
+  ``NIAH_DEPTHS[(i + i // 5) % 5]``: samples 0-4 go through the depths in order, and over 25
+  samples every shape meets every depth.
+- ``multi-niah``: ``k`` needles of the sample's one shape and template, distinct keys and
+  values, one at a random depth in each k-th of the slice (spread, never bunched); every value
+  must be named. The question asks for all of them ("For each town whose clock tower ...").
+- ``absent``: a niah question whose fact is not in the text; samples with ``index % 4 < 2``
+  carry a distractor, another key's fact of the same template, at the niah depth. Right is
+  "not found" (``needles.says_not_found``) naming no value.
+- ``multi-hop``: "A reports to B." and "B works in the Z office." (or another of
+  ``HOP_TEMPLATES``) planted in different halves; "In which office does A's manager work?" is
+  Z. Even samples also plant a second chain with other people and another place, so the
+  place facts alone do not give Z.
 - ``count`` (OOLONG-style aggregation): the slice is a list of records, one per line,
   ``Record 0412 | 2023-05-17 | label: invoice | <a real sentence of the corpus>``, labels and
   dates drawn at random; "how many records have label X" (odd samples: and a date range).
+- ``per-part``: k (4-8) whole parts of the corpus, each led by ``=== Part N ===``; say what
+  each is about (``parts.py``).
+- ``code``: whole Python files of a source tree; which file defines a function, or which
+  functions call it, with the truth read from their syntax trees (``code_tasks.py``).
 
-Every sample is a function of (seed, task, length, index) alone: adding a task, a length or a
-method to a run never changes the other samples.
+Odd samples of niah, multi-niah and absent ask in words other than the needle's (the
+template's paraphrase). Every sample is a function of (seed, task, length, index) alone (and of
+the corpus): adding a task, a length or a method to a run never changes the other samples.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Literal
 
-from pydantic import BaseModel, Field
-
+from rlm_graph.bench.code_tasks import CodeTree, code_sample, default_code_corpus
 from rlm_graph.bench.corpus import Corpus, sentences, take_slice, tokens_to_bytes
-from rlm_graph.bench.options import BenchInputError
+from rlm_graph.bench.needles import (
+    HOP_TEMPLATES,
+    SHAPES,
+    Fact,
+    draw_facts,
+    draw_people,
+    draw_towns,
+)
+from rlm_graph.bench.options import TASKS, BenchInputError
+from rlm_graph.bench.parts import part_sample
+from rlm_graph.bench.samples import (
+    CodeQuestion,
+    Needle,
+    PartTruth,
+    TaskName,
+    TaskSample,
+    sample_rng,
+)
 from rlm_graph.tokens import estimate_tokens
 
-TaskName = Literal["niah", "multi-niah", "count"]
+__all__ = [
+    "CodeQuestion",
+    "Needle",
+    "PartTruth",
+    "TaskName",
+    "TaskSample",
+    "generate_sample",
+    "plant",
+    "sample_rng",
+]
 
 NIAH_DEPTHS = (0.1, 0.3, 0.5, 0.7, 0.9)
-# Keys and code words: plain words a model cannot guess the pairing of.
-ARCHIVES = (
-    "amber", "aspen", "basalt", "birch", "canyon", "cedar", "cobalt", "coral", "ember", "falcon",
-    "garnet", "granite", "harbor", "hazel", "indigo", "juniper", "lagoon", "lantern", "maple",
-    "marble", "meadow", "nickel", "obsidian", "onyx", "orchid", "pebble", "quartz", "raven",
-    "saffron", "sierra", "sparrow", "spruce", "tundra", "umber", "violet", "walnut", "willow",
-    "zephyr", "cypress", "thistle",
-)  # fmt: skip
-CODE_WORDS = (
-    "KESTREL", "HERON", "OSPREY", "PLOVER", "MARTEN", "BADGER", "LYNX", "OTTER", "EGRET",
-    "FINCH", "IBIS", "CRANE", "WREN", "TERN", "STOAT", "VOLE", "BISON", "GECKO", "MOOSE",
-    "CONDOR",
-)  # fmt: skip
-NEEDLE_TEMPLATE = "The access code for the {key} archive is {code}."
-NIAH_QUESTION = "What is the access code for the {key} archive?"
-# Worded with the needle's own words ("archive", "access code") so keyword retrieval has a fair
-# chance; the model is not told how many there are. No template placeholder in it: given
-# "(the access code for the NAME archive is ...)", 0.5B leaves answered "NAME archive".
-MULTI_QUESTION = (
-    "Which archives does the text mention, and what is the access code for each archive?"
-)
+ABSENT_ANSWER = "not found"
 
 LABELS = ("invoice", "complaint", "refund", "inquiry", "shipment", "feedback")
 RECORD_YEAR_START = dt.date(2023, 1, 1)
@@ -63,52 +82,8 @@ COUNT_RANGE_QUESTION = (
 )
 
 
-class Needle(BaseModel):
-    """One planted fact and where it sits in the sample text."""
-
-    key: str
-    value: str
-    sentence: str
-    char_offset: int  # index of the sentence in the sample text (a Python str index)
-    depth: float  # char_offset / len(text)
-    target_depth: float
-
-
-class TaskSample(BaseModel):
-    """One generated question over one text, with its computed ground truth."""
-
-    task: TaskName
-    length: int  # target tokens
-    index: int
-    seed: int
-    question: str
-    answer: str  # the ground truth, as a person would write it
-    expected: list[str]  # niah / multi-niah: the codes that must be named
-    count: int | None = None  # count: the exact number
-    label: str | None = None
-    date_range: tuple[str, str] | None = None
-    records: int | None = None  # count: records in the text
-    needles: list[Needle] = Field(default_factory=list)
-    chars: int
-    tokens: int  # estimate_tokens(text): the actual size
-    # niah / multi-niah: byte offset of the slice in the corpus; count: index of the first
-    # record's sentence among the corpus's sentences.
-    corpus_offset: int
-    corpus_repeats: int = 0  # > 0: the corpus was shorter than asked and repeats
-    text: str = Field(repr=False, exclude=True)
-
-
-def sample_rng(seed: int, task: str, length: int, index: int) -> random.Random:
-    # String seeds hash with SHA-512: stable across processes and Python versions.
-    return random.Random(f"rlm-bench:{seed}:{task}:{length}:{index}")
-
-
-def _codes(rng: random.Random, k: int) -> list[tuple[str, str]]:
-    """k (archive, code) pairs: archives, digits and code words all distinct."""
-    keys = rng.sample(ARCHIVES, k)
-    digits = rng.sample(range(1000, 10000), k)
-    words = rng.sample(CODE_WORDS, k)  # k <= MAX_NEEDLES == len(CODE_WORDS)
-    return [(key, f"{d}-{w}") for key, d, w in zip(keys, digits, words, strict=True)]
+def niah_depth(index: int) -> float:
+    return NIAH_DEPTHS[(index + index // len(NIAH_DEPTHS)) % len(NIAH_DEPTHS)]
 
 
 def _line_boundary(text: str, pos: int) -> int:
@@ -124,61 +99,77 @@ def _line_boundary(text: str, pos: int) -> int:
     return min(options, key=lambda i: abs(i - pos)) if options else pos
 
 
-def plant(text: str, facts: list[tuple[str, str, float]]) -> tuple[str, list[Needle]]:
-    """Insert each (key, code, depth) needle as its own line at the line boundary nearest its
-    depth; returns the new text and where every needle ended up."""
-    spots = [
-        (_line_boundary(text, round(depth * len(text))), key, code, depth)
-        for key, code, depth in facts
-    ]
-    spots.sort(key=lambda s: s[0])
+def plant(text: str, lines: list[tuple[str, float]]) -> tuple[str, list[int]]:
+    """Insert each (sentence, depth) as its own line at the line boundary nearest its depth;
+    returns the new text and where each sentence ended up (in the order given)."""
+    spots = sorted(
+        (_line_boundary(text, round(depth * len(text))), i) for i, (_, depth) in enumerate(lines)
+    )
     parts: list[str] = []
+    offsets = [0] * len(lines)
     cursor = 0
-    placed: list[tuple[int, str, str, str, float]] = []
-    length_so_far = 0
-    for pos, key, code, depth in spots:
+    size = 0
+    for pos, i in spots:
         parts.append(text[cursor:pos])
-        length_so_far += pos - cursor
-        sentence = NEEDLE_TEMPLATE.format(key=key, code=code)
+        size += pos - cursor
         # Its own line: a needle is never glued to a neighbour's words.
         prefix = "" if pos == 0 or text[pos - 1] == "\n" else "\n"
-        line = f"{prefix}{sentence}\n"
-        placed.append((length_so_far + len(prefix), key, code, sentence, depth))
+        line = f"{prefix}{lines[i][0]}\n"
+        offsets[i] = size + len(prefix)
         parts.append(line)
-        length_so_far += len(line)
+        size += len(line)
         cursor = pos
     parts.append(text[cursor:])
-    out = "".join(parts)
+    return "".join(parts), offsets
+
+
+def _planted(
+    corpus: Corpus,
+    length: int,
+    rng: random.Random,
+    facts: list[tuple[Fact, float, str]],
+) -> tuple[str, list[Needle], int, int]:
+    """A slice of ``length`` tokens with every (fact, depth, role) planted in it: the text, the
+    needles in text order, the slice's corpus offset and repeats."""
+    room = sum(len(fact.sentence.encode("utf-8")) + 2 for fact, _, _ in facts)
+    piece = take_slice(corpus, max(1, tokens_to_bytes(length) - room), rng)
+    text, offsets = plant(piece.text, [(fact.sentence, depth) for fact, depth, _ in facts])
     needles = [
         Needle(
-            key=key,
-            value=code,
-            sentence=sentence,
+            key=fact.key,
+            value=fact.value,
+            sentence=fact.sentence,
             char_offset=offset,
-            depth=round(offset / max(1, len(out)), 4),
-            target_depth=target,
+            depth=round(offset / max(1, len(text)), 4),
+            target_depth=depth,
+            shape=fact.shape,
+            role=role,
         )
-        for offset, key, code, sentence, target in placed
+        for (fact, depth, role), offset in zip(facts, offsets, strict=True)
     ]
-    return out, needles
+    needles.sort(key=lambda n: n.char_offset)
+    return text, needles, piece.offset, piece.repeats
 
 
 def _needle_sample(
     task: TaskName, corpus: Corpus, length: int, index: int, seed: int, k: int
 ) -> TaskSample:
     rng = sample_rng(seed, task, length, index)
-    pairs = _codes(rng, k)
+    shape = SHAPES[index % len(SHAPES)]
+    paraphrased = index % 2 == 1
+    template, facts = draw_facts(rng, shape, k)
     if task == "niah":
-        depths = [NIAH_DEPTHS[index % len(NIAH_DEPTHS)]]
+        depths = [niah_depth(index)]
     else:  # one needle in each k-th of the text, at a random place within it
         depths = [round((i + rng.uniform(0.1, 0.9)) / k, 4) for i in range(k)]
-    room = sum(len(NEEDLE_TEMPLATE.format(key=a, code=c)) + 2 for a, c in pairs)
-    piece = take_slice(corpus, max(1, tokens_to_bytes(length) - room), rng)
-    text, needles = plant(piece.text, [(a, c, d) for (a, c), d in zip(pairs, depths, strict=True)])
+    text, needles, offset, repeats = _planted(
+        corpus, length, rng, [(f, d, "fact") for f, d in zip(facts, depths, strict=True)]
+    )
     if task == "niah":
-        question, answer = NIAH_QUESTION.format(key=pairs[0][0]), pairs[0][1]
+        asked = template.paraphrase if paraphrased else template.question
+        question, answer = asked.format(key=facts[0].key), facts[0].value
     else:
-        question = MULTI_QUESTION
+        question = template.multi_paraphrase if paraphrased else template.multi
         answer = "; ".join(f"{n.key}: {n.value}" for n in needles)
     return TaskSample(
         task=task,
@@ -188,11 +179,89 @@ def _needle_sample(
         question=question,
         answer=answer,
         expected=[n.value for n in needles],
+        shape=shape,
+        shapes=[n.shape for n in needles],
+        paraphrased=paraphrased,
         needles=needles,
         chars=len(text),
         tokens=estimate_tokens(text),
-        corpus_offset=piece.offset,
-        corpus_repeats=piece.repeats,
+        corpus_offset=offset,
+        corpus_repeats=repeats,
+        text=text,
+    )
+
+
+def _absent_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSample:
+    rng = sample_rng(seed, "absent", length, index)
+    shape = SHAPES[index % len(SHAPES)]
+    paraphrased = index % 2 == 1
+    distractor = index % 4 < 2  # samples 0, 1, 4, 5, ...: with; 2, 3, 6, 7, ...: without
+    template, (asked, decoy) = draw_facts(rng, shape, 2)  # distinct keys and values
+    planted = [(decoy, niah_depth(index), "distractor")] if distractor else []
+    text, needles, offset, repeats = _planted(corpus, length, rng, planted)
+    question = (template.paraphrase if paraphrased else template.question).format(key=asked.key)
+    return TaskSample(
+        task="absent",
+        length=length,
+        index=index,
+        seed=seed,
+        question=question,
+        answer=ABSENT_ANSWER,
+        expected=[],
+        shape=shape,
+        shapes=[n.shape for n in needles],
+        paraphrased=paraphrased,
+        distractor=distractor,
+        needles=needles,
+        chars=len(text),
+        tokens=estimate_tokens(text),
+        corpus_offset=offset,
+        corpus_repeats=repeats,
+        text=text,
+    )
+
+
+def _halves(rng: random.Random) -> tuple[float, float]:
+    """Two depths in different halves of the text, in random order."""
+    early, late = round(rng.uniform(0.05, 0.45), 4), round(rng.uniform(0.55, 0.95), 4)
+    return (early, late) if rng.random() < 0.5 else (late, early)
+
+
+def _multi_hop_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSample:
+    rng = sample_rng(seed, "multi-hop", length, index)
+    template = rng.choice(HOP_TEMPLATES)
+    distractor = index % 2 == 0
+    a, b, c, d = draw_people(rng, 4)
+    z, y = draw_towns(rng, 2)
+
+    def chain(who: str, boss: str, town: str, decoy: bool) -> list[tuple[Fact, float, str]]:
+        link = Fact(shape="link", key=who, value=boss, sentence=template.link.format(a=who, b=boss))
+        place = Fact(
+            shape="place", key=boss, value=town, sentence=template.place.format(b=boss, z=town)
+        )
+        link_depth, place_depth = _halves(rng)
+        roles = ("distractor", "distractor") if decoy else ("hop1", "hop2")
+        return [(link, link_depth, roles[0]), (place, place_depth, roles[1])]
+
+    facts = chain(a, b, z, decoy=False)
+    if distractor:  # another chain: the place facts alone no longer give the answer
+        facts += chain(c, d, y, decoy=True)
+    text, needles, offset, repeats = _planted(corpus, length, rng, facts)
+    return TaskSample(
+        task="multi-hop",
+        length=length,
+        index=index,
+        seed=seed,
+        question=template.question.format(a=a),
+        answer=z,
+        expected=[z],
+        shapes=[n.shape for n in needles],
+        distractor=distractor,
+        needles=needles,
+        chars=len(text),
+        tokens=estimate_tokens(text),
+        corpus_offset=offset,
+        corpus_repeats=repeats,
         text=text,
     )
 
@@ -257,13 +326,29 @@ def _count_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSam
 
 
 def generate_sample(
-    task: str, corpus: Corpus, length: int, index: int = 0, *, seed: int = 0, needles: int = 3
+    task: str,
+    corpus: Corpus,
+    length: int,
+    index: int = 0,
+    *,
+    seed: int = 0,
+    needles: int = 3,
+    code_corpus: CodeTree | None = None,
 ) -> TaskSample:
-    """Sample ``index`` of ``task`` at ``length`` target tokens (reproducible from the seed)."""
+    """Sample ``index`` of ``task`` at ``length`` target tokens (reproducible from the seed).
+    ``code`` reads ``code_corpus`` (default: ``code_tasks.default_code_corpus()``)."""
     if task == "niah":
         return _needle_sample("niah", corpus, length, index, seed, 1)
     if task == "multi-niah":
         return _needle_sample("multi-niah", corpus, length, index, seed, needles)
+    if task == "absent":
+        return _absent_sample(corpus, length, index, seed)
+    if task == "multi-hop":
+        return _multi_hop_sample(corpus, length, index, seed)
     if task == "count":
         return _count_sample(corpus, length, index, seed)
-    raise BenchInputError(f"unknown task {task!r}: use niah, multi-niah, count")
+    if task == "per-part":
+        return part_sample(corpus, length, index, seed)
+    if task == "code":
+        return code_sample(code_corpus or default_code_corpus(), length, index, seed)
+    raise BenchInputError(f"unknown task {task!r}: use {', '.join(TASKS)}")

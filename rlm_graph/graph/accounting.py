@@ -67,6 +67,7 @@ def record_from_state(
         outcome=state.get("outcome"),
         verified=state.get("verified"),
         evidence=state.get("evidence") or [],
+        unverified_answer=state.get("unverified_answer"),
         usage=Usage.model_validate(state.get("own_usage") or {}),
         iterations=state.get("iteration", 0),
         started_at=state.get("started_at") or time.time(),

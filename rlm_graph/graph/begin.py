@@ -29,6 +29,7 @@ from rlm_graph.state import CallRecord, ContextRef
 FRESH_TURN: dict[str, Any] = {
     "transcript": Overwrite([]),
     "findings": Overwrite([]),
+    "observed": Overwrite([]),
     "call_cache": Overwrite({}),
     "child_results": Overwrite([]),
     "iteration": 0,
@@ -50,6 +51,7 @@ FRESH_TURN: dict[str, Any] = {
     "outcome": None,
     "verified": None,
     "evidence": [],
+    "unverified_answer": None,
     "depth": 0,
     "parent_id": None,
     "target": "all",

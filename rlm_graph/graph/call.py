@@ -15,14 +15,17 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
-from rlm_graph.evidence import normalized
-from rlm_graph.graph.findings import citations, strip_marks
+from rlm_graph.evidence import echoes, normalized
+from rlm_graph.graph.findings import backs, citations, claims, strip_marks
 from rlm_graph.graph.outcome import finish, is_finished
 from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol import Action, ParsedTurn
 from rlm_graph.protocol.actions import PLACEHOLDER_FINAL
+from rlm_graph.questions import asks_for_many, part_task
 from rlm_graph.state import CallRecord, ContextRef
 
+# Bytes either side of a GREP hit that count as seen: its line and the sentences around it.
+GREP_REACH = 300
 # Beyond this many refused CALLs, one line speaks for the rest (the transcript stays bounded).
 MAX_REFUSALS_LISTED = 5
 # Beyond this many CALLs that repeat earlier turns' calls, one line speaks for them all
@@ -97,6 +100,13 @@ class _Step:
     budget: Budget
     observations: list[dict[str, Any]] = field(default_factory=list)
     candidates: list[_Candidate] = field(default_factory=list)
+    observed: list[dict[str, Any]] = field(default_factory=list)
+
+    def _saw(self, action: Action, start: int, end: int) -> None:
+        """Record a span the planner was shown (relative to the view), as located text."""
+        first, last = self.view.start + max(0, start), self.view.start + min(self.view.size, end)
+        if last > first:
+            self.observed.append({"action": action.render(), "start": first, "end": last})
 
     def examine(self, actions: list[Action], first_index: int = 0) -> None:
         """Run PEEK and GREP, check CALL targets, spot repeats; keep the CALLs to launch."""
@@ -115,18 +125,23 @@ class _Step:
             if action.op == "peek":
                 try:
                     text = view.peek(action.target or "all", chunking, max_chars=rt.peek_chars)
+                    start, end = view.span_of(view.parse(action.target or "all"), chunking)
+                    self._saw(action, start, min(end, start + rt.peek_chars))
                 except TargetError as exc:
                     text = f"error: {exc}"
                 self.observations.append(_looked_up(index, action, text))
                 continue
             if action.op == "grep":
                 try:
-                    text = view.grep(
+                    found = view.grep(
                         action.pattern or "",
                         chunking,
                         target=action.target or "all",
                         max_hits=rt.grep_hits,
-                    ).render()
+                    )
+                    text = found.render()
+                    for hit in found.hits:  # the line of each hit, and a sentence either side
+                        self._saw(action, hit.offset - GREP_REACH, hit.offset + GREP_REACH)
                 except TargetError as exc:
                     text = f"error: {exc}"
                 self.observations.append(_looked_up(index, action, text))
@@ -204,7 +219,8 @@ class _Step:
                     "parent_id": state["call_id"],
                     "turn": state.get("turn") or 1,
                     "depth": state.get("depth", 0) + 1,
-                    "task": action.task,
+                    # A question about every part gives each part its own task.
+                    "task": part_task(action.task or ""),
                     "target": action.target or "all",
                     "context": candidate.ref.model_dump(),
                     "budget": share.model_dump(),
@@ -229,7 +245,7 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     turn = ParsedTurn.model_validate(state.get("actions") or {})
     final = next((action for action in turn.actions if action.op == "final"), None)
     if final is not None and all(action.op == "final" for action in turn.actions):
-        if final.placeholder:
+        if final.placeholder or echoes(final.answer or "", state["query"]):
             observation = {"index": -1, "action": "(your FINAL)", "text": PLACEHOLDER_FINAL}
             return {"observations": [{**observation, "kind": "error"}], "jobs": []}
         answer = strip_marks(final.answer or "")
@@ -262,6 +278,7 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         jobs = _approved(step, jobs, len(turn.actions))
     return {
         "observations": step.observations,
+        **({"observed": step.observed} if step.observed else {}),
         "jobs": jobs,
         "calls_made": state.get("calls_made", 0) + len(jobs),
         # Written now, completed when the child returns: a stored run shows what is running.
@@ -315,14 +332,18 @@ def _second_look(state: RLMState, answer: str) -> dict[str, Any] | None:
     verified = [f for f in findings if f.get("verified")]
     if state.get("final_checked") or not verified:
         return None
+    question = state["query"]
     options = "; ".join(dict.fromkeys(f"{f['answer']} ({f['where']})" for f in verified))
-    if not citations(answer, findings):
+    if not citations(answer, findings, question):
         text = (
             f"error: FINAL({answer!r}) is not backed by the text. Verified findings: {options}. "
             "Answer again with FINAL, using them."
         )
         return {"index": -1, "action": "(your FINAL)", "text": text, "kind": "error"}
-    left_out = {normalized(f["answer"]): f for f in verified if not citations(answer, [f])}
+    if not asks_for_many(question):  # one answer asked for, one given: choosing is right
+        return None
+    parts = claims(answer) or [answer]
+    left_out = {normalized(f["answer"]): f for f in verified if not any(backs(f, c) for c in parts)}
     if not left_out:
         return None
     missing = "; ".join(f"{f['answer']} ({f['where']})" for f in left_out.values())

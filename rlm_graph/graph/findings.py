@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rlm_graph.evidence import Evidence, fact_tokens, normalized, supports
+from rlm_graph.evidence import Evidence, normalized, says, task_kind
 
 # The marks the planner reads after a child's answer; a planner that copies one into its FINAL
 # means the answer, not the mark.
@@ -46,15 +46,6 @@ def shown_quote(answer: str, evidence: list[dict[str, Any]]) -> str:
                 text = text[:QUOTE_SHOWN_CHARS].rstrip() + " ..."
             return f' "{text}"'
     return ""
-
-
-def essence(finding: dict[str, Any]) -> str:
-    """A verified finding in a few words: its answer, or its quote when the quote holds codes
-    the answer lacks ("granite archive" found by "... granite archive is 4561-KESTREL.")."""
-    answer = finding["answer"]
-    quote = shown_quote(answer, finding.get("evidence") or []).strip()
-    missing = [c for c in fact_tokens(quote) if normalized(c) not in normalized(answer)]
-    return quote.strip('"') if missing else answer
 
 
 def child_text(result: dict[str, Any]) -> str:
@@ -106,15 +97,12 @@ def _target(finding: dict[str, Any]) -> str:
     return finding["action"].removeprefix("CALL ").strip()
 
 
-def _verified_line(finding: dict[str, Any], *, quoted: bool = False) -> str:
-    """``- <essence>  [verified: where] (target)``, then the quote when it says more than the
-    line already does. Led by the essence: a small model that copies a line copies the fact.
-    ``quoted``: led by the quote whenever there is one (what a reader composing the answer
-    reads: every line the same shape)."""
+def _verified_line(finding: dict[str, Any]) -> str:
+    """``- <answer>  [verified: where] (target) "<its passage>"``: led by the answer (a small
+    model that copies a line copies the answer first), then the passage that backs it when it
+    says more than the answer."""
     quote = shown_quote(finding["answer"], finding.get("evidence") or [])
-    lead = quote.strip().strip('"') if quoted and quote.strip() else essence(finding)
-    line = f"- {lead}  [verified: {finding['where']}] ({_target(finding)})"
-    return line + quote if lead == finding["answer"] else line
+    return f"- {finding['answer']}  [verified: {finding['where']}] ({_target(finding)}){quote}"
 
 
 def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = False) -> str:
@@ -128,7 +116,7 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
     that copies a line copies the answer first, not ``CALL chunk:2 ->``."""
     verified = [f for f in findings if f.get("verified")]
     unverified = [f for f in findings if not f.get("verified")]
-    lines = [_verified_line(f, quoted=verified_only) for f in verified]
+    lines = [_verified_line(f) for f in verified]
     if verified and verified_only and unverified:
         lines.append(
             f"({len(unverified)} other answer(s) that no passage of the text backs are left out)"
@@ -137,28 +125,55 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
         lines += [f"- {f['answer']}  [unverified] ({_target(f)})" for f in unverified]
     distinct = {normalized(f["answer"]): f for f in verified}
     if len(distinct) > 1 and not verified_only:
-        side_by_side = " | ".join(f"{essence(f)} ({_target(f)})" for f in distinct.values())
+        side_by_side = " | ".join(f"{f['answer']} ({_target(f)})" for f in distinct.values())
         lines.append(f"Verified findings differ: {side_by_side}")
     if findings and not verified:
         lines.append("None of these is verified: no passage of the text backs them.")
     return "\n".join(lines) or "(nothing yet)"
 
 
-def citations(final: str | None, findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The verified passages that back ``final``: for each verified finding whose answer
-    supports it, its evidence, labelled with the call that found it."""
+_CLAIM_SPLIT = re.compile(r"\s*(?:\n+|;\s+)\s*")
+_BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
+
+
+def claims(answer: str) -> list[str]:
+    """The separate claims of an answer: its lines or ``;``-separated parts, bullets off."""
+    parts = (_BULLET.sub("", part.strip()) for part in _CLAIM_SPLIT.split(answer.strip()))
+    return [part for part in parts if len(normalized(part)) >= 2]
+
+
+def backs(finding: dict[str, Any], claim: str, *, open_task: bool = False) -> bool:
+    """Whether a verified finding backs one claim of an answer: the finding's answer stands in
+    the claim (or the claim in it), or one of its passages says the claim."""
+    if not finding.get("verified"):
+        return False
+    claim_n, answer_n = normalized(claim), normalized(finding["answer"])
+    if len(answer_n) >= 2 and (answer_n in claim_n or claim_n in answer_n):
+        return True
+    return any(
+        says(claim, item["quote"], open_task=open_task)
+        for item in finding.get("evidence") or []
+        if item.get("verified")
+    )
+
+
+def citations(
+    final: str | None, findings: list[dict[str, Any]], question: str = ""
+) -> list[dict[str, Any]]:
+    """The verified passages that back ``final``, labelled with the call that found them; empty
+    unless *every* claim of the answer is backed (a list with one backed item and three
+    invented ones is not grounded)."""
     if not final:
         return []
-    cited = []
-    for f in findings:
-        if not f.get("verified"):
-            continue
-        evidence = [Evidence.model_validate(item) for item in f.get("evidence") or []]
-        quotes = [item.quote for item in evidence]
-        if supports(final, f["answer"], quotes):
-            cited.extend(
-                {"call_id": f["call_id"], "answer": f["answer"], **item.model_dump()}
-                for item in evidence
-                if item.verified
-            )
-    return cited
+    open_task = task_kind(question) == "open"
+    cited: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for claim in claims(final) or [final]:
+        backing = [f for f in findings if backs(f, claim, open_task=open_task)]
+        if not backing:
+            return []
+        for f in backing:
+            for item in f.get("evidence") or []:
+                if item.get("verified"):
+                    key = (f["call_id"], item.get("start"), item.get("end"))
+                    cited[key] = {"call_id": f["call_id"], "answer": f["answer"], **item}
+    return list(cited.values())

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
-from rlm_graph.evidence import Evidence, LeafAnswer, check, normalized, parse_reply
+from rlm_graph.evidence import Evidence, LeafAnswer, check, task_kind, with_lead
 from rlm_graph.graph.events import ModelCallEvents
+from rlm_graph.graph.judge import judge
 from rlm_graph.graph.model_call import call_model_json, json_schema_format
 from rlm_graph.models import ResolvedModel
 from rlm_graph.state import Usage
@@ -50,10 +51,7 @@ def leaf_messages(view: ContextView, task: str) -> list[BaseMessage]:
         user = prompts.NO_CONTEXT_USER.format(task=task)
     else:
         user = prompts.LEAF_USER.format(text=view.text(), task=task)
-    messages: list[BaseMessage] = [SystemMessage(prompts.LEAF_SYSTEM)]
-    for question, answer in prompts.LEAF_EXAMPLES:
-        messages += [HumanMessage(question), AIMessage(answer)]
-    return [*messages, HumanMessage(user)]
+    return [SystemMessage(prompts.LEAF_SYSTEM), HumanMessage(user)]
 
 
 # Bounds only for decoding, where a reply cannot be longer than allowed: a small model that
@@ -76,18 +74,6 @@ def _bounded_schema() -> dict[str, Any]:
 RESPONSE_FORMAT = json_schema_format("leaf_answer", _bounded_schema())
 
 
-def _copied(answer: str) -> bool:
-    return normalized(answer) in _EXAMPLE_ANSWERS
-
-
-# The answers our own worked examples give (a leaf repeating one has copied the prompt).
-_EXAMPLE_ANSWERS = {
-    normalized(parsed.answer)
-    for _, reply in prompts.LEAF_EXAMPLES
-    if (parsed := parse_reply(reply)[0]) is not None and parsed.answer
-}
-
-
 async def answer_leaf(
     rt: RLMRuntime,
     model: ResolvedModel,
@@ -97,6 +83,7 @@ async def answer_leaf(
     runtime: Any = None,
     call_id: str = "",
     kind: str = "leaf",
+    question: str | None = None,
 ) -> LeafOutcome:
     """One model call that answers ``task`` from the slice ``view``, with its evidence checked;
     failures come back as an ``error``, never raised. A ``model_call`` event reports usage."""
@@ -105,15 +92,25 @@ async def answer_leaf(
     reply = await call_model_json(rt, model, messages, RESPONSE_FORMAT, events=events)
     if reply.error:
         return LeafOutcome(None, reply.usage, reply.error)
-    verdict = check(view, reply.text)
-    if verdict.outcome == "found" and not verdict.verified and _copied(verdict.answer):
-        # The worked example's answer, not in this text: the model copied our prompt. That is
-        # no answer about the text at all (measured: what the 0.5B model does on most slices
-        # without the answer).
-        verdict.outcome, verdict.evidence = "not_found", []
+    question = task if question is None else question  # what the evidence must be about
+    verdict = check(view, reply.text, question)
+    usage = reply.usage
+    if verdict.verified and rt.judge and task_kind(question) == "lookup":
+        # Words in common are not enough: a reader given only the passage must answer the
+        # question the same way (``rlm_graph.graph.judge``).
+        candidates = [(item, with_lead(view, item)[1]) for item in verdict.evidence]
+        agreed, spent, error = await judge(
+            rt, model, question, verdict.answer, candidates, runtime=runtime, call_id=call_id
+        )
+        usage = usage.add(spent)
+        if agreed is None:
+            verdict.verified = False
+            verdict.rejected = error or "a reader of its passage alone did not answer so"
+        else:
+            verdict.evidence = [agreed]
     return LeafOutcome(
         verdict.answer if verdict.outcome == "found" else None,
-        reply.usage,
+        usage,
         outcome=verdict.outcome,
         verified=verdict.verified if verdict.outcome == "found" else None,
         evidence=verdict.evidence,

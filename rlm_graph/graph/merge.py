@@ -13,13 +13,17 @@ from langgraph.types import Overwrite
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.evidence import backed_by, passages_in
 from rlm_graph.graph.accounting import merge_usage, record_from_state
+from rlm_graph.graph.begin import root_records
 from rlm_graph.graph.events import emit_call_finished
-from rlm_graph.graph.findings import child_text, citations, finding, standing
-from rlm_graph.graph.outcome import finish, is_finished, partial_answer
+from rlm_graph.graph.findings import child_text, citations, claims, finding, standing
+from rlm_graph.graph.outcome import NOT_FOUND, finish, is_finished, is_not_found, partial_answer
 from rlm_graph.graph.plan import describe_budget
 from rlm_graph.graph.recurse import child_usage
 from rlm_graph.graph.state import RLMState
+from rlm_graph.questions import task_kind
+from rlm_graph.state import ContextRef
 
 MAX_OBSERVATION_CHARS = 4000
 # This many or more neighbouring observations that say the same thing become one line: a small
@@ -148,29 +152,96 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     return {key: value for key, value in update.items() if key not in DELTAS or value}
 
 
-DELTAS = ("records", "findings", "call_cache", "transcript")
+DELTAS = ("records", "findings", "call_cache", "transcript", "observed")
+# The latest spans the planner saw that an answer is looked for in (a bounded search).
+MAX_OBSERVED_SPANS = 40
 
 
-def _grounding(state: RLMState, update: dict[str, Any]) -> dict[str, Any]:
-    """Whether the call's answer is backed by verified evidence: on the direct route, its own
-    leaf's; otherwise the verified findings of its children that support the answer."""
+def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[str, Any]:
+    """Whether the call's answer is backed by located text: on the direct route, its own
+    leaf's evidence; otherwise every claim of it by a verified finding of its children or by a
+    passage the planner saw itself (a PEEK, a GREP hit) that says it and is about the
+    question. A lookup nothing backs is answered "not found" (what it would have said is kept
+    as ``unverified_answer``): an answer the text does not back is never presented as found."""
     merged = {**state, **update}
+    answer = merged.get("answer")
     if merged.get("route") == "direct":  # the root's own leaf call: its evidence, cited as its
         evidence = [
-            {"call_id": merged.get("call_id"), "answer": merged.get("answer"), **item}
+            {"call_id": merged.get("call_id"), "answer": answer, **item}
             for item in merged.get("evidence") or []
         ]
-        return {"verified": bool(merged.get("verified")), "evidence": evidence}
-    all_findings = [*(state.get("findings") or []), *(update.get("findings") or [])]
-    cited = citations(merged.get("answer"), all_findings)
-    return {"verified": bool(cited), "evidence": cited}
+        grounded: dict[str, Any] = {"verified": bool(merged.get("verified")), "evidence": evidence}
+    else:
+        question = state.get("query", "")
+        all_findings = [*(state.get("findings") or []), *(update.get("findings") or [])]
+        seen = [*(state.get("observed") or []), *(update.get("observed") or [])]
+        sources = [
+            *all_findings,
+            *observed_findings(rt, state, answer, seen),
+            *earlier_findings(state),
+        ]
+        cited = citations(answer, sources, question)
+        grounded = {"verified": bool(cited), "evidence": cited}
+    if merged.get("status") == "done" and merged.get("outcome") != "not_found":
+        if not answer or is_not_found(answer):
+            grounded.update(outcome="not_found", answer=NOT_FOUND, verified=False, evidence=[])
+        elif not grounded["verified"] and task_kind(state.get("query", "")) == "lookup":
+            grounded.update(outcome="not_found", answer=NOT_FOUND, unverified_answer=answer)
+        else:
+            grounded["outcome"] = "found"
+    return grounded
+
+
+def earlier_findings(state: RLMState) -> list[dict[str, Any]]:
+    """The grounded answers of the thread's earlier turns, with their citations: a follow-up
+    that repeats one is backed by what backed it."""
+    if state.get("depth", 0) != 0:
+        return []
+    turn = state.get("turn") or 1
+    return [
+        {
+            "call_id": record.id,
+            "answer": record.answer,
+            "verified": True,
+            "evidence": record.evidence,
+        }
+        for record in root_records(state)
+        if record.turn < turn and record.verified and record.answer
+    ]
+
+
+def observed_findings(
+    rt: RLMRuntime, state: RLMState, answer: str | None, seen: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The passages of what the planner saw (PEEK, GREP) that say a claim of ``answer`` and
+    are about the question, as verified findings of this call."""
+    if not answer or not seen:
+        return []
+    question = state.get("query", "")
+    ref = ContextRef.model_validate(state["context"])
+    found: list[dict[str, Any]] = []
+    for span in seen[-MAX_OBSERVED_SPANS:]:
+        view = rt.registry.view(ref.model_copy(update={"start": span["start"], "end": span["end"]}))
+        for item in passages_in(view):
+            if any(backed_by(question, claim, item, view) for claim in claims(answer) or [answer]):
+                found.append(
+                    {
+                        "action": span["action"],
+                        "call_id": state["call_id"],
+                        "answer": item.quote,
+                        "verified": True,
+                        "where": item.where(),
+                        "evidence": [item.model_dump()],
+                    }
+                )
+    return found
 
 
 def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict:
     depth = state.get("depth", 0)
     kind = "root" if depth == 0 else "node"
     model = runtime_context(runtime).model_for(depth).name
-    update.update(_grounding(state, update))
+    update.update(_grounding(state, update, runtime_context(runtime)))
     record = record_from_state({**state, **update}, kind=kind, model=model)
     if kind == "root":  # children are reported by their parent's recurse node
         if held := state.get("held_context"):

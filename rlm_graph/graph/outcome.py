@@ -8,11 +8,19 @@ call passes through on its way to records, checkpoints, progress and JSON.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rlm_graph.secrets import redact
 
 TERMINAL = frozenset({"done", "budget_exhausted", "error"})
+# The answer of a call whose question the text does not answer (nothing located backs one).
+NOT_FOUND = "not found"
+_NOT_FOUND = re.compile(
+    r"^\W*(?:not found|unknown|none|no answer|the text does not (?:say|mention|contain|state)"
+    r"\b.*)\W*$",
+    re.IGNORECASE | re.DOTALL,
+)
 MAX_PARTIAL_CHARS = 4000
 
 
@@ -23,18 +31,27 @@ def finish(status: str, answer: str | None, error: str | None = None) -> dict[st
     return {"status": status, "answer": answer, "error": redact(error)}
 
 
+def is_not_found(answer: str) -> bool:
+    """An answer that says the text does not answer the question."""
+    return bool(_NOT_FOUND.match(answer.strip()))
+
+
 def is_finished(state: dict[str, Any]) -> bool:
     return state.get("status") in TERMINAL
 
 
 def partial_answer(state: dict[str, Any], reason: str) -> str:
-    """The best answer a call can give without another model call: what its children found,
-    the verified findings first (unverified ones are marked so)."""
+    """The best answer a call can give without another model call: its children's verified
+    findings (the first, when the question asks for one thing; one a line, when it asks for
+    every X); unverified ones are only counted."""
+    from rlm_graph.questions import asks_for_many
+
     findings = state.get("findings") or []
-    verified = [f["answer"] for f in findings if f.get("verified")]
-    unverified = [f"{f['answer']} (unverified)" for f in findings if not f.get("verified")]
-    answers = verified + unverified
-    if not answers:
-        return ""
-    joined = "; ".join(dict.fromkeys(answers))
-    return f"[partial: {reason}] {joined}"[:MAX_PARTIAL_CHARS]
+    verified = list(dict.fromkeys(f["answer"] for f in findings if f.get("verified")))
+    unverified = sum(1 for f in findings if not f.get("verified"))
+    if not verified:
+        note = f" ({unverified} unverified answer(s) left out)" if unverified else ""
+        return f"[partial: {reason}] {NOT_FOUND}{note}" if findings else ""
+    if not asks_for_many(state.get("query", "")):
+        verified = verified[:1]
+    return f"[partial: {reason}] " + "\n".join(verified)[:MAX_PARTIAL_CHARS]

@@ -36,6 +36,7 @@ from rlm_graph.graph.window import fit_transcript
 from rlm_graph.models import ResolvedModel
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
 from rlm_graph.protocol.trim import planner_stops, repeats_an_action, trim_reply
+from rlm_graph.questions import asks_for_many
 from rlm_graph.state import ContextRef, Usage
 
 # The most CALLs one map step issues; more chunks are grouped into ranges (when depth allows).
@@ -183,7 +184,14 @@ async def _direct(
     if earlier := earlier_turns(state):
         task = f"{earlier}\n{task}"
     outcome = await answer_leaf(
-        rt, model, view, task, runtime=runtime, call_id=call_id, kind="direct"
+        rt,
+        model,
+        view,
+        task,
+        runtime=runtime,
+        call_id=call_id,
+        kind="direct",
+        question=state["query"],
     )
     return {
         **_accounting(state, rt, model.name, outcome.usage, budget),
@@ -274,7 +282,7 @@ async def _planner_turn(
     cut_off = reply.message.response_metadata.get("finish_reason") == "length"
     text = trim_reply(reply.text, cut_off=cut_off)
     turn = parse_turn(reply.message if reply.message.tool_calls else text)
-    if forced and (answer := _json_answer(reply.text)) is not None:
+    if forced and (answer := _json_answer(reply.text, state["query"])) is not None:
         turn = ParsedTurn(actions=[Action(op="final", answer=answer)])
         text = turn_text(turn)
     added.append({"author": "model", "text": text or turn_text(turn)})
@@ -332,10 +340,11 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     return {**base, **await _planner_turn(state, runtime, rt, view, model, budget)}
 
 
-_TARGET_TAG = re.compile(r"\s*\((?:chunks?|lines|chars|file):[^)]*\)\s*$")
+# What a forced answer copies after a finding: its target and the passage shown beside it.
+_TARGET_TAG = re.compile(r'\s*\((?:chunks?|lines|chars|file):[^)]*\)(?:\s+"[^"]*"?)?\s*$')
 
 
-def _json_answer(text: str) -> str | None:
+def _json_answer(text: str, question: str) -> str | None:
     """The answer of a forced turn's ``{"answers": [...]}`` reply, its items without the marks
     and target tags they were copied with, joined (None: not that shape). ``{"answer": ...}``
     is read too."""
@@ -354,7 +363,10 @@ def _json_answer(text: str) -> str | None:
         if isinstance(item, str | int | float)
     ]
     parts = list(dict.fromkeys(part for part in parts if part))
-    return "; ".join(parts) if parts else None
+    if not parts:
+        return None
+    # One answer when the question asks for one; every item, a line each, when it asks for all.
+    return "\n".join(parts) if asks_for_many(question) else parts[0]
 
 
 def chunk_list(count: int) -> str:

@@ -93,6 +93,11 @@ class RLMState(RLMInput, total=False):
     findings: Annotated[
         list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
     ]
+    # Spans of the context the planner saw itself (PEEK excerpts, GREP hits): located text an
+    # answer read off them is backed by. {"action", "start", "end"}, absolute byte offsets.
+    observed: Annotated[
+        list[dict[str, Any]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
     stalled: bool  # the last reply brought nothing new while repeating itself
     final_checked: bool  # a FINAL was sent back once already (unbacked, or leaving findings out)
     force_reason: str | None  # the next planner turn must answer now, for this reason
@@ -112,6 +117,7 @@ class RLMState(RLMInput, total=False):
     outcome: str | None  # a leaf's: "found" or "not_found"
     verified: bool | None  # the answer is backed by a passage found in the text
     evidence: list[dict[str, Any]]  # those passages (a call's: its citations)
+    unverified_answer: str | None  # a lookup answered "not found": what nothing backed
 
 
 class RLMOutput(TypedDict, total=False):

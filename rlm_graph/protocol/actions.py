@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from rlm_graph import prompts
+
 ActionOp = Literal["call", "peek", "grep", "final"]
 
 # One reply is read up to this many actions, in every form. A wider fan-out CALLs ranges of
@@ -22,10 +24,11 @@ TOO_MANY_ACTIONS = (
 # What a FINAL copied from the instructions says, once lowercased and stripped of punctuation.
 PLACEHOLDER_ANSWERS = frozenset(
     {"", "answer", "the answer", "your answer", "final answer", "your final answer", "short answer"}
+    | {" ".join(re.sub(r"[\W_]+", " ", prompts.EXAMPLE_FINAL.lower()).split())}
 )
 PLACEHOLDER_FINAL = (
-    "error: that FINAL has no answer in it (it repeats the instructions' placeholder); "
-    'write the answer itself, as in FINAL("1932")'
+    "error: that FINAL has no answer in it (it repeats the instructions' placeholder or "
+    "example); write the answer to this question, found in the results"
 )
 
 

@@ -79,6 +79,7 @@ def node_attributes(
         ("outcome", record.outcome),
         ("verified", record.verified),
         ("answer", answer),
+        ("unverified_answer", record.unverified_answer),
         ("ended_at", record.ended_at),
         ("latency", record.seconds),
         ("error", record.error),

@@ -33,20 +33,31 @@ def haystack(tmp_path_factory):
     return path
 
 
-async def test_a_needle_in_text_we_did_not_write_is_found_with_a_verified_citation(
+# A sentence fact (not a code) about an invented town, so no model knows it from memory.
+TOWNS = ("Ravensholm", "Kelby Fell", "Torvik", "Ardmoor", "Halden")
+ACTIVITIES = (
+    ("walk the old harbour wall at dusk", ("harbour", "wall")),
+    ("swim in the flooded quarry lake", ("quarry", "lake")),
+    ("climb the bell tower of the grain exchange", ("bell", "tower")),
+)
+
+
+async def test_a_sentence_fact_in_text_we_did_not_write_is_found_with_its_sentence(
     local_model, tmp_path
 ):
-    """Python's own help text (prose no one tuned a prompt on), a needle at a depth picked at
-    random on every run: the answer must be right and cite where it stands."""
-    rng = random.Random()
-    seed = rng.randrange(10**6)
+    """Python's own help text (prose no one tuned a prompt on), a sentence fact at a depth
+    picked at random on every run: the answer must be right and cite that sentence."""
+    seed = random.Random().randrange(10**6)
+    rng = random.Random(seed)
     corpus = load_corpus(None).text
-    start = random.Random(seed).randrange(0, len(corpus) - 30_000)
+    start = rng.randrange(0, len(corpus) - 30_000)
     lines = corpus[start : start + 24_000].split("\n")
-    depth = random.Random(seed).random()
+    depth = rng.random()
     at = max(1, min(len(lines) - 2, int(len(lines) * depth)))
-    code = f"{random.Random(seed).randrange(1000, 9999)}-HERON"
-    lines.insert(at, f"The access code for the lighthouse archive is {code}.")
+    town = rng.choice(TOWNS)
+    activity, key_words = rng.choice(ACTIVITIES)
+    sentence = f"The best thing to do in {town} is to {activity}."
+    lines.insert(at, sentence)
     document = tmp_path / "docs.txt"
     document.write_text("\n".join(lines))
     result = await RLM(
@@ -54,15 +65,13 @@ async def test_a_needle_in_text_we_did_not_write_is_found_with_a_verified_citati
         sub_window_tokens=SUB_WINDOW,
         checkpointer=str(tmp_path / "c.sqlite"),
         timeout=REQUEST_TIMEOUT,
-    ).ainvoke(
-        {"query": "What is the access code for the lighthouse archive?", "context": str(document)}
-    )
-    report = (seed, depth, result.answer, result.error)
+    ).ainvoke({"query": f"What is the best thing to do in {town}?", "context": str(document)})
+    report = (seed, depth, town, result.answer, result.unverified_answer, result.error)
     assert result.status == "done", report
-    assert code in (result.answer or ""), report
-    assert result.grounded, report
+    assert all(word in (result.answer or "").lower() for word in key_words), report
+    assert result.grounded and result.found, report
     citation = result.citations[0]
-    assert citation["verified"] and code in citation["quote"] or code == citation["answer"]
+    assert citation["verified"] and citation["quote"] == sentence, (report, citation)
     assert citation["line"] == at + 1, (report, citation)
     # Recursion, not one big call: the root navigated and did not read the document itself.
     context_tokens = math.ceil(document.stat().st_size / 4)
@@ -101,4 +110,7 @@ def test_cli_json_on_local_model(haystack, tmp_path):
     out = json.loads(proc.stdout)
     assert DEFAULT_ANSWER in out["answer"]
     assert out["status"] == "done" and out["tree"]["max_depth"] == 1
-    assert out["usage"]["model_calls"] == out["tree"]["nodes"]  # leaves + one reduce turn
+    assert out["grounded"] and out["found"]
+    # Leaves and one reduce turn, plus the judge reading each finding's passage (one or two).
+    found = sum(1 for call in out["tree"]["calls"] if call.get("outcome") == "found")
+    assert out["tree"]["nodes"] <= out["usage"]["model_calls"] <= out["tree"]["nodes"] + 2 * found

@@ -57,5 +57,7 @@ def final_from_results(messages: list[BaseMessage]) -> str:
 
 
 def make_rlm(model, checkpointer=None, **kwargs) -> RLM:
-    defaults = {"chunk_tokens": 500, "sub_window_tokens": 1200, "concurrency": 4}
+    # The judge's own tests turn it on (test_judge.py); counts of model calls here are the
+    # planner's and the leaves'.
+    defaults = {"chunk_tokens": 500, "sub_window_tokens": 1200, "concurrency": 4, "judge": False}
     return RLM(model=model, checkpointer=checkpointer, **{**defaults, **kwargs})

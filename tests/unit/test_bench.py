@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import BaseMessage
 
+from rlm_graph import testing
 from rlm_graph.bench import (
     ROW_KEYS,
     BenchInputError,
@@ -24,20 +25,35 @@ from rlm_graph.bench import (
 )
 from rlm_graph.bench.corpus import REPEAT_MARKER, Corpus, default_corpus, sentences
 from rlm_graph.bench.methods import MethodSetup, run_method
-from rlm_graph.bench.options import parse_length, parse_lengths, parse_methods, parse_tasks
+from rlm_graph.bench.options import (
+    TASKS,
+    parse_length,
+    parse_lengths,
+    parse_methods,
+    parse_tasks,
+)
 from rlm_graph.bench.progress import BenchProgress, SampleWatch
 from rlm_graph.bench.scoring import first_integer, names_value
-from rlm_graph.bench.tasks import LABELS, NIAH_DEPTHS, generate_sample
+from rlm_graph.bench.tasks import LABELS, NIAH_DEPTHS, TaskSample, generate_sample
+from rlm_graph.bench.text import stems
 from rlm_graph.models import ResolvedModel
 from rlm_graph.testing import ScriptedChatModel, is_leaf_prompt, is_reduce_prompt, leaf_text
 from rlm_graph.tokens import estimate_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
-# The needle and record shapes, written here again on purpose: the checks must not reuse the
-# generator's own templates.
-NEEDLE = re.compile(r"The access code for the ([a-z]+) archive is (\d{4}-[A-Z]+)\.")
+# The record shape and the needle value shapes, written here again on purpose: the checks must
+# not reuse the generator's own templates.
 RECORD = re.compile(r"^Record (\d+) \| (\d{4}-\d\d-\d\d) \| label: ([a-z]+) \| (.+)$")
-CODE_OR_PAIR = re.compile(r"[a-z]+: \d{4}-[A-Z]+|\d{4}-[A-Z]+")
+SHAPE_ORDER = ("sentence", "name", "date", "number", "code")
+VALUE_SHAPES = {
+    "sentence": re.compile(r"^[a-z][a-z' ]+[a-z]$"),
+    "name": re.compile(r"^[A-Z][a-z]+ [A-Z][a-z]+$"),
+    "date": re.compile(
+        r"^(?:\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2}, \d{4}|\d{4}-\d\d-\d\d)$"
+    ),
+    "number": re.compile(r"^\d{1,3}(?:,\d{3})*$"),
+    "code": re.compile(r"^\d{4}-[A-Z]+$"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +62,37 @@ def corpus() -> Corpus:
 
 
 # ----- a deterministic fake that reads exactly what it is sent ------------------------------
+# question -> the planted sentences that answer it. The fake reads a sentence back only when
+# it is in the text it was sent, so it finds what a perfect reader of that text would.
+KNOWN: dict[str, set[str]] = {}
+
+
+def remember(*samples: TaskSample) -> tuple[TaskSample, ...]:
+    for sample in samples:
+        facts = {n.sentence for n in sample.needles if n.role != "distractor"}
+        KNOWN.setdefault(sample.question, set()).update(facts)
+    return samples
+
+
+def known(corpus, task, length, count, seed=0, **kwargs) -> list[TaskSample]:
+    """The samples a run will generate, remembered for the fake."""
+    samples = [generate_sample(task, corpus, length, i, seed=seed, **kwargs) for i in range(count)]
+    remember(*samples)
+    return samples
+
+
 def _question(messages: list[BaseMessage]) -> str:
-    match = re.search(r"Question: (.*?)\s*\Z", str(messages[-1].content), re.DOTALL)
-    return match.group(1) if match else ""
+    asked = re.findall(r"(?:^|\n)(?:Question|Task): (.*)", str(messages[-1].content))
+    return asked[-1].strip() if asked else ""
+
+
+def _found_in(text: str, sentences) -> str:
+    hits = sorted((s for s in sentences if s in text), key=text.index)
+    return " ".join(hits)
 
 
 def _leaf_answer(text: str, question: str) -> str:
-    """A perfect reader of the text it was sent: the needle's code, every code, or a count."""
+    """A perfect reader of the text it was sent: the planted facts it holds, or a count."""
     if "How many records" in question:
         label = re.search(r"label ([a-z]+)", question).group(1)
         window = re.search(r"from (\S+) to (\S+) \(", question)
@@ -65,12 +105,11 @@ def _leaf_answer(text: str, question: str) -> str:
             and (not window or window.group(1) <= row.group(2) <= window.group(2))
         )
         return f"There are {n} records."
-    found = NEEDLE.findall(text)
-    asked = re.search(r"access code for the ([a-z]+) archive\?", question)
-    if asked:
-        codes = [code for key, code in found if key == asked.group(1)]
-        return codes[0] if codes else "NOT FOUND"
-    return "; ".join(f"{key}: {code}" for key, code in found) or "NOT FOUND"
+    return _found_in(text, KNOWN.get(question, ())) or "NOT FOUND"
+
+
+def _everything_known() -> set[str]:
+    return set().union(*KNOWN.values()) if KNOWN else set()
 
 
 def _respond(messages: list[BaseMessage]) -> str:
@@ -78,13 +117,13 @@ def _respond(messages: list[BaseMessage]) -> str:
     if is_leaf_prompt(messages):  # leaves, and the direct / retrieve baselines
         return _leaf_answer(leaf_text(messages), _question(messages))
     if is_reduce_prompt(messages):
-        return "; ".join(dict.fromkeys(CODE_OR_PAIR.findall(last))) or "NOT FOUND"
+        return _found_in(last, _everything_known()) or "NOT FOUND"
     if last.startswith("Question:"):  # the planner's first turn: one CALL per chunk
         question = last.splitlines()[0].removeprefix("Question: ")
         count = re.search(r"([\d,]+) chunks? \(chunk:0", last)
         n = int(count.group(1).replace(",", "")) if count else 1
         return "\n".join(f'CALL("{question}", "chunk:{i}")' for i in range(n))
-    return f'FINAL("{"; ".join(dict.fromkeys(CODE_OR_PAIR.findall(last))) or "NOT FOUND"}")'
+    return f'FINAL("{_found_in(last, _everything_known()) or "NOT FOUND"}")'
 
 
 def oracle(window: int = 4000, **kwargs) -> ResolvedModel:
@@ -98,22 +137,44 @@ def setup_for(model: ResolvedModel) -> MethodSetup:
     return MethodSetup(root=model, sub=model, sub_window=1500)
 
 
+def check_value_shape(needle) -> None:
+    assert VALUE_SHAPES[needle.shape].match(needle.value), (needle.shape, needle.value)
+    assert needle.value in needle.sentence and needle.key in needle.sentence
+
+
 # ----- generated tasks ------------------------------------------------------------------------
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(10))
 def test_niah_needle_occurs_once_at_its_stated_depth(corpus, index):
     sample = generate_sample("niah", corpus, 8000, index, seed=11)
-    found = NEEDLE.findall(sample.text)
-    assert len(found) == 1
     (needle,) = sample.needles
-    assert found[0] == (needle.key, needle.value)
-    assert sample.text.count(needle.value) == 1
-    assert sample.text.index(f"The access code for the {needle.key}") == needle.char_offset
-    assert needle.target_depth == NIAH_DEPTHS[index]
-    assert abs(needle.char_offset / len(sample.text) - NIAH_DEPTHS[index]) < 0.02
+    assert sample.shape == needle.shape == SHAPE_ORDER[index % 5] and sample.shapes == [
+        needle.shape
+    ]
+    check_value_shape(needle)
+    assert sample.text.count(needle.sentence) == 1 and sample.text.count(needle.value) == 1
+    assert sample.text.index(needle.sentence) == needle.char_offset
+    assert sample.text[needle.char_offset - 1] == "\n"  # its own line
+    assert sample.text[needle.char_offset + len(needle.sentence)] == "\n"
+    depth = NIAH_DEPTHS[(index + index // 5) % 5]
+    assert needle.target_depth == depth
+    assert abs(needle.char_offset / len(sample.text) - depth) < 0.02
     assert needle.key in sample.question and needle.value not in sample.question
     assert sample.answer == needle.value == sample.expected[0]
     assert sample.tokens == estimate_tokens(sample.text)
     assert 0.95 * 8000 <= sample.tokens <= 8000
+    # Odd samples ask in other words: nothing but the key is shared with the needle.
+    assert sample.paraphrased == (index % 2 == 1)
+    fact_words = stems(needle.sentence.replace(needle.key, "").replace(needle.value, ""))
+    shared = fact_words & stems(sample.question.replace(needle.key, ""))
+    assert (not shared) if sample.paraphrased else len(shared) >= 2, shared
+
+
+def test_needle_shapes_cycle_and_every_shape_meets_every_depth(corpus):
+    seen = set()
+    for index in range(25):
+        sample = generate_sample("niah", corpus, 2000, index, seed=3)
+        seen.add((sample.shape, sample.needles[0].target_depth))
+    assert len(seen) == 25
 
 
 def test_haystack_is_real_corpus_text_from_the_stated_offset(corpus):
@@ -125,18 +186,23 @@ def test_haystack_is_real_corpus_text_from_the_stated_offset(corpus):
     assert corpus.text.encode()[start - 1 : start] == b"\n"  # cut at a line start
 
 
-@pytest.mark.parametrize("k", [3, 5])
-def test_multi_niah_plants_k_distinct_needles_spread_through_the_text(corpus, k):
-    sample = generate_sample("multi-niah", corpus, 8000, 1, seed=2, needles=k)
-    found = NEEDLE.findall(sample.text)
-    assert len(found) == k
-    assert len({key for key, _ in found}) == k and len({code for _, code in found}) == k
-    assert {code for _, code in found} == set(sample.expected)
-    assert [(n.key, n.value) for n in sample.needles] == found  # in text order
-    for i, needle in enumerate(sample.needles):
+@pytest.mark.parametrize(("k", "index"), [(3, 1), (5, 0), (4, 2), (3, 3), (3, 4)])
+def test_multi_niah_plants_k_distinct_needles_spread_through_the_text(corpus, k, index):
+    sample = generate_sample("multi-niah", corpus, 8000, index, seed=2, needles=k)
+    assert len(sample.needles) == k
+    assert sample.shapes == [sample.shape] * k == [n.shape for n in sample.needles]
+    assert sample.shape == SHAPE_ORDER[index % 5]
+    assert len({n.key for n in sample.needles}) == k and len({n.value for n in sample.needles}) == k
+    assert [n.value for n in sample.needles] == sample.expected
+    for i, needle in enumerate(sample.needles):  # in text order, one per k-th
+        check_value_shape(needle)
+        assert sample.text.count(needle.sentence) == 1
         assert sample.text.index(needle.sentence) == needle.char_offset
-        assert i / k <= needle.char_offset / len(sample.text) <= (i + 1) / k  # one per k-th
-    assert "archive" in sample.question and "access code" in sample.question
+        assert i / k <= needle.char_offset / len(sample.text) <= (i + 1) / k
+        assert needle.key not in sample.question  # one question asks for all of them
+    # One template per sample: the needles differ only in key and value.
+    frames = {n.sentence.replace(n.key, "K").replace(n.value, "V") for n in sample.needles}
+    assert len(frames) == 1
 
 
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
@@ -165,7 +231,7 @@ def test_count_truth_matches_an_independent_recount(corpus, index):
 
 
 def test_generation_is_reproducible_and_seeded(corpus):
-    for task in ("niah", "multi-niah", "count"):
+    for task in TASKS:
         first = generate_sample(task, corpus, 4000, 0, seed=1)
         again = generate_sample(task, corpus, 4000, 0, seed=1)
         other_seed = generate_sample(task, corpus, 4000, 0, seed=2)
@@ -184,7 +250,7 @@ def test_a_short_corpus_repeats_after_a_marker(tmp_path):
     small = load_corpus(path)
     sample = generate_sample("niah", small, 3000, 0, seed=0)
     assert sample.corpus_repeats >= 1 and REPEAT_MARKER.strip() in sample.text
-    assert len(NEEDLE.findall(sample.text)) == 1
+    assert sample.text.count(sample.needles[0].sentence) == 1
     assert 0.9 * 3000 <= sample.tokens <= 3000
 
 
@@ -270,7 +336,16 @@ def test_lengths_tasks_and_methods_parse():
         with pytest.raises(BenchInputError):
             parse_length(bad)
     assert parse_tasks(["niah", "count,niah"]) == ["niah", "count"]
-    assert parse_tasks(None) == ["niah", "multi-niah", "count"]
+    assert parse_tasks(None) == [
+        "niah",
+        "multi-niah",
+        "absent",
+        "multi-hop",
+        "count",
+        "per-part",
+        "code",
+    ]
+    assert parse_tasks("all") == parse_tasks(None)
     assert parse_methods("direct,RLM") == ["direct", "rlm"]
     with pytest.raises(BenchInputError, match="unknown method 'bm25'"):
         parse_methods("direct,bm25")
@@ -280,7 +355,10 @@ def test_lengths_tasks_and_methods_parse():
 async def test_direct_misses_a_needle_beyond_its_window_and_retrieve_finds_it(corpus):
     pytest.importorskip("bm25s")
     setup = setup_for(oracle(window=4000))
-    deep = generate_sample("niah", corpus, 8000, 4, seed=0)  # depth 0.9
+    deep, shallow = remember(
+        generate_sample("niah", corpus, 8000, 4, seed=0),  # depth 0.9
+        generate_sample("niah", corpus, 8000, 0, seed=0),  # depth 0.1: direct sees it
+    )
     direct = await run_method("direct", setup, deep)
     assert direct.seen_fraction < 0.5
     assert direct.seen_tokens <= setup.reading_tokens
@@ -289,15 +367,15 @@ async def test_direct_misses_a_needle_beyond_its_window_and_retrieve_finds_it(co
     found = await run_method("retrieve", setup, deep)
     assert score_answer(deep, found.answer).correct
     assert 0 < found.chunks_used < found.chunks_total
-    assert found.seen_tokens <= setup.reading_tokens and found.model_calls == 1
-    shallow = generate_sample("niah", corpus, 8000, 0, seed=0)  # depth 0.1: direct sees it
+    # One reading call (and, where the library checks a verified quote, the judge's call).
+    assert found.seen_tokens <= setup.reading_tokens and found.model_calls in (1, 2)
     assert score_answer(shallow, (await run_method("direct", setup, shallow)).answer).correct
 
 
 @pytest.mark.parametrize("method", ["rlm", "map-reduce"])
 async def test_recursive_methods_find_the_needle_beyond_the_window(corpus, method):
     setup = setup_for(oracle(window=4000))
-    sample = generate_sample("multi-niah", corpus, 8000, 0, seed=5)
+    (sample,) = remember(generate_sample("multi-niah", corpus, 8000, 0, seed=5))
     watch = SampleWatch()
     outcome = await run_method(method, setup, sample, watch)
     assert watch.model_calls == outcome.model_calls  # the heartbeat counts every model call
@@ -305,7 +383,9 @@ async def test_recursive_methods_find_the_needle_beyond_the_window(corpus, metho
     assert outcome.model_calls > 5 and outcome.input_tokens > sample.tokens
     assert score_answer(sample, outcome.answer).correct
     calls = setup.root.chat.calls
-    planned = [c for c in calls if not is_leaf_prompt(c) and not is_reduce_prompt(c)]
+    # The judge's checks of verified quotes (where the library makes them) are no planning.
+    judged = getattr(testing, "is_judge_prompt", lambda c: False)
+    planned = [c for c in calls if not (is_leaf_prompt(c) or is_reduce_prompt(c) or judged(c))]
     reduced = [c for c in calls if is_reduce_prompt(c)]
     # The model plans; map-reduce only maps and reduces.
     assert (len(planned) > 0, len(reduced) > 0) == (
@@ -350,6 +430,7 @@ def test_a_method_that_raises_is_recorded_and_the_run_goes_on(corpus, monkeypatc
         raise ValueError("retrieval index broke")
 
     monkeypatch.setattr(methods, "run_retrieve", boom)
+    known(corpus, "niah", 2000, 1)
     result = run_bench(
         tasks="niah", lengths="2k", methods="retrieve,direct", model=oracle(), corpus=corpus
     )
@@ -362,6 +443,7 @@ def test_a_method_that_raises_is_recorded_and_the_run_goes_on(corpus, monkeypatc
 def test_results_carry_the_json_contract_and_are_saved(corpus, tmp_path):
     out = tmp_path / "run.json"
     seen = []
+    known(corpus, "niah", 2000, 2, seed=7)
     result = run_bench(
         tasks=["niah", "count"],
         lengths="2k",
@@ -439,6 +521,7 @@ def fake_specs(monkeypatch):
 
 def test_command_end_to_end_prints_json_and_progress(fake_specs, tmp_path, capsys):
     pytest.importorskip("bm25s")
+    known(default_corpus(), "niah", 8000, 2)
     out = tmp_path / "bench.json"
     argv = ["--task", "niah", "--lengths", "8k", "--samples", "2", "--model", "oracle"]
     argv += ["--methods", "direct,retrieve", "--out", str(out), "--sub-window", "1500", "--json"]
@@ -601,7 +684,9 @@ def test_help_loads_no_heavy_library():
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
-    assert "--lengths" in proc.stdout and "4x" in proc.stdout
+    assert "--lengths" in proc.stdout and "4x" in proc.stdout and "--code-corpus" in proc.stdout
+    listed = re.search(r"--task TASK\s+(.*?);", proc.stdout, re.DOTALL).group(1)
+    assert listed.split() == " | ".join(TASKS).split()  # no name broken at its hyphen
 
 
 def test_command_over_real_http_with_a_model_spec(tmp_path):

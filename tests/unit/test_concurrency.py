@@ -69,7 +69,10 @@ def test_sync_graph_invoke_keeps_one_limit():
     final = (
         build_rlm_graph()
         .compile()
-        .invoke({"query": "q", "context": view.ref.model_dump()}, context=runtime)
+        .invoke(
+            {"query": "What is the vault access code?", "context": view.ref.model_dump()},
+            context=runtime,
+        )
     )
     assert final["status"] == "done"
     assert model.max_in_flight == 2
@@ -105,7 +108,7 @@ async def test_depth_two_tree_keeps_the_limit_full(runs):
     model = planner(turns, latency=lambda m: 0.05 if is_leaf_prompt(m) else 0.0)
     rlm = make_rlm(model, max_depth=2, concurrency=None)
     for _ in range(runs):
-        result = await rlm.ainvoke({"query": "q", "context": text})
+        result = await rlm.ainvoke({"query": "What is the vault access code?", "context": text})
         assert result.status == "done", result.error
     leaves = [r for r in result.records if r.kind == "leaf"]
     assert len(leaves) == 64

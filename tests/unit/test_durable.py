@@ -66,7 +66,7 @@ def fan_out_planner(depth: int, **kwargs):
 
 def leaf_tasks(model) -> list[str]:
     return [
-        str(call[-1].content).rsplit("Question: ", 1)[-1]
+        str(call[-1].content).rsplit("Task: ", 1)[-1]
         for call in model.calls
         if is_leaf_prompt(call)
     ]
@@ -80,7 +80,7 @@ async def test_a_crashed_fan_out_resumes_without_redoing_finished_calls(target, 
     first_model = fan_out_planner(depth, latency=lambda m: 0.01 if is_leaf_prompt(m) else 0)
     rlm = make_rlm(first_model, target, **options, on_event=crash_after(6))
     with pytest.raises(Crash):
-        await rlm.ainvoke({"query": "code?", "context": text}, thread)
+        await rlm.ainvoke({"query": "What is the vault code?", "context": text}, thread)
     detail = await rlm.ashow(thread["configurable"]["thread_id"])
     assert detail.status == "crashed"
     done_before = {r.task for r in detail.records if r.kind == "leaf" and r.status == "done"}
@@ -105,7 +105,10 @@ async def test_a_crashed_fan_out_resumes_without_redoing_finished_calls(target, 
 async def test_resume_is_refused_when_there_is_nothing_to_resume(target, haystack):
     rlm = make_rlm(fan_out_planner(1), target)
     thread = f"finished-{uuid.uuid4().hex[:6]}"
-    await rlm.ainvoke({"query": "q", "context": haystack}, {"configurable": {"thread_id": thread}})
+    await rlm.ainvoke(
+        {"query": "What is the vault access code?", "context": haystack},
+        {"configurable": {"thread_id": thread}},
+    )
     with pytest.raises(ThreadError, match="nothing to resume"):
         await rlm.aresume(thread)
     with pytest.raises(ThreadError, match="no thread"):
@@ -118,7 +121,10 @@ async def test_time_lying_dead_is_not_charged_to_the_time_budget(tmp_path, hayst
     model = fan_out_planner(1, latency=lambda m: 0.2 if is_leaf_prompt(m) else 0)
     rlm = make_rlm(model, db, **options, on_event=crash_after(2))
     with pytest.raises(Crash):
-        await rlm.ainvoke({"query": "q", "context": haystack}, {"configurable": {"thread_id": "t"}})
+        await rlm.ainvoke(
+            {"query": "What is the vault access code?", "context": haystack},
+            {"configurable": {"thread_id": "t"}},
+        )
     time.sleep(3.5)  # longer than the whole time budget
     resumed = await make_rlm(fan_out_planner(1), db, **options).aresume("t")
     assert resumed.status == "done", resumed.error
@@ -128,7 +134,7 @@ async def test_approval_gate_pauses_then_approve_runs_the_calls(target, haystack
     thread = f"gate-{uuid.uuid4().hex[:6]}"
     config = {"configurable": {"thread_id": thread}}
     rlm = make_rlm(fan_out_planner(1), target, approve_over=500)
-    paused = await rlm.ainvoke({"query": "code?", "context": haystack}, config)
+    paused = await rlm.ainvoke({"query": "What is the vault code?", "context": haystack}, config)
     assert paused.status == "interrupted" and paused.answer is None
     # The planner turn that proposed the calls is counted while the run waits.
     assert paused.usage.model_calls == 1 and paused.usage.input_tokens > 0
@@ -154,11 +160,12 @@ async def test_denied_calls_are_not_run_and_the_planner_is_told(haystack):
     model = planner(turns)
     rlm = make_rlm(model, approve_over=10)
     paused = await rlm.ainvoke(
-        {"query": "q", "context": haystack}, {"configurable": {"thread_id": "d"}}
+        {"query": "What is the vault access code?", "context": haystack},
+        {"configurable": {"thread_id": "d"}},
     )
     assert paused.status == "interrupted"
     result = await rlm.aapprove("d", False)
-    assert result.answer == "gave up"
+    assert result.unverified_answer == "gave up" and not result.found
     assert not any(is_leaf_prompt(call) for call in model.calls)
     assert "a person denied these 2 calls" in seen[-1]
 
@@ -173,7 +180,10 @@ async def test_an_edited_list_of_calls_runs_instead(haystack):
 
     model = planner(turns)
     rlm = make_rlm(model, approve_over=10)
-    await rlm.ainvoke({"query": "q", "context": haystack}, {"configurable": {"thread_id": "e"}})
+    await rlm.ainvoke(
+        {"query": "What is the vault access code?", "context": haystack},
+        {"configurable": {"thread_id": "e"}},
+    )
     result = await rlm.aapprove("e", [{"task": "find the code", "target": "chunk:6"}])
     leaves = [r for r in result.records if r.kind == "leaf"]
     assert [(r.task, r.target) for r in leaves] == [("find the code", "chunk:6")]
@@ -184,7 +194,8 @@ async def test_fork_continues_from_a_checkpoint_as_a_new_thread(target, haystack
     thread = f"orig-{uuid.uuid4().hex[:6]}"
     rlm = make_rlm(fan_out_planner(1), target, max_calls=6)
     original = await rlm.ainvoke(
-        {"query": "code?", "context": haystack}, {"configurable": {"thread_id": thread}}
+        {"query": "What is the vault code?", "context": haystack},
+        {"configurable": {"thread_id": thread}},
     )
     assert original.status == "done"
     detail = await rlm.ashow(thread)
@@ -221,7 +232,10 @@ async def test_a_thread_held_by_a_live_worker_is_refused(tmp_path, haystack):
     db = str(tmp_path / "runs.sqlite")
     slow = make_rlm(fan_out_planner(1, latency=0.3), db)
     task = asyncio.create_task(
-        slow.ainvoke({"query": "q", "context": haystack}, {"configurable": {"thread_id": "busy"}})
+        slow.ainvoke(
+            {"query": "What is the vault access code?", "context": haystack},
+            {"configurable": {"thread_id": "busy"}},
+        )
     )
     await asyncio.sleep(1.0)
     other = make_rlm(fan_out_planner(1), db)
@@ -237,7 +251,10 @@ async def test_a_changed_file_is_refused_and_a_copy_can_stand_in(tmp_path):
     db = str(tmp_path / "runs.sqlite")
     rlm = make_rlm(fan_out_planner(1), db, durability="sync", on_event=crash_after(2))
     with pytest.raises(Crash):
-        await rlm.ainvoke({"query": "q", "context": str(doc)}, {"configurable": {"thread_id": "f"}})
+        await rlm.ainvoke(
+            {"query": "What is the vault access code?", "context": str(doc)},
+            {"configurable": {"thread_id": "f"}},
+        )
     copy = tmp_path / "copy.txt"
     copy.write_bytes(doc.read_bytes())
     doc.write_text("edited since\n" * 100)

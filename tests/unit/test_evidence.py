@@ -10,7 +10,7 @@ import pytest
 
 from rlm_graph import prompts
 from rlm_graph.context import open_context
-from rlm_graph.evidence import check, locate, parse_reply, supports
+from rlm_graph.evidence import check, locate, parse_reply
 from rlm_graph.graph.findings import citations, render_findings
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, is_reduce_prompt, leaf_text
@@ -57,10 +57,11 @@ def test_replies_outside_the_format_still_count_as_unverified_answers():
     view = open_context(TEXT)
     plain = check(view, "The code is 55-B.")
     assert plain.outcome == "found" and not plain.verified and not plain.formatted
-    exact = check(view, "7391-ALPHA")  # the answer itself, word for word in the text
-    assert exact.verified and exact.evidence[0].line == 3
+    exact = check(view, "7391-ALPHA", "What is the vault access code?")  # word for word
+    assert exact.verified and (exact.evidence[0].line, exact.evidence[0].line_end) == (2, 3)
     fenced = 'Sure.\n```json\n{"found": true, "answer": "7391-ALPHA", "quotes": []}\n```'
-    assert parse_reply(fenced)[0].answer == "7391-ALPHA" and check(view, fenced).verified
+    assert parse_reply(fenced)[0].answer == "7391-ALPHA"
+    assert check(view, fenced, "What is the vault access code?").verified
 
 
 def test_folder_contexts_name_the_file_and_its_own_lines(tmp_path):
@@ -98,8 +99,8 @@ def test_citations_back_the_final_answer_only_with_verified_findings():
     ]
     assert [c["call_id"] for c in citations("The code is 7391-ALPHA.", findings)] == ["t1.5"]
     assert citations("55-B", findings) == []  # an unverified answer backs nothing
-    assert supports("7391-alpha", "The code is 7391-ALPHA", [])
-    assert not supports("no", "7391-ALPHA", [])
+    # Every claim must be backed: one backed item beside an invented one is not grounded.
+    assert citations("7391-ALPHA; 55-B", findings) == []
 
 
 def inventing_and_quoting_leaves(messages):
@@ -146,7 +147,8 @@ async def test_an_answer_nothing_backs_is_flagged_not_presented_as_found():
     result = await make_rlm(model).ainvoke(
         {"query": "What is the vault access code?", "context": make_haystack(20_000, seed=3)}
     )
-    assert result.answer == "55-B" and not result.grounded and result.citations == []
+    assert result.answer == "not found" and result.unverified_answer == "55-B"
+    assert not result.grounded and result.citations == []
     assert result.to_json()["grounded"] is False
 
 
@@ -158,7 +160,7 @@ async def test_planner_sees_each_childs_standing(haystack):
         return chunk_calls("What is the vault access code?", 8) if turn == 0 else 'FINAL("x")'
 
     await make_rlm(planner(turns, leaf=inventing_and_quoting_leaves)).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     results = seen[1]
     assert "CALL chunk:0 -> 55-B  [unverified: no passage of its text backs it]" in results
@@ -184,21 +186,6 @@ async def test_citations_name_the_call_and_the_line(route, haystack):
     assert citation["call_id"] == ("t1" if route == "direct" else "t1.7")
 
 
-async def test_a_leaf_that_copies_the_prompts_example_has_found_nothing(haystack):
-    from rlm_graph import prompts
-
-    copied = prompts.LEAF_EXAMPLES[0][1]  # the worked example's own reply, word for word
-
-    def turns(messages, turn):
-        return chunk_calls("What is the vault access code?", 2) if turn == 0 else 'FINAL("x")'
-
-    result = await make_rlm(planner(turns, leaf=lambda m: copied)).ainvoke(
-        {"query": "q", "context": haystack}
-    )
-    leaves = [r for r in result.records if r.kind == "leaf"]
-    assert [(r.outcome, r.answer) for r in leaves] == [("not_found", None)] * 2
-
-
 async def test_an_unbacked_final_is_sent_back_once_while_verified_findings_exist(haystack):
     seen = []
 
@@ -211,23 +198,23 @@ async def test_an_unbacked_final_is_sent_back_once_while_verified_findings_exist
         return 'FINAL("7391-ALPHA [verified: line 95]")'
 
     result = await make_rlm(planner(turns, leaf=inventing_and_quoting_leaves)).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert "FINAL('55-B') is not backed by the text" in seen[2]
     assert "Verified findings: 7391-ALPHA" in seen[2]
     # The second look is a forced answer, with the verified findings in front of it.
-    assert prompts.FORCE_REASON_REVIEW in seen[2] and "7391-ALPHA.  [verified" in seen[2]
+    assert prompts.FORCE_REASON_REVIEW in seen[2] and "- 7391-ALPHA  [verified" in seen[2]
     assert result.answer == "7391-ALPHA" and result.grounded  # marks stripped, answer backed
 
 
 async def test_an_unbacked_final_is_accepted_the_second_time_and_flagged(haystack):
     def turns(messages, turn):
-        return chunk_calls("q", 8) if turn == 0 else 'FINAL("55-B")'
+        return chunk_calls("What is the vault code?", 8) if turn == 0 else 'FINAL("55-B")'
 
     result = await make_rlm(planner(turns, leaf=inventing_and_quoting_leaves)).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
-    assert result.answer == "55-B" and not result.grounded
+    assert result.unverified_answer == "55-B" and not result.grounded and not result.found
     assert result.usage.model_calls == 8 + 3  # plan, leaves, the bounced FINAL, the accepted one
 
 
@@ -235,68 +222,13 @@ def test_a_real_sentence_quoted_beside_an_invented_answer_does_not_verify():
     """The quote is in the text, but it says nothing of the answer: a small model's invention
     wrapped in a true sentence stays unverified."""
     view = open_context(TEXT)
-    invented = check(view, reply(True, "55-B", ["Lunch is at noon."]))
+    question = "What is the vault access code?"
+    invented = check(view, reply(True, "55-B", ["Lunch is at noon."]), question)
     assert invented.outcome == "found" and not invented.verified
     # The right answer with an unrelated quote: verified by the answer itself, located at the
-    # answer, never at the unrelated sentence.
-    right = check(view, reply(True, "7391-ALPHA", ["Lunch is at noon."]))
-    assert right.verified and [e.line for e in right.evidence] == [3]
-
-
-@pytest.mark.parametrize(
-    ("answer", "quote", "backed"),
-    [
-        ("7391-ALPHA", "The vault access code is 7391-ALPHA.", True),
-        ("The code is 7391-ALPHA", "the vault access code is 7391-alpha", True),
-        ("55-B", "The vault access code is 7391-ALPHA.", False),
-        ("terminated with 30 days notice", "may terminate upon thirty (30) days notice", True),
-        ("terminated with 60 days notice", "may terminate upon thirty (30) days notice", False),
-        ("Paris", "The meeting moved to Monday.", False),
-        ("yes", "The meeting moved to Monday.", True),
-    ],
-)
-def test_a_quote_backs_an_answer_only_when_it_holds_its_facts(answer, quote, backed):
-    from rlm_graph.evidence import backs
-
-    assert backs(answer, quote) is backed
-
-
-def test_a_right_code_in_the_models_own_words_verifies_by_the_code():
-    """ "The NAME archive is 7391-ALPHA" with a misquoted sentence: the code itself stands in
-    the slice, so the answer is verified by the sentence around it; an invented code stands
-    nowhere."""
-    view = open_context(TEXT)
-    misquoted = ["The access code for the NAME archive is 7391-ALPHA."]
-    right = check(view, reply(True, "NAME archive is 7391-ALPHA", misquoted))
-    sentence = "The vault access code is 7391-ALPHA, said the auditor."
-    assert right.verified and right.answer == "NAME archive is 7391-ALPHA"
-    assert [(e.quote, e.line, e.line_end) for e in right.evidence] == [(sentence, 2, 3)]
-    invented = check(view, reply(True, "NAME archive is 7391-BETA", misquoted))
-    assert not invented.verified
-    assert not check(view, reply(True, "the 1932 bridge", [])).verified  # too short to prove
-
-
-def test_an_answer_half_invented_is_restated_in_the_texts_own_words():
-    """One code of the answer is in the slice and one is not (or a name like ``archive1`` the
-    model made up): the finding is the sentence that holds the real code, and the invention
-    is gone from it."""
-    view = open_context(TEXT)
-    mixed = check(view, reply(True, "archive1: 7391-ALPHA, archive2: 8812-BETA", []))
-    assert mixed.verified
-    assert mixed.answer == "The vault access code is 7391-ALPHA, said the auditor."
-    assert "8812-BETA" not in mixed.answer and "archive1" not in mixed.answer
-    assert not check(view, reply(True, "archive1: 8812-BETA", [])).verified
-
-
-def test_in_a_listing_the_passage_around_a_code_is_its_line():
-    """Text with no sentence ends near the code (source, logs): the passage is the code's own
-    line, not the listing above it."""
-    listing = "".join(f"object.__op{i}__(self, other)\n" for i in range(30))
-    text = listing + "The access code for the birch archive is 7561-STOAT.\n" + listing
-    found = check(open_context(text), reply(True, "archive1 is 7561-STOAT", []))
-    assert found.verified
-    assert found.answer == "The access code for the birch archive is 7561-STOAT."
-    assert [e.line for e in found.evidence] == [31]
+    # answer's sentence, never at the unrelated one.
+    right = check(view, reply(True, "7391-ALPHA", ["Lunch is at noon."]), question)
+    assert right.verified and [(e.line, e.line_end) for e in right.evidence] == [(2, 3)]
 
 
 async def test_a_leaf_cut_off_at_its_output_limit_still_answers(haystack):
@@ -332,99 +264,157 @@ async def test_a_leaf_cut_off_at_its_output_limit_still_answers(haystack):
     assert result.grounded
 
 
-def several_codes_leaves(messages):
-    """Each chunk holding one of the planted codes finds it, with its sentence."""
-    text = leaf_text(messages)
-    match = re.search(r"The access code for the (\w+) archive is (\d{4}-[A-Z]+)\.", text)
-    if match:
-        return reply(True, f"NAME archive is {match.group(2)}", [])  # own words, no quote
-    return reply(False)
-
-
-async def test_a_final_that_leaves_verified_findings_out_is_looked_at_again():
-    """Asked for every archive, a small model answers with the first finding it reads; shown
-    the findings it left out, it names them all."""
-    lines = make_haystack(20_000, seed=3).split("\n")
-    planted = {"pebble": "1259-STOAT", "falcon": "3440-BISON", "granite": "4561-KESTREL"}
-    for at, (key, code) in zip((10, 60, 110), planted.items(), strict=True):
-        lines.insert(at, f"The access code for the {key} archive is {code}.")
-    seen = []
-
-    def turns(messages, turn):
-        seen.append("\n".join(str(m.content) for m in messages[-2:]))
-        if turn == 0:
-            return chunk_calls("List every archive with its access code", 12)
-        if turn == 1:
-            return 'FINAL("pebble: 1259-STOAT")'
-        codes = re.findall(r"^- .*?(\d{4}-[A-Z]+)", seen[-1], re.M)
-        return f'FINAL("{", ".join(codes)}")'
-
-    result = await make_rlm(planner(turns, leaf=several_codes_leaves)).ainvoke(
-        {"query": "List every archive with its access code", "context": "\n".join(lines)}
-    )
-    assert "leaves out verified findings: NAME archive is 3440-BISON" in seen[2]
-    assert all(code in result.answer for code in planted.values()), result.answer
-    # Cited by the sentences of the text that hold the codes, not by the bare codes.
-    sentences = {
-        f"The access code for the {key} archive is {code}." for key, code in planted.items()
-    }
-    assert result.grounded and {c["quote"] for c in result.citations} == sentences
-
-
 async def test_a_final_that_names_every_verified_finding_is_taken_at_once(haystack):
     def turns(messages, turn):
-        return chunk_calls("q", 8) if turn == 0 else 'FINAL("The code is 7391-ALPHA.")'
+        return (
+            chunk_calls("What is the vault code?", 8)
+            if turn == 0
+            else 'FINAL("The code is 7391-ALPHA.")'
+        )
 
     model = planner(turns, leaf=inventing_and_quoting_leaves)
-    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.answer == "The code is 7391-ALPHA." and result.grounded
     assert result.usage.model_calls == 8 + 2  # no second look
 
 
-async def test_the_planner_reads_the_quote_of_a_verified_answer_that_says_less():
-    """A leaf answers "granite archive" and quotes the sentence with the code: the planner is
-    shown the quote, and a FINAL with the code is grounded by that finding."""
-    lines = make_haystack(20_000, seed=3).split("\n")
-    lines.insert(60, "The access code for the granite archive is 4561-KESTREL.")
-    sentence = "The access code for the granite archive is 4561-KESTREL."
+# ----- verified means relevant and supporting, for every answer shape -------------------------
 
-    def leaf(messages):
-        if sentence in leaf_text(messages):
-            return reply(True, "granite archive", [sentence])
-        return reply(False)
+ESSAY = (
+    "Paul wrote that programmers should learn Lisp. Some people write in Latin to look clever.\n"
+    "The best thing to do in San Francisco is eat a sandwich and sit in Dolores Park on a sunny "
+    "day.\nThe Halden observatory stands on a hill. It first opened to visitors on 14 March "
+    "1987.\nThe Torvik ferry carries 312 passengers on each crossing.\n"
+    "The lighthouse on Marrow Point was restored by Ingrid Castellanos.\n"
+    "def parse_header(line):\n    return line.split(':', 1)\n"
+    "The settings are read from config/app.toml at start-up.\n"
+)
 
+
+@pytest.mark.parametrize(
+    ("shape", "question", "answer"),
+    [
+        ("sentence", "What is the best thing to do in San Francisco?", "eat a sandwich and sit in Dolores Park on a sunny day"),
+        ("date", "When did the Halden observatory first open?", "14 March 1987"),
+        ("number", "How many passengers does the Torvik ferry carry on each crossing?", "312"),
+        ("name", "Who restored the lighthouse on Marrow Point?", "Ingrid Castellanos"),
+        ("paraphrase", "Which person carried out the restoration of the Marrow Point lighthouse?", "Ingrid Castellanos"),
+        ("function", "Which function splits a header line?", "parse_header"),
+        ("path", "Where are the settings read from?", "config/app.toml"),
+        ("code", "What is the vault access code?", "7391-ALPHA"),
+    ],
+)  # fmt: skip
+def test_a_right_answer_in_each_shape_verifies(shape, question, answer):
+    view = open_context(ESSAY + "The vault access code is 7391-ALPHA.\n")
+    verdict = check(view, reply(True, answer, []), question)
+    assert verdict.verified, shape
+    (passage,) = verdict.evidence
+    assert answer.casefold() in passage.quote.casefold()
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("What is the best thing to do in San Francisco?", "write in Latin"),
+        ("When did the Halden observatory first open?", "312"),
+        ("Who restored the lighthouse on Marrow Point?", "Paul"),
+        ("How many passengers does the Torvik ferry carry on each crossing?", "1987"),
+    ],
+)
+def test_a_verbatim_but_irrelevant_passage_is_not_verified(question, answer):
+    """The string occurs in the text, and its sentence is about something else."""
+    verdict = check(open_context(ESSAY), reply(True, answer, []), question)
+    assert verdict.outcome == "found" and not verdict.verified
+
+
+def test_a_fragment_quote_is_widened_to_its_sentence_before_it_is_judged():
+    view = open_context(ESSAY)
+    verdict = check(
+        view, reply(True, "Ingrid Castellanos", ["restored by Ingrid"]), "Who restored the lighthouse on Marrow Point?"
+    )  # fmt: skip
+    assert verdict.verified
+    assert (
+        verdict.evidence[0].quote
+        == "The lighthouse on Marrow Point was restored by Ingrid Castellanos."
+    )
+    # The same fragment, asked about something it does not say: widened, then refused.
+    other = check(
+        view, reply(True, "Ingrid", ["restored by Ingrid"]), "Who designed the Torvik ferry?"
+    )
+    assert not other.verified
+
+
+def test_an_answer_that_echoes_the_question_is_not_an_answer():
+    question = (
+        "This file holds several essays. For each essay, say in one line what it is mainly about."
+    )
+    view = open_context("=== Essay 1 ===\nSeveral essays say what it is about.\n")
+    assert check(view, reply(True, question, [question]), question).outcome == "not_found"
+    assert check(view, reply(True, "essays", []), question).outcome == "not_found"
+    lookup = "What is the vault access code?"
+    assert (
+        check(open_context(TEXT), reply(True, "the vault access code", []), lookup).outcome
+        == "not_found"
+    )
+
+
+async def test_an_echoed_final_is_refused(haystack):
+    question = "What is the vault access code?"
     seen = []
 
     def turns(messages, turn):
         seen.append(str(messages[-1].content))
-        if turn == 0:
-            return chunk_calls("Which archives, with their codes?", 12)
-        code = re.search(r'\[verified: line \d+\] "The access code .* is (\S+)\."', seen[-1])
-        return f'FINAL("granite: {code.group(1)}")'
+        return f'FINAL("{question}")' if turn == 0 else 'FINAL("7391-ALPHA")'
+
+    await make_rlm(planner(turns)).ainvoke({"query": question, "context": haystack})
+    assert "FINAL has no answer in it" in seen[1]
+
+
+async def test_an_absent_fact_gives_not_found_and_is_not_grounded(haystack):
+    """The 0.5B's habit: leaves invent answers on text without the fact, and the planner
+    believes one. Nothing backs it: the answer is "not found", grounded false, and the run
+    says so in --json."""
+
+    def leaf(messages):
+        return reply(True, "The code is 4417-LIME.", ["The code is 4417-LIME."])
+
+    def turns(messages, turn):
+        return (
+            chunk_calls("What is the boiler room code?", 3) if turn == 0 else 'FINAL("4417-LIME")'
+        )
 
     result = await make_rlm(planner(turns, leaf=leaf)).ainvoke(
-        {"query": "Which archives, with their codes?", "context": "\n".join(lines)}
+        {"query": "What is the boiler room code?", "context": haystack}
     )
-    assert result.answer == "granite: 4561-KESTREL" and result.grounded
-    assert result.citations[0]["quote"] == sentence
+    assert result.answer == "not found" and not result.found and not result.grounded
+    assert result.unverified_answer == "4417-LIME"
+    out = result.to_json()
+    assert (out["found"], out["grounded"], out["answer"]) == (False, False, "not found")
 
 
-def test_findings_that_differ_are_named_by_the_facts_their_quotes_hold():
-    quote = {"quote": "The access code for the granite archive is 4561-KESTREL.", "verified": True, "line": 9, "line_end": 9}  # fmt: skip
-    findings = [
-        {"action": "CALL chunk:1", "call_id": "t1.1", "answer": "granite archive", "verified": True, "where": "line 9", "evidence": [quote]},
-        {"action": "CALL chunk:4", "call_id": "t1.4", "answer": "3440-BISON", "verified": True, "where": "line 70", "evidence": []},
-    ]  # fmt: skip
-    shown = render_findings(findings)
-    assert (
-        "Verified findings differ: The access code for the granite archive is 4561-KESTREL. "
-        "(chunk:1) | 3440-BISON (chunk:4)"
-    ) in shown
+async def test_a_one_answer_question_gets_one_answer_from_a_forced_list():
+    import dataclasses
+
+    from rlm_graph.models import resolve_model
+
+    lines = make_haystack(20_000, seed=3).split("\n")
+    lines.insert(40, "An earlier note said the vault access code was 1111-OLD, since changed.")
+
+    def turns(messages, turn):
+        if "Reply with a JSON object" in str(messages[-1].content):
+            return json.dumps({"answers": ["7391-ALPHA", "1111-OLD"]})
+        return chunk_calls("What is the vault access code?", 12)  # it stalls
+
+    model = dataclasses.replace(resolve_model(planner(turns)), json_schema=True)
+    result = await make_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": "\n".join(lines)}
+    )
+    assert result.answer == "7391-ALPHA" and ";" not in result.answer and result.grounded
 
 
-async def test_a_forced_answer_lists_every_finding_it_rests_on():
-    """Asked for a list, the last forced turn names all three findings; each is read without
-    the marks and targets it was copied with."""
+async def test_a_list_question_gets_every_verified_item_a_line_each():
     import dataclasses
 
     from rlm_graph.models import resolve_model
@@ -435,25 +425,121 @@ async def test_a_forced_answer_lists_every_finding_it_rests_on():
         lines.insert(at, f"The access code for the {key} archive is {code}.")
 
     def leaf(messages):
-        match = re.search(r"The access code for the (\w+) archive is \S+\.", leaf_text(messages))
-        return reply(True, f"{match.group(1)} archive", [match.group(0)]) if match else reply(False)
-
-    seen = []
+        match = re.search(r"The access code for the (\w+) archive is (\S+)\.", leaf_text(messages))
+        return reply(True, match.group(2), [match.group(0)]) if match else reply(False)
 
     def turns(messages, turn):
-        seen.append(str(messages[-1].content))
-        if "Reply with a JSON object" in seen[-1]:
-            return json.dumps({"answers": re.findall(r"^- (.*)$", seen[-1], re.M)})
-        return chunk_calls("Which archives, with their codes?", 12)  # again: it stalls
+        last = str(messages[-1].content)
+        if "Reply with a JSON object" in last:
+            return json.dumps({"answers": re.findall(r"^- (\S+)", last, re.M)})
+        return chunk_calls("What is the access code of each archive?", 12)
 
-    chat = planner(turns, leaf=leaf)
-    model = dataclasses.replace(resolve_model(chat), json_schema=True)
-    result = await make_rlm(model).ainvoke(
-        {"query": "Which archives, with their codes?", "context": "\n".join(lines)}
-    )
-    # Led by their quotes, every line the same shape.
-    assert "- The access code for the pebble archive is 1259-STOAT.  [verified: line" in seen[-1]
-    assert result.answer == "; ".join(
-        f"The access code for the {key} archive is {code}." for key, code in planted.items()
-    )
+    model = dataclasses.replace(resolve_model(planner(turns, leaf=leaf)), json_schema=True)
+    question = "List every archive the text mentions with its access code."
+    result = await make_rlm(model).ainvoke({"query": question, "context": "\n".join(lines)})
+    assert result.answer.splitlines() == list(planted.values())
     assert result.grounded and len({c["call_id"] for c in result.citations}) == 3
+
+
+async def test_an_answer_read_off_a_grep_line_is_grounded(haystack):
+    def turns(messages, turn):
+        return 'GREP("vault access code")' if turn == 0 else 'FINAL("7391-ALPHA")'
+
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    assert result.answer == "7391-ALPHA" and result.grounded
+    (citation,) = result.citations
+    assert citation["quote"] == "The vault access code is 7391-ALPHA." and citation["line"] > 1
+
+
+async def test_a_grep_line_about_something_else_grounds_nothing():
+    text = make_haystack(20_000, seed=3).replace(
+        "The vault access code is 7391-ALPHA.", "The locker code is 5520-BETA."
+    )
+
+    def turns(messages, turn):
+        return 'GREP("code")' if turn == 0 else 'FINAL("5520-BETA")'
+
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
+    assert result.answer == "not found" and not result.grounded
+
+
+async def test_a_per_part_question_sends_each_part_its_own_task():
+    parts = [
+        ("Lighthouses", "Lighthouses guide ships along dangerous coasts with lamps and lenses."),
+        ("Bread", "Bread is baked from flour, water and yeast, then left to rise."),
+        ("Volcanoes", "Volcanoes erupt molten rock, ash and gases from deep below."),
+    ]
+    text = "".join(f"=== Part {i} ===\n{body * 40}\n" for i, (_, body) in enumerate(parts, 1))
+    tasks = []
+
+    def leaf(messages):
+        body = leaf_text(messages)
+        tasks.append(str(messages[-1].content).rsplit("Task: ", 1)[-1])
+        topic = next(t for t, b in parts if b in body)
+        sentence = next(b for t, b in parts if t == topic)
+        return reply(True, f"{topic}: {sentence.split(' ', 1)[1]}", [sentence])
+
+    def reducer(messages):
+        return "\n".join(re.findall(r"^- (.*?)  \[verified", str(messages[-1].content), re.M))
+
+    model = planner(["unused"], leaf=leaf).model_copy(
+        update={"respond": lambda m: leaf(m) if is_leaf_prompt(m) else reducer(m)}
+    )
+    question = "The text holds 3 parts. For each part, say in one line what it is mainly about."
+    result = await make_rlm(model, planner="map-reduce", chunk_tokens=300).ainvoke(
+        {"query": question, "context": text}
+    )
+    assert tasks and all(t.startswith("Say in one line what it is mainly about") for t in tasks)
+    assert all("For each part" not in t for t in tasks)
+    # Parts span several chunks; the reducer is asked for one line per part, in order.
+    named = [line.split(":")[0] for line in result.answer.splitlines()]
+    assert list(dict.fromkeys(named)) == ["Lighthouses", "Bread", "Volcanoes"]
+    assert result.grounded
+
+
+async def test_the_judge_refuses_a_passage_about_another_thing(haystack):
+    """Word overlap lets "the granite archive" answer a question about the cobalt archive when
+    the question's key word is lowercase; the judge, reading the passage alone, does not."""
+    text = haystack.replace(
+        "The vault access code is 7391-ALPHA.",
+        "The access code for the granite archive is 7710-HERON.",
+    )
+
+    def leaf(messages):
+        match = re.search(
+            r"The access code for the granite archive is (\S+)\.", leaf_text(messages)
+        )
+        return reply(True, match.group(1), [match.group(0)]) if match else reply(False)
+
+    def cautious_judge(messages):
+        passage = str(messages[-1].content)
+        asked = "cobalt" in passage.rsplit("Question:", 1)[-1]
+        return json.dumps(
+            {
+                "found": not asked or "cobalt" in passage.split("Question:")[0],
+                "answer": "7710-HERON",
+            }
+        )
+
+    def turns(messages, turn):
+        return (
+            chunk_calls("What is the access code for the cobalt archive?", 11)
+            if turn == 0
+            else 'FINAL("7710-HERON")'
+        )
+
+    question = "What is the access code for the cobalt archive?"
+    model = planner(turns, leaf=leaf).model_copy(update={"judge": cautious_judge})
+    with_judge = await make_rlm(model, judge=True).ainvoke({"query": question, "context": text})
+    assert with_judge.answer == "not found" and not with_judge.grounded
+    judged = [r for r in with_judge.records if r.kind == "leaf" and r.outcome == "found"]
+    assert judged and all(r.verified is False for r in judged)
+    assert judged[0].usage.model_calls == 2  # the leaf and the judge
+    # The same run without the judge: word overlap alone lets the other archive through.
+    model = planner(turns, leaf=leaf).model_copy(update={"judge": cautious_judge})
+    without = await make_rlm(model, judge=False).ainvoke({"query": question, "context": text})
+    assert without.grounded

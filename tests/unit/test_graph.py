@@ -30,7 +30,9 @@ async def test_model_planner_finds_needle_through_leaves(haystack, checkpointer)
             chunk_calls("find the code", n) if turn == 0 else final_from_results(messages)
         )
     )
-    result = await make_rlm(model, checkpointer).ainvoke({"query": "code?", "context": haystack})
+    result = await make_rlm(model, checkpointer).ainvoke(
+        {"query": "What is the vault code?", "context": haystack}
+    )
     assert result.status == "done", result.error
     assert result.answer == "7391-ALPHA"
     tree = result.tree
@@ -62,7 +64,9 @@ async def test_merge_shows_verified_findings_first_then_call_order_not_finish_or
         return final_from_results(messages)
 
     model = planner(turns, latency=latency)
-    result = await make_rlm(model, checkpointer).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model, checkpointer).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.status == "done"
     numbered = [line for line in seen["results"].splitlines() if line.startswith("[")]
     targets = [int(line.split("CALL chunk:")[1].split(" ")[0]) for line in numbered]
@@ -77,7 +81,9 @@ async def test_children_run_in_parallel_under_the_concurrency_limit(haystack):
     model = planner(
         lambda m, t: chunk_calls("find", n) if t == 0 else final_from_results(m), latency=0.02
     )
-    await make_rlm(model, concurrency=3).ainvoke({"query": "q", "context": haystack})
+    await make_rlm(model, concurrency=3).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert model.max_in_flight == 3
 
 
@@ -96,7 +102,7 @@ async def test_depth_two_recurses_into_planning_children(haystack, checkpointer)
         return final_from_results(messages)
 
     result = await make_rlm(planner(turns), checkpointer, max_depth=2).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.status == "done", result.error
     assert result.answer == "7391-ALPHA"
@@ -115,9 +121,11 @@ async def test_depth_limit_turns_an_oversized_target_into_an_error_observation(h
         return 'CALL("find", "all")' if turn == 0 else 'FINAL("gave up")'
 
     result = await make_rlm(planner(turns), max_depth=1).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
-    assert result.answer == "gave up"
+    # Nothing read backs "gave up": a lookup the text does not answer is "not found".
+    assert result.answer == "not found" and result.unverified_answer == "gave up"
+    assert not result.found and not result.grounded
     assert "too large for a helper" in transcripts[1]
     assert result.tree.number_of_nodes() == 1  # nothing was run
 
@@ -130,9 +138,9 @@ async def test_malformed_output_goes_back_to_the_model():
         return ["I think CALL(unbalanced", 'CALL("x", "chunk:99")', 'FINAL("ok")'][turn]
 
     result = await make_rlm(planner(turns), sub_window_tokens=256).ainvoke(
-        {"query": "q", "context": "word " * 2000}
+        {"query": "What is the vault access code?", "context": "word " * 2000}
     )
-    assert result.status == "done" and result.answer == "ok"
+    assert result.status == "done" and result.unverified_answer == "ok"
     assert "CALL" in seen[1] and "error" in seen[1].lower()
     assert "out of range" in seen[2]
     # Two idle turns in a row: the planner is told to answer now.
@@ -155,7 +163,7 @@ async def test_repeated_calls_are_answered_from_the_first_result(haystack, check
         return 'FINAL("done")'
 
     result = await make_rlm(planner(turns, leaf=leaf), checkpointer).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.status == "done"
     assert len(leaf_calls) == 1
@@ -176,7 +184,7 @@ async def test_looping_planner_is_forced_to_answer_with_its_findings(haystack, c
         return chunk_calls("find the code", n)  # a small model re-issuing the same calls
 
     result = await make_rlm(planner(turns), checkpointer).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.status == "done" and result.answer == "7391-ALPHA"
     assert len(seen) == 3
@@ -186,7 +194,9 @@ async def test_looping_planner_is_forced_to_answer_with_its_findings(haystack, c
 async def test_looping_planner_that_never_answers_ends_with_partial(haystack):
     n = chunk_count(haystack)
     model = planner(lambda m, t: chunk_calls("find the code", n))
-    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.status == "budget_exhausted"
     assert result.error == "planner stopped making progress"
     assert "7391-ALPHA" in result.answer
@@ -196,7 +206,7 @@ async def test_call_budget_ends_with_partial_answer(haystack, checkpointer):
     n = chunk_count(haystack)
     model = planner(lambda m, t: chunk_calls("find the code", n))
     result = await make_rlm(model, checkpointer, max_calls=n // 2).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.status == "budget_exhausted"
     assert result.usage.model_calls <= n // 2
@@ -207,7 +217,9 @@ async def test_partial_answer_carries_what_children_found(haystack):
     n = chunk_count(haystack)
     # Enough calls for every leaf but not for the planner's next turn.
     model = planner(lambda m, t: chunk_calls("find the code", n))
-    result = await make_rlm(model, max_calls=n + 1).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model, max_calls=n + 1).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.status == "budget_exhausted"
     assert "7391-ALPHA" in (result.answer or "")
 
@@ -222,9 +234,10 @@ async def test_iteration_limit_forces_a_final_turn():
         return 'PEEK("chars:0-10")'
 
     result = await make_rlm(planner(turns), max_iterations=3, sub_window_tokens=256).ainvoke(
-        {"query": "q", "context": "abc " * 3000}
+        {"query": "What is the vault access code?", "context": "abc " * 3000}
     )
-    assert result.answer == "forced"
+    # Nothing read backs "forced": it is kept, and the answer is "not found".
+    assert (result.answer, result.unverified_answer) == ("not found", "forced")
     assert len(seen) == 3
 
 
@@ -239,7 +252,7 @@ async def test_failing_leaf_is_a_failed_record_not_a_crash(haystack, checkpointe
         return 'CALL("find", "chunk:0")' if turn == 0 else 'FINAL("no luck")'
 
     result = await make_rlm(planner(turns, leaf=leaf), checkpointer).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.status == "done"
     assert "failed: model timed out" in seen[1]
@@ -250,7 +263,9 @@ async def test_failing_root_model_ends_with_error_status(haystack):
     def turns(messages, turn):
         raise ConnectionError("server went away")
 
-    result = await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.status == "error"
     assert "ConnectionError" in result.error
 
@@ -262,14 +277,18 @@ async def test_a_failed_direct_call_has_no_answer():
         raise ConnectionError("connection refused")
 
     model = planner(["unused"], leaf=down)
-    result = await make_rlm(model).ainvoke({"query": "q", "context": "a short text"})
+    result = await make_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": "a short text"}
+    )
     assert result.route == "direct" and result.status == "error"
     assert result.answer is None and "connection refused" in result.error
 
 
 async def test_small_context_takes_the_direct_route():
     model = planner(["should not plan"])
-    result = await make_rlm(model).ainvoke({"query": "q", "context": "the code is 1234-ALPHA"})
+    result = await make_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": "the code is 1234-ALPHA"}
+    )
     assert result.answer == "1234-ALPHA" and result.route == "direct"
     assert result.usage.model_calls == 1 and result.tree.number_of_nodes() == 1
     assert result.to_json()["route"] == "direct"
@@ -278,7 +297,7 @@ async def test_small_context_takes_the_direct_route():
 async def test_direct_below_zero_always_recurses():
     model = planner(lambda m, t: 'CALL("find", "all")' if t == 0 else final_from_results(m))
     result = await make_rlm(model, direct_below=0).ainvoke(
-        {"query": "q", "context": "the code is 1234-ALPHA"}
+        {"query": "What is the vault access code?", "context": "the code is 1234-ALPHA"}
     )
     assert result.route == "recursive" and result.answer == "1234-ALPHA"
     assert result.usage.model_calls == 3  # plan, the leaf, plan again
@@ -288,15 +307,21 @@ async def test_direct_below_zero_always_recurses():
 async def test_direct_below_is_a_token_threshold():
     text = "the code is 1234-ALPHA. " * 40  # ~240 tokens: fits one call either way
     model = planner(lambda m, t: 'CALL("find", "all")' if t == 0 else final_from_results(m))
-    below = await make_rlm(model, direct_below=1000).ainvoke({"query": "q", "context": text})
-    above = await make_rlm(model, direct_below=100).ainvoke({"query": "q", "context": text})
+    below = await make_rlm(model, direct_below=1000).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
+    above = await make_rlm(model, direct_below=100).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
     assert (below.route, above.route) == ("direct", "recursive")
 
 
 async def test_the_direct_route_needs_the_context_to_fit_the_root_model(haystack):
     model = planner(lambda m, t: chunk_calls("find", 2) if t == 0 else final_from_results(m))
     # A threshold above the window does not force an oversized direct call.
-    result = await make_rlm(model, direct_below=10**9).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model, direct_below=10**9).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.route == "recursive"
 
 
@@ -306,7 +331,7 @@ async def test_map_reduce_planner(haystack, checkpointer):
         model.model_copy(update={"respond": needle_finder(NEEDLE_PATTERN)}),
         checkpointer,
         planner="map-reduce",
-    ).ainvoke({"query": "code?", "context": haystack})
+    ).ainvoke({"query": "What is the vault code?", "context": haystack})
     assert result.status == "done", result.error
     assert result.answer == "7391-ALPHA"
     assert result.tree.number_of_nodes() == chunk_count(haystack) + 1
@@ -314,8 +339,9 @@ async def test_map_reduce_planner(haystack, checkpointer):
 
 def test_sync_invoke_and_batch(haystack):
     rlm = make_rlm(planner(lambda m, t: 'CALL("find", "chunk:0")' if t % 2 == 0 else 'FINAL("x")'))
-    assert rlm.invoke({"query": "q", "context": haystack}).answer == "x"
-    results = rlm.batch([{"query": "q", "context": haystack}] * 2)
+    first = rlm.invoke({"query": "What is the vault access code?", "context": haystack})
+    assert first.unverified_answer == "x"
+    results = rlm.batch([{"query": "What is the vault access code?", "context": haystack}] * 2)
     assert [r.status for r in results] == ["done", "done"]
 
 
@@ -324,7 +350,7 @@ async def test_compiled_graph_is_a_runnable_with_runtime_context(haystack):
     model = planner(lambda m, t: chunk_calls("find", n) if t == 0 else final_from_results(m))
     rlm = make_rlm(model)
     view = open_context(haystack, (runtime := rlm.runtime()).registry)
-    state = {"query": "q", "context": view.ref.model_dump()}
+    state = {"query": "What is the vault access code?", "context": view.ref.model_dump()}
     events = []
     async for mode, chunk in (
         build_rlm_graph()
@@ -344,7 +370,8 @@ async def test_thread_id_from_config_and_checkpoints_written(haystack, tmp_path)
     db = tmp_path / "c.sqlite"
     model = planner(lambda m, t: 'CALL("find", "chunk:0")' if t == 0 else 'FINAL("x")')
     result = await make_rlm(model, str(db)).ainvoke(
-        {"query": "q", "context": haystack}, {"configurable": {"thread_id": "my-run"}}
+        {"query": "What is the vault access code?", "context": haystack},
+        {"configurable": {"thread_id": "my-run"}},
     )
     assert result.thread_id == "my-run"
     import sqlite3
@@ -364,7 +391,9 @@ async def test_checkpoints_do_not_grow_with_the_context(size, tmp_path):
     text = "x" * (size - 20) + " 1234-ALPHA here.\n"
     db = tmp_path / "c.sqlite"
     model = planner(lambda m, t: 'CALL("find", "chunk:0")' if t == 0 else 'FINAL("x")')
-    await make_rlm(model, str(db)).ainvoke({"query": "q", "context": text})
+    await make_rlm(model, str(db)).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
     import sqlite3
 
     total = (
@@ -381,9 +410,9 @@ def test_event_loop_guard_runs_sync_invoke_inside_a_running_loop(haystack):
     rlm = make_rlm(planner(lambda m, t: 'FINAL("inside")' if t else 'PEEK("chunk:0")'))
 
     async def main():
-        return rlm.invoke({"query": "q", "context": haystack})
+        return rlm.invoke({"query": "What is the vault access code?", "context": haystack})
 
-    assert asyncio.run(main()).answer == "inside"
+    assert asyncio.run(main()).unverified_answer == "inside"
 
 
 def test_cut_continuation_drops_an_invented_dialogue():
@@ -400,7 +429,7 @@ async def test_durability_mode_decides_when_checkpoints_are_written(haystack, tm
     db = tmp_path / "c.sqlite"
     model = planner(lambda m, t: 'CALL("find", "chunk:6")' if t == 0 else final_from_results(m))
     result = await make_rlm(model, str(db), durability=durability).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.answer == "7391-ALPHA"
     import sqlite3
@@ -422,7 +451,10 @@ def test_compiled_graph_sync_invoke_runs_async_nodes(haystack):
     final = (
         build_rlm_graph()
         .compile()
-        .invoke({"query": "q", "context": view.ref.model_dump()}, context=runtime)
+        .invoke(
+            {"query": "What is the vault access code?", "context": view.ref.model_dump()},
+            context=runtime,
+        )
     )
     assert final["answer"] == "7391-ALPHA" and final["status"] == "done"
     assert len(final["records"]) == n + 1  # the root and its leaves
@@ -430,7 +462,9 @@ def test_compiled_graph_sync_invoke_runs_async_nodes(haystack):
 
 async def test_time_budget_ends_the_run(haystack):
     model = planner(lambda m, t: chunk_calls("find", 4), latency=0.3)
-    result = await make_rlm(model, max_seconds=0.5).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model, max_seconds=0.5).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.status == "budget_exhausted"
     assert result.error == "time budget used up"
     assert result.seconds < 5
@@ -439,7 +473,9 @@ async def test_time_budget_ends_the_run(haystack):
 async def test_token_budget_ends_the_run(haystack):
     n = chunk_count(haystack)
     model = planner(lambda m, t: chunk_calls("find", n))
-    result = await make_rlm(model, max_tokens=3000).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model, max_tokens=3000).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.status == "budget_exhausted"
     assert result.error == "token budget used up"
     # Children are launched only while their estimated reading fits what is left.
@@ -460,7 +496,7 @@ async def test_json_action_format(haystack, checkpointer):
 
     model = planner(turns)
     result = await make_rlm(model, checkpointer, action_format="json").ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.answer == "7391-ALPHA"
     # Every planner turn went through schema-constrained decoding.
@@ -488,7 +524,7 @@ async def test_tool_call_actions(haystack):
 
     model = planner(turns)
     result = await make_rlm(model, action_format="tools").ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.answer == "7391-ALPHA"
     assert result.tree.number_of_nodes() == 2
@@ -501,7 +537,7 @@ async def test_map_reduce_groups_chunks_into_ranges_when_depth_allows():
     model = planner(["unused"], leaf=needle_finder(NEEDLE_PATTERN))
     model = model.model_copy(update={"respond": needle_finder(NEEDLE_PATTERN)})
     result = await make_rlm(model, planner="map-reduce", max_depth=2, max_calls=12).ainvoke(
-        {"query": "code?", "context": text}
+        {"query": "What is the vault code?", "context": text}
     )
     tree = result.tree
     children = list(tree.successors("t1"))
@@ -515,7 +551,7 @@ async def test_map_reduce_without_depth_reads_what_budget_allows_and_says_so(hay
     count = chunk_count(haystack)
     model = planner(["unused"]).model_copy(update={"respond": needle_finder(NEEDLE_PATTERN)})
     result = await make_rlm(model, planner="map-reduce", max_calls=5).ainvoke(
-        {"query": "code?", "context": haystack}
+        {"query": "What is the vault code?", "context": haystack}
     )
     assert result.status == "budget_exhausted"
     assert f"of {count} chunks" in result.error
@@ -529,7 +565,9 @@ async def test_refused_calls_are_summarised_in_one_line(haystack):
         seen.append(str(messages[-1].content))
         return chunk_calls("find", chunk_count(haystack)) if turn == 0 else 'FINAL("x")'
 
-    await make_rlm(planner(turns), max_calls=3).ainvoke({"query": "q", "context": haystack})
+    await make_rlm(planner(turns), max_calls=3).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     refusals = [line for line in seen[1].splitlines() if "not run" in line]
     # The first refusals say the same thing: one line; then one line for all the rest.
     assert len(refusals) == 2
@@ -563,9 +601,9 @@ async def test_long_planner_conversations_stay_inside_the_window():
 
     model = resolve_model(planner(turns), window_tokens=3000)
     result = await make_rlm(model, sub_window_tokens=600, max_iterations=10).ainvoke(
-        {"query": "q", "context": "word " * 20_000}
+        {"query": "What is the vault access code?", "context": "word " * 20_000}
     )
-    assert result.answer == "x"
+    assert result.unverified_answer == "x"
     assert max(sizes) / 3.5 <= 3000 - 1024 + 50
 
 
@@ -579,7 +617,9 @@ async def test_a_final_that_copies_the_placeholder_goes_back_to_the_planner(hays
         scripted = [chunk_calls("find", chunk_count(haystack)), 'FINAL("answer")']
         return scripted[turn] if turn < len(scripted) else final_from_results(messages[-3:-2])
 
-    result = await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert "has no answer in it" in seen[2]
     assert result.status == "done" and result.answer == "7391-ALPHA" and result.grounded
 
@@ -589,7 +629,7 @@ async def test_a_forced_placeholder_final_ends_with_the_findings_not_the_placeho
         return chunk_calls("find", chunk_count(haystack)) if turn == 0 else 'FINAL("answer")'
 
     result = await make_rlm(planner(turns), max_iterations=3).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.status == "budget_exhausted"
     assert "7391-ALPHA" in result.answer and result.answer != "answer"
@@ -610,7 +650,9 @@ async def test_many_out_of_range_calls_read_as_one_line(haystack):
             return "\n".join(f'CALL("find", "chunk:{i}")' for i in targets)
         return final_from_results(messages)
 
-    await make_rlm(planner(turns)).ainvoke({"query": "q", "context": haystack})
+    await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     out_of_range = [line for line in seen[1].splitlines() if "out of range" in line]
     assert len(out_of_range) == 1
     # Shown after the one verified finding: numbered [2-21].
@@ -629,7 +671,9 @@ async def test_a_planner_writing_past_the_last_chunk_is_stopped_there(haystack):
         return chunk_calls("find", count + 20) if turn == 0 else final_from_results(messages)
 
     model = planner(turns)
-    result = await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     assert result.answer == "7391-ALPHA"
     assert f'"chunk:{count}"' in model.stops[0] and "\nUser:" in model.stops[0]
     results = seen[1]
@@ -679,7 +723,9 @@ async def test_a_verified_finding_is_read_before_an_earlier_unverified_answer(ha
         seen.append(str(messages[-1].content))
         return chunk_calls("find", count) if turn == 0 else final_from_results(messages)
 
-    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke({"query": "q", "context": haystack})
+    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
     lines = [line for line in seen[1].splitlines() if line.startswith("[")]
     assert "7391-ALPHA  [verified" in lines[0]
     assert any("1234-ALPHA  [unverified" in line for line in lines[1:])
@@ -710,7 +756,7 @@ async def test_a_reply_that_cycles_through_its_calls_reads_as_one_fan_out(haysta
 
     model = planner(turns)
     result = await make_rlm(model, action_format=action_format).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.answer == "7391-ALPHA"
     assert len([r for r in result.records if r.kind == "leaf"]) == count
@@ -731,6 +777,6 @@ async def test_a_streamed_reply_is_no_longer_read_after_its_first_repeat(haystac
         return "\n".join([chunk_calls("find", count)] * 5) if turn == 0 else 'FINAL("done")'
 
     model = planner(turns)
-    await make_rlm(model).ainvoke({"query": "q", "context": haystack})
+    await make_rlm(model).ainvoke({"query": "What is the vault access code?", "context": haystack})
     # The first turn's reply: its count lines and the repeat that ended it, not 5 x count.
     assert model.lines_streamed <= count + 1 + 1  # + the FINAL turn's one line

@@ -120,6 +120,7 @@ def test_a_question_streams_events_and_ends_in_the_state(server):
     assert (state["answer"], state["status"], state["route"]) == ("7391-ALPHA", "done", "recursive")
 
     again = run(base, thread, {"input": {"query": "And the vault access code again?"}})
+
     assert (again["answer"], again["turn"]) == ("7391-ALPHA", 2)  # a follow-up turn
 
 
@@ -144,5 +145,9 @@ def test_context_paths_outside_the_root_are_refused(server, tmp_path):
     outside = tmp_path / "secret.txt"
     outside.write_text("not for clients\n" * 100)
     for path in (str(outside), "../" * 8 + "etc/hostname"):
-        final = run(base, new_thread(base), {"input": {"query": "q", "context": path}})
+        final = run(
+            base,
+            new_thread(base),
+            {"input": {"query": "What is the vault access code?", "context": path}},
+        )
         assert final["status"] == "error" and "outside the folder" in final["error"]

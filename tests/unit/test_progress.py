@@ -16,7 +16,7 @@ async def test_progress_counts_every_token_of_the_run(haystack):
     progress = RunProgress()
     model = planner(lambda m, t: chunk_calls("find", 5) if t == 0 else final_from_results(m))
     result = await make_rlm(model, on_event=progress.update).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.usage.model_calls == 7
     # Planner turns included: the summary and the live line agree.
@@ -50,7 +50,7 @@ async def test_running_and_queued_are_told_apart(haystack):
         lambda m, t: chunk_calls("find", 5) if t == 0 else final_from_results(m), latency=0.05
     )
     await make_rlm(model, concurrency=2, on_event=watch).ainvoke(
-        {"query": "q", "context": haystack}
+        {"query": "What is the vault access code?", "context": haystack}
     )
     assert any("2 running, 3 queued" in line for line in lines)  # never 5 running
     assert not any(re.search(r"[3-9] running", line) for line in lines)
@@ -74,7 +74,9 @@ async def test_log_lines_when_not_a_terminal(haystack):
     stream = io.StringIO()
     model = planner(lambda m, t: chunk_calls("find", 3) if t == 0 else final_from_results(m))
     with ProgressLog(stream) as log:
-        await make_rlm(model, on_event=log).ainvoke({"query": "q", "context": haystack})
+        await make_rlm(model, on_event=log).ainvoke(
+            {"query": "What is the vault access code?", "context": haystack}
+        )
     lines = stream.getvalue().splitlines()
     assert any("route recursive" in line for line in lines)
     assert len([line for line in lines if re.search(r"\bok t1\.\d chunk:\d", line)]) == 3
@@ -88,7 +90,9 @@ async def test_log_heartbeat_while_nothing_finishes(haystack):
         lambda m, t: chunk_calls("find", 1) if t == 0 else final_from_results(m), latency=1.5
     )
     with ProgressLog(stream, heartbeat=0.5) as log:
-        await make_rlm(model, on_event=log).ainvoke({"query": "q", "context": haystack})
+        await make_rlm(model, on_event=log).ainvoke(
+            {"query": "What is the vault access code?", "context": haystack}
+        )
     assert "calls 0/" in stream.getvalue() or "planning turn" in stream.getvalue()
 
 
@@ -96,7 +100,9 @@ async def test_finished_calls_show_whether_their_answer_is_verified(haystack):
     stream = io.StringIO()
     model = planner(lambda m, t: chunk_calls("find", 8) if t == 0 else final_from_results(m))
     with ProgressLog(stream) as log:
-        await make_rlm(model, on_event=log).ainvoke({"query": "q", "context": haystack})
+        await make_rlm(model, on_event=log).ainvoke(
+            {"query": "What is the vault access code?", "context": haystack}
+        )
     text = stream.getvalue()
     assert re.search(r"ok t1\.\d chunk:\d -> 7391-ALPHA \[verified: line \d+\]", text)
     assert re.search(r"ok t1\.\d chunk:\d -> not found", text)

@@ -26,7 +26,9 @@ async def test_a_thousand_runs_keep_the_count_of_open_files_flat(tmp_path):
     for i in range(3):
         (folder / f"part{i}.txt").write_text(f"part {i}: the code is 1234-ALPHA.\n")
     rlm = make_rlm(planner(["unused"]), str(tmp_path / "runs.sqlite"))
-    await rlm.ainvoke({"query": "code?", "context": str(doc)})  # warm-up: lazy imports, pools
+    await rlm.ainvoke(
+        {"query": "What is the vault code?", "context": str(doc)}
+    )  # warm-up: lazy imports, pools
     before = open_files()
     # Without the cycle collector, only closing what a run opened keeps the count flat:
     # garbage collection is not a plan for file handles.
@@ -34,7 +36,7 @@ async def test_a_thousand_runs_keep_the_count_of_open_files_flat(tmp_path):
     try:
         for run in range(RUNS):
             context = str(folder) if run % 2 else str(doc)  # memory-mapped files and folders
-            result = await rlm.ainvoke({"query": "code?", "context": context})
+            result = await rlm.ainvoke({"query": "What is the vault code?", "context": context})
             assert result.answer == "1234-ALPHA"
         assert open_files() <= before + 2
     finally:
@@ -53,10 +55,12 @@ async def test_a_runtime_shared_by_many_runs_closes_each_context(tmp_path):
         docs.append(str(doc))
     runtime = make_rlm(planner(["unused"])).runtime()
     graph = build_rlm_graph().compile()
-    await graph.ainvoke({"query": "code?", "context": docs[0]}, context=runtime)
+    await graph.ainvoke({"query": "What is the vault code?", "context": docs[0]}, context=runtime)
     before = open_files()
     for run in range(RUNS // 4):
-        final = await graph.ainvoke({"query": "code?", "context": docs[run % 4]}, context=runtime)
+        final = await graph.ainvoke(
+            {"query": "What is the vault code?", "context": docs[run % 4]}, context=runtime
+        )
         assert final["answer"] == "1234-ALPHA"
         assert len(runtime.registry) == 0
     assert open_files() <= before + 2

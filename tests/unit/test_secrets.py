@@ -61,7 +61,9 @@ async def test_code_passed_key_in_an_error_never_reaches_a_checkpoint(server, tm
         sub_window_tokens=1000,
         timeout=10,
     )
-    result = await rlm.ainvoke({"query": "q", "context": make_haystack(20_000)})
+    result = await rlm.ainvoke(
+        {"query": "What is the vault access code?", "context": make_haystack(20_000)}
+    )
     assert result.status == "error"
     assert "401" in result.error and "Incorrect API key provided: ***" in result.error
     assert CODE_KEY not in json.dumps(result.to_json())

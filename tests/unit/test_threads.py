@@ -26,7 +26,7 @@ def asking_planner(seen: list[str]):
     Leaves answer the code the question names (vault or locker)."""
 
     def leaf(messages):
-        question = str(messages[-1].content).rsplit("Question: ", 1)[-1]
+        question = str(messages[-1].content).rsplit("Task: ", 1)[-1]
         kind = "locker" if "locker" in question else "vault"
         match = re.search(CODES[kind], leaf_text(messages))
         return match.group(0) if match else "NOT FOUND"
@@ -89,7 +89,8 @@ async def test_a_finished_turn_never_leaks_into_the_next(haystack, checkpointer)
     config = {"configurable": {"thread_id": "same"}}
     first = await rlm.ainvoke({"query": "q1", "context": haystack}, config)
     second = await rlm.ainvoke({"query": "q2", "context": haystack}, config)
-    assert (first.answer, second.answer) == ("first answer", "second answer")
+    # Neither answer is backed by the text: each turn keeps its own.
+    assert (first.unverified_answer, second.unverified_answer) == ("first answer", "second answer")
     assert second.usage.model_calls == 2  # it planned again: PEEK, then FINAL
     assert second.records[0].iterations == 2
 
@@ -116,7 +117,10 @@ async def test_another_context_on_a_thread_is_refused_and_changes_nothing(haysta
     await rlm.ainvoke({"query": "What is the vault code?", "context": haystack}, config)
     calls_before = len(seen)
     with pytest.raises(ThreadError, match="another context"):
-        await rlm.ainvoke({"query": "q", "context": "a different text entirely"}, config)
+        await rlm.ainvoke(
+            {"query": "What is the vault access code?", "context": "a different text entirely"},
+            config,
+        )
     assert len(seen) == calls_before  # no model was called
     again = await rlm.ainvoke({"query": "What is the vault code?"}, config)
     assert again.turn == 2  # the refused question did not count as a turn
@@ -124,7 +128,9 @@ async def test_another_context_on_a_thread_is_refused_and_changes_nothing(haysta
 
 async def test_new_thread_without_a_context_is_refused():
     with pytest.raises(ContextError, match="new thread needs one"):
-        await make_rlm(planner(["x"])).ainvoke({"query": "q"}, {"configurable": {"thread_id": "n"}})
+        await make_rlm(planner(["x"])).ainvoke(
+            {"query": "What is the vault access code?"}, {"configurable": {"thread_id": "n"}}
+        )
 
 
 class Crash(BaseException):
@@ -142,7 +148,7 @@ async def test_unfinished_thread_is_refused_with_the_way_to_continue(haystack, t
     rlm = make_rlm(planner(lambda m, t: chunk_calls("find", 3)), db, durability="sync")
     rlm.on_event = crash_when_leaves_start
     with pytest.raises(Crash):
-        await rlm.ainvoke({"query": "q", "context": haystack}, config)
+        await rlm.ainvoke({"query": "What is the vault access code?", "context": haystack}, config)
     with pytest.raises(ThreadError, match="rlm-graph resume crashed"):
         await make_rlm(planner(["x"]), db).ainvoke({"query": "another"}, config)
 
@@ -166,7 +172,9 @@ async def test_compiled_graph_threads_follow_up_and_refuse_other_contexts(haysta
     assert (second["answer"], second["turn"], second["status"]) == ("7391-ALPHA", 2, "done")
     other = tmp_path / "other.txt"
     other.write_text("something else")
-    refused = await graph.ainvoke({"query": "q", "context": str(other)}, config, context=runtime)
+    refused = await graph.ainvoke(
+        {"query": "What is the vault access code?", "context": str(other)}, config, context=runtime
+    )
     assert refused["status"] == "error" and "another context" in refused["error"]
     state = (await graph.aget_state(config)).values
     assert state["thread_context"]["uri"] == str(path.resolve())

@@ -29,7 +29,8 @@ async def deep_run(db: str, thread: str):
     text = make_haystack(100_000, seed=3, position=0.8)
     rlm = make_rlm(fan_out_planner(2), db, max_depth=2, max_calls=300)
     return await rlm.ainvoke(
-        {"query": "code?", "context": text}, {"configurable": {"thread_id": thread}}
+        {"query": "What is the vault code?", "context": text},
+        {"configurable": {"thread_id": thread}},
     )
 
 
@@ -91,7 +92,8 @@ async def test_wide_failed_and_unfinished_calls_are_in_the_tree(db):
     )
     text = make_haystack(100_000, seed=3)
     await make_rlm(model, db, max_calls=100).ainvoke(
-        {"query": "q", "context": text}, {"configurable": {"thread_id": "wide"}}
+        {"query": "What is the vault access code?", "context": text},
+        {"configurable": {"thread_id": "wide"}},
     )
     tree = load("wide", db)
     assert tree.out_degree("t1") >= 25  # a wide fan-out (a chunk or two may be refused)
@@ -108,7 +110,8 @@ async def test_wide_failed_and_unfinished_calls_are_in_the_tree(db):
     )
     with pytest.raises(Crash):
         await crashing.ainvoke(
-            {"query": "code?", "context": text}, {"configurable": {"thread_id": "unfinished"}}
+            {"query": "What is the vault code?", "context": text},
+            {"configurable": {"thread_id": "unfinished"}},
         )
     unfinished = load("unfinished", db)
     statuses = [d.get("status") for n, d in unfinished.nodes(data=True) if n != "thread"]
@@ -185,7 +188,8 @@ async def test_stats_find_the_critical_path_and_parallelism(db):
     text = make_haystack(60_000, seed=3, position=0.8)
     model = fan_out_planner(1, latency=lambda m: 0.05 if is_leaf_prompt(m) else 0.0)
     await make_rlm(model, db, concurrency=4).ainvoke(
-        {"query": "code?", "context": text}, {"configurable": {"thread_id": "stats"}}
+        {"query": "What is the vault code?", "context": text},
+        {"configurable": {"thread_id": "stats"}},
     )
     tree = load("stats", db)
     stats = tree_stats(tree)
@@ -205,7 +209,8 @@ async def test_parallel_efficiency_counts_model_time_not_waiting_for_a_slot(db):
     text = make_haystack(60_000, seed=3, position=0.8)
     model = fan_out_planner(1, latency=lambda m: 0.05 if is_leaf_prompt(m) else 0.0)
     await make_rlm(model, db, concurrency=1).ainvoke(
-        {"query": "code?", "context": text}, {"configurable": {"thread_id": "serial"}}
+        {"query": "What is the vault code?", "context": text},
+        {"configurable": {"thread_id": "serial"}},
     )
     tree = load("serial", db)
     stats = tree_stats(tree)

@@ -1,0 +1,91 @@
+"""The judge: a short second model call that reads one passage alone and answers the question.
+
+Word overlap tells a passage about the question from one about something else only as far as
+their words differ: "The access code for the granite archive is 7710-HERON." shares every word
+but one with a question about the cobalt archive. So a leaf's finding on a lookup is verified
+only when a reader given nothing but the passage answers the question the same way
+(measured on the 0.5B model, a reader asked "does this passage answer it?" said yes to most
+passages; asked to answer from the passage, it agreed with right answers 7/7 and with answers
+read off unrelated sentences 0/7).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from rlm_graph import prompts
+from rlm_graph.configuration import RLMRuntime
+from rlm_graph.evidence import Evidence, normalized, says
+from rlm_graph.graph.events import ModelCallEvents
+from rlm_graph.graph.model_call import call_model_json, json_schema_format
+from rlm_graph.models import ResolvedModel
+from rlm_graph.state import Usage
+
+# At most this many passages of one finding are put to the judge (the first that agrees ends it).
+MAX_JUDGED = 2
+JUDGE_FORMAT = json_schema_format(
+    "passage_answer",
+    {
+        "type": "object",
+        "properties": {
+            "found": {"type": "boolean"},
+            "answer": {"type": "string", "maxLength": 300},
+        },
+        "required": ["found", "answer"],
+        "additionalProperties": False,
+    },
+)
+
+
+def agrees(reading: str, answer: str) -> bool:
+    """The judge's reading and the finding say the same: one stands in the other, or one says
+    the other (its words and all its numbers)."""
+    a, b = normalized(reading), normalized(answer)
+    if not a or not b:
+        return False
+    return a in b or b in a or says(answer, reading) or says(reading, answer)
+
+
+def read_reply(text: str) -> str | None:
+    """The judge's answer, or None when it found none (or replied in another shape)."""
+    try:
+        data = json.loads(text[text.find("{") : text.rfind("}") + 1])
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data.get("found"):
+        return None
+    answer = str(data.get("answer") or "").strip()
+    return answer or None
+
+
+async def judge(
+    rt: RLMRuntime,
+    model: ResolvedModel,
+    question: str,
+    answer: str,
+    passages: list[tuple[Evidence, str]],
+    *,
+    runtime: Any = None,
+    call_id: str = "",
+) -> tuple[Evidence | None, Usage, str | None]:
+    """The first passage (with the sentence before it) from which the model, reading it alone,
+    answers ``question`` as ``answer`` does; its usage; and the error of a failed call."""
+    usage = Usage()
+    events = ModelCallEvents(runtime, call_id, "judge")
+    for item, lead in passages[:MAX_JUDGED]:
+        text = f"{lead} {item.quote}".strip()
+        messages = [
+            SystemMessage(prompts.JUDGE_SYSTEM),
+            HumanMessage(prompts.JUDGE_USER.format(passage=text, question=question)),
+        ]
+        reply = await call_model_json(rt, model, messages, JUDGE_FORMAT, events=events)
+        usage = usage.add(reply.usage)
+        if reply.error:
+            return None, usage, reply.error
+        reading = read_reply(reply.text)
+        if reading is not None and agrees(reading, answer):
+            return item, usage, None
+    return None, usage, None

@@ -1,0 +1,60 @@
+"""What a question asks for, read from its wording: the rules hold for every answer shape.
+
+- ``task_kind``: a *lookup* (a fact the text states: a name, a date, a number, a code, a
+  sentence), *open* work (summarise, describe, say what each part is about) or an *aggregate*
+  (count, total). A lookup's finding must come from a passage about the question; open work is
+  backed by the passages of its own part.
+- ``asks_for_many``: whether the answer is a list (every X, each X, which Xs) or one thing.
+- ``part_task``: the task one part gets from a question about every part ("For each essay, say
+  what it is about" -> "Say what it is about (for the part of the text you are given)").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from rlm_graph import prompts
+
+TaskKind = Literal["lookup", "open", "aggregate"]
+
+_AGGREGATE = re.compile(r"\b(how many|count|number of|total|sum of|average|how often)\b", re.I)
+_OPEN = re.compile(
+    r"\b(summari[sz]e|summary|describe|overview|outline|main (?:idea|point|topic)s?|"
+    r"(?:is|are) (?:it |they |this |these )?(?:mainly |mostly )?about|"
+    r"each (?:part|section|essay|chapter|file|document|article))\b",
+    re.I,
+)
+_MANY = re.compile(
+    r"\b(each|every|all|list|which (?:\w+ )?(?:are|were|do|does the text)|what are|"
+    r"name (?:the|all)|enumerate)\b|\b\w+s (?:does|do) the text (?:mention|name)",
+    re.I,
+)
+# "For each essay, say ..." at the start of a sentence: the rest of it is every part's task.
+_PER_PART = re.compile(
+    r"(?:^|[.!?:]\s+)(?:for|in) (?:each|every) [\w\s'-]{1,40}?[,:]\s*(?P<task>[^\n]+)$",
+    re.I,
+)
+
+
+def task_kind(question: str) -> TaskKind:
+    """A lookup, open work or an aggregate, decided from the question's wording."""
+    if _AGGREGATE.search(question):
+        return "aggregate"
+    if _OPEN.search(question) or _PER_PART.search(question.strip()):
+        return "open"
+    return "lookup"
+
+
+def asks_for_many(question: str) -> bool:
+    """Whether the question asks for every X (a list), not for one answer."""
+    return bool(_MANY.search(question))
+
+
+def part_task(task: str) -> str:
+    """The task of one part for a question about every part; other tasks as they are."""
+    match = _PER_PART.search(task.strip())
+    if match is None:
+        return task
+    rest = match.group("task").strip()
+    return prompts.PART_TASK.format(task=rest[:1].upper() + rest[1:])
