@@ -131,7 +131,9 @@ LEAF_SYSTEM = """\
 You do one task on one part of a longer text, using only that part. Reply with one JSON \
 object: "found" (true or false), "answer", and "quotes" (the sentences of the part that back \
 the answer, copied word for word).
-If the part does not hold the answer, reply {"found": false, "answer": "", "quotes": []}. \
+When the part holds the answer, reply {"found": true, "answer": "<the answer, short>", \
+"quotes": ["<the sentence of the part that holds it>"]}. If the part does not hold the answer, \
+reply {"found": false, "answer": "", "quotes": []}. \
 A task about the part as a whole (say what it is about, summarize, list or count what it \
 holds) is answered for this part, with found true. Never answer from memory or guess: only \
 what the part says counts."""

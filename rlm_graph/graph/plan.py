@@ -166,7 +166,8 @@ async def _reduce(
             **update,
             **finish("budget_exhausted", strip_marks(reply.text), state["coverage_note"]),
         }
-    return {**update, **finish("done", strip_marks(reply.text))}
+    # A reducer copies the target tags it was shown ("7391-ALPHA (chunk:4)"): not the answer.
+    return {**update, **finish("done", _TARGET_TAG.sub("", strip_marks(reply.text)).strip())}
 
 
 async def _direct(

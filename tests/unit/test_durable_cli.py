@@ -176,13 +176,16 @@ def test_approval_from_the_cli(env, tmp_path):
         calls = tmp_path / "calls.json"
         calls.write_text(json.dumps([{"task": "find the code", "target": "chunk:4"}]))
         approved = cli("approve", "gate", "--db", db, "--calls", str(calls), "--json", env=env)
-        assert approved.returncode == 0, approved.stderr
+        # Only the person's call ran, on a chunk without the code: done, and "not found" (5).
+        assert approved.returncode == 5, approved.stderr
+        assert json.loads(approved.stdout)["found"] is False
         leaves = [r for r in json.loads(approved.stdout)["tree"]["calls"] if r["kind"] == "leaf"]
         assert [r["target"] for r in leaves] == ["chunk:4"]
         again = cli(*ask_args(server, str(doc), db, "gate2", "--approve-over", "1000"), env=env)
         assert again.returncode == 4
         denied = cli("deny", "gate2", "--db", db, env=env)
-        assert denied.returncode == 0, denied.stderr
+        # Nothing ran, nothing was read: the run ends, and the text answered nothing (5).
+        assert denied.returncode == 5, denied.stderr
 
 
 def test_a_database_password_is_never_printed(env, tmp_path):
