@@ -28,7 +28,19 @@ Outcome = Literal["found", "not_found"]
 # Shorter quotes (a word, a number) would match by chance: they prove nothing.
 MIN_QUOTE_CHARS = 6
 MAX_QUOTES = 5
-_NOT_FOUND = re.compile(r"^\W*not\s+found\W*$", re.IGNORECASE)
+_NOT_FOUND = re.compile(
+    r"^\W*(?:not\s+found|unknown|none|no answer|the text does not (?:say|mention|contain|state)"
+    r"\b.*)\W*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def is_not_found(answer: str) -> bool:
+    """An answer that says the text does not answer the question ("not found", "unknown",
+    "the text does not say ...")."""
+    return bool(_NOT_FOUND.match(answer.strip()))
+
+
 _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\.\.\.\])\s*")
 _QUOTE_MARKS = "\"'`“”‘’«»"
 
@@ -149,11 +161,11 @@ def check(view: ContextView, text: str, question: str = "") -> LeafVerdict:
     one is used, looks at the passages this finds (``rlm_graph.graph.judge``)."""
     reply, plain = parse_reply(text)
     if reply is None:  # not the evidence format: the whole reply is the answer
-        if not plain or _NOT_FOUND.match(plain) or echoes(plain, question):
+        if not plain or is_not_found(plain) or echoes(plain, question):
             return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=False)
         return _verdict(view, question, plain, [plain], formatted=False)
     answer = reply.answer.strip()
-    if not reply.found or not answer or _NOT_FOUND.match(answer) or echoes(answer, question):
+    if not reply.found or not answer or is_not_found(answer) or echoes(answer, question):
         return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=True)
     quotes = [q for q in reply.quotes if q.strip()]
     return _verdict(view, question, answer, [*quotes, answer], formatted=True)
@@ -167,12 +179,13 @@ def _verdict(
         [passage(view, item.start or 0, item.end or 0) for item in located if item.verified]
     )
     open_task = task_kind(question) == "open"
-    slice_text = view.text() if view.size <= RELEVANCE_SLICE_BYTES else None
+    # Read once: which of the question's words the slice holds at all.
+    slice_words = set(_words(view.text())) if view.size <= RELEVANCE_SLICE_BYTES else None
     backing = [
         item
         for item in passages
         if says(answer, item.quote, open_task=open_task)
-        and (open_task or relevant(question, with_lead(view, item), slice_text))
+        and (open_task or relevant(question, with_lead(view, item), slice_words))
     ]
     verified = bool(backing)
     # Keep what backs the answer; an unverified answer keeps what was located, to show.
@@ -501,11 +514,13 @@ def named_terms(question: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-def relevant(question: str, window: tuple[str, str] | str, slice_text: str | None = None) -> bool:
+def relevant(
+    question: str, window: tuple[str, str] | str, slice_words: set[str] | None = None
+) -> bool:
     """Whether a passage (``window``: the passage and the sentence before it) is about
     ``question``: the two name the question's names and numbers; the passage itself holds one
     of the question's other words, and the two at least half of those that occur in the slice
-    at all (``slice_text``; every word counts when it is not given). A verbatim string proves
+    at all (``slice_words``; every word counts when it is not given). A verbatim string proves
     nothing when its passage is about something else."""
     own, lead = (window, "") if isinstance(window, str) else window
     mine = set(_words(own))
@@ -515,9 +530,8 @@ def relevant(question: str, window: tuple[str, str] | str, slice_text: str | Non
     terms = question_terms(question)
     if not terms:
         return True
-    if slice_text is not None:
-        present = set(_words(slice_text))
-        terms = [t for t in terms if _holds(present, t)] or terms
+    if slice_words is not None:
+        terms = [t for t in terms if _holds(slice_words, t)] or terms
     if not any(_holds(mine, t) for t in terms):
         return False
     share = sum(1 for t in terms if _holds(held, t)) / len(terms)

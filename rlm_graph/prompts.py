@@ -155,7 +155,7 @@ NO_CONTEXT_USER = "Task: {task}"
 PART_TASK = "{task} (for the part of the text you are given)"
 
 # The judge: a second, short call that answers the question from one passage alone. A finding
-# is verified only when this reading agrees with it (a passage about another archive, another
+# is verified only when this reading agrees with it (a passage about another quay, another
 # town or another year is caught here, where word overlap would let it through).
 JUDGE_SYSTEM = """\
 Answer the question using only the passage. If the passage is not about what the question \

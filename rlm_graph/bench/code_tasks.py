@@ -36,7 +36,6 @@ from pydantic import BaseModel, Field
 from rlm_graph.bench.corpus import tokens_to_bytes
 from rlm_graph.bench.options import BenchInputError
 from rlm_graph.bench.samples import CodeQuestion, TaskSample, sample_rng
-from rlm_graph.tokens import estimate_tokens
 
 DEFAULT_CODE_PACKAGE = "asyncio"
 FILE_HEADER = "# file: {path}"
@@ -233,8 +232,6 @@ def code_sample(tree: CodeTree, length: int, index: int, seed: int) -> TaskSampl
         answer=", ".join(expected),
         expected=expected,
         code=question,
-        chars=len(text),
-        tokens=estimate_tokens(text),
         corpus_offset=start,
         text=text,
     )

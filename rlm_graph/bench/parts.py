@@ -31,7 +31,6 @@ from rlm_graph.bench.corpus import Corpus, tokens_to_bytes
 from rlm_graph.bench.options import BenchInputError
 from rlm_graph.bench.samples import PartTruth, TaskSample, sample_rng
 from rlm_graph.bench.text import content_words, stem, stems
-from rlm_graph.tokens import estimate_tokens
 
 MIN_PARTS, MAX_PARTS = 4, 8
 TOP_TERMS = 5
@@ -226,8 +225,6 @@ def part_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSampl
         answer="\n".join(f"Part {p.number}: {', '.join(p.key_terms)}" for p in parts),
         expected=[", ".join(p.key_terms) for p in parts],
         parts=parts,
-        chars=len(text),
-        tokens=estimate_tokens(text),
         corpus_offset=first,
         text=text,
     )

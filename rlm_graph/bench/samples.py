@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from rlm_graph.tokens import estimate_tokens
 
 TaskName = Literal["niah", "multi-niah", "absent", "multi-hop", "count", "per-part", "code"]
 
@@ -73,14 +75,23 @@ class TaskSample(BaseModel):
     needles: list[Needle] = Field(default_factory=list)
     parts: list[PartTruth] = Field(default_factory=list)
     code: CodeQuestion | None = None
-    chars: int
-    tokens: int  # estimate_tokens(text): the actual size
+    chars: int  # derived from text when not given
+    tokens: int  # estimate_tokens(text): the actual size; derived from text when not given
     # Needle tasks: byte offset of the slice in the corpus; count: index of the first record's
     # sentence among the corpus's sentences; per-part: index of the first part among the
     # corpus's parts; code: index of the first file in the tree.
     corpus_offset: int
     corpus_repeats: int = 0  # > 0: the corpus was shorter than asked and repeats
     text: str = Field(repr=False, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sized(cls, data: object) -> object:
+        """``chars`` and ``tokens`` are the text's: every generator gets them from one place."""
+        if isinstance(data, dict) and "text" in data:
+            data.setdefault("chars", len(data["text"]))
+            data.setdefault("tokens", estimate_tokens(data["text"]))
+        return data
 
 
 def sample_rng(seed: int, task: str, length: int, index: int) -> random.Random:

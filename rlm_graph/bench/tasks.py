@@ -52,7 +52,6 @@ from rlm_graph.bench.samples import (
     TaskSample,
     sample_rng,
 )
-from rlm_graph.tokens import estimate_tokens
 
 __all__ = [
     "CodeQuestion",
@@ -183,8 +182,6 @@ def _needle_sample(
         shapes=[n.shape for n in needles],
         paraphrased=paraphrased,
         needles=needles,
-        chars=len(text),
-        tokens=estimate_tokens(text),
         corpus_offset=offset,
         corpus_repeats=repeats,
         text=text,
@@ -213,8 +210,6 @@ def _absent_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSa
         paraphrased=paraphrased,
         distractor=distractor,
         needles=needles,
-        chars=len(text),
-        tokens=estimate_tokens(text),
         corpus_offset=offset,
         corpus_repeats=repeats,
         text=text,
@@ -258,8 +253,6 @@ def _multi_hop_sample(corpus: Corpus, length: int, index: int, seed: int) -> Tas
         shapes=[n.shape for n in needles],
         distractor=distractor,
         needles=needles,
-        chars=len(text),
-        tokens=estimate_tokens(text),
         corpus_offset=offset,
         corpus_repeats=repeats,
         text=text,
@@ -317,8 +310,6 @@ def _count_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSam
         label=label,
         date_range=(date_range[0].isoformat(), date_range[1].isoformat()) if date_range else None,
         records=len(rows),
-        chars=len(text),
-        tokens=estimate_tokens(text),
         corpus_offset=start,
         corpus_repeats=(start + len(rows) - 1) // len(pool),
         text=text,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rlm_graph.evidence import Evidence, normalized, says, task_kind
+from rlm_graph.evidence import Evidence, is_not_found, normalized, says, task_kind
 
 # The marks the planner reads after a child's answer; a planner that copies one into its FINAL
 # means the answer, not the mark.
@@ -36,8 +36,8 @@ QUOTE_SHOWN_CHARS = 200
 
 def shown_quote(answer: str, evidence: list[dict[str, Any]]) -> str:
     """The first verified passage that says more than the answer itself, quoted, or "".
-    Shown next to a verified answer: a small leaf answers "granite archive" to a question
-    about archives and their codes while its quote holds the code the planner needs."""
+    Shown next to a verified answer: a small leaf answers with the subject ("the Halden
+    observatory") while its passage holds the date the planner needs."""
     for item in evidence or []:
         quote = Evidence.model_validate(item)
         if quote.verified and normalized(quote.quote) != normalized(answer):
@@ -70,7 +70,7 @@ def finding(result: dict[str, Any]) -> dict[str, Any] | None:
     answer = (result.get("answer") or "").strip()
     if result["status"] != "done" or result.get("outcome") == "not_found" or not answer:
         return None
-    if normalized(answer) in ("not found", "none", "unknown"):
+    if is_not_found(answer):
         return None
     return {
         "action": result["action"],

@@ -1,12 +1,13 @@
 """The judge: a short second model call that reads one passage alone and answers the question.
 
 Word overlap tells a passage about the question from one about something else only as far as
-their words differ: "The access code for the granite archive is 7710-HERON." shares every word
-but one with a question about the cobalt archive. So a leaf's finding on a lookup is verified
-only when a reader given nothing but the passage answers the question the same way
-(measured on the 0.5B model, a reader asked "does this passage answer it?" said yes to most
-passages; asked to answer from the passage, it agreed with right answers 7/7 and with answers
-read off unrelated sentences 0/7).
+their words differ: "The ferry from the north quay carries 148 passengers." shares every word
+but one with a question about the ferry from the south quay. So a leaf's finding on a lookup is
+verified only when a reader given nothing but the passage answers the question the same way.
+On a 28-case tuning set (BENCHMARKS.md), asked "does this passage answer it?", the 0.5B model
+agreed with right passages 2/7 and the 1.5B said yes to nearly every passage; asked to answer
+from the passage alone, the 0.5B agreed with right answers 7/7 and with answers read off
+unrelated sentences 0/7.
 """
 
 from __future__ import annotations

@@ -13,12 +13,12 @@ from langgraph.types import Overwrite
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.evidence import backed_by, passages_in
+from rlm_graph.evidence import backed_by, is_not_found, passages_in
 from rlm_graph.graph.accounting import merge_usage, record_from_state
 from rlm_graph.graph.begin import root_records
 from rlm_graph.graph.events import emit_call_finished
 from rlm_graph.graph.findings import child_text, citations, claims, finding, standing
-from rlm_graph.graph.outcome import NOT_FOUND, finish, is_finished, is_not_found, partial_answer
+from rlm_graph.graph.outcome import NOT_FOUND, finish, is_finished, partial_answer
 from rlm_graph.graph.plan import describe_budget
 from rlm_graph.graph.recurse import child_usage
 from rlm_graph.graph.state import RLMState

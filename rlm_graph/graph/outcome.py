@@ -8,19 +8,14 @@ call passes through on its way to records, checkpoints, progress and JSON.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from rlm_graph.questions import asks_for_many
 from rlm_graph.secrets import redact
 
 TERMINAL = frozenset({"done", "budget_exhausted", "error"})
 # The answer of a call whose question the text does not answer (nothing located backs one).
 NOT_FOUND = "not found"
-_NOT_FOUND = re.compile(
-    r"^\W*(?:not found|unknown|none|no answer|the text does not (?:say|mention|contain|state)"
-    r"\b.*)\W*$",
-    re.IGNORECASE | re.DOTALL,
-)
 MAX_PARTIAL_CHARS = 4000
 
 
@@ -31,11 +26,6 @@ def finish(status: str, answer: str | None, error: str | None = None) -> dict[st
     return {"status": status, "answer": answer, "error": redact(error)}
 
 
-def is_not_found(answer: str) -> bool:
-    """An answer that says the text does not answer the question."""
-    return bool(_NOT_FOUND.match(answer.strip()))
-
-
 def is_finished(state: dict[str, Any]) -> bool:
     return state.get("status") in TERMINAL
 
@@ -44,8 +34,6 @@ def partial_answer(state: dict[str, Any], reason: str) -> str:
     """The best answer a call can give without another model call: its children's verified
     findings (the first, when the question asks for one thing; one a line, when it asks for
     every X); unverified ones are only counted."""
-    from rlm_graph.questions import asks_for_many
-
     findings = state.get("findings") or []
     verified = list(dict.fromkeys(f["answer"] for f in findings if f.get("verified")))
     unverified = sum(1 for f in findings if not f.get("verified"))
