@@ -342,7 +342,7 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 
 
 # What a forced answer copies after a finding: its target and the passage shown beside it.
-_TARGET_TAG = re.compile(r'\s*\((?:chunks?|lines|chars|file):[^)]*\)(?:\s+"[^"]*"?)?\s*$')
+_TARGET_TAG = re.compile(r"\s*\((?:chunks?|lines|chars|file):[^)]*\)(?:\s+[\"'].*)?\s*$", re.S)
 
 
 def _json_answer(text: str, question: str) -> str | None:

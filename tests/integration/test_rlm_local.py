@@ -33,6 +33,7 @@ def haystack(tmp_path_factory):
     return path
 
 
+FIXED_SEED = 2024
 # A sentence fact (not a code) about an invented town, so no model knows it from memory.
 TOWNS = ("Ravensholm", "Kelby Fell", "Torvik", "Ardmoor", "Halden")
 ACTIVITIES = (
@@ -45,9 +46,11 @@ ACTIVITIES = (
 async def test_a_sentence_fact_in_text_we_did_not_write_is_found_with_its_sentence(
     local_model, tmp_path
 ):
-    """Python's own help text (prose no one tuned a prompt on), a sentence fact at a depth
-    picked at random on every run: the answer must be right and cite that sentence."""
-    seed = random.Random().randrange(10**6)
+    """Python's own help text (prose no one tuned a prompt on), a sentence fact at a random
+    depth: the answer must be right and cite that sentence. The seed is fixed so that CI is
+    reproducible; ``RLM_GRAPH_TEST_SEED=random`` (or a number) draws another place."""
+    chosen = os.environ.get("RLM_GRAPH_TEST_SEED", str(FIXED_SEED))
+    seed = random.Random().randrange(10**6) if chosen == "random" else int(chosen)
     rng = random.Random(seed)
     corpus = load_corpus(None).text
     start = rng.randrange(0, len(corpus) - 30_000)
