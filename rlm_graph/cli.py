@@ -285,6 +285,14 @@ def _print_result(result: Any, args: argparse.Namespace, err: Any) -> int:
         highlight=False,
         markup=False,
     )
+    for other in result.conflicts if not args.json else []:
+        where = f" [{other['where']}]" if other.get("where") else ""
+        err.print(
+            f"note: the text also answers {' '.join(str(other['answer']).split())[:200]!r}{where}",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
     if result.status == "done" and not result.found:
         if result.unverified_answer and not args.json:
             err.print(

@@ -554,6 +554,26 @@ def named_terms(question: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
+# Two tasks that share this much of all their words (shared / either's) ask the same thing.
+_REWORDING_SHARE = 0.6
+
+
+def rewords(task: str, earlier: str) -> bool:
+    """Whether ``task`` asks what ``earlier`` asked in other words: the same names and numbers,
+    and most of their other words shared (of all the words either uses). A planner that re-sends a
+    CALL on the same part with new wording is fishing for another answer."""
+    names, earlier_names = set(named_terms(task)), set(named_terms(earlier))
+    if not all(_holds(earlier_names, n) for n in names) or not all(
+        _holds(names, n) for n in earlier_names
+    ):
+        return False
+    mine, theirs = question_terms(task), question_terms(earlier)
+    if not mine or not theirs:
+        return not mine and not theirs
+    shared = sum(1 for w in mine if _holds(set(theirs), w))
+    return shared / (len(mine) + len(theirs) - shared) >= _REWORDING_SHARE
+
+
 def relevant(
     question: str, window: tuple[str, str] | str, slice_words: set[str] | None = None
 ) -> bool:

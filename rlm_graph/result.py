@@ -41,6 +41,8 @@ class RLMResult(BaseModel):
     # lookup's answer that nothing located backs is kept as ``unverified_answer``.
     found: bool = False
     unverified_answer: str | None = None
+    # Other verified answers the text gives to a one-answer question (answer, where, quote).
+    conflicts: list[dict[str, Any]] = Field(default_factory=list)
     pending: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
@@ -86,6 +88,7 @@ class RLMResult(BaseModel):
                 status == "done" and values.get("answer") and values.get("outcome") != "not_found"
             ),
             unverified_answer=values.get("unverified_answer"),
+            conflicts=(root.conflicts if root else []),
             pending=pending or [],
             error=values.get("error"),
             seconds=seconds,
@@ -109,6 +112,7 @@ class RLMResult(BaseModel):
             "grounded": self.grounded,
             "found": self.found,
             "unverified_answer": self.unverified_answer,
+            "conflicts": self.conflicts,
             "citations": self.citations,
             "pending": self.pending,
             "tree": {

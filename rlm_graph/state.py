@@ -83,6 +83,9 @@ class CallRecord(BaseModel):
     # A lookup's answer that nothing located backs: the call answers "not found" and keeps
     # what it would have said here, for a person to look at.
     unverified_answer: str | None = None
+    # Verified answers of its children that differ from the answer, when the question asks
+    # for one: the text says more than one thing (answer, call_id, where, quote each).
+    conflicts: list[dict[str, Any]] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     iterations: int = 0
     started_at: float = 0.0

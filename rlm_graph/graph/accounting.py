@@ -68,6 +68,7 @@ def record_from_state(
         verified=state.get("verified"),
         evidence=state.get("evidence") or [],
         unverified_answer=state.get("unverified_answer"),
+        conflicts=state.get("conflicts") or [],
         usage=Usage.model_validate(state.get("own_usage") or {}),
         iterations=state.get("iteration", 0),
         started_at=state.get("started_at") or time.time(),

@@ -52,6 +52,7 @@ FRESH_TURN: dict[str, Any] = {
     "verified": None,
     "evidence": [],
     "unverified_answer": None,
+    "conflicts": [],
     "depth": 0,
     "parent_id": None,
     "target": "all",

@@ -4,6 +4,7 @@ each runnable CALL into a job for the recurse node."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
-from rlm_graph.evidence import echoes, normalized
+from rlm_graph.evidence import echoes, normalized, rewords
 from rlm_graph.graph.findings import backs, citations, claims, strip_marks
 from rlm_graph.graph.outcome import finish, is_finished
 from rlm_graph.graph.state import RLMState
@@ -42,6 +43,17 @@ FINAL_WITH_WORK = (
 def cache_key(task: str, ref: ContextRef) -> str:
     """Identical CALLs: same task over the same bytes (however the target was spelled)."""
     return f"{' '.join(task.split())}\x1f{ref.store_id[:16]}:{ref.start}-{ref.end}"
+
+
+def _asked_before(key: str, keys: Iterable[str]) -> str | None:
+    """The earlier key that asks the same of the same bytes as ``key``, in the same or other
+    words."""
+    task, _, where = key.partition("\x1f")
+    for earlier in keys:
+        earlier_task, _, earlier_where = earlier.partition("\x1f")
+        if earlier_where == where and (earlier_task == task or rewords(task, earlier_task)):
+            return earlier
+    return None
 
 
 def _observation(index: int, action: Action, text: str, kind: str = "error") -> dict[str, Any]:
@@ -151,10 +163,10 @@ class _Step:
                 self.observations.append(_observation(index, action, f"error: {error}"))
                 continue
             key = cache_key(action.task or "", ref)
-            if key in cache:
-                text = f"(repeated call, first answer) {cache[key]}"
+            if (answered := _asked_before(key, cache)) is not None:
+                text = f"(repeated call, first answer) {cache[answered]}"
                 repeats.append(_observation(index, action, text, "repeat"))
-            elif key in seen_this_turn:
+            elif _asked_before(key, seen_this_turn) is not None:
                 duplicates += 1  # run once; a reply that cycles through its calls is one
             else:
                 seen_this_turn[key] = index

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from rlm_graph.evidence import Evidence, is_not_found, normalized, says, task_kind
+from rlm_graph.questions import asks_for_many
 
 # The marks the planner reads after a child's answer; a planner that copies one into its FINAL
 # means the answer, not the mark.
@@ -177,3 +178,41 @@ def citations(
                     key = (f["call_id"], item.get("start"), item.get("end"))
                     cited[key] = {"call_id": f["call_id"], "answer": f["answer"], **item}
     return list(cited.values())
+
+
+def conflicts(
+    final: str | None, findings: list[dict[str, Any]], question: str
+) -> list[dict[str, Any]]:
+    """Verified answers of children that differ from ``final``, one per distinct answer, for
+    a question that asks for one answer: the text says more than one thing, and the user is
+    told so beside the answer the planner picked (with where each other one stands)."""
+    if not final or is_not_found(final) or task_kind(question) != "lookup":
+        return []
+    if asks_for_many(question):
+        return []
+    final_n = normalized(final)
+    others: dict[str, dict[str, Any]] = {}
+    for finding in findings:
+        answer = finding.get("answer") or ""
+        answer_n = normalized(answer)
+        if not finding.get("verified") or not answer_n or is_not_found(answer):
+            continue
+        if backs(finding, final) or final_n in answer_n or answer_n in final_n:
+            continue
+        others.setdefault(
+            answer_n,
+            {
+                "answer": answer,
+                "call_id": finding.get("call_id"),
+                "where": finding.get("where") or _where(finding),
+                "quote": next(
+                    (
+                        item["quote"]
+                        for item in finding.get("evidence") or []
+                        if item.get("verified")
+                    ),
+                    "",
+                ),
+            },
+        )
+    return list(others.values())

@@ -17,7 +17,14 @@ from rlm_graph.evidence import backed_by, is_not_found, passages_in
 from rlm_graph.graph.accounting import merge_usage, record_from_state
 from rlm_graph.graph.begin import root_records
 from rlm_graph.graph.events import emit_call_finished
-from rlm_graph.graph.findings import child_text, citations, claims, finding, standing
+from rlm_graph.graph.findings import (
+    child_text,
+    citations,
+    claims,
+    conflicts,
+    finding,
+    standing,
+)
 from rlm_graph.graph.outcome import NOT_FOUND, finish, is_finished, partial_answer
 from rlm_graph.graph.plan import describe_budget
 from rlm_graph.graph.recurse import child_usage
@@ -181,7 +188,11 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
             *earlier_findings(state),
         ]
         cited = citations(answer, sources, question)
-        grounded = {"verified": bool(cited), "evidence": cited}
+        grounded = {
+            "verified": bool(cited),
+            "evidence": cited,
+            "conflicts": conflicts(answer, all_findings, question) if cited else [],
+        }
     if merged.get("status") == "done" and merged.get("outcome") != "not_found":
         if not answer or is_not_found(answer):
             grounded.update(outcome="not_found", answer=NOT_FOUND, verified=False, evidence=[])

@@ -118,6 +118,7 @@ class RLMState(RLMInput, total=False):
     verified: bool | None  # the answer is backed by a passage found in the text
     evidence: list[dict[str, Any]]  # those passages (a call's: its citations)
     unverified_answer: str | None  # a lookup answered "not found": what nothing backed
+    conflicts: list[dict[str, Any]]  # other verified answers to a one-answer question
 
 
 class RLMOutput(TypedDict, total=False):

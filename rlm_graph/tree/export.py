@@ -80,6 +80,7 @@ def node_attributes(
         ("verified", record.verified),
         ("answer", answer),
         ("unverified_answer", record.unverified_answer),
+        ("conflicts", record.conflicts or None),
         ("ended_at", record.ended_at),
         ("latency", record.seconds),
         ("error", record.error),

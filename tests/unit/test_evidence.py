@@ -10,11 +10,11 @@ import pytest
 
 from rlm_graph import prompts
 from rlm_graph.context import open_context
-from rlm_graph.evidence import check, locate, parse_reply
+from rlm_graph.evidence import check, locate, parse_reply, rewords
 from rlm_graph.graph.findings import citations, render_findings
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, is_reduce_prompt, leaf_text
-from tests.unit.conftest import chunk_calls, make_rlm, planner
+from tests.unit.conftest import chunk_calls, final_from_results, make_rlm, planner
 
 TEXT = "Notes.\nThe   vault access code\nis 7391-ALPHA, said the auditor.\nLunch is at noon.\n"
 
@@ -572,3 +572,81 @@ def test_a_second_fact_the_slice_says_elsewhere_is_never_trimmed_away():
     answer = "Corvin Abernathy reports to Bram Halloran. Bram Halloran works in the Corbury office."
     verdict = check(open_context(text), reply(True, answer, []), question)
     assert verdict.answer == answer and not verdict.verified
+
+
+def quoting_leaf(messages):
+    """A leaf that quotes the vault-code sentence of its slice, whichever code it names."""
+    match = re.search(r"The vault access code is (\d{4}-ALPHA)\.", leaf_text(messages))
+    return reply(True, match.group(1), [match.group(0)]) if match else reply(False)
+
+
+async def test_a_conflict_is_reported_beside_the_answer_the_planner_picked(haystack):
+    """Two parts of the text give different codes: the planner answers with one, and the
+    result names the other with where it stands (in --json as ``conflicts``)."""
+    at = len(haystack) * 3 // 4
+    cut = haystack.index("\n", at) + 1
+    text = haystack[:cut] + "The vault access code is 2208-ALPHA.\n" + haystack[cut:]
+
+    def turns(messages, turn):
+        if turn == 0:
+            return chunk_calls("What is the vault access code?", 12)
+        return final_from_results(messages)
+
+    result = await make_rlm(planner(turns, leaf=quoting_leaf)).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
+    assert result.answer == "7391-ALPHA" and result.grounded
+    assert [c["answer"] for c in result.conflicts] == ["2208-ALPHA"]
+    assert result.conflicts[0]["where"].startswith("line")
+    assert "2208-ALPHA" in result.conflicts[0]["quote"]
+    assert result.to_json()["conflicts"] == result.conflicts
+
+
+async def test_one_code_throughout_reports_no_conflict(haystack):
+    def turns(messages, turn):
+        return (
+            chunk_calls("What is the vault access code?", 12)
+            if turn == 0
+            else (final_from_results(messages))
+        )
+
+    result = await make_rlm(planner(turns, leaf=quoting_leaf)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    assert result.answer == "7391-ALPHA" and result.grounded and result.conflicts == []
+
+
+async def test_a_call_repeated_on_its_target_in_new_words_is_answered_from_the_record(haystack):
+    seen: list[str] = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if turn == 0:
+            return chunk_calls("What is the vault access code?", 12)
+        if turn == 1:  # the same question in other words, and a new one, on the same chunks
+            return (
+                'CALL("Find the access code of the vault", "chunk:0")\n'
+                'CALL("Who wrote the audit report?", "chunk:0")'
+            )
+        return final_from_results(messages)
+
+    result = await make_rlm(planner(turns, leaf=quoting_leaf)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    tasks_on_chunk0 = [r.task for r in result.records if r.target == "chunk:0"]
+    assert tasks_on_chunk0 == ["What is the vault access code?", "Who wrote the audit report?"]
+    assert "(repeated call, first answer)" in seen[2]
+
+
+@pytest.mark.parametrize(
+    ("task", "earlier", "same"),
+    [
+        ("Find the access code of the Orion archive", "What is the Orion archive's access code?", True),
+        ("What is the access code for the Lyra archive?", "What is the access code for the Orion archive?", False),
+        ("Where does Tom Berg work?", "Who does Maria Chen report to?", False),
+        ("List the functions defined in this part", "What is this part about?", False),
+        ("What is the secret code?", "What is the secret code mentioned in the text?", True),
+    ],
+)  # fmt: skip
+def test_a_task_in_other_words_is_told_from_another_task(task, earlier, same):
+    assert rewords(task, earlier) is same
