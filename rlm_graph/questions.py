@@ -51,6 +51,11 @@ def asks_for_many(question: str) -> bool:
     return bool(_MANY.search(question))
 
 
+def asks_per_part(question: str) -> bool:
+    """Whether the question asks the same of every part ("For each section, ...")."""
+    return _PER_PART.search(question.strip()) is not None
+
+
 def part_task(task: str) -> str:
     """The task of one part for a question about every part; other tasks as they are."""
     match = _PER_PART.search(task.strip())

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from rlm_graph.errors import TargetError
 
-TargetKind = Literal["all", "none", "chunk", "chunks", "chars", "lines", "file"]
+TargetKind = Literal["all", "none", "chunk", "chunks", "chars", "lines", "file", "section"]
 
 TARGET_FORMS = "use all, chunk:N, chunks:N-M, chars:A-B, lines:A-B, file:PATH or none"
 
@@ -33,6 +33,9 @@ _ALIASES: dict[str, TargetKind] = {
     "lines": "lines",
     "file": "file",
     "path": "file",
+    "section": "section",
+    "sections": "section",
+    "part": "section",
 }
 
 _HEAD = re.compile(r"(?P<kw>[A-Za-z]+)\s*(?:[:=#]\s*|\s+|(?=\d)|$)(?P<arg>.*)", re.S)
@@ -59,6 +62,8 @@ class Target(BaseModel):
             return f"chunk:{self.a}"
         if self.kind == "file":
             return f"file:{self.path}"
+        if self.kind == "section" and self.a == self.b:
+            return f"section:{self.a}"
         return f"{self.kind}:{self.a}-{self.b}"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rlm_graph.context.chunking import Chunking, ChunkLayout
+from rlm_graph.context.sections import Section, find_sections
 from rlm_graph.context.stores import ContextStore, FileEntry
 from rlm_graph.context.targets import TARGET_FORMS, Target, parse_target
 from rlm_graph.context.utf8 import decode, snap_forward
@@ -42,6 +43,7 @@ class ContextView:
         self.start = ref.start
         self.end = ref.end
         self._layouts: dict[Chunking, ChunkLayout] = {}
+        self._sections: list[Section] | None = None
 
     # ----- basics -------------------------------------------------------------------------
     @property
@@ -127,6 +129,12 @@ class ContextView:
         return self.layout(chunking).chunk_of(offset)
 
     # ----- files --------------------------------------------------------------------------
+    def sections(self) -> list[Section]:
+        """The slice's parts by its headings (its files for a folder); see ``sections``."""
+        if self._sections is None:
+            self._sections = find_sections(self)
+        return self._sections
+
     def files(self) -> list[FileEntry]:
         """Files overlapping the slice, with spans relative to (and clipped to) the slice."""
         out = []
@@ -177,6 +185,18 @@ class ContextView:
             entry = self._find_file(target.path or "")
             return entry.start, entry.end
         a, b = target.a or 0, target.b or 0
+        if target.kind == "section":
+            sections = self.sections()
+            if not sections:
+                raise TargetError(
+                    f"{target.label}: this context has no sections (no heading lines found)"
+                )
+            if not 1 <= a <= b <= len(sections):
+                raise TargetError(
+                    f"{target.label} is out of range: this context has section:1 to "
+                    f"section:{len(sections)}"
+                )
+            return sections[a - 1].start, sections[b - 1].end
         if target.kind == "lines":
             return self.line_span(a, b)
         if target.kind == "chars":
@@ -305,7 +325,19 @@ class ContextView:
             out.append(self.text(0, preview_end) + more)
         if self.kind == "dir":
             out.extend(self._describe_files(layout))
+        elif sections := self.sections():
+            out.extend(self._describe_sections(sections))
         return "\n".join(out)
+
+    def _describe_sections(self, sections: list[Section], limit: int = 20) -> list[str]:
+        out = [f"Sections ({len(sections)}, by their heading lines; target section:N):"]
+        for s in sections[:limit]:
+            out.append(
+                f"  {s.label}  {s.title!r}  line {self.line_of(s.heading):,}, {s.end - s.start:,} chars"
+            )
+        if len(sections) > limit:
+            out.append(f"  ... {len(sections) - limit:,} more sections")
+        return out
 
     def _describe_files(self, layout: ChunkLayout, limit: int = 50) -> list[str]:
         files = self.files()

@@ -42,6 +42,7 @@ FRESH_TURN: dict[str, Any] = {
     "force_reason": None,
     "idle_turns": 0,
     "coverage_note": None,
+    "strategy": None,
     "usage": {},
     "own_usage": {},
     "route": None,

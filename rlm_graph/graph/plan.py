@@ -31,6 +31,7 @@ from rlm_graph.graph.model_call import (
     to_messages,
 )
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
+from rlm_graph.graph.per_part import compose, per_part_turn
 from rlm_graph.graph.state import RLMState
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.models import ResolvedModel
@@ -317,8 +318,11 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     if reason:
         return {**base, **finish("budget_exhausted", partial_answer(state, reason), reason)}
 
+    # A question about every part of a sectioned text: a call per section, even when the
+    # text would fit one call (one small model call does not keep four parts apart).
+    per_part = per_part_turn(state["query"], view, rt, budget, depth) if iteration == 0 else None
     if depth == 0 and iteration == 0:
-        route = rt.route_for(view.size)
+        route = "recursive" if per_part else rt.route_for(view.size)
         base["route"] = route
         emit(runtime, "route", id=state["call_id"], route=route, tokens=rt.slice_tokens(view.size))
         if route == "direct":
@@ -332,6 +336,12 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
             "sub-calls; raise max_depth"
         )
         return {**base, **finish("error", None, error)}
+
+    if state.get("strategy") == "per-part":  # every section answered: one line each
+        return {**base, **finish("done", compose(view, state.get("findings") or []))}
+    if per_part is not None:
+        emit(runtime, "strategy", id=state["call_id"], strategy="per-part")
+        return {**base, "actions": per_part.model_dump(), "iteration": 1, "strategy": "per-part"}
 
     if rt.planner == "map-reduce":
         if iteration == 0:

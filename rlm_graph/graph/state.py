@@ -103,6 +103,7 @@ class RLMState(RLMInput, total=False):
     force_reason: str | None  # the next planner turn must answer now, for this reason
     idle_turns: int  # consecutive replies that brought nothing new
     coverage_note: str | None  # map-reduce could not read every chunk
+    strategy: str | None  # "per-part": one CALL per section, the answer one line per section
     # accounting
     usage: dict[str, dict[str, int]]  # model name -> Usage dump, this call's whole subtree
     own_usage: dict[str, int]  # this call's own model calls

@@ -467,38 +467,74 @@ async def test_a_grep_line_about_something_else_grounds_nothing():
     assert result.answer == "not found" and not result.grounded
 
 
-async def test_a_per_part_question_sends_each_part_its_own_task():
-    parts = [
-        ("Lighthouses", "Lighthouses guide ships along dangerous coasts with lamps and lenses."),
-        ("Bread", "Bread is baked from flour, water and yeast, then left to rise."),
-        ("Volcanoes", "Volcanoes erupt molten rock, ash and gases from deep below."),
-    ]
-    text = "".join(f"=== Part {i} ===\n{body * 40}\n" for i, (_, body) in enumerate(parts, 1))
-    tasks = []
+PARTS = [
+    ("Lighthouses", "Lighthouses guide ships along dangerous coasts with lamps and lenses."),
+    ("Bread", "Bread is baked from flour, water and yeast, then left to rise."),
+    ("Volcanoes", "Volcanoes erupt molten rock, ash and gases from deep below."),
+]
+PER_PART_QUESTION = (
+    "The text holds 3 parts. For each part, say in one line what it is mainly about."
+)
+
+
+def part_reader(tasks: list[str]):
+    """A leaf that says what its slice is about from the sentence it holds."""
 
     def leaf(messages):
         body = leaf_text(messages)
         tasks.append(str(messages[-1].content).rsplit("Task: ", 1)[-1])
-        topic = next(t for t, b in parts if b in body)
-        sentence = next(b for t, b in parts if t == topic)
+        topic, sentence = next((t, b) for t, b in PARTS if b in body)
         return reply(True, f"{topic}: {sentence.split(' ', 1)[1]}", [sentence])
 
-    def reducer(messages):
-        return "\n".join(re.findall(r"^- (.*?)  \[verified", str(messages[-1].content), re.M))
+    return leaf
 
-    model = planner(["unused"], leaf=leaf).model_copy(
-        update={"respond": lambda m: leaf(m) if is_leaf_prompt(m) else reducer(m)}
+
+def no_planner(messages):
+    raise AssertionError("the per-part step needs no planner or reducer turn")
+
+
+@pytest.mark.parametrize("repeat", [10, 400], ids=["part-per-call", "long-parts-in-pieces"])
+async def test_a_per_part_question_sends_each_part_its_own_task(repeat):
+    """Each section gets a CALL (or, when too long for one, a CALL per piece) with the part's
+    own task; the answer is one line per section, titled, in order, and grounded."""
+    text = "".join(f"=== Part {i} ===\n{body * repeat}\n" for i, (_, body) in enumerate(PARTS, 1))
+    tasks: list[str] = []
+    leaf = part_reader(tasks)
+    model = planner(no_planner, leaf=leaf).model_copy(
+        update={"respond": lambda m: leaf(m) if is_leaf_prompt(m) else no_planner(m)}
     )
-    question = "The text holds 3 parts. For each part, say in one line what it is mainly about."
-    result = await make_rlm(model, planner="map-reduce", chunk_tokens=300).ainvoke(
-        {"query": question, "context": text}
+    result = await make_rlm(model, chunk_tokens=300).ainvoke(
+        {"query": PER_PART_QUESTION, "context": text}
     )
     assert tasks and all(t.startswith("Say in one line what it is mainly about") for t in tasks)
     assert all("For each part" not in t for t in tasks)
-    # Parts span several chunks; the reducer is asked for one line per part, in order.
-    named = [line.split(":")[0] for line in result.answer.splitlines()]
-    assert list(dict.fromkeys(named)) == ["Lighthouses", "Bread", "Volcanoes"]
-    assert result.grounded
+    targets = [r.target for r in result.records if r.kind == "leaf"]
+    if repeat == 10:
+        assert targets == ["section:1", "section:2", "section:3"]
+    else:
+        assert len(targets) > 3 and all(t.startswith("chars:") for t in targets)
+    lines = result.answer.splitlines()
+    assert [line.split(":")[:2] for line in lines] == [
+        [f"Part {i}", f" {topic}"] for i, (topic, _) in enumerate(PARTS, 1)
+    ]
+    assert result.grounded and result.found
+
+
+async def test_a_part_nothing_verifies_is_marked_and_the_answer_not_grounded():
+    text = "".join(f"=== Part {i} ===\n{body * 40}\n" for i, (_, body) in enumerate(PARTS, 1))
+    tasks: list[str] = []
+    reader = part_reader(tasks)
+
+    def leaf(messages):
+        if "Bread" in leaf_text(messages):
+            return reply(True, "Ships and harbours", ["Ships sail into harbours at night."])
+        return reader(messages)
+
+    model = planner(no_planner, leaf=leaf)
+    result = await make_rlm(model).ainvoke({"query": PER_PART_QUESTION, "context": text})
+    lines = result.answer.splitlines()
+    assert lines[1] == "Part 2: Ships and harbours (unverified)"
+    assert lines[0].startswith("Part 1: Lighthouses") and not result.grounded
 
 
 async def test_the_judge_refuses_a_passage_about_another_thing(haystack):
