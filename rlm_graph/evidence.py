@@ -210,6 +210,17 @@ def _verdict(
 
     candidates = about(passages)
     backing = backing_of(answer, candidates)
+    if not backing and open_task and view.size <= RELEVANCE_SLICE_BYTES:
+        # Open work in the text's own words, unquoted: backed when each of its sentences
+        # restates one sentence of the slice (most of its words, as a lookup's answer must;
+        # a third of them anywhere would back almost anything).
+        everything = passages_in(view, MAX_SCANNED_PASSAGES)
+        per_sentence = [
+            [item for item in everything if says(s, item.quote)]
+            for s in _SENTENCES.split(answer.strip())
+        ]
+        if per_sentence and all(per_sentence):
+            backing = _unique([item for items in per_sentence for item in items[:1]])
     if not backing and not open_task and view.size <= RELEVANCE_SLICE_BYTES:
         # Misquoted or not quoted at all: the slice's own sentences are looked at for one about
         # the question that says the answer.

@@ -686,3 +686,16 @@ async def test_a_call_repeated_on_its_target_in_new_words_is_answered_from_the_r
 )  # fmt: skip
 def test_a_task_in_other_words_is_told_from_another_task(task, earlier, same):
     assert rewords(task, earlier) is same
+
+
+def test_an_unquoted_summary_in_the_texts_own_words_is_backed_sentence_by_sentence():
+    text = (
+        "=== Part 2 ===\nStrings implement all of the common sequence operations, along with the "
+        "additional methods described below. Strings also support two styles of formatting.\n"
+    )
+    task = "Say in one line what it is mainly about (for the part of the text you are given)"
+    restated = "Strings implement the common sequence operations, with additional methods."
+    verdict = check(open_context(text), reply(True, restated), task)
+    assert verdict.verified and "sequence operations" in verdict.evidence[0].quote
+    invented = "Strings implement common sequence operations. Bananas grow on tropical farms."
+    assert not check(open_context(text), reply(True, invented), task).verified
