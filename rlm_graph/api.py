@@ -28,7 +28,7 @@ from rlm_graph.persistence import Backend, CheckpointTarget, MemoryParts, open_b
 from rlm_graph.result import RLMResult
 from rlm_graph.runs import RunDetail, RunInfo, inspect_run, list_runs
 from rlm_graph.secrets import MASK, register_secret
-from rlm_graph.settings import ActionFormat, ModelSettings, PlannerKind, RunSettings
+from rlm_graph.settings import ActionFormat, Mode, ModelSettings, PlannerKind, RunSettings
 from rlm_graph.state import ContextRef
 from rlm_graph.sync import run_sync
 
@@ -88,6 +88,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         direct_below: int | None = None,
         approve_over: int | None = None,
         judge: bool = True,
+        mode: Mode = "calls",
         checkpointer: CheckpointTarget = None,
         timeout: float | None = None,
         on_event: EventHandler | None = None,
@@ -97,6 +98,10 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             raise RLMError(f"unknown planner {planner!r}: use 'model' or 'map-reduce'")
         if action_format not in ("text", "json", "tools"):
             raise RLMError(f"unknown action format {action_format!r}: use text, json or tools")
+        if mode not in ("calls", "repl"):
+            raise RLMError(f"unknown mode {mode!r}: use 'calls' or 'repl'")
+        if mode == "repl" and planner != "model":
+            raise RLMError("mode 'repl' is planned by the model: use planner='model' with it")
         if durability not in ("sync", "async", "exit"):
             raise RLMError(f"unknown durability {durability!r}: use sync, async or exit")
         if concurrency is not None and concurrency < 1:
@@ -130,6 +135,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         self.direct_below = direct_below
         self.approve_over = approve_over
         self.judge = judge
+        self.mode: Mode = mode
         self.checkpointer = checkpointer
         # Memory checkpoints, blobs and leases last as long as this object.
         self._memory = MemoryParts()
@@ -168,6 +174,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             "direct_below": settings.direct_below,
             "approve_over": settings.approve_over,
             "judge": settings.judge,
+            "mode": settings.mode,
             "api_key": api_key,
         }
         return cls(root, **{**stored, **kwargs})
@@ -208,6 +215,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             direct_below=self.direct_below,
             approve_over=self.approve_over,
             judge=self.judge,
+            mode=self.mode,
         )
 
     # -- asking ----------------------------------------------------------------------------------
@@ -222,8 +230,14 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         return {
             **(config or {}),
             "configurable": {**((config or {}).get("configurable") or {}), "thread_id": thread_id},
-            "recursion_limit": self.limits.max_iterations * 4 + 10,
+            "recursion_limit": self._recursion_limit(),
         }
+
+    def _recursion_limit(self) -> int:
+        """LangGraph steps a call may take: four per planner turn, and in REPL mode two more
+        (recurse, merge) for every pause of a cell at sub-calls, which max_calls bounds."""
+        steps = self.limits.max_iterations * 4 + 10
+        return steps + (2 * self.limits.max_calls if self.mode == "repl" else 0)
 
     @asynccontextmanager
     async def _session(self, thread_id: str) -> AsyncIterator[tuple[Backend, Any, Any]]:
@@ -299,6 +313,8 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         runtime: RLMRuntime,
         started: float,
     ) -> RLMResult:
+        # The steps this run's own settings need (a resume reads them from the thread).
+        config = {**config, "recursion_limit": self._recursion_limit()}
         stream = graph.astream(
             state,
             config,
@@ -320,6 +336,8 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             pending = asyncio.all_tasks() - before - {asyncio.current_task()}
             if pending:
                 await asyncio.wait(pending, timeout=DRAIN_SECONDS)
+            if runtime.repl_sessions is not None:  # REPL workers end with the run
+                await runtime.repl_sessions.aclose()
         snapshot = await graph.aget_state(config)
         pending = [interrupt.value for interrupt in snapshot.interrupts]
         thread_id = config["configurable"]["thread_id"]

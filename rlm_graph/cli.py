@@ -124,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--planner", choices=["model", "map-reduce"], default="model")
     ask.add_argument(
+        "--mode",
+        choices=["calls", "repl"],
+        default="calls",
+        help="calls: the model writes CALL/PEEK/GREP actions (default); repl: it writes Python "
+        "against the context in a sandbox, with llm_query/rlm_query sub-calls",
+    )
+    ask.add_argument(
         "--action-format",
         choices=["text", "json", "tools"],
         default="text",
@@ -407,6 +414,7 @@ def run_ask(args: argparse.Namespace) -> int:
             approve_over=args.approve_over,
             judge=args.judge,
             planner=args.planner,
+            mode=args.mode,
             action_format=args.action_format,
             chunk_tokens=args.chunk_tokens,
             sub_window_tokens=args.sub_window,
@@ -568,7 +576,7 @@ def _print_detail(detail: Any) -> None:
         print(
             f"settings: model {s.model.name}, sub-model {s.sub_model.name}, "
             f"max depth {s.limits.max_depth}, max calls {s.limits.max_calls}, "
-            f"concurrency {s.concurrency}, planner {s.planner}"
+            f"concurrency {s.concurrency}, planner {s.planner}, mode {s.mode}"
         )
     usage = detail.usage
     left = detail.budget_left

@@ -11,7 +11,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -20,7 +20,7 @@ from rlm_graph.context import Chunking, ContextRegistry
 from rlm_graph.limiter import ConcurrencyLimiter
 from rlm_graph.models import ResolvedModel
 from rlm_graph.secrets import redact
-from rlm_graph.settings import ActionFormat, ModelSettings, PlannerKind, RunSettings
+from rlm_graph.settings import ActionFormat, Mode, ModelSettings, PlannerKind, RunSettings
 from rlm_graph.tokens import estimate_tokens, usable_tokens
 
 Route = Literal["direct", "recursive"]
@@ -34,6 +34,7 @@ __all__ = [
     "LEAF_PROMPT_RESERVE_TOKENS",
     "ActionFormat",
     "ConcurrencyLimiter",
+    "Mode",
     "PlannerKind",
     "RLMRuntime",
     "Route",
@@ -66,6 +67,10 @@ class RLMRuntime:
     # A leaf's finding on a lookup is verified only when the model, reading its passage alone,
     # answers the same (``rlm_graph.graph.judge``); False: word overlap alone decides.
     judge: bool = True
+    # "repl": the planner writes Python cells run in a sandbox (``rlm_graph.graph.repl_cell``).
+    mode: Mode = "calls"
+    # The live REPL sessions of this run's calls (never checkpointed; rebuilt from state bytes).
+    repl_sessions: Any = field(default=None, repr=False, compare=False)
     # Wall-clock spans (start, end) when the run was not running (between a crash and its
     # resume): never charged to the time budget.
     paused: list[tuple[float, float]] = field(default_factory=list)
@@ -91,6 +96,7 @@ class RLMRuntime:
             concurrency=self.limiter.limit,
             approve_over=self.approve_over,
             judge=self.judge,
+            mode=self.mode,
         )
 
     def tick(self, budget: Budget) -> Budget:
@@ -171,6 +177,7 @@ class RLMConfig(TypedDict, total=False):
     direct_below: int
     approve_over: int
     judge: bool
+    mode: Mode
     timeout: float
 
 

@@ -185,3 +185,40 @@ Findings:
 Final answer:"""
 
 MAP_TASK = "{query}"
+
+# REPL mode (``--mode repl``): the planner writes Python run in a sandbox. No worked example
+# with an answer in it: a small model copies an example's answer into real replies.
+REPL_SYSTEM = """\
+You answer a question about a context that is too long to read at once. You work in a Python \
+REPL: write code in ```repl blocks; you see only what the code prints.
+
+In the REPL:
+- `context` is the whole context as a str (for a folder: a dict of file name -> text).
+- `llm_query(prompt)` asks a sub-model and returns its reply as a str. It reads about \
+{sub_tokens} tokens at most, so give it a slice of the context, not all of it.
+- `llm_query_batched(prompts)` asks for a list of prompts at once (they run concurrently) and \
+returns the list of replies.
+- `rlm_query(task, text)` gives a task over a part of the context (`text`, a slice of \
+`context`) to a helper that answers from that text alone, and returns its answer as a str.
+- Variables persist between blocks. `import re`, `json`, `collections`, `math` work. Print \
+what you need to see; long output is cut.
+- Not available: files, network, class inheritance, `del`, generators (`yield`).
+
+Look at the context with code before answering. When you know the answer, reply with \
+FINAL(answer) on a line of its own, or FINAL_VAR(name) to answer with the value of a variable \
+your code set. Answer only after you have seen the output your code printed."""
+
+REPL_FIRST_TURN = """\
+Question: {query}
+{earlier}{description}
+Budget: {budget}"""
+
+REPL_OBSERVATIONS = """\
+Output:
+{observations}
+Budget: {budget}
+Write another ```repl block, or FINAL(answer) / FINAL_VAR(name) if you know the answer."""
+
+REPL_FORCE_FINAL = """\
+{reason} Answer now: reply with FINAL(answer), or FINAL_VAR(name) for a variable your code set; \
+no more code."""

@@ -18,6 +18,9 @@ from rlm_graph.context.chunking import Chunking
 
 PlannerKind = Literal["model", "map-reduce"]
 ActionFormat = Literal["text", "json", "tools"]
+# "calls": the model writes CALL/PEEK/GREP/FINAL actions; "repl": it writes Python cells against
+# ``context`` in a sandbox, with sub-calls from inside the code (docs/repl-sandbox.md).
+Mode = Literal["calls", "repl"]
 
 
 class ModelSettings(BaseModel):
@@ -47,4 +50,8 @@ class RunSettings(BaseModel):
     judge: bool = Field(
         default=True,
         description="verify a lookup's finding by a second call that reads its passage alone",
+    )
+    mode: Mode = Field(
+        default="calls",
+        description="calls: CALL/PEEK/GREP actions; repl: Python cells with sub-calls in code",
     )

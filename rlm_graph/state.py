@@ -57,7 +57,8 @@ class Usage(BaseModel):
         return self.input_tokens + self.output_tokens
 
 
-CallKind = Literal["root", "node", "leaf"]
+# "query": a REPL cell's llm_query, one plain model call over the prompt the code wrote.
+CallKind = Literal["root", "node", "leaf", "query"]
 
 
 class CallRecord(BaseModel):

@@ -4,7 +4,9 @@ START -> begin (a thread's new turn; the root only) -> plan -> call
       -> recurse (one per CALL, in parallel via Send) -> merge -> plan ... -> END
 
 ``merge`` is the only node that routes to END: ``plan`` and ``call`` may end a call (by setting
-its status) but always hand over to ``merge``, which writes the call's final record.
+its status) but always hand over to ``merge``, which writes the call's final record. In REPL mode
+(``graph/repl_cell.py``) a cell that pauses at sub-calls sends them to ``recurse`` like CALLs,
+from ``call`` or, when the cell pauses again after being resumed, from ``merge``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
 from langgraph.types import Send
 
-from rlm_graph.configuration import RLMConfig
+from rlm_graph.configuration import RLMConfig, runtime_context
 from rlm_graph.graph.begin import begin
 from rlm_graph.graph.call import call
 from rlm_graph.graph.merge import merge, route_after_merge
+from rlm_graph.graph.outcome import is_finished
 from rlm_graph.graph.plan import plan
 from rlm_graph.graph.recurse import make_recurse
 from rlm_graph.graph.state import RLMInput, RLMOutput, RLMState
@@ -45,6 +48,50 @@ def _sync_and_async(afunc: AsyncNode, name: str) -> RunnableLambda:
         return run_sync(lambda: afunc(state, runtime))
 
     return RunnableLambda(run, afunc=arun, name=name)
+
+
+def _with_repl(
+    node: Callable[[Any, Any], dict],
+    repl: Callable[[Any, Any], AsyncNode | None],
+    name: str,
+) -> RunnableLambda:
+    """A node whose calls-mode body is the plain function ``node`` (run as before, sync or
+    async), and whose REPL-mode step ``repl`` (None when it has none for this state) is async
+    under both ``invoke`` and ``ainvoke``: it drives a sandbox session, which must not block
+    the event loop that sibling children share."""
+
+    async def arun(state: Any, config: RunnableConfig) -> dict:
+        runtime = get_runtime()
+        step = repl(state, runtime)
+        return await step(state, runtime) if step is not None else node(state, runtime)
+
+    def run(state: Any, config: RunnableConfig) -> dict:
+        runtime = get_runtime()
+        step = repl(state, runtime)
+        if step is None:
+            return node(state, runtime)
+        return run_sync(lambda: step(state, runtime))
+
+    return RunnableLambda(run, afunc=arun, name=name)
+
+
+def _repl_call(state: Any, runtime: Any) -> AsyncNode | None:
+    """REPL mode's ``call``: run the reply's cells (``graph/repl_cell.py``)."""
+    if runtime_context(runtime).mode != "repl" or is_finished(state):
+        return None
+    from rlm_graph.graph.repl_cell import run_cells
+
+    return run_cells
+
+
+def _repl_merge(state: Any, runtime: Any) -> AsyncNode | None:
+    """REPL mode's ``merge``: resume a cell that waits for its sub-calls, and close the
+    session of a call that ends here."""
+    if runtime_context(runtime).mode != "repl":
+        return None
+    from rlm_graph.graph.repl_cell import merge_cells
+
+    return lambda state, runtime: merge_cells(state, runtime, merge)
 
 
 def route_from_start(state: RLMState) -> str:
@@ -82,13 +129,13 @@ def build_rlm_graph() -> StateGraph:
 
     builder.add_node("begin", begin)
     builder.add_node("plan", _sync_and_async(plan, name="plan"))
-    builder.add_node("call", call)
+    builder.add_node("call", _with_repl(call, _repl_call, name="call"))
     builder.add_node("recurse", _sync_and_async(make_recurse(child_graph), name="recurse"))
-    builder.add_node("merge", merge)
+    builder.add_node("merge", _with_repl(merge, _repl_merge, name="merge"))
     builder.add_conditional_edges(START, route_from_start, ["begin", "plan"])
     builder.add_edge("begin", "plan")
     builder.add_edge("plan", "call")
     builder.add_conditional_edges("call", route_after_call, ["recurse", "merge"])
     builder.add_edge("recurse", "merge")
-    builder.add_conditional_edges("merge", route_after_merge, ["plan", END])
+    builder.add_conditional_edges("merge", route_after_merge, ["plan", "recurse", END])
     return builder

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.runtime import Runtime
-from langgraph.types import Overwrite
+from langgraph.types import Overwrite, Send
 
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
@@ -129,7 +129,8 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
         "budget": budget.model_dump(),
     }
     if entries or not is_finished(state):
-        observed = prompts.PLANNER_OBSERVATIONS.format(
+        template = prompts.REPL_OBSERVATIONS if rt.mode == "repl" else prompts.PLANNER_OBSERVATIONS
+        observed = template.format(
             observations=render_observations(entries) or "(no results)",
             budget=describe_budget(budget, state.get("iteration", 0)),
         )
@@ -261,8 +262,13 @@ def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMR
     return record.model_dump()
 
 
-def route_after_merge(state: RLMState) -> str:
-    return "__end__" if is_finished(state) else "plan"
+def route_after_merge(state: RLMState) -> str | list[Send]:
+    if is_finished(state):
+        return "__end__"
+    # REPL mode: a cell resumed here paused again at sub-calls; run them before planning.
+    if jobs := state.get("jobs"):
+        return [Send("recurse", job) for job in jobs]
+    return "plan"
 
 
 def _merge_all(usage: dict | None, results: list[dict[str, Any]]) -> dict:

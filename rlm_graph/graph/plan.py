@@ -32,6 +32,7 @@ from rlm_graph.graph.model_call import (
 )
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
 from rlm_graph.graph.per_part import compose, per_part_turn
+from rlm_graph.graph.repl_turn import repl_planner_turn
 from rlm_graph.graph.state import RLMState
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.models import ResolvedModel
@@ -320,13 +321,33 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 
     # A question about every part of a sectioned text: a call per section, even when the
     # text would fit one call (one small model call does not keep four parts apart).
-    per_part = per_part_turn(state["query"], view, rt, budget, depth) if iteration == 0 else None
+    calls_mode = rt.mode == "calls"
+    per_part = (
+        per_part_turn(state["query"], view, rt, budget, depth)
+        if iteration == 0 and calls_mode
+        else None
+    )
+    # REPL mode plans in code whatever the size, unless a direct_below was set.
+    code_only = not calls_mode and rt.direct_below is None
     if depth == 0 and iteration == 0:
-        route = "recursive" if per_part else rt.route_for(view.size)
+        route = "recursive" if per_part or code_only else rt.route_for(view.size)
         base["route"] = route
         emit(runtime, "route", id=state["call_id"], route=route, tokens=rt.slice_tokens(view.size))
         if route == "direct":
             return {**base, **await _direct(state, runtime, rt, view, model, budget)}
+
+    if not calls_mode:  # REPL: the model writes code, which runs at any depth
+        turn = await repl_planner_turn(
+            state,
+            runtime,
+            rt,
+            view,
+            model,
+            budget,
+            earlier=earlier_turns(state),
+            budget_text=describe_budget(budget, iteration),
+        )
+        return {**base, **turn}
 
     if depth >= budget.max_depth:
         # Only the root gets here (children at the limit are leaves): it cannot fit one call.

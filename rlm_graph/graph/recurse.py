@@ -36,6 +36,10 @@ def make_recurse(child_graph: Callable[[], Any]):
     graph this node belongs to)."""
 
     async def recurse(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+        if job.get("kind") == "query":  # a REPL cell's llm_query: one plain model call
+            from rlm_graph.graph.repl_cell import run_query
+
+            return await run_query(job, runtime)
         rt = runtime_context(runtime)
         model = rt.model_for(job["depth"])
         kind = "leaf" if job["leaf"] else "node"

@@ -104,6 +104,14 @@ class RLMState(RLMInput, total=False):
     idle_turns: int  # consecutive replies that brought nothing new
     coverage_note: str | None  # map-reduce could not read every chunk
     strategy: str | None  # "per-part": one CALL per section, the answer one line per section
+    # REPL mode (``graph/repl_cell.py``): the sandbox session's state() bytes after its latest
+    # stop (context cut out; the live session is rebuilt from them after a crash), the reply's
+    # cells not run yet, its final answer to apply after them, and the sub-calls a paused cell
+    # waits for ({"id": pending id, "call_id": child, "function"}).
+    repl_state: bytes | None
+    repl_cells: list[str]
+    repl_turn: dict[str, Any]
+    repl_pending: list[dict[str, Any]]
     # accounting
     usage: dict[str, dict[str, int]]  # model name -> Usage dump, this call's whole subtree
     own_usage: dict[str, int]  # this call's own model calls

@@ -1,0 +1,640 @@
+"""REPL mode's cells on the graph: run them in the sandbox, turn their sub-calls into children.
+
+- ``call`` runs the reply's cells in order (:func:`run_cells`). A cell that finishes adds its
+  printed output to the observations. A cell that stops at ``llm_query`` / ``rlm_query`` (or a
+  batch of them) becomes jobs for ``recurse``, exactly like CALLs: one child per pending call,
+  with a call record written now, run under the one concurrency limit, checkpointed.
+- ``merge`` answers the paused cell with the children's results (:func:`resume_cells`) and
+  the same cell goes on; a new pause sends new jobs to ``recurse``, and when every cell is done
+  the observations go to the transcript and the planner takes over again.
+- ``llm_query(prompt)``: a child of kind ``query``, one plain model call over the prompt (kept
+  in the blob store, so the Send payload stays small). ``rlm_query(task, text)``: a child RLM
+  at depth + 1, on the span of the context the text is (so its findings are located text and
+  can back the answer), or on the text itself, stored as a text context (then its findings back
+  nothing: the text is the code's, not the context's).
+- Durability: after every stop the session's ``state()`` bytes (the context cut out) go into
+  graph state. The live session is not in the checkpoint: it is kept per call in the run's
+  :class:`ReplSessions`, and rebuilt from the bytes and the context whenever the bytes in
+  state are not the ones it last saved (a resume after a crash, another process, a fork).
+- Budgets: a stop that asks for more sub-calls (or tokens) than are left is refused whole,
+  before anything runs: the code gets a RuntimeError it can read, and nothing is spent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
+
+from rlm_graph.budget import Budget
+from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
+from rlm_graph.context import ContextView, TextStore
+from rlm_graph.evidence import echoes
+from rlm_graph.graph.accounting import merge_usage, record_from_state, total_usage, usage_update
+from rlm_graph.graph.events import ModelCallEvents, emit, emit_call_finished
+from rlm_graph.graph.findings import finding, strip_marks
+from rlm_graph.graph.model_call import call_model
+from rlm_graph.graph.outcome import finish, is_finished, partial_answer
+from rlm_graph.graph.state import RLMState
+from rlm_graph.protocol.message import strip_think
+from rlm_graph.repl import (
+    CallError,
+    CellOutcome,
+    ContextValue,
+    MontySandbox,
+    PendingCall,
+    Sandbox,
+    SandboxLimits,
+    SandboxSession,
+    VariableError,
+)
+from rlm_graph.state import CallRecord, ContextRef, Usage
+
+# What a cell may print before the rest is cut (the sandbox says how much was cut): one
+# observation stays within what merge shows of it.
+REPL_LIMITS = SandboxLimits(output_chars=3000, error_chars=2000)
+# Refused stops in one cell before the host gives up on it (code that retries a refused
+# sub-call in a loop would otherwise go round for ever).
+MAX_REFUSALS_PER_CELL = 20
+# A query child's task in its record and the tree: the head of its prompt.
+TASK_PREVIEW_CHARS = 200
+
+# -- the sandbox and the live sessions ---------------------------------------------------------
+
+_sandbox: Sandbox | None = None
+_sandbox_lock = threading.Lock()
+
+
+def shared_sandbox() -> Sandbox:
+    """One sandbox (one pool of workers) per process, made when REPL mode first needs it."""
+    global _sandbox
+    with _sandbox_lock:
+        if _sandbox is None:
+            _sandbox = MontySandbox()
+        return _sandbox
+
+
+def _digest(data: bytes | None) -> str:
+    return "" if data is None else hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class _Live:
+    session: SandboxSession
+    version: str  # digest of the state bytes this session was last saved as
+
+
+@dataclass
+class ReplSessions:
+    """The live REPL sessions of one run, by (thread, call id). Not checkpointed: a session
+    whose saved bytes are not the ones in graph state is rebuilt from those bytes."""
+
+    sandbox: Callable[[], Sandbox] = shared_sandbox
+    _live: dict[tuple[str, str], _Live] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    restored: int = 0  # sessions rebuilt from state bytes (a resume, a fork)
+
+    async def session(
+        self, key: tuple[str, str], saved: bytes | None, context: Callable[[], ContextValue]
+    ) -> SandboxSession:
+        with self._lock:
+            live = self._live.pop(key, None)
+        if live is not None:
+            if saved is not None and live.version == _digest(saved):
+                return live.session
+            await live.session.close()  # out of step with the checkpoint: rebuild it
+        if saved is None:
+            return await self.sandbox().start(context(), REPL_LIMITS)
+        self.restored += 1
+        return await self.sandbox().restore(saved, context())
+
+    async def save(self, key: tuple[str, str], session: SandboxSession) -> bytes:
+        data = await session.state()
+        with self._lock:
+            self._live[key] = _Live(session, _digest(data))
+        return data
+
+    async def drop(self, key: tuple[str, str], session: SandboxSession | None = None) -> None:
+        with self._lock:
+            live = self._live.pop(key, None)
+        for held in {id(s): s for s in (session, live and live.session) if s is not None}.values():
+            await held.close()
+
+    async def aclose(self) -> None:
+        with self._lock:
+            live, self._live = list(self._live.values()), {}
+        for item in live:
+            await item.session.close()
+
+
+_sessions_lock = threading.Lock()
+
+
+def sessions_of(rt: RLMRuntime) -> ReplSessions:
+    with _sessions_lock:
+        if rt.repl_sessions is None:
+            rt.repl_sessions = ReplSessions()
+        return rt.repl_sessions
+
+
+def context_value(view: ContextView) -> ContextValue:
+    """``context`` as the code sees it: the text, or a whole folder as file name -> text."""
+    if view.kind == "dir" and view.start == 0 and view.end == view.store.size:
+        return {f.path: view.text(f.start, f.end) for f in view.files()}
+    return view.text()
+
+
+def _session_key(state: RLMState) -> tuple[str, str]:
+    try:
+        thread = str((get_config().get("configurable") or {}).get("thread_id") or "")
+    except RuntimeError:  # outside a run
+        thread = ""
+    return thread, state["call_id"]
+
+
+# -- where an rlm_query's text lies in the context ---------------------------------------------
+
+
+def locate_text(view: ContextView, value: ContextValue, text: str) -> ContextRef | None:
+    """The span of the context ``text`` is, when the code passed a slice of it (the first
+    occurrence), checked byte for byte; None when the text is the code's own."""
+    if not text.strip():
+        return None
+    places: list[tuple[int, str]] = (
+        [(f.start, value.get(f.path, "")) for f in view.files()]
+        if isinstance(value, dict)
+        else [(0, value)]
+    )
+    for base, whole in places:
+        at = whole.find(text)
+        if at < 0:
+            continue
+        start = base + len(whole[:at].encode("utf-8"))
+        end = start + len(text.encode("utf-8"))
+        if view.read_bytes(start, end) == text.encode("utf-8"):
+            return view.ref.model_copy(
+                update={
+                    "start": view.start + start,
+                    "end": view.start + end,
+                    "label": f"chars:{start}-{end}",
+                }
+            )
+    return None
+
+
+def _text_context(rt: RLMRuntime, text: str, label: str) -> ContextRef:
+    """A text the code wrote, as a context of its own in the registry and the blob store (so a
+    child, a resume or another process can read it again); never in a checkpoint."""
+    store = TextStore(text)
+    rt.registry.register(store)
+    blobs = rt.registry.blobs
+    if blobs is not None and hasattr(blobs, "put"):
+        blobs.put(store)
+    return store.ref().model_copy(update={"label": label})
+
+
+# -- driving the cells ----------------------------------------------------------------------
+
+
+@dataclass
+class _Cells:
+    """One step of a call's cells: the session, what the step saw, and what it sends."""
+
+    rt: RLMRuntime
+    runtime: Runtime[RLMRuntime]
+    state: RLMState
+    view: ContextView
+    budget: Budget
+    session: SandboxSession
+    key: tuple[str, str]
+    context: Callable[[], ContextValue]
+    observations: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    calls_made: int = 0
+    ended: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def open(
+        cls, state: RLMState, runtime: Runtime[RLMRuntime], budget: Budget | None = None
+    ) -> _Cells:
+        rt = runtime_context(runtime)
+        view = rt.registry.view(ContextRef.model_validate(state["context"]))
+        key = _session_key(state)
+        holder: dict[str, ContextValue] = {}
+
+        def value() -> ContextValue:
+            if "v" not in holder:
+                holder["v"] = context_value(view)
+            return holder["v"]
+
+        session = await sessions_of(rt).session(key, state.get("repl_state"), value)
+        return cls(
+            rt=rt,
+            runtime=runtime,
+            state=state,
+            view=view,
+            budget=budget or Budget.model_validate(state["budget"]),
+            session=session,
+            key=key,
+            context=value,
+            observations=list(state.get("observations") or []),
+            cells=list(state.get("repl_cells") or []),
+            calls_made=state.get("calls_made", 0),
+        )
+
+    def observe(self, label: str, text: str, kind: str = "info") -> None:
+        index = len(self.observations)
+        self.observations.append({"index": index, "action": label, "text": text, "kind": kind})
+
+    async def advance(self, outcome: CellOutcome | None) -> dict[str, Any]:
+        """Run (or, given a resumed ``outcome``, go on with) the cells until one pauses at
+        sub-calls that become jobs, or none is left; then apply the reply's final answer."""
+        refusals = 0
+        while True:
+            if outcome is None:
+                if not self.cells:
+                    break
+                outcome = await self.session.run(self.cells.pop(0))
+                refusals = 0
+            if outcome.status == "finished":
+                # A cell's error is something the model reads and fixes, like its output.
+                self.observe(f"cell {outcome.cell}", outcome.render())
+                outcome = None
+                continue
+            refused = self._launch(outcome.pending)
+            if refused is None:
+                return await self._paused()
+            refusals += 1
+            if refusals > MAX_REFUSALS_PER_CELL:
+                refused = {
+                    call.id: CallError(message="sub-calls refused too often: stop asking")
+                    for call in outcome.pending
+                }
+            outcome = await self.session.resume(refused)
+        await self._final()
+        return await self._update()
+
+    async def _paused(self) -> dict[str, Any]:
+        update = await self._update()
+        if any(not job["leaf"] for job in self.jobs):
+            # Children that plan may open sessions of their own: give this worker back while
+            # they run; merge rebuilds the session from the bytes just saved.
+            await sessions_of(self.rt).drop(self.key)
+        return update
+
+    async def _update(self) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "observations": self.observations,
+            "jobs": self.jobs,
+            "repl_cells": self.cells,
+            "repl_pending": self.pending,
+            "calls_made": self.calls_made,
+            "records": [_running_record(job, self.rt) for job in self.jobs],
+            **self.ended,
+        }
+        sessions = sessions_of(self.rt)
+        if self.ended:
+            await sessions.drop(self.key, self.session)
+        else:
+            update["repl_state"] = await sessions.save(self.key, self.session)
+        return update
+
+    async def _final(self) -> None:
+        """The reply's FINAL / FINAL_VAR, once its cells have run."""
+        turn = self.state.get("repl_turn") or {}
+        answer: str | None = None
+        if turn.get("final_var"):
+            name = turn["final_var"]
+            try:
+                answer = await self.session.read_variable(name)
+            except VariableError as exc:
+                self.observe(f"FINAL_VAR({name})", f"error: {exc}", "error")
+        elif turn.get("final") is not None:
+            answer = turn["final"]
+        if answer is not None:
+            answer = strip_marks(answer)
+            if not answer or echoes(answer, self.state["query"]):
+                text = "error: that FINAL only repeats the question; answer it"
+                self.observe("(your FINAL)", text, "error")
+            else:
+                self.ended = finish("done", answer)
+                return
+        if turn.get("forced"):
+            why = "planner turn limit reached"
+            self.ended = finish("budget_exhausted", partial_answer(self.state, why) or None, why)
+
+    # -- pending calls -> jobs ----------------------------------------------------------------
+
+    def _launch(self, pending: list[PendingCall]) -> dict[str, str | CallError] | None:
+        """Jobs for a paused cell's sub-calls, or the answers that refuse them (all of them:
+        a batch with one refused item fails as a whole, so none of it is run or paid)."""
+        depth = self.state.get("depth", 0) + 1
+        budget, rt = self.budget, self.rt
+        plans: list[tuple[PendingCall, ContextRef, bool, str]] = []
+        problems: dict[str, str] = {}
+        if depth > budget.max_depth:
+            message = f"not run: no sub-calls at this depth (max_depth={budget.max_depth})"
+            return {
+                call.id: CallError(message=message) if i == 0 else ""
+                for i, call in enumerate(pending)
+            }
+        for call in pending:
+            ref, leaf, problem = self._child_context(call, depth)
+            if problem is not None or ref is None:
+                problems[call.id] = problem or "not run"
+                continue
+            label = "prompt" if call.function.startswith("llm_") else ref.label
+            plans.append((call, ref, leaf, label))
+        if not problems:
+            affordable = budget.calls_left - 1  # the planner's next turn is kept
+            costs = [
+                rt.slice_tokens(ref.size) + LEAF_PROMPT_RESERVE_TOKENS // 2
+                for _, ref, _, _ in plans
+            ]
+            if len(pending) > affordable:
+                problems[pending[0].id] = (
+                    f"not run: {len(pending)} sub-call(s) asked and {max(0, affordable)} left "
+                    "in the model-call budget; ask for fewer"
+                )
+            elif budget.tokens_left is not None and sum(costs) > budget.tokens_left:
+                problems[pending[0].id] = (
+                    f"not run: they need ~{sum(costs):,} tokens and "
+                    f"{max(0, budget.tokens_left):,} are left in the token budget"
+                )
+        if problems:
+            return {
+                call.id: CallError(message=problems[call.id]) if call.id in problems else ""
+                for call in pending
+            }
+
+        share = budget.share(len(plans)) or budget
+        for position, (call, ref, leaf, label) in enumerate(plans):
+            self.calls_made += 1
+            call_id = f"{self.state['call_id']}.{self.calls_made}"
+            query = call.function.startswith("llm_")
+            task = call.args["prompt"] if query else call.args["task"]
+            if query and len(task) > TASK_PREVIEW_CHARS:
+                task = task[:TASK_PREVIEW_CHARS] + " ..."
+            self.jobs.append(
+                {
+                    "index": position,
+                    "call_id": call_id,
+                    "parent_id": self.state["call_id"],
+                    "turn": self.state.get("turn") or 1,
+                    "depth": depth,
+                    "task": task,
+                    "target": label,
+                    "context": ref.model_dump(),
+                    "budget": share.model_dump(),
+                    "leaf": leaf,
+                    "kind": "query" if query else "rlm",
+                    "cache_key": f"repl\x1f{call_id}",
+                    "action": f"{call.function} {call.id}",
+                    "tokens": rt.slice_tokens(ref.size),
+                }
+            )
+            self.pending.append(
+                {
+                    "id": call.id,
+                    "call_id": call_id,
+                    "function": call.function,
+                    # rlm_query on a span of the context: its findings are located text.
+                    "located": not query and ref.store_id == self.view.ref.store_id,
+                }
+            )
+        return None
+
+    def _child_context(
+        self, call: PendingCall, depth: int
+    ) -> tuple[ContextRef | None, bool, str | None]:
+        """The child's context (a span of the context, or a stored text), whether it is a leaf,
+        or why it cannot run."""
+        rt = self.rt
+        if call.function.startswith("llm_"):
+            prompt = call.args["prompt"]
+            if not prompt.strip():
+                return None, True, "llm_query needs a prompt"
+            size = len(prompt.encode("utf-8"))
+            if not rt.fits_leaf(size):
+                return None, True, self._too_long("the prompt", size)
+            return _text_context(rt, prompt, "prompt"), True, None
+        task, text = call.args["task"], call.args["text"]
+        if not task.strip():
+            return None, True, "rlm_query needs a task"
+        ref = locate_text(self.view, self.context(), text)
+        if ref is None:
+            ref = _text_context(rt, text, "text")
+        fits = rt.fits_leaf(ref.size)
+        if depth >= self.budget.max_depth and not fits:
+            return None, True, self._too_long("the text", ref.size)
+        return ref, depth >= self.budget.max_depth or fits, None
+
+    def _too_long(self, what: str, size: int) -> str:
+        return (
+            f"not run: {what} is ~{self.rt.slice_tokens(size):,} tokens and a sub-call reads "
+            f"at most ~{self.rt.leaf_window_tokens:,}; pass a shorter slice"
+        )
+
+
+def _running_record(job: dict[str, Any], rt: RLMRuntime) -> dict[str, Any]:
+    query = job["kind"] == "query"
+    located = not query and job["target"] != "text"
+    return CallRecord(
+        id=job["call_id"],
+        parent_id=job["parent_id"],
+        turn=job["turn"],
+        depth=job["depth"],
+        kind="query" if query else ("leaf" if job["leaf"] else "node"),
+        task=job["task"],
+        target=job["target"],
+        context_start=job["context"]["start"] if located else 0,
+        context_end=job["context"]["end"] if located else 0,
+        model=rt.model_for(job["depth"]).name,
+        status="running",
+        started_at=time.time(),
+    ).model_dump()
+
+
+# -- the nodes' REPL steps ----------------------------------------------------------------
+
+
+async def run_cells(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    """``call`` in REPL mode: run the reply's cells (its parse errors shown first)."""
+    turn = state.get("repl_turn") or {}
+    cells = await _Cells.open(state, runtime)
+    cells.observations = []
+    for error in turn.get("errors") or []:
+        cells.observe("(your reply)", f"error: {error}", "error")
+    return await cells.advance(None)
+
+
+def _answers(
+    pending: list[dict[str, Any]], results: list[dict[str, Any]]
+) -> dict[str, str | CallError]:
+    by_call = {result["call_id"]: result for result in results}
+    answers: dict[str, str | CallError] = {}
+    for meta in pending:
+        result = by_call.get(meta["call_id"])
+        if result is None:
+            answers[meta["id"]] = CallError(message=f"{meta['function']}: the sub-call was lost")
+        elif result["status"] == "error":
+            error = result.get("error") or "unknown error"
+            answers[meta["id"]] = CallError(message=f"{meta['function']} failed: {error}")
+        elif result.get("outcome") == "not_found":
+            answers[meta["id"]] = "not found"
+        else:
+            answers[meta["id"]] = result.get("answer") or ""
+    return answers
+
+
+async def resume_cells(
+    state: RLMState,
+    runtime: Runtime[RLMRuntime],
+    fold: Callable[[dict[str, Any], Runtime[RLMRuntime]], dict[str, Any]],
+) -> dict[str, Any]:
+    """``merge`` in REPL mode, with a cell paused at sub-calls: account for the children,
+    resume the cell with their answers and go on. A new pause sends new jobs; otherwise the
+    step ends as a plain merge (``fold``) of the cells' observations."""
+    rt = runtime_context(runtime)
+    results = sorted(state.get("child_results") or [], key=lambda r: r["index"])
+    pending = list(state.get("repl_pending") or [])
+    used = Usage()
+    usage = state.get("usage")
+    for result in results:
+        used = used.add(total_usage(result.get("usage")))
+        usage = merge_usage(usage, result.get("usage"))
+    budget = rt.tick(
+        Budget.model_validate(state["budget"]).charge(
+            calls=used.model_calls, tokens=used.total_tokens
+        )
+    )
+    located = {meta["call_id"] for meta in pending if meta.get("located")}
+    new_findings = [
+        found
+        for result in results
+        if result["call_id"] in located and (found := finding(result)) is not None
+    ]
+    child_records = [record for result in results for record in result["records"]]
+    accounted = {"usage": usage or {}, "budget": budget.model_dump()}
+
+    cells = await _Cells.open(state, runtime, budget)
+    outcome = await cells.session.resume(_answers(pending, results))
+    step = await cells.advance(outcome)
+    if step["jobs"]:
+        update = {
+            **accounted,
+            **step,
+            "child_results": Overwrite([]),
+            "findings": new_findings,
+            "records": child_records + step["records"],
+        }
+        # An empty write to a delta channel would still cost a stored write: leave it out.
+        return {k: v for k, v in update.items() if k not in ("findings", "records") or v}
+    findings = [*(state.get("findings") or []), *new_findings]
+    merged = {**state, **accounted, **step, "child_results": [], "findings": findings}
+    folded = fold(merged, runtime)
+    folded["child_results"] = Overwrite([])
+    folded["repl_pending"] = []
+    for key in ("repl_state", "repl_cells", "calls_made", "status", "answer", "error"):
+        # What the cells ended with (grounding may have rewritten the answer: that stands).
+        if key in step and key not in folded:
+            folded[key] = step[key]
+    records = child_records + list(folded.get("records") or [])
+    if records:
+        folded["records"] = records
+    if new_findings:
+        folded["findings"] = new_findings
+    return folded
+
+
+async def merge_cells(
+    state: RLMState,
+    runtime: Runtime[RLMRuntime],
+    fold: Callable[[dict[str, Any], Runtime[RLMRuntime]], dict[str, Any]],
+) -> dict[str, Any]:
+    """``merge`` in REPL mode: :func:`resume_cells` while a cell waits, else the plain merge;
+    a call that ends here (its answer, or its budget spent) gives its session back."""
+    if state.get("repl_pending"):
+        update = await resume_cells(state, runtime, fold)
+    else:
+        update = fold(state, runtime)
+    if is_finished({**state, **update}):
+        await sessions_of(runtime_context(runtime)).drop(_session_key(state))
+    return update
+
+
+async def run_query(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    """``recurse`` for an llm_query child: one plain model call over the prompt the code
+    wrote (read back from the blob store), its reply returned as it is."""
+    rt = runtime_context(runtime)
+    model = rt.model_for(job["depth"])
+    emit(
+        runtime,
+        "call_started",
+        id=job["call_id"],
+        parent=job["parent_id"],
+        depth=job["depth"],
+        task=job["task"],
+        target=job["target"],
+        kind="query",
+    )
+    prompt = rt.registry.view(ContextRef.model_validate(job["context"])).text()
+    events = ModelCallEvents(runtime, job["call_id"], "query")
+    reply = await call_model(rt, model, [HumanMessage(prompt)], events=events)
+    state: dict[str, Any] = {
+        "query": job["task"],
+        "context": {"start": 0, "end": 0},  # a prompt, not a span of the context
+        "depth": job["depth"],
+        "call_id": job["call_id"],
+        "parent_id": job["parent_id"],
+        "turn": job["turn"],
+        "target": job["target"],
+        "started_at": time.time() - reply.seconds,
+    }
+    answer = None if reply.error else strip_think(reply.text).strip()
+    state.update(
+        usage_update(state, model.name, reply.usage),
+        iteration=1,
+        **finish("error" if reply.error else "done", answer, reply.error),
+    )
+    record = record_from_state(state, kind="query", model=model.name)
+    emit_call_finished(runtime, record, state["usage"])
+    result = {
+        "index": job["index"],
+        "call_id": job["call_id"],
+        "cache_key": job["cache_key"],
+        "action": job["action"],
+        "answer": record.answer,
+        "status": record.status,
+        "error": record.error,
+        "outcome": None,
+        "verified": None,
+        "evidence": [],
+        "usage": state["usage"],
+        "records": [record.model_dump()],
+    }
+    return {"child_results": [result]}
+
+
+__all__ = [
+    "REPL_LIMITS",
+    "ReplSessions",
+    "context_value",
+    "locate_text",
+    "merge_cells",
+    "resume_cells",
+    "run_cells",
+    "run_query",
+    "sessions_of",
+    "shared_sandbox",
+]

@@ -1,0 +1,130 @@
+"""REPL mode's planner turn (``mode="repl"``): the model writes Python cells against ``context``.
+
+``plan`` hands over to :func:`repl_planner_turn` in REPL mode. The reply is parsed into cells
+and a final answer (``rlm_graph.protocol.repl``); ``call`` runs the cells in the sandbox
+(``rlm_graph.graph.repl_cell``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from rlm_graph import prompts
+from rlm_graph.budget import Budget
+from rlm_graph.configuration import RLMRuntime
+from rlm_graph.context import ContextView
+from rlm_graph.graph.accounting import usage_update
+from rlm_graph.graph.events import ModelCallEvents, emit
+from rlm_graph.graph.model_call import call_model, to_messages
+from rlm_graph.graph.outcome import finish, partial_answer
+from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.window import fit_transcript
+from rlm_graph.models import ResolvedModel
+from rlm_graph.protocol.message import strip_think
+from rlm_graph.protocol.repl import parse_repl
+
+# Room left in the window for the planner's reply: code takes more than actions.
+REPL_REPLY_RESERVE_TOKENS = 1536
+PREVIEW_CHARS = 300
+MAX_LISTED_FILES = 20
+
+
+def describe_context(view: ContextView) -> str:
+    """What ``context`` is inside the REPL: its type, size and a preview (a folder: its files)."""
+    if view.kind == "dir" and view.start == 0 and view.end == view.store.size:
+        files = view.files()
+        lines = [f"`context` is a dict of {len(files):,} files (file name -> text):"]
+        lines.extend(f"  {f.path!r}: {f.size:,} chars" for f in files[:MAX_LISTED_FILES])
+        if len(files) > MAX_LISTED_FILES:
+            lines.append(f"  ... {len(files) - MAX_LISTED_FILES:,} more files")
+        return "\n".join(lines)
+    preview = view.text(0, PREVIEW_CHARS)
+    more = " ..." if view.size > PREVIEW_CHARS else ""
+    return (
+        f"`context` is a str of about {view.size:,} chars in {view.line_count():,} lines. "
+        f"It begins:\n{preview}{more}"
+    )
+
+
+async def repl_planner_turn(
+    state: RLMState,
+    runtime: Runtime[RLMRuntime],
+    rt: RLMRuntime,
+    view: ContextView,
+    model: ResolvedModel,
+    budget: Budget,
+    *,
+    earlier: str,
+    budget_text: str,
+) -> dict[str, Any]:
+    """One REPL turn: the conversation so far in; the cells to run and the final answer out."""
+    call_id = state["call_id"]
+    iteration = state.get("iteration", 0)
+    transcript = list(state.get("transcript") or [])
+    added: list[dict[str, str]] = []
+    if not transcript:
+        first = prompts.REPL_FIRST_TURN.format(
+            query=state["query"],
+            earlier=earlier,
+            description=describe_context(view),
+            budget=budget_text,
+        )
+        added.append({"author": "rlm", "text": first})
+    last_turn = iteration >= budget.max_iterations - 1
+    forced = last_turn or bool(state.get("stalled"))
+    if forced:
+        reason = prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED
+        added.append({"author": "rlm", "text": prompts.REPL_FORCE_FINAL.format(reason=reason)})
+
+    system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
+    sent = fit_transcript(
+        system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS
+    )
+    emit(
+        runtime,
+        "turn_started",
+        id=call_id,
+        depth=state.get("depth", 0),
+        iteration=iteration + 1,
+        kind="plan",
+    )
+    events = ModelCallEvents(runtime, call_id, "plan")
+    reply = await call_model(rt, model, to_messages(system, sent), events=events)
+    charged = budget.charge(calls=reply.usage.model_calls, tokens=reply.usage.total_tokens)
+    update: dict[str, Any] = {
+        **usage_update(state, model.name, reply.usage),
+        "budget": rt.tick(charged).model_dump(),
+        "iteration": iteration + 1,
+        "actions": {},
+    }
+    if reply.error:
+        return {
+            **update,
+            "transcript": added,
+            **finish("error", partial_answer(state, "model failed"), reply.error),
+        }
+    text = strip_think(reply.text).strip()
+    turn = parse_repl(text)
+    added.append({"author": "model", "text": text or "(empty reply)"})
+    update.update(
+        transcript=added,
+        repl_cells=turn.cells,
+        repl_turn={
+            "final": turn.final,
+            "final_var": turn.final_var,
+            "errors": turn.errors,
+            "forced": forced,
+        },
+    )
+    if forced and not turn.has_final:
+        # One chance to answer; a planner that still writes code is not going to.
+        why = "planner turn limit reached" if last_turn else "planner stopped making progress"
+        update.update(
+            repl_cells=[], **finish("budget_exhausted", partial_answer(state, why) or None, why)
+        )
+    return update
+
+
+__all__ = ["describe_context", "repl_planner_turn"]

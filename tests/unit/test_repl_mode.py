@@ -1,0 +1,452 @@
+"""REPL mode on the real graph (issue 15): cells run in the sandbox, their sub-calls are real
+children (records, tree nodes, checkpoints, the one concurrency limit), a crash mid-batch
+resumes the same cell, budgets refuse what they cannot pay, hostile code is contained."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import uuid
+from collections.abc import Callable
+
+import pytest
+from langchain_core.messages import BaseMessage
+
+from rlm_graph import RLM, prompts
+from rlm_graph.cli import build_parser
+from rlm_graph.errors import RLMError
+from rlm_graph.graph import repl_cell
+from rlm_graph.protocol.message import content_text
+from rlm_graph.protocol.repl import (
+    FINAL_EXPRESSION_VAR,
+    FINAL_WITH_CODE,
+    NO_CODE_ERROR,
+    parse_repl,
+)
+from rlm_graph.repl import SandboxLimits
+from rlm_graph.samples import make_haystack
+from rlm_graph.settings import RunSettings
+from rlm_graph.testing import ScriptedChatModel, is_leaf_prompt, needle_finder
+from tests.unit.conftest import NEEDLE_PATTERN
+
+REPL_HEAD = prompts.REPL_SYSTEM.split("{")[0]
+
+
+def is_repl_turn(messages: list[BaseMessage]) -> bool:
+    return content_text(messages[0].content).startswith(REPL_HEAD)
+
+
+def repl_model(
+    turns: list[str] | Callable[[list[BaseMessage], int], str],
+    query: Callable[[str], str] = str.upper,
+    **kwargs,
+) -> ScriptedChatModel:
+    """Planner turns scripted in order (or computed); an llm_query's prompt answered by
+    ``query``; leaf prompts (rlm_query children) by the needle finder."""
+    counter = {"turn": 0}
+    leaf = needle_finder(NEEDLE_PATTERN)
+
+    def respond(messages: list[BaseMessage]) -> str:
+        if is_repl_turn(messages):
+            turn = counter["turn"]
+            counter["turn"] += 1
+            if callable(turns):
+                return turns(messages, turn)
+            return turns[min(turn, len(turns) - 1)]
+        if is_leaf_prompt(messages):
+            return leaf(messages)
+        return query(content_text(messages[-1].content))
+
+    return ScriptedChatModel(respond=respond, **kwargs)
+
+
+def repl_rlm(model, checkpointer=None, **kwargs) -> RLM:
+    defaults = {"concurrency": 4, "judge": False, "sub_window_tokens": 1200}
+    return RLM(model=model, mode="repl", checkpointer=checkpointer, **{**defaults, **kwargs})
+
+
+def cell(code: str) -> str:
+    return f"```repl\n{code.strip()}\n```"
+
+
+def query_prompts(model: ScriptedChatModel) -> list[str]:
+    return [
+        content_text(call[-1].content)
+        for call in model.calls
+        if not is_repl_turn(call) and not is_leaf_prompt(call)
+    ]
+
+
+def shown(observations: str, label: str, output: str) -> bool:
+    """Whether a cell's output was shown to the planner (inline, or below a multi-line label)."""
+    return re.search(rf"\] {label} ->\s{re.escape(output)}(\n|$)", observations) is not None
+
+
+def transcripts(model: ScriptedChatModel) -> list[str]:
+    """The last user message of every planner turn: what the model read after its cells."""
+    return [content_text(call[-1].content) for call in model.calls if is_repl_turn(call)]
+
+
+LOG = "".join(
+    f"ERROR disk full on /dev/sd{i % 4}\n" if i % 7 == 0 else f"INFO request {i} ok\n"
+    for i in range(400)
+)
+ERRORS = sum(1 for line in LOG.splitlines() if line.startswith("ERROR"))
+
+
+# -- the protocol --------------------------------------------------------------------------
+
+
+def test_protocol_reads_blocks_and_final_forms():
+    turn = parse_repl("Look first.\n```repl\nprint(len(context))\n```\n```python\nx = 1\n```")
+    assert turn.cells == ["print(len(context))\n", "x = 1\n"] and not turn.has_final
+    assert parse_repl('FINAL("It is (3) things")').final == "It is (3) things"
+    assert parse_repl("FINAL(42)").final == "42"
+    assert parse_repl("Done.\nFINAL_VAR(total)").final_var == "total"
+    assert parse_repl('FINAL_VAR("total")').final_var == "total"
+    # Output the model imagined is neither code nor an answer.
+    imagined = parse_repl("```\nFINAL(7)\n```\nFINAL_VAR(n)")
+    assert imagined.final is None and imagined.final_var == "n" and not imagined.cells
+
+
+def test_protocol_final_inside_a_block_follows_the_code():
+    turn = parse_repl(cell("n = 3\nFINAL_VAR(n)"))
+    assert turn.cells == ["n = 3\n"] and turn.final_var == "n" and turn.final_in_code
+    expression = parse_repl(cell("xs = [1, 2]\nFINAL(len(xs) + 1)"))
+    assert expression.final_var == FINAL_EXPRESSION_VAR
+    assert expression.cells[0].endswith(f"{FINAL_EXPRESSION_VAR} = (len(xs) + 1)\n")
+    # Indented: the code's own business (a loop's body), not the reply's answer.
+    assert not parse_repl(cell("for x in []:\n    FINAL(x)")).has_final
+
+
+def test_protocol_errors_are_for_the_model():
+    assert parse_repl("I think the answer is 4.").errors == [NO_CODE_ERROR]
+    guessed = parse_repl(cell("x = 1") + "\nFINAL(5)")
+    assert guessed.final is None and guessed.errors == [FINAL_WITH_CODE]
+
+
+def test_mode_is_a_setting_everywhere():
+    assert RunSettings.model_fields["mode"].default == "calls"
+    args = build_parser().parse_args(["ask", "q", "--context", "x", "--mode", "repl"])
+    assert args.mode == "repl"
+    assert build_parser().parse_args(["ask", "q", "--context", "x"]).mode == "calls"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["ask", "q", "--mode", "code"])
+    with pytest.raises(RLMError, match="unknown mode"):
+        RLM(model="x", mode="code")  # type: ignore[arg-type]
+    with pytest.raises(RLMError, match="planner"):
+        RLM(model="x", mode="repl", planner="map-reduce")
+    rlm = repl_rlm(repl_model(["FINAL(1)"]))
+    assert rlm.runtime().settings().mode == "repl"
+
+
+# -- cells on the graph ---------------------------------------------------------------------
+
+
+async def test_a_count_is_answered_by_code_with_final_var():
+    model = repl_model(
+        [
+            cell("import re\nn = len(re.findall(r'^ERROR', context, re.M))\nprint(n)"),
+            "FINAL_VAR(n)",
+        ]
+    )
+    result = await repl_rlm(model).ainvoke({"query": "How many ERROR lines?", "context": LOG})
+    assert result.status == "done" and result.answer == str(ERRORS)
+    assert result.route == "recursive" and result.found
+    # A number the code computed is no located passage: answered, not grounded.
+    assert not result.grounded and not result.citations
+    assert shown(transcripts(model)[1], "cell 1", str(ERRORS))
+    assert result.usage.model_calls == 2
+
+
+async def test_a_sub_call_value_is_branched_on_in_the_same_cell():
+    code = """
+answer = llm_query("Is this log healthy? Reply yes or no: " + context[:200])
+if answer.strip().lower() == "no":
+    verdict = "unhealthy"
+else:
+    verdict = "healthy"
+print(verdict)
+"""
+    model = repl_model([cell(code), "FINAL_VAR(verdict)"], query=lambda p: "no")
+    # An open question: its answer is the code's, and nothing requires a passage for it.
+    result = await repl_rlm(model).ainvoke({"query": "Describe the log's health.", "context": LOG})
+    assert result.status == "done" and result.answer == "unhealthy"
+    assert shown(transcripts(model)[1], "cell 1", "unhealthy")
+    query = next(r for r in result.records if r.kind == "query")
+    assert query.parent_id == "t1" and query.depth == 1 and query.answer == "no"
+    assert query.task.startswith("Is this log healthy?") and query.usage.model_calls == 1
+
+
+async def test_a_batch_runs_concurrently_and_its_calls_are_tree_nodes():
+    code = """
+parts = [context[i:i + 500] for i in range(0, 2500, 500)]
+replies = llm_query_batched(["Count ERROR lines: " + p for p in parts])
+print(len(replies))
+"""
+    model = repl_model([cell(code), "FINAL_VAR(replies)"], query=lambda p: "1", latency=0.05)
+    result = await repl_rlm(model, concurrency=4).ainvoke(
+        {"query": "How many ERROR lines?", "context": LOG}
+    )
+    assert result.status == "done"
+    assert model.max_in_flight > 1  # the five sub-calls ran side by side
+    children = [r for r in result.records if r.kind == "query"]
+    assert [r.id for r in children] == [f"t1.{i}" for i in range(1, 6)]
+    tree = result.tree
+    for child in children:
+        assert tree.has_edge("t1", child.id)
+        assert tree.nodes[child.id]["kind"] == "query"
+        assert tree.nodes[child.id]["status"] == "done"
+    assert result.usage.model_calls == 2 + 5
+
+
+async def test_rlm_query_on_a_slice_is_a_child_whose_finding_grounds_the_answer():
+    text = make_haystack(12_000, seed=3, position=0.5)
+    at = text.index("7391-ALPHA")
+    code = """
+start = context.find("7391-ALPHA") - 200
+code = rlm_query("What is the vault access code?", context[start:start + 400])
+print(code)
+"""
+    model = repl_model([cell(code), "FINAL_VAR(code)"])
+    result = await repl_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
+    assert result.status == "done" and result.answer == "7391-ALPHA"
+    child = next(r for r in result.records if r.id == "t1.1")
+    assert child.kind == "leaf" and child.target.startswith("chars:")
+    assert child.context_start <= at < child.context_end  # a span of the real context
+    assert result.grounded and result.citations[0]["call_id"] == "t1.1"
+
+
+async def test_a_lookup_read_off_printed_output_is_not_grounded():
+    text = make_haystack(12_000, seed=3, position=0.5)
+    code = 'import re\nprint(re.search(r"\\d{4}-ALPHA", context).group(0))'
+    model = repl_model([cell(code), 'FINAL("7391-ALPHA")'])
+    result = await repl_rlm(model).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
+    # What a cell printed is not located text: the answer is kept, never presented as found.
+    assert result.status == "done" and not result.found and not result.grounded
+    assert result.answer == "not found" and result.unverified_answer == "7391-ALPHA"
+
+
+async def test_a_cell_error_is_shown_and_the_run_goes_on():
+    model = repl_model(
+        [
+            cell("total = 0\nx = 1 / 0"),
+            cell("total = len(context.splitlines())\nprint(total)"),
+            "FINAL_VAR(total)",
+        ]
+    )
+    result = await repl_rlm(model).ainvoke({"query": "How many lines?", "context": LOG})
+    assert result.status == "done" and result.answer == "400"
+    seen = transcripts(model)
+    assert "ZeroDivisionError" in seen[1]
+    assert shown(seen[2], "cell 2", "400")
+
+
+async def test_a_reply_without_code_is_told_and_variables_persist_across_turns():
+    model = repl_model(["Let me think.", cell("n = 41"), cell("n += 1\nprint(n)"), "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke({"query": "How many things?", "context": LOG})
+    assert result.answer == "42"
+    assert NO_CODE_ERROR in transcripts(model)[1]
+
+
+async def test_a_batch_beyond_the_budget_is_refused_whole_and_readably():
+    code = """
+try:
+    replies = llm_query_batched(["q%d" % i for i in range(10)])
+except RuntimeError as exc:
+    print("refused:", exc)
+    replies = []
+print(len(replies))
+"""
+    model = repl_model([cell(code), "FINAL_VAR(replies)"])
+    result = await repl_rlm(model, max_calls=5).ainvoke(
+        {"query": "How many replies?", "context": LOG}
+    )
+    seen = transcripts(model)[1]
+    assert "refused: llm_query_batched() failed: item 0: not run: 10 sub-call(s) asked" in seen
+    assert query_prompts(model) == []  # nothing was run, nothing was paid
+    assert not [r for r in result.records if r.kind == "query"]
+    assert result.status == "done" and result.answer == "[]"
+
+
+async def test_a_token_budget_refuses_an_oversized_call():
+    code = """
+try:
+    llm_query(context[:2000])
+except RuntimeError as exc:
+    print("refused:", exc)
+"""
+    model = repl_model([cell(code), "FINAL(none)"])
+    result = await repl_rlm(model, max_tokens=1000, sub_window_tokens=4000).ainvoke(
+        {"query": "How many lines?", "context": LOG}
+    )
+    assert "refused: not run: they need ~" in transcripts(model)[1]
+    assert query_prompts(model) == []
+    assert result.status in ("done", "budget_exhausted")
+
+
+# -- durability ------------------------------------------------------------------------------
+
+
+class Crash(BaseException):
+    """Stands in for the process dying: nothing in the graph catches it."""
+
+
+def crash_after_queries(count: int):
+    finished: list[str] = []
+
+    def on_event(event):
+        if event.get("event") == "call_finished" and event.get("kind") == "query":
+            finished.append(event["id"])
+            if len(finished) == count:
+                raise Crash()
+
+    return on_event
+
+
+BATCH_CELLS = [
+    cell("base = len(context.splitlines())"),
+    cell(
+        """
+marker = "set before the batch"
+replies = llm_query_batched(["item %d" % i for i in range(8)])
+print(base, marker, replies)
+"""
+    ),
+    "FINAL_VAR(replies)",
+]
+
+
+async def test_a_crash_mid_batch_resumes_the_same_cell(tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    thread = f"repl-crash-{uuid.uuid4().hex[:6]}"
+    config = {"configurable": {"thread_id": thread}}
+    options = {"concurrency": 2, "durability": "sync"}
+
+    def slow(messages):
+        return 0.0 if is_repl_turn(messages) else 0.05
+
+    first = repl_model(BATCH_CELLS, latency=slow)
+    rlm = repl_rlm(first, db, **options, on_event=crash_after_queries(3))
+    with pytest.raises(Crash):
+        await rlm.ainvoke({"query": "Summarize what the items say.", "context": LOG}, config)
+    detail = await rlm.ashow(thread)
+    assert detail.status == "crashed"
+    done_before = {r.task for r in detail.records if r.kind == "query" and r.status == "done"}
+    assert len(done_before) >= 3
+
+    # A new process: a new RLM, model and runtime; the session comes back from its bytes.
+    second = repl_model(lambda messages, turn: BATCH_CELLS[2])
+    resumer = repl_rlm(second, db, **options)
+    result = await resumer.aresume(thread)
+    assert result.status == "done", result.error
+    rerun = set(query_prompts(second))
+    assert not rerun & done_before  # no finished sub-call paid twice
+    assert rerun | done_before == {f"item {i}" for i in range(8)}
+    expected = [f"ITEM {i}" for i in range(8)]
+    assert result.answer == str(expected)
+    # The resumed cell printed variables set before the crash (in it and in an earlier cell).
+    assert f"400 set before the batch {expected}" in transcripts(second)[0]
+    queries = [r for r in result.records if r.kind == "query"]
+    assert len(queries) == 8 and all(r.status == "done" for r in queries)
+
+
+async def test_checkpoints_hold_the_session_state_without_the_context(tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    big = LOG * 40  # ~800 KB
+    model = repl_model([cell("n = len(context)\nx = llm_query('hi')"), "FINAL_VAR(n)"])
+    query = {"query": "How many characters are there?", "context": big}
+    result = await repl_rlm(model, db).ainvoke(query)
+    assert result.answer == str(len(big))
+    with sqlite3.connect(db) as conn:
+        sizes = [len(row[0] or b"") for row in conn.execute("SELECT checkpoint FROM checkpoints")]
+        writes = [len(row[0] or b"") for row in conn.execute("SELECT value FROM writes")]
+    assert max(sizes + writes) < 64_000  # the context is 800 KB; no step stores it
+
+
+# -- containment -----------------------------------------------------------------------------
+
+
+async def test_hostile_cells_are_contained_and_no_secret_leaks(tmp_path, monkeypatch):
+    secret = "sk-repl-test-" + uuid.uuid4().hex
+    monkeypatch.setenv("RLM_GRAPH_TEST_SECRET", secret)
+    # A second of interpreter time per cell, not 30: the endless loop below ends sooner.
+    monkeypatch.setattr(repl_cell, "REPL_LIMITS", SandboxLimits(cell_seconds=1.0))
+    code = """
+import os
+for attempt in ("open('/etc/passwd').read()", "os.environ", "os.getenv('RLM_GRAPH_TEST_SECRET')",
+                "open(os.path.expanduser('~/.bashrc')).read()"):
+    try:
+        print(attempt, "->", eval(attempt))
+    except Exception as exc:
+        print(attempt, "refused:", type(exc).__name__)
+for module in ("socket", "subprocess", "ctypes"):
+    try:
+        exec("import " + module)
+        print(module, "imported")
+    except Exception as exc:
+        print(module, "refused:", type(exc).__name__)
+"""
+    model = repl_model([cell(code), cell("while True:\n    pass"), 'FINAL("contained")'])
+    db = str(tmp_path / "runs.sqlite")
+    rlm = repl_rlm(model, db)
+    result = await rlm.ainvoke({"query": "Say what the sandbox allows.", "context": LOG})
+    seen = transcripts(model)
+    output = seen[1]
+    assert "root:" not in output  # no line of /etc/passwd
+    for attempt in ("open('/etc/passwd')", "os.environ", "os.getenv", "ctypes", "socket"):
+        assert re.search(re.escape(attempt) + r".*refused", output), attempt
+    assert "imported" not in output
+    assert "TimeoutError" in seen[2]  # the endless loop was stopped; the run went on
+    assert result.status == "done"
+    exported = json.dumps(result.to_json())
+    everything = "\n".join(seen) + exported
+    assert secret not in everything
+    assert secret.encode() not in (tmp_path / "runs.sqlite").read_bytes()
+
+
+async def test_rlm_query_children_plan_in_code_at_depth_two():
+    text = make_haystack(20_000, seed=3, position=0.7)
+    root_cell = cell(
+        """
+half = len(context) // 2
+found = rlm_query_batched([("find the code", context[:half]), ("find the code", context[half:])])
+answer = [x for x in found if x != "not found"][0]
+FINAL_VAR(answer)
+"""
+    )
+    child_cell = cell(
+        """
+parts = [context[i:i + 1800] for i in range(0, len(context), 1600)]
+replies = [rlm_query("What is the vault access code?", p) for p in parts]
+codes = [r for r in replies if r != "not found"]
+answer = codes[0] if codes else "not found"
+FINAL_VAR(answer)
+"""
+    )
+
+    def turns(messages, turn):
+        return child_cell if "Question: find the code" in str(messages[1].content) else root_cell
+
+    model = repl_model(turns, latency=0.01)
+    result = await repl_rlm(model, max_depth=2).ainvoke(
+        {"query": "What is the vault access code?", "context": text}
+    )
+    assert result.status == "done" and result.answer == "7391-ALPHA"
+    nodes = {r.id: r for r in result.records}
+    assert nodes["t1.1"].kind == nodes["t1.2"].kind == "node"  # children that wrote code
+    leaves = [r for r in result.records if r.depth == 2]
+    assert leaves and all(r.kind == "leaf" and r.parent_id in nodes for r in leaves)
+    # The finding travels up from a leaf over located text: the root's answer is grounded.
+    assert result.grounded and nodes["t1.2"].verified
+
+
+def test_sync_invoke_runs_cells_too():
+    model = repl_model([cell("xs = llm_query_batched(['a', 'b'])"), "FINAL_VAR(xs)"])
+    result = repl_rlm(model).invoke({"query": "Summarize the replies.", "context": LOG})
+    assert result.status == "done" and result.answer == "['A', 'B']"
