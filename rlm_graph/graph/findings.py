@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rlm_graph.evidence import Evidence, is_not_found, normalized, says, task_kind
+from rlm_graph.evidence import Evidence, echoes, is_not_found, normalized, says, task_kind
 from rlm_graph.questions import asks_for_many
 
 # The marks the planner reads after a child's answer; a planner that copies one into its FINAL
@@ -141,6 +141,17 @@ def claims(answer: str) -> list[str]:
     """The separate claims of an answer: its lines or ``;``-separated parts, bullets off."""
     parts = (_BULLET.sub("", part.strip()) for part in _CLAIM_SPLIT.split(answer.strip()))
     return [part for part in parts if len(normalized(part)) >= 2]
+
+
+def without_echoes(answer: str, question: str) -> str:
+    """A list answer less its lines that only say back words of the question (a small model
+    copies "to do in" from "the best thing to do in" as an item): such a line is no claim, and
+    its stop words would be "said" by any passage."""
+    lines = answer.strip().splitlines()
+    if len(lines) < 2:
+        return answer
+    kept = [line for line in lines if not echoes(_BULLET.sub("", line.strip()), question)]
+    return "\n".join(kept) if kept else answer
 
 
 def backs(finding: dict[str, Any], claim: str, *, open_task: bool = False) -> bool:

@@ -24,6 +24,7 @@ from rlm_graph.graph.findings import (
     conflicts,
     finding,
     standing,
+    without_echoes,
 )
 from rlm_graph.graph.outcome import NOT_FOUND, finish, is_finished, partial_answer
 from rlm_graph.graph.plan import describe_budget
@@ -173,6 +174,8 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
     as ``unverified_answer``): an answer the text does not back is never presented as found."""
     merged = {**state, **update}
     answer = merged.get("answer")
+    if answer and merged.get("route") != "direct":
+        answer = without_echoes(answer, state.get("query", ""))
     if merged.get("route") == "direct":  # the root's own leaf call: its evidence, cited as its
         evidence = [
             {"call_id": merged.get("call_id"), "answer": answer, **item}
@@ -194,6 +197,8 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
             "evidence": cited,
             "conflicts": conflicts(answer, all_findings, question) if cited else [],
         }
+    if answer != merged.get("answer"):  # lines that echoed the question left out
+        grounded["answer"] = answer
     if merged.get("status") == "done" and merged.get("outcome") != "not_found":
         if not answer or is_not_found(answer):
             grounded.update(outcome="not_found", answer=NOT_FOUND, verified=False, evidence=[])

@@ -699,3 +699,19 @@ def test_an_unquoted_summary_in_the_texts_own_words_is_backed_sentence_by_senten
     assert verdict.verified and "sequence operations" in verdict.evidence[0].quote
     invented = "Strings implement common sequence operations. Bananas grow on tropical farms."
     assert not check(open_context(text), reply(True, invented), task).verified
+
+
+async def test_a_list_line_that_says_back_the_question_is_left_out_of_the_answer(haystack):
+    """The 0.5B, asked "for each town the text names the best thing to do in", listed "to do
+    in" as an item: its stop words were "said" by the passage, and the answer was grounded."""
+    question = "Which vault access codes does the text give, for each vault it names?"
+
+    def turns(messages, turn):
+        if turn == 0:
+            return chunk_calls(question, 12)
+        return 'FINAL("7391-ALPHA\\nfor each vault it names")'
+
+    result = await make_rlm(planner(turns, leaf=quoting_leaf)).ainvoke(
+        {"query": question, "context": haystack}
+    )
+    assert result.answer == "7391-ALPHA" and result.grounded
