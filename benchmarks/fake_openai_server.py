@@ -16,6 +16,12 @@ It tells four kinds of request apart and answers each so that both systems find 
   ``rlm_graph.prompts.PLANNER_SYSTEM``; first turn (the last message starts with ``Question:``):
   one ``CALL("find the code", "chunk:i")`` per chunk for ``i < min(chunks, --calls)``; later
   turns: ``FINAL("<needle>")`` from the results.
+- ``repl``: our root in REPL mode (``mode="repl"``), whose system message starts with the first
+  sentence of ``rlm_graph.prompts.REPL_SYSTEM``; first turn: a ```repl block, which for a
+  count question ("How many records have label X", perhaps "and a date from A to B") counts the
+  matching record lines with ``re.findall`` and otherwise splits ``context`` into ``--calls``
+  slices and asks ``llm_query_batched`` for the code in each; next turn: ``FINAL_VAR`` of the
+  variable that block set.
 - ``rlms-root``: the reference implementation's root (a system message that offers
   ``llm_query``); first turn: a ```repl block that splits ``context`` into ``--calls`` slices and
   calls ``llm_query_batched``; next turn: a ```repl block that submits the answer.
@@ -48,7 +54,7 @@ NEEDLE = re.compile(r"\d{4}-ALPHA")
 # providers do: tests use it to check that no key reaches records, checkpoints or output.
 ECHO_KEY_MODEL = "echo-key-401"
 SUB_KINDS = ("leaf", "judge", "rlms-sub")
-ROOT_KINDS = ("planner", "rlms-root")
+ROOT_KINDS = ("planner", "repl", "rlms-root")
 
 
 @dataclass
@@ -82,6 +88,8 @@ def classify(messages: list[dict[str, Any]]) -> str:
         return "judge"
     if system == prompts.REDUCE_SYSTEM:
         return "reduce"
+    if system.startswith(_first_sentence(prompts.REPL_SYSTEM)):
+        return "repl"
     if system.startswith(_first_sentence(prompts.PLANNER_SYSTEM)):
         return "planner"
     if "llm_query" in system:
@@ -153,6 +161,52 @@ answer["ready"] = True
 ```"""
 
 
+# What our root writes in REPL mode. A count: the record lines (``Record ID | date | label: X |
+# text``) read by a regular expression and filtered in code, one exact number.
+_REPL_COUNT = """\
+I will count the matching record lines with a regular expression.
+```repl
+import re
+rows = re.findall(r"^Record \\S+ \\| (\\d{{4}}-\\d\\d-\\d\\d) \\| label: (\\S+) \\|", context, re.M)
+count = len([1 for day, label in rows if label == {label!r} and {first!r} <= day <= {last!r}])
+print(count)
+```"""
+
+# Anything else: the code of each slice, asked of a sub-model in one batch.
+_REPL_FAN_OUT = """\
+I will ask one sub-model about each slice of the context, in one batch.
+```repl
+n = {calls}
+size = -(-len(context) // n)
+prompts = [
+    "Find the access code (four digits, a dash, ALPHA) in this text. "
+    "Reply with the code only, or NOT FOUND.\\n\\n" + context[max(0, i * size - 64) : (i + 1) * size]
+    for i in range(n)
+]
+answers = llm_query_batched(prompts)
+found = [a.strip() for a in answers if a.strip() != "NOT FOUND"]
+answer = found[0] if found else "NOT FOUND"
+print(answer)
+```"""
+
+_COUNT_QUESTION = re.compile(
+    r"How many records have label (\w+)(?: and a date from (\S+) to (\S+) )?", re.I
+)
+
+
+def _repl_reply(messages: list[dict[str, Any]], calls: int) -> str:
+    if any(m.get("role") == "assistant" for m in messages):
+        # The block ran and its output was shown: answer with the variable it set.
+        last_reply = max(i for i, m in enumerate(messages) if m.get("role") == "assistant")
+        code = _text(messages[last_reply].get("content"))
+        return "FINAL_VAR(count)" if "count = " in code else "FINAL_VAR(answer)"
+    first = next((_text(m.get("content")) for m in messages if m.get("role") == "user"), "")
+    if match := _COUNT_QUESTION.search(first):
+        label, start, end = match.group(1), match.group(2), match.group(3)
+        return _REPL_COUNT.format(label=label, first=start or "0000", last=end or "9999")
+    return _REPL_FAN_OUT.format(calls=calls)
+
+
 def _rlms_root_reply(messages: list[dict[str, Any]], calls: int) -> str:
     if not any(m.get("role") == "assistant" for m in messages):
         return _RLMS_FAN_OUT.format(calls=calls)
@@ -165,6 +219,8 @@ def _rlms_root_reply(messages: list[dict[str, Any]], calls: int) -> str:
 def reply_for(kind: str, messages: list[dict[str, Any]], calls: int, ranges: int = 0) -> str:
     if kind == "planner":
         return _planner_reply(messages, calls, ranges)
+    if kind == "repl":
+        return _repl_reply(messages, calls)
     if kind == "rlms-root":
         return _rlms_root_reply(messages, calls)
     if kind == "judge":  # our judge reads one passage: the needle, if the passage holds it

@@ -193,7 +193,9 @@ You answer a question about a context that is too long to read at once. You work
 REPL: write code in ```repl blocks; you see only what the code prints.
 
 In the REPL:
-- `context` is the whole context as a str (for a folder: a dict of file name -> text).
+- `context` is a variable that already holds the whole context as a str (for a folder: a dict \
+of file name -> text). Use it directly: never assign to it or read it from a file; the question \
+shows only its beginning.
 - `llm_query(prompt)` asks a sub-model and returns its reply as a str. It reads about \
 {sub_tokens} tokens at most, so give it a slice of the context, not all of it.
 - `llm_query_batched(prompts)` asks for a list of prompts at once (they run concurrently) and \
@@ -211,7 +213,9 @@ your code set. Answer only after you have seen the output your code printed."""
 REPL_FIRST_TURN = """\
 Question: {query}
 {earlier}{description}
-Budget: {budget}"""
+Budget: {budget}
+You have seen only the beginning of `context`. Write a ```repl block of Python that works out \
+the answer from the whole `context` variable and prints it."""
 
 REPL_OBSERVATIONS = """\
 Output:

@@ -2,9 +2,10 @@
 
 Tasks with computed ground truth over a real corpus (``niah``, ``multi-niah``, ``absent``,
 ``multi-hop``, ``count``, ``per-part``) and a source tree (``code``), answered by the RLM,
-map-reduce, the plain model (``direct``) and BM25 retrieval (``retrieve``) on the same model,
-each answer scored and marked grounded or not. ``run_bench(...)`` returns a ``BenchResult``
-(``rows``: aggregates, ``samples``: raw results); ``main(argv)`` is the command.
+map-reduce, the plain model (``direct``) and BM25 retrieval (``retrieve``) on the same model
+(and, asked for by name, the RLM in REPL mode: ``rlm-repl``), each answer scored and marked
+grounded or not. ``run_bench(...)`` returns a ``BenchResult`` (``rows``: aggregates,
+``samples``: raw results); ``main(argv)`` is the command.
 
 Names load on first use, so the CLI's ``--help`` imports no LangChain, LangGraph or pydantic.
 """

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from rlm_graph.bench.options import DEFAULT_LENGTHS, METHODS, TASKS
+from rlm_graph.bench.options import DEFAULT_LENGTHS, DEFAULT_METHODS, METHODS, TASKS
 
 EXIT_OK = 0
 EXIT_USAGE = 2  # bad arguments or unusable input: nothing ran
@@ -24,9 +24,10 @@ DESCRIPTION = (
     "Does recursion help on your text? Generates tasks with computed answers from a corpus "
     "(a needle in a haystack, several needles, a fact that is not there, two facts to "
     "combine, counting records, what each part is about, questions over source code), "
-    "answers each with the RLM, map-reduce, the plain model and BM25 retrieval on the same "
-    "model, and reports accuracy, how many answers were grounded in the text (and wrong all "
-    "the same), tokens, model calls and seconds."
+    "answers each with the RLM, map-reduce, the plain model and BM25 retrieval (and, when "
+    "asked for, the RLM in REPL mode) on the same model, and reports accuracy, how many "
+    "answers were grounded in the text (and wrong all the same), tokens, model calls and "
+    "seconds."
 )
 EPILOG = (
     "Lengths are estimated tokens (4 bytes each): 8k = 8,000, 128000, 1.5k, or 4x = four times "
@@ -112,7 +113,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--methods",
         action="append",
         metavar="LIST",
-        help=f"comma list of {', '.join(METHODS)} (default: all four)",
+        help=f"comma list of {', '.join(METHODS)}, or all (default: "
+        f"{','.join(DEFAULT_METHODS)}; rlm-repl is the RLM in REPL mode, the model writing code)",
     )
     add(
         "--samples",

@@ -1,7 +1,9 @@
-"""The four ways a bench answers a sample, all on the same models.
+"""The ways a bench answers a sample, all on the same models.
 
 - ``rlm``: ``RLM(planner="model")`` as a user gets it (its direct route included: a text that
   fits the model's window is answered with one call, and the route is recorded).
+- ``rlm-repl``: the same RLM with ``mode="repl"``: the model writes Python against ``context``
+  in a sandbox (REPL mode plans in code whatever the text's size, so its route is recursive).
 - ``map-reduce``: ``RLM(planner="map-reduce")``.
 - ``direct``: the root model alone, one call, on the head of the text that fits its window
   (what a user has without this library). The text is cut at a line break; ``seen_fraction``
@@ -13,7 +15,7 @@
 measures recursion and retrieval, not prompt wording.
 
 Every outcome says whether its answer is *grounded*: backed by a passage found in the text
-(``rlm`` / ``map-reduce``: ``RLMResult.grounded``; ``direct`` / ``retrieve``: the leaf's
+(``rlm`` / ``rlm-repl`` / ``map-reduce``: ``RLMResult.grounded``; ``direct`` / ``retrieve``: the leaf's
 ``verified``, False when it found nothing; None when the method failed).
 """
 
@@ -47,7 +49,7 @@ class MethodOutcome(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     model_calls: int = 0
-    route: str | None = None  # rlm / map-reduce: the RLM's route (direct or recursive)
+    route: str | None = None  # rlm / rlm-repl / map-reduce: the RLM's route (direct, recursive)
     grounded: bool | None = None  # a verified passage backs the answer; None: no run
     seen_tokens: int | None = None  # direct / retrieve: estimated tokens of text sent
     seen_fraction: float | None = None  # direct / retrieve: share of the input's bytes read
@@ -68,9 +70,19 @@ class MethodSetup:
     # More RLM keywords (chunk_tokens, action_format, ...).
     rlm_options: dict[str, Any] = field(default_factory=dict)
 
-    def rlm(self, planner: str = "model", on_event: EventHandler | None = None) -> RLM:
+    def rlm(
+        self,
+        planner: str = "model",
+        on_event: EventHandler | None = None,
+        mode: str | None = None,
+    ) -> RLM:
+        """The RLM a method runs; ``mode`` (``"repl"``, ``"calls"``) overrides
+        ``rlm_options``' own, if any."""
         from rlm_graph.api import RLM
 
+        options = dict(self.rlm_options)
+        if mode is not None:
+            options["mode"] = mode
         return RLM(
             model=self.root,
             sub_model=self.sub,
@@ -81,7 +93,7 @@ class MethodSetup:
             concurrency=self.concurrency,
             checkpointer=None,  # memory: a bench keeps no threads
             on_event=on_event,
-            **self.rlm_options,
+            **options,
         )
 
     @cached_property
@@ -155,9 +167,13 @@ async def run_retrieve(setup: MethodSetup, sample: TaskSample) -> MethodOutcome:
 
 
 async def run_rlm(
-    setup: MethodSetup, sample: TaskSample, planner: str, on_event: EventHandler | None = None
+    setup: MethodSetup,
+    sample: TaskSample,
+    planner: str,
+    on_event: EventHandler | None = None,
+    mode: str | None = None,
 ) -> MethodOutcome:
-    rlm = setup.rlm(planner, on_event)
+    rlm = setup.rlm(planner, on_event, mode)
     # Bytes are always the text itself, never read as a path.
     result = await rlm.ainvoke({"query": sample.question, "context": sample.text.encode("utf-8")})
     return MethodOutcome(
@@ -177,6 +193,8 @@ async def run_method(
 ) -> MethodOutcome:
     if method == "rlm":
         return await run_rlm(setup, sample, "model", on_event)
+    if method == "rlm-repl":
+        return await run_rlm(setup, sample, "model", on_event, mode="repl")
     if method == "map-reduce":
         return await run_rlm(setup, sample, "map-reduce", on_event)
     if method == "direct":

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 TASKS = ("niah", "multi-niah", "absent", "multi-hop", "count", "per-part", "code")
-METHODS = ("rlm", "map-reduce", "direct", "retrieve")
+METHODS = ("rlm", "rlm-repl", "map-reduce", "direct", "retrieve")
+# What runs when no method is named: ``rlm-repl`` (REPL mode) is asked for by name (or ``all``).
+DEFAULT_METHODS = ("rlm", "map-reduce", "direct", "retrieve")
 DEFAULT_LENGTHS = ("8k", "32k", "128k")
 # A "k" is a thousand tokens, as model windows are quoted ("128k" = 128,000).
 _UNITS = {"": 1, "k": 1_000, "m": 1_000_000}
@@ -52,8 +54,13 @@ def _items(value: str | int | Iterable[str | int] | None) -> list[str]:
     return out
 
 
-def _names(value: str | Iterable[str] | None, known: tuple[str, ...], what: str) -> list[str]:
-    names = _items(value) or list(known)
+def _names(
+    value: str | Iterable[str] | None,
+    known: tuple[str, ...],
+    what: str,
+    default: tuple[str, ...] | None = None,
+) -> list[str]:
+    names = _items(value) or list(known if default is None else default)
     out: list[str] = []
     for name in names:
         key = name.lower()
@@ -73,8 +80,9 @@ def parse_tasks(value: str | Iterable[str] | None) -> list[str]:
 
 
 def parse_methods(value: str | Iterable[str] | None) -> list[str]:
-    """``rlm``, ``map-reduce``, ``direct``, ``retrieve``; none given: all four."""
-    return _names(value, METHODS, "method")
+    """``rlm``, ``rlm-repl``, ``map-reduce``, ``direct``, ``retrieve`` (``all``: every one);
+    none given: ``DEFAULT_METHODS``, the four without ``rlm-repl``."""
+    return _names(value, METHODS, "method", DEFAULT_METHODS)
 
 
 def parse_length(text: str | int) -> LengthSpec:

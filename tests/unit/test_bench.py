@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
-from rlm_graph import testing
+from rlm_graph import prompts, testing
 from rlm_graph.bench import (
     ROW_KEYS,
     BenchInputError,
@@ -26,6 +26,8 @@ from rlm_graph.bench import (
 from rlm_graph.bench.corpus import REPEAT_MARKER, Corpus, default_corpus, sentences
 from rlm_graph.bench.methods import MethodSetup, run_method
 from rlm_graph.bench.options import (
+    DEFAULT_METHODS,
+    METHODS,
     TASKS,
     parse_length,
     parse_lengths,
@@ -112,8 +114,35 @@ def _everything_known() -> set[str]:
     return set().union(*KNOWN.values()) if KNOWN else set()
 
 
+REPL_HEAD = prompts.REPL_SYSTEM.split("{")[0]
+
+
+def is_repl_turn(messages: list[BaseMessage]) -> bool:
+    return str(messages[0].content).startswith(REPL_HEAD)
+
+
+def _repl_reply(messages: list[BaseMessage]) -> str:
+    """REPL mode's planner, as a model that writes code would: a count question is answered by
+    a regular expression over ``context`` and a filter, then by the variable it set."""
+    if any(isinstance(m, AIMessage) for m in messages):
+        return "FINAL_VAR(count)"
+    question = _question(messages)
+    label = re.search(r"label ([a-z]+)", question).group(1)
+    window = re.search(r"from (\S+) to (\S+) \(", question)
+    first, last = window.groups() if window else ("0", "9")
+    code = (
+        "import re\n"
+        r"rows = re.findall(r'^Record \d+ \| (\S+) \| label: ([a-z]+) \|', context, re.M)"
+        f"\ncount = len([1 for day, lab in rows if lab == {label!r} and {first!r} <= day <= {last!r}])"
+        "\nprint(count)"
+    )
+    return f"```repl\n{code}\n```"
+
+
 def _respond(messages: list[BaseMessage]) -> str:
     last = str(messages[-1].content)
+    if is_repl_turn(messages):
+        return _repl_reply(messages)
     if is_leaf_prompt(messages):  # leaves, and the direct / retrieve baselines
         return _leaf_answer(leaf_text(messages), _question(messages))
     if is_reduce_prompt(messages):
@@ -347,6 +376,12 @@ def test_lengths_tasks_and_methods_parse():
     ]
     assert parse_tasks("all") == parse_tasks(None)
     assert parse_methods("direct,RLM") == ["direct", "rlm"]
+    # rlm-repl is run when asked for (or with all); the default stays the four methods.
+    assert (
+        parse_methods(None) == list(DEFAULT_METHODS) == ["rlm", "map-reduce", "direct", "retrieve"]
+    )
+    assert parse_methods("rlm-repl,rlm") == ["rlm-repl", "rlm"]
+    assert parse_methods("all") == list(METHODS) and "rlm-repl" in METHODS
     with pytest.raises(BenchInputError, match="unknown method 'bm25'"):
         parse_methods("direct,bm25")
 
@@ -401,6 +436,38 @@ async def test_count_is_exact_when_the_records_fit_one_call(corpus):
         outcome = await run_method(method, setup, sample)
         assert score_answer(sample, outcome.answer).correct, (method, outcome.answer)
         assert outcome.model_calls == 1
+
+
+@pytest.mark.parametrize("index", [0, 1])  # a label; a label and a date window
+async def test_rlm_repl_counts_in_code_beyond_the_window(corpus, index):
+    setup = setup_for(oracle(window=4000))
+    sample = generate_sample("count", corpus, 8000, index, seed=5)
+    assert sample.tokens > 4000 and sample.count > 0
+    watch = SampleWatch()
+    outcome = await run_method("rlm-repl", setup, sample, watch)
+    assert outcome.status == "done" and outcome.route == "recursive", outcome
+    assert outcome.answer == str(sample.count) and score_answer(sample, outcome.answer).correct
+    # One turn of code, one answering with its variable: no leaf read the records.
+    assert outcome.model_calls == watch.model_calls == 2
+    assert all(is_repl_turn(call) for call in setup.root.chat.calls)
+    # A computed number is answered, not grounded: no passage of the text says it.
+    assert outcome.grounded is False
+
+
+async def test_rlm_repl_is_the_rlm_in_repl_mode_with_the_same_settings(corpus):
+    setup = MethodSetup(
+        root=oracle(),
+        sub=oracle(),
+        max_depth=2,
+        max_calls=40,
+        sub_window=1500,
+        rlm_options={"chunk_tokens": 700},
+    )
+    calls, repl = setup.rlm("model"), setup.rlm("model", mode="repl")
+    assert (calls.mode, repl.mode) == ("calls", "repl")
+    for rlm in (calls, repl):
+        assert (rlm.limits.max_depth, rlm.limits.max_calls) == (2, 40)
+        assert rlm.sub_window_tokens == 1500 and rlm.chunking.chunk_tokens == 700
 
 
 def test_a_failing_model_is_a_wrong_answer_not_a_crash(corpus):
@@ -537,6 +604,24 @@ def test_command_end_to_end_prints_json_and_progress(fake_specs, tmp_path, capsy
     done = [line for line in captured.err.splitlines() if re.search(r"sample \d/2: ", line)]
     assert len(done) == 4
     assert any("niah 8k retrieve sample 2/2: correct" in line for line in done)
+
+
+def test_command_runs_rlm_repl_beside_rlm_in_rows_json_and_table(fake_specs, tmp_path, capsys):
+    out = tmp_path / "repl.json"
+    argv = ["--task", "count", "--lengths", "8k", "--samples", "1", "--model", "oracle"]
+    argv += ["--methods", "rlm,rlm-repl", "--sub-window", "1500", "--out", str(out), "--quiet"]
+    assert main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["methods"] == ["rlm", "rlm-repl"]
+    assert [row["method"] for row in data["rows"]] == ["rlm", "rlm-repl"]
+    repl = data["rows"][1]
+    assert set(ROW_KEYS) <= set(repl) and repl["accuracy"] == 1.0 and repl["model_calls"] == 2
+    (result,) = [r for r in data["results"] if r["method"] == "rlm-repl"]
+    assert result["route"] == "recursive" and result["answer"] == result["truth"]
+    assert main(argv) == 0
+    table = capsys.readouterr().out.splitlines()
+    row = next(line for line in table if line.split()[2:3] == ["rlm-repl"])
+    assert row.split()[:5] == ["count", "8k", "rlm-repl", "1", "1.00"]
 
 
 def test_command_prints_a_table_and_quiet_silences_progress(fake_specs, tmp_path, capsys):
@@ -685,6 +770,8 @@ def test_help_loads_no_heavy_library():
     )
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
     assert "--lengths" in proc.stdout and "4x" in proc.stdout and "--code-corpus" in proc.stdout
+    listed = re.search(r"--methods LIST\s+comma list of (.*?), or all", proc.stdout, re.DOTALL)
+    assert listed.group(1).split() == ", ".join(METHODS).split()  # rlm-repl among them
     listed = re.search(r"--task TASK\s+(.*?);", proc.stdout, re.DOTALL).group(1)
     assert listed.split() == " | ".join(TASKS).split()  # no name broken at its hyphen
 
@@ -716,3 +803,33 @@ def test_command_over_real_http_with_a_model_spec(tmp_path):
         assert result["model_calls"] >= 1 and result["input_tokens"] > 400
         assert result["correct"] is False
     assert "sk-test-not-a-key" not in proc.stdout + proc.stderr + out.read_text()
+
+
+def test_rlm_repl_over_real_http_counts_exactly(tmp_path):
+    """``--methods rlm-repl`` in its own process against the fake server, whose REPL root
+    counts the records with a regular expression in a ```repl block: the sandbox runs it and
+    the count is exact, in two model calls (the code, then FINAL_VAR)."""
+    pytest.importorskip("langchain_openai")
+    from benchmarks.fake_openai_server import FakeOpenAIServer
+
+    out = tmp_path / "repl.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test-not-a-key"}
+    with FakeOpenAIServer() as server:
+        argv = ["--model", "fake", "--base-url", server.base_url, "--task", "count"]
+        argv += ["--lengths", "8k", "--samples", "2", "--methods", "rlm-repl", "--json"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "rlm_graph.bench", *argv, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        kinds = server.stats()["by_kind"]
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    (row,) = data["rows"]
+    assert (row["method"], row["accuracy"], row["model_calls"]) == ("rlm-repl", 1.0, 2.0)
+    assert kinds == {"repl": 4}  # two turns per sample, no leaf
+    for result in data["results"]:  # sample 2 also filters by a date window
+        assert result["status"] == "done" and result["answer"] == result["truth"]
+        assert result["route"] == "recursive" and result["grounded"] is False
