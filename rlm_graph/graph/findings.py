@@ -135,6 +135,7 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
 
 _CLAIM_SPLIT = re.compile(r"\s*(?:\n+|;\s+)\s*")
 _BULLET = re.compile(r"^(?:[-*\u2022]|\d+[.)])\s+")
+_LABEL = re.compile(r"^[^:\n]{1,60}:\s+")
 
 
 def claims(answer: str) -> list[str]:
@@ -161,6 +162,11 @@ def backs(finding: dict[str, Any], claim: str, *, open_task: bool = False) -> bo
         return False
     claim_n, answer_n = normalized(claim), normalized(finding["answer"])
     if len(answer_n) >= 2 and (answer_n in claim_n or claim_n in answer_n):
+        return True
+    # A labelled line ("Part 1: ...") whose answer had a "; " of its own: its first claim is
+    # the label and the answer's first half.
+    unlabelled = normalized(_LABEL.sub("", claim, count=1))
+    if len(unlabelled) >= 2 and unlabelled != claim_n and unlabelled in answer_n:
         return True
     return any(
         says(claim, item["quote"], open_task=open_task)
