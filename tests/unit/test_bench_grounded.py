@@ -127,7 +127,9 @@ async def test_recursive_methods_take_grounded_from_the_result(monkeypatch, stat
         async def ainvoke(self, payload):
             return result
 
-    monkeypatch.setattr(MethodSetup, "rlm", lambda self, planner="model", on_event=None: FakeRLM())
+    monkeypatch.setattr(
+        MethodSetup, "rlm", lambda self, planner="model", on_event=None, mode=None: FakeRLM()
+    )
     model = oracle()
     sample = generate_sample("niah", default_corpus(), 2000, 0)
     for method in ("rlm", "map-reduce"):
