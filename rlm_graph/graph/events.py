@@ -75,6 +75,20 @@ def preview(text: str | None) -> str:
     return " ".join((text or "").split())[:PREVIEW_CHARS]
 
 
+def emit_child_started(runtime: Runtime[Any] | None, job: dict[str, Any], kind: str) -> None:
+    """A child call (a job of ``recurse``) began: who it is, where it reads, what it asks."""
+    emit(
+        runtime,
+        "call_started",
+        id=job["call_id"],
+        parent=job["parent_id"],
+        depth=job["depth"],
+        task=job["task"],
+        target=job["target"],
+        kind=kind,
+    )
+
+
 def emit_call_finished(
     runtime: Runtime[Any] | None, record: CallRecord, subtree_usage: dict[str, dict[str, int]]
 ) -> None:

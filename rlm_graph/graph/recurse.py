@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.graph.accounting import record_from_state, total_usage, usage_update
-from rlm_graph.graph.events import emit, emit_call_finished
+from rlm_graph.graph.events import emit_call_finished, emit_child_started
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.outcome import finish
 from rlm_graph.state import CallRecord, ContextRef, Usage
@@ -43,16 +43,7 @@ def make_recurse(child_graph: Callable[[], Any]):
         rt = runtime_context(runtime)
         model = rt.model_for(job["depth"])
         kind = "leaf" if job["leaf"] else "node"
-        emit(
-            runtime,
-            "call_started",
-            id=job["call_id"],
-            parent=job["parent_id"],
-            depth=job["depth"],
-            task=job["task"],
-            target=job["target"],
-            kind=kind,
-        )
+        emit_child_started(runtime, job, kind)
         state = child_input(job)
         if job["leaf"]:
             view = rt.registry.view(ContextRef.model_validate(job["context"]))

@@ -39,7 +39,7 @@ from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runt
 from rlm_graph.context import ContextView, TextStore
 from rlm_graph.evidence import echoes
 from rlm_graph.graph.accounting import merge_usage, record_from_state, total_usage, usage_update
-from rlm_graph.graph.events import ModelCallEvents, emit, emit_call_finished
+from rlm_graph.graph.events import ModelCallEvents, emit_call_finished, emit_child_started
 from rlm_graph.graph.findings import finding, strip_marks
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
@@ -578,16 +578,7 @@ async def run_query(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[s
     wrote (read back from the blob store), its reply returned as it is."""
     rt = runtime_context(runtime)
     model = rt.model_for(job["depth"])
-    emit(
-        runtime,
-        "call_started",
-        id=job["call_id"],
-        parent=job["parent_id"],
-        depth=job["depth"],
-        task=job["task"],
-        target=job["target"],
-        kind="query",
-    )
+    emit_child_started(runtime, job, "query")
     prompt = rt.registry.view(ContextRef.model_validate(job["context"])).text()
     events = ModelCallEvents(runtime, job["call_id"], "query")
     reply = await call_model(rt, model, [HumanMessage(prompt)], events=events)
