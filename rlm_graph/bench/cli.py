@@ -159,6 +159,12 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--sub-window", type=_positive_int, metavar="N", help="tokens an RLM sub-call may read")
     add("--timeout", type=_positive_float, metavar="S", help="seconds per model request")
+    add(
+        "--resume",
+        action="store_true",
+        help="go on from the results already in --out (same model, corpus and seed): run only "
+        "the samples it lacks, e.g. after an interruption or with a larger --samples",
+    )
     add("--quiet", action="store_true", help="no progress lines on stderr")
 
 
@@ -204,6 +210,8 @@ def run_bench_command(args: argparse.Namespace) -> int:
         tasks = parse_tasks(args.task)
         methods = parse_methods(args.methods)
         lengths = [spec.label for spec in parse_lengths(args.lengths)]
+        if args.resume and not args.out:
+            raise BenchInputError("--resume needs --out: the results file to go on from")
         out = check_out_path(out)
         from rlm_graph.bench.report import format_table
         from rlm_graph.bench.runner import run_bench
@@ -225,6 +233,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             sub_window=args.sub_window,
             timeout=args.timeout,
             out=out,
+            resume=args.resume,
             plot=args.plot,
             quiet=args.quiet,
         )
@@ -232,7 +241,9 @@ def run_bench_command(args: argparse.Namespace) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail(
-            f"interrupted; the samples finished so far are saved in {out}", EXIT_INTERRUPTED
+            f"interrupted; the samples finished so far are saved in {out} "
+            f"(go on with the same command and --out {out} --resume)",
+            EXIT_INTERRUPTED,
         )
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))

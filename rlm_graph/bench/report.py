@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from rlm_graph.bench.options import BenchInputError
-from rlm_graph.bench.results import BenchResult, BenchRow
+from rlm_graph.bench.results import BenchResult, BenchRow, BenchSettings, SampleResult
 
 PLOT_EXTRA = "pip install 'rlm-graph[bench]' (or: pip install matplotlib)"
 _COLUMNS = (
@@ -120,6 +120,44 @@ def save_json(result: BenchResult, path: str | os.PathLike[str]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+# Settings that change what a sample is or how it is answered: a resumed run must match them.
+RESUME_KEYS = (
+    "model",
+    "sub_model",
+    "window_tokens",
+    "corpus",
+    "seed",
+    "needles",
+    "max_depth",
+    "max_calls",
+    "sub_window",
+)
+
+
+def load_for_resume(path: Path, settings: BenchSettings) -> list[SampleResult]:
+    """The samples an earlier run saved in ``path``, to keep and not run again; [] when the file
+    does not exist yet. A file from other settings is refused, never mixed in."""
+    if not path.exists():
+        return []
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        earlier = [SampleResult.model_validate(r) for r in saved.get("results", [])]
+    except (OSError, ValueError) as exc:
+        raise BenchInputError(f"--resume: cannot read {path}: {exc}") from exc
+    now = settings.model_dump()
+    differ = [key for key in RESUME_KEYS if saved.get(key) != now.get(key)]
+    if (
+        saved.get("code_corpus")
+        and settings.code_corpus
+        and saved["code_corpus"] != settings.code_corpus
+    ):
+        differ.append("code_corpus")
+    if differ:
+        shown = ", ".join(f"{key} {saved.get(key)!r} there, {now.get(key)!r} now" for key in differ)
+        raise BenchInputError(f"--resume: {path} holds a run with other settings ({shown})")
+    return earlier
 
 
 def check_plotting() -> None:

@@ -157,6 +157,7 @@ async def arun_bench(
     sub_window: int | None = None,
     timeout: float | None = None,
     out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
     plot: str | os.PathLike[str] | None = None,
     quiet: bool = True,
     concurrency: int | None = None,
@@ -177,6 +178,8 @@ async def arun_bench(
     if plot is not None:
         report.check_plotting()
     out_path = report.check_out_path(out) if out is not None else None
+    if resume and out_path is None:
+        raise BenchInputError("--resume needs --out: the results file to go on from")
     text = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
     if "count" in task_names and not sentences(text):
         raise BenchInputError(f"corpus {text.name} has no sentences or lines to make records of")
@@ -228,6 +231,10 @@ async def arun_bench(
         rlm_graph_version=_version(),
     )
     result = BenchResult(settings=settings, complete=False)
+    if resume and out_path is not None:
+        result.samples = report.load_for_resume(out_path, settings)
+        result.rows = aggregate(result.samples)
+    done = {(r.task, r.length_label, r.method, r.sample) for r in result.samples}
     progress.note(
         f"model {root.name} (window {root.window_tokens:,} tokens) | corpus {text.describe()} | "
         f"{len(task_names) * len(resolved) * samples * len(method_names)} runs"
@@ -247,6 +254,8 @@ async def arun_bench(
                         task, text, tokens, index, seed=seed, needles=needles, code_corpus=code_tree
                     )
                     for method in method_names:
+                        if (task, label, method, index + 1) in done:
+                            continue  # measured by the run this one resumes
                         setup = cold_start(setup)
                         what = f"{task} {label} {method} sample {index + 1}/{samples}"
                         async with progress.running(what) as watch:
@@ -289,7 +298,8 @@ def run_bench(**kwargs: Any) -> BenchResult:
     the standard library's ``asyncio``),
     ``seed``, ``needles``, ``max_depth``, ``max_calls``, ``sub_window``, ``timeout`` (seconds
     per model request), ``out`` (JSON file, rewritten after each sample), ``plot`` (PNG),
-    ``quiet`` (default True: no progress lines). Also ``concurrency``, ``rlm_options`` (more
+    ``resume`` (keep the samples already saved in ``out`` by a run with the same settings and
+    run only the others), ``quiet`` (default True: no progress lines). Also ``concurrency``, ``rlm_options`` (more
     ``RLM`` keywords, e.g. ``chunk_tokens``) and ``on_sample`` (called with each raw result).
     Bad arguments raise ``BenchInputError``; model setup problems ``ModelSetupError``.
     """

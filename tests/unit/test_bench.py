@@ -558,6 +558,24 @@ def test_an_interrupted_run_saves_what_it_measured(corpus, tmp_path):
     assert saved["complete"] is False and len(saved["results"]) == 1
 
 
+def test_a_resumed_run_keeps_what_was_saved_and_runs_only_the_rest(corpus, tmp_path):
+    out = tmp_path / "split.json"
+    common = dict(tasks="niah", lengths="2k", methods="direct", corpus=corpus, seed=4, out=out)
+    first = run_bench(samples=2, model=oracle(), **common)
+    ran: list[int] = []
+    second = run_bench(
+        samples=4, model=oracle(), resume=True, on_sample=lambda r: ran.append(r.sample), **common
+    )
+    assert ran == [3, 4]  # samples 1 and 2 came from the file
+    assert [r.sample for r in second.samples] == [1, 2, 3, 4]
+    assert second.samples[:2] == first.samples
+    assert second.rows[0].samples == 4 and json.loads(out.read_text())["complete"] is True
+    with pytest.raises(BenchInputError, match="other settings .*seed 4 there, 5 now"):
+        run_bench(samples=4, model=oracle(), resume=True, **{**common, "seed": 5})
+    with pytest.raises(BenchInputError, match="--resume needs --out"):
+        run_bench(samples=1, model=oracle(), resume=True, **{**common, "out": None})
+
+
 async def test_a_long_sample_gets_heartbeat_lines(capsys, corpus):
     progress = BenchProgress(heartbeat=0.05)
     async with progress.running("niah 8k rlm sample 1/1") as watch:
