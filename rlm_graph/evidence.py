@@ -12,13 +12,13 @@ caught by this check instead of winning by being first. A reply that is not in t
 
 from __future__ import annotations
 
-import json
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from rlm_graph import prompts
+from rlm_graph.protocol.reply_json import find_json
 from rlm_graph.questions import task_kind
 
 if TYPE_CHECKING:
@@ -93,65 +93,36 @@ class LeafVerdict(BaseModel):
     rejected: str | None = Field(default=None, description="why a located passage was refused")
 
 
+def _is_leaf_object(value: Any) -> bool:
+    return isinstance(value, dict) and ("answer" in value or "found" in value)
+
+
+def _has_answer(value: Any) -> bool:
+    return isinstance(value, dict) and "answer" in value
+
+
 def parse_reply(text: str) -> tuple[LeafAnswer | None, str]:
-    """The reply as a ``LeafAnswer`` if it is one (a JSON object, perhaps fenced or in prose),
-    and its plain text otherwise."""
+    """The reply as a ``LeafAnswer`` if it is one (a JSON object, perhaps in prose, or cut off
+    by the output limit with its answer complete), and its plain text otherwise."""
     stripped = text.strip()
-    for candidate in _json_candidates(stripped):
-        try:
-            data = json.loads(candidate)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and ("answer" in data or "found" in data):
-            quotes = data.get("quotes") or data.get("quote") or []
-            if isinstance(quotes, str):
-                quotes = [quotes]
-            answer = data.get("answer")
-            return (
-                LeafAnswer(
-                    found=bool(data.get("found", bool(answer))),
-                    answer="" if answer is None else str(answer),
-                    quotes=[str(q) for q in quotes if q][:MAX_QUOTES],
-                ),
-                stripped,
-            )
-    return _cut_off_object(stripped), stripped
-
-
-_STRING = r'"((?:[^"\\]|\\.)*)"'
-_ANSWER_FIELD = re.compile(r'"answer"\s*:\s*' + _STRING)
-_FOUND_FIELD = re.compile(r'"found"\s*:\s*(true|false)')
-_QUOTES_FIELD = re.compile(r'"quotes?"\s*:\s*\[')
-
-
-def _cut_off_object(text: str) -> LeafAnswer | None:
-    """What can be read of an evidence object cut off mid-way (a reply that hit the output
-    limit): its complete ``found``, ``answer`` and quotes, or None."""
-    answer = _ANSWER_FIELD.search(text)
-    if not text.startswith("{") or answer is None:
-        return None
-    found = _FOUND_FIELD.search(text)
-    quotes: list[str] = []
-    if (start := _QUOTES_FIELD.search(text)) is not None:
-        quotes = [_unquote(q) for q in re.findall(_STRING, text[start.end() :])]
-    value = _unquote(answer.group(1))
-    return LeafAnswer(
-        found=found.group(1) == "true" if found else bool(value),
-        answer=value,
-        quotes=[q for q in quotes if q][:MAX_QUOTES],
+    data = find_json(stripped, _is_leaf_object, span=True)
+    if data is None and stripped.startswith("{"):
+        data = find_json(stripped, _has_answer, cut_off=True)
+    if data is None:
+        return None, stripped
+    quotes = data.get("quotes") or data.get("quote") or []
+    if isinstance(quotes, str):
+        quotes = [quotes]
+    answer = data.get("answer")
+    answer = "" if answer is None else str(answer)
+    return (
+        LeafAnswer(
+            found=bool(data.get("found", bool(answer))),
+            answer=answer,
+            quotes=[str(q) for q in quotes if q][:MAX_QUOTES] if isinstance(quotes, list) else [],
+        ),
+        stripped,
     )
-
-
-def _unquote(body: str) -> str:
-    try:
-        return json.loads(f'"{body}"')
-    except ValueError:
-        return body
-
-
-def _json_candidates(text: str) -> list[str]:
-    first, last = text.find("{"), text.rfind("}")
-    return [text] + ([text[first : last + 1]] if 0 <= first < last else [])
 
 
 def check(view: ContextView, text: str, question: str = "") -> LeafVerdict:

@@ -12,7 +12,6 @@ unrelated sentences 0/7.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -23,6 +22,7 @@ from rlm_graph.evidence import Evidence, normalized, says
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.model_call import call_model_json, json_schema_format
 from rlm_graph.models import ResolvedModel
+from rlm_graph.protocol.reply_json import find_json, is_object
 from rlm_graph.state import Usage
 
 # At most this many passages of one finding are put to the judge (the first that agrees ends it).
@@ -52,11 +52,8 @@ def agrees(reading: str, answer: str) -> bool:
 
 def read_reply(text: str) -> str | None:
     """The judge's answer, or None when it found none (or replied in another shape)."""
-    try:
-        data = json.loads(text[text.find("{") : text.rfind("}") + 1])
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not data.get("found"):
+    data = find_json(text, is_object, span=True)
+    if data is None or not data.get("found"):
         return None
     answer = str(data.get("answer") or "").strip()
     return answer or None

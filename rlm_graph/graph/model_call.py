@@ -72,19 +72,8 @@ async def call_model(
     (closing the stream stops the server writing; the caller cuts what it does not want).
     """
     if stop:
-        reply = await call_model(
-            runtime,
-            model,
-            messages,
-            bound=model.chat.bind(stop=stop),
-            events=events,
-            until=until,
-        )
-        if reply.error and "stop" in reply.error.lower():
-            again = await call_model(runtime, model, messages, events=events)
-            again.usage = again.usage.add(reply.usage)
-            return again
-        return reply
+        bound = model.chat.bind(stop=stop)
+        return await _option_or_plain(runtime, model, messages, bound, "stop", events, until)
     runnable = bound if bound is not None else model.chat
     prompt_chars = sum(len(content_text(m.content)) for m in messages)
     started = time.perf_counter()
@@ -183,8 +172,22 @@ async def call_model_json(
     if not model.json_schema:
         return await call_model(runtime, model, messages, events=events)
     bound = model.chat.bind(response_format=response_format)
-    reply = await call_model(runtime, model, messages, bound=bound, events=events)
-    if reply.error and "response_format" in reply.error:
+    return await _option_or_plain(runtime, model, messages, bound, "response_format", events)
+
+
+async def _option_or_plain(
+    runtime: RLMRuntime,
+    model: ResolvedModel,
+    messages: list[BaseMessage],
+    bound: Any,
+    option: str,
+    events: ModelCallEvents | None,
+    until: Callable[[str], bool] | None = None,
+) -> ModelReply:
+    """The call with a server option bound (stop sequences, a JSON schema); when the server
+    refuses that option (its error names it), the plain call, the refused one's usage kept."""
+    reply = await call_model(runtime, model, messages, bound=bound, events=events, until=until)
+    if reply.error and option in reply.error.lower():
         again = await call_model(runtime, model, messages, events=events)
         again.usage = again.usage.add(reply.usage)
         return again

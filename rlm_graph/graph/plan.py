@@ -7,7 +7,6 @@ and is below ``direct_below``: the root answers with one leaf call, no planning)
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -37,6 +36,7 @@ from rlm_graph.graph.state import RLMState
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.models import ResolvedModel
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
+from rlm_graph.protocol.reply_json import find_json, is_object
 from rlm_graph.protocol.trim import planner_stops, repeats_an_action, trim_reply
 from rlm_graph.questions import asks_for_many
 from rlm_graph.state import ContextRef, Usage
@@ -380,11 +380,9 @@ def _json_answer(text: str, question: str) -> str | None:
     """The answer of a forced turn's ``{"answers": [...]}`` reply, its items without the marks
     and target tags they were copied with, joined (None: not that shape). ``{"answer": ...}``
     is read too."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(value, dict):
+    # A forced turn is decoded under a JSON schema: the whole reply or nothing.
+    value = find_json(text, is_object)
+    if value is None:
         return None
     items = value.get("answers", value.get("answer"))
     if not isinstance(items, list):

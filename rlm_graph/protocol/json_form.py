@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from rlm_graph.protocol.actions import MAX_ACTIONS_PER_TURN, TOO_MANY_ACTIONS, ParsedTurn
@@ -13,10 +11,8 @@ from rlm_graph.protocol.build import (
     json_snippet,
     normalize_op,
 )
+from rlm_graph.protocol.reply_json import find_json
 
-MAX_FENCES = 10  # fenced blocks tried per reply
-MAX_EMBEDDED_TRIES = 5  # "{" positions tried when the object sits in prose
-_FENCE = re.compile(r"```[ \t]*[\w+-]*[ \t]*\r?\n(.*?)```", re.DOTALL)
 _OP_KEYS = ("op", "action")  # "action" is what models write when they forget "op"
 
 
@@ -32,52 +28,19 @@ def is_payload(value: Any) -> bool:
     return False
 
 
-def _decode(candidate: str) -> Any | None:
-    candidate = candidate.strip()
-    if not candidate or candidate[0] not in "{[":
-        return None
-    try:
-        value = json.loads(candidate)
-    except Exception:  # ValueError, RecursionError on deep nesting
-        return None
-    return value if is_payload(value) else None
-
-
 def find_whole_payload(text: str) -> Any | None:
     """The payload if the whole reply is actions JSON."""
-    return _decode(text)
+    return find_json(text, is_payload)
 
 
 def find_payload(text: str) -> Any | None:
     """The payload if the whole reply, or a fenced block in it, is actions JSON."""
-    value = _decode(text)
-    if value is not None:
-        return value
-    for i, fence in enumerate(_FENCE.finditer(text)):
-        if i >= MAX_FENCES:
-            break
-        value = _decode(fence.group(1))
-        if value is not None:
-            return value
-    return None
+    return find_json(text, is_payload, fences=True)
 
 
 def find_embedded_payload(text: str) -> Any | None:
     """An unfenced actions object inside prose ("Sure! {"op": "final", ...}")."""
-    decoder = json.JSONDecoder()
-    pos = 0
-    for _ in range(MAX_EMBEDDED_TRIES):
-        start = text.find("{", pos)
-        if start < 0:
-            return None
-        try:
-            value, _end = decoder.raw_decode(text, start)
-        except Exception:
-            value = None
-        if is_payload(value):
-            return value
-        pos = start + 1
-    return None
+    return find_json(text, is_payload, embedded=True)
 
 
 def parse_payload(payload: Any) -> ParsedTurn:

@@ -6,7 +6,6 @@ models emit when the server does not turn it into real tool calls.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -20,6 +19,7 @@ from rlm_graph.protocol.build import (
     snippet,
 )
 from rlm_graph.protocol.json_form import parse_payload
+from rlm_graph.protocol.reply_json import decode
 
 _OPEN_TAG = re.compile(r"<tool_call>", re.IGNORECASE)
 _CLOSE_TAG = re.compile(r"</tool_call>", re.IGNORECASE)
@@ -31,10 +31,7 @@ def _args(raw: Any) -> dict[str, Any] | None:
     if isinstance(raw, dict):
         return raw
     if isinstance(raw, str):
-        try:
-            value = json.loads(raw) if raw.strip() else {}
-        except Exception:
-            return None
+        value = decode(raw) if raw.strip() else {}
         return value if isinstance(value, dict) else None
     return {} if raw is None else None
 
@@ -100,10 +97,7 @@ def find_text_tool_calls(text: str) -> tuple[list[dict[str, Any]], list[dict[str
             break  # cut off mid-call: let the other forms have a go
         body = text[opened.end() : closed.start()].strip()
         pos = closed.end()
-        try:
-            value = json.loads(body)
-        except Exception:
-            value = None
+        value = decode(body)
         if not isinstance(value, dict):
             invalid.append({"name": None, "args": body})
             continue
