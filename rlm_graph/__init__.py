@@ -12,35 +12,24 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# What a user needs: the RLM, its result, the graph factory (to pick a checkpointer), ``load``
+# for a run's execution tree, and the errors to catch.
 _EXPORTS = {
     "RLM": "rlm_graph.api",
-    "RLMRequest": "rlm_graph.api",
     "RLMResult": "rlm_graph.api",
-    "RLMRuntime": "rlm_graph.configuration",
-    "Limits": "rlm_graph.budget",
     "build_rlm_graph": "rlm_graph.graph.builder",
-    "build_tree": "rlm_graph.tree",
-    "CallRecord": "rlm_graph.state",
-    "ContextRef": "rlm_graph.state",
-    "Usage": "rlm_graph.state",
+    "load": "rlm_graph.tree",
     "RLMError": "rlm_graph.errors",
     "ContextError": "rlm_graph.errors",
     "TargetError": "rlm_graph.errors",
     "ModelSetupError": "rlm_graph.errors",
     "ThreadError": "rlm_graph.errors",
 }
-
 __all__ = [
     "RLM",
-    "RLMRequest",
     "RLMResult",
-    "RLMRuntime",
-    "Limits",
     "build_rlm_graph",
-    "build_tree",
-    "CallRecord",
-    "ContextRef",
-    "Usage",
+    "load",
     "RLMError",
     "ContextError",
     "TargetError",
@@ -48,18 +37,26 @@ __all__ = [
     "ThreadError",
 ]
 
+# Reachable from the root as before, but not advertised: each has its own home.
+_REACHABLE = {
+    "RLMRequest": "rlm_graph.api",
+    "RLMRuntime": "rlm_graph.configuration",
+    "Limits": "rlm_graph.budget",
+    "build_tree": "rlm_graph.tree",
+    "CallRecord": "rlm_graph.state",
+    "ContextRef": "rlm_graph.state",
+    "Usage": "rlm_graph.state",
+}
+
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from rlm_graph.api import RLM, RLMRequest, RLMResult
-    from rlm_graph.budget import Limits
-    from rlm_graph.configuration import RLMRuntime
+    from rlm_graph.api import RLM, RLMResult
     from rlm_graph.errors import ContextError, ModelSetupError, RLMError, TargetError, ThreadError
     from rlm_graph.graph.builder import build_rlm_graph
-    from rlm_graph.state import CallRecord, ContextRef, Usage
-    from rlm_graph.tree import build_tree
+    from rlm_graph.tree import load
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _EXPORTS.get(name) or _REACHABLE.get(name)
     if module is None:
         raise AttributeError(f"module 'rlm_graph' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

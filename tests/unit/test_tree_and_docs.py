@@ -96,3 +96,37 @@ def test_studio_graph_module_compiles():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert set(module.graph.get_graph().nodes) >= {"plan", "call", "recurse", "merge"}
+
+
+def test_the_root_advertises_what_a_user_needs_and_the_docs_use_only_that():
+    import json
+
+    import rlm_graph
+
+    assert set(rlm_graph.__all__) == {
+        "RLM",
+        "RLMResult",
+        "build_rlm_graph",
+        "load",
+        "RLMError",
+        "ContextError",
+        "TargetError",
+        "ModelSetupError",
+        "ThreadError",
+    }
+    for name in rlm_graph.__all__:
+        assert getattr(rlm_graph, name) is not None
+    assert rlm_graph.load is __import__("rlm_graph.tree", fromlist=["load"]).load
+    assert rlm_graph.Limits is Limits  # reachable, not advertised
+    root = Path(__file__).resolve().parents[2]
+    texts = [(root / "README.md").read_text()]
+    for notebook in (root / "notebooks").glob("*.ipynb"):
+        cells = json.loads(notebook.read_text())["cells"]
+        texts += ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
+    imported = {
+        name.strip()
+        for text in texts
+        for names in re.findall(r"from rlm_graph import ([\w ,]+)", text)
+        for name in names.split(",")
+    }
+    assert imported and imported <= set(rlm_graph.__all__)
