@@ -851,3 +851,28 @@ def test_rlm_repl_over_real_http_counts_exactly(tmp_path):
     for result in data["results"]:  # sample 2 also filters by a date window
         assert result["status"] == "done" and result["answer"] == result["truth"]
         assert result["route"] == "recursive" and result["grounded"] is False
+
+
+def test_the_pooled_table_gives_wilson_intervals_and_counts_false_grounded(tmp_path, capsys):
+    from benchmarks.bench_table import main as table
+    from benchmarks.bench_table import wilson
+
+    low, high = wilson(6, 6)
+    assert 0.60 < low < 0.62 and high == pytest.approx(1.0)  # six of six still leaves a wide interval
+    assert wilson(0, 6)[1] == pytest.approx(1 - low, abs=1e-9)
+    base = {"task": "niah", "method": "rlm", "text_tokens": 100, "input_tokens": 150}
+    runs = [
+        [{**base, "correct": True, "grounded": True}, {**base, "correct": False, "grounded": True}],
+        [{**base, "correct": False, "grounded": False}],
+    ]
+    files = []
+    for seed, results in enumerate(runs, start=5):
+        files.append(tmp_path / f"seed{seed}.json")
+        files[-1].write_text(json.dumps({"seed": seed, "results": results}))
+    assert table([str(f) for f in files]) == 0
+    out = capsys.readouterr().out
+    assert "3 samples from seeds 5, 6" in out
+    row = next(line for line in out.splitlines() if line.startswith("| niah"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2].startswith("1/3 ") and cells[3].startswith("2/3 ")
+    assert cells[4].startswith("1/2 (50%") and cells[6] == "1.50x"
