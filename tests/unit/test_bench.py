@@ -858,7 +858,9 @@ def test_the_pooled_table_gives_wilson_intervals_and_counts_false_grounded(tmp_p
     from benchmarks.bench_table import wilson
 
     low, high = wilson(6, 6)
-    assert 0.60 < low < 0.62 and high == pytest.approx(1.0)  # six of six still leaves a wide interval
+    assert 0.60 < low < 0.62 and high == pytest.approx(
+        1.0
+    )  # six of six still leaves a wide interval
     assert wilson(0, 6)[1] == pytest.approx(1 - low, abs=1e-9)
     base = {"task": "niah", "method": "rlm", "text_tokens": 100, "input_tokens": 150}
     runs = [
