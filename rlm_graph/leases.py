@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from rlm_graph.errors import ThreadError
+from rlm_graph.shared_sqlite import BUSY_TIMEOUT_SECONDS
 
 DEFAULT_TTL_SECONDS = 30.0
 
@@ -181,7 +182,7 @@ class MemoryLeases(Leases):
             return dict(self._holders)
 
 
-_SQL_TABLE = """
+LEASES_TABLE = """
 CREATE TABLE IF NOT EXISTS rlm_graph_leases (
     thread_id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -206,9 +207,9 @@ class SqliteLeases(Leases):
         self._ready = False
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         if not self._ready:
-            conn.execute(_SQL_TABLE)
+            conn.execute(LEASES_TABLE)
             self._ready = True
         return conn
 
@@ -270,7 +271,7 @@ class PostgresLeases(Leases):
 
         async with await psycopg.AsyncConnection.connect(self.conn_string, autocommit=True) as conn:
             if not self._ready:
-                await conn.execute(_SQL_TABLE)
+                await conn.execute(LEASES_TABLE)
                 self._ready = True
             yield conn
 

@@ -9,20 +9,29 @@ checkpointer: the way to share runs between processes and machines), or a
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from rlm_graph.blobs import BlobStore, FileBlobStore, MemoryBlobStore, PostgresBlobStore
+from rlm_graph.blobs import (
+    POSTGRES_BLOBS_TABLE,
+    BlobStore,
+    FileBlobStore,
+    MemoryBlobStore,
+    PostgresBlobStore,
+)
 from rlm_graph.errors import RLMError
 from rlm_graph.home import default_db_path
-from rlm_graph.leases import Leases, MemoryLeases, PostgresLeases, SqliteLeases
+from rlm_graph.leases import LEASES_TABLE, Leases, MemoryLeases, PostgresLeases, SqliteLeases
 from rlm_graph.secrets import redact
+from rlm_graph.shared_sqlite import shared_sqlite_saver
 
 CheckpointTarget = BaseCheckpointSaver | str | os.PathLike | None
 
@@ -86,8 +95,13 @@ class Backend:
         """End a transaction an aborted run left open (a write cancelled half-way would hold
         SQLite's write lock until the connection closes)."""
         conn = getattr(self.saver, "conn", None)
-        if conn is not None and getattr(conn, "in_transaction", False):
-            await conn.rollback()
+        if conn is None or not getattr(conn, "in_transaction", False):
+            return
+        # The connection is shared by the runs of this event loop: under the saver's lock no
+        # other run is half-way through a write, so what is open is the aborted one's.
+        async with self.saver.lock:
+            if conn.in_transaction:
+                await conn.rollback()
 
     async def thread_ids(self, limit: int | None = None) -> list[str]:
         """Threads with checkpoints, the most recently advanced first."""
@@ -146,29 +160,9 @@ async def open_backend(
         )
     path = sqlite_path(target)
     assert path is not None
-    async with _sqlite_saver(path) as saver:
+    async with shared_sqlite_saver(path) as saver:
         blobs = FileBlobStore(path.with_name(path.name + ".blobs"))
         yield Backend(saver, blobs, SqliteLeases(path), where)
-
-
-@asynccontextmanager
-async def _sqlite_saver(path: Path) -> AsyncIterator[BaseCheckpointSaver]:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RLMError(f"cannot create the checkpoint folder {path.parent}: {exc}") from exc
-    if path.is_dir():
-        raise RLMError(f"checkpoint path is a folder, expected a file: {path}")
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    async with aiosqlite.connect(str(path)) as conn:
-        # The saver runs in WAL mode; NORMAL skips an fsync per step and still loses nothing
-        # when the process is killed (only a power cut can take the last few steps).
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        saver = AsyncSqliteSaver(conn)
-        await saver.setup()
-        yield saver
 
 
 @asynccontextmanager
@@ -181,7 +175,7 @@ async def _postgres_saver(url: str) -> AsyncIterator[BaseCheckpointSaver]:
         ) from exc
     try:
         async with AsyncPostgresSaver.from_conn_string(url) as saver:
-            await saver.setup()
+            await _create_tables(saver, url)
             yield saver
     except RLMError:
         raise
@@ -189,6 +183,34 @@ async def _postgres_saver(url: str) -> AsyncIterator[BaseCheckpointSaver]:
         if type(exc).__module__.startswith("psycopg"):
             raise RLMError(f"cannot use the database {redact(url)}: {redact(str(exc))}") from None
         raise
+
+
+# First runs on a fresh database, started at once (many users, many workers), raced in
+# CREATE TABLE IF NOT EXISTS, which PostgreSQL does not make safe under concurrency: 23 of 24
+# failed with "duplicate key value". Whoever creates the tables holds this advisory lock; the
+# others poll for it rather than wait in a statement, since a waiting statement's snapshot
+# deadlocks the CREATE INDEX CONCURRENTLY of LangGraph's migrations.
+_SETUP_LOCK = 0x726C6D67  # "rlmg"
+_tables_ready: set[str] = set()  # databases this process has set up
+
+
+async def _create_tables(saver: Any, url: str) -> None:
+    """LangGraph's checkpoint tables and ours, by one connection at a time."""
+    if url in _tables_ready:
+        return
+    async with saver.conn.cursor() as cursor:
+        while True:
+            await cursor.execute("SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_LOCK,))
+            if (await cursor.fetchone())["locked"]:
+                break
+            await asyncio.sleep(0.05)
+        try:
+            await saver.setup()
+            await cursor.execute(LEASES_TABLE)
+            await cursor.execute(POSTGRES_BLOBS_TABLE)
+        finally:
+            await cursor.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
+    _tables_ready.add(url)
 
 
 @asynccontextmanager

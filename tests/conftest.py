@@ -1,5 +1,7 @@
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,9 +14,9 @@ os.environ.setdefault("RLM_GRAPH_LEASE_SECONDS", "3")
 POSTGRES_ADMIN = os.environ.get("RLM_GRAPH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A fresh database on the real PostgreSQL server for this test session, dropped after."""
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """A new database on the real PostgreSQL server, dropped after."""
     psycopg = pytest.importorskip("psycopg", reason="needs the postgres extra")
     name = f"rlm_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(f"{POSTGRES_ADMIN}/postgres", autocommit=True) as conn:
@@ -22,3 +24,17 @@ def postgres_url():
     yield f"{POSTGRES_ADMIN}/{name}"
     with psycopg.connect(f"{POSTGRES_ADMIN}/postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database on the real PostgreSQL server for this test session, dropped after."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url():
+    """A database of this test's own, with no tables yet, dropped after."""
+    with fresh_database() as url:
+        yield url

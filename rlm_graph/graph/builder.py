@@ -36,8 +36,9 @@ AsyncNode = Callable[[Any, Any], Awaitable[dict]]
 def _sync_and_async(afunc: AsyncNode, name: str) -> RunnableLambda:
     """A node that makes model calls, runnable from both ``invoke`` and ``ainvoke``.
 
-    Under sync ``invoke`` LangGraph runs each task in a worker thread; the coroutine gets its
-    own loop there, and the run's one ``ConcurrencyLimiter`` still bounds every model call.
+    Under sync ``invoke`` LangGraph runs each task in a worker thread; the coroutine runs on
+    the process's shared loop (``rlm_graph.sync``), and the run's one ``ConcurrencyLimiter``
+    still bounds every model call.
     """
 
     async def arun(state: Any, config: RunnableConfig) -> dict:

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from rlm_graph.errors import ModelSetupError
+from rlm_graph.models.http import loop_safe_async_client
 from rlm_graph.models.weights import WEIGHTS, ensure_weights
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def local_chat_model(variant: str = DEFAULT_LOCAL_VARIANT, **kwargs: Any) -> Cha
         "timeout": DEFAULT_TIMEOUT_S,
         "max_retries": 1,  # a local failure will not fix itself; fail fast
         "max_tokens": DEFAULT_MAX_OUTPUT_TOKENS,
+        "http_async_client": loop_safe_async_client(),
     }
     params.update(kwargs)
     return chat_openai(**params)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from langchain_core.language_models import BaseChatModel
 
 from rlm_graph.errors import ModelSetupError
+from rlm_graph.models.http import loop_safe_async_client
 from rlm_graph.models.local import DEFAULT_LOCAL_VARIANT, get_local_server, local_chat_model
 from rlm_graph.models.weights import WEIGHTS
 from rlm_graph.secrets import redact, register_object_secrets, register_secret
@@ -215,7 +216,12 @@ def _resolve_openai(
             )
         key = _PLACEHOLDER_KEY
     chat_openai = _import_class("openai", "langchain_openai", "ChatOpenAI")
-    kwargs: dict[str, Any] = {"model": name, "api_key": key, "temperature": temperature}
+    kwargs: dict[str, Any] = {
+        "model": name,
+        "api_key": key,
+        "temperature": temperature,
+        "http_async_client": loop_safe_async_client(),
+    }
     if url:
         kwargs["base_url"] = url
     if timeout is not None:

@@ -4,30 +4,15 @@ its HTTP API: threads, runs with settings in ``configurable``, streamed events, 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from benchmarks.fake_openai_server import FakeOpenAIServer
+from benchmarks.langgraph_server import LANGGRAPH, LangGraphDevServer
 from rlm_graph.samples import make_haystack
 
-ROOT = Path(__file__).resolve().parents[2]
-LANGGRAPH = Path(sys.executable).with_name("langgraph")
-
 pytestmark = pytest.mark.skipif(not LANGGRAPH.exists(), reason="needs langgraph-cli[inmem]")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -36,49 +21,14 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("served")
     (folder / "doc.txt").write_text(make_haystack(30_000, seed=5))
     with FakeOpenAIServer(calls=16) as model_server:
-        port = free_port()
         env = {
-            **os.environ,
             "RLM_GRAPH_MODEL": "m",
             "OPENAI_BASE_URL": model_server.base_url,
             "OPENAI_API_KEY": "not-a-real-key",
             "RLM_GRAPH_CONTEXT_ROOT": str(folder),
-            "LANGSMITH_TRACING": "false",
         }
-        work = tmp_path_factory.mktemp("server-cwd")
-        shutil.copy(ROOT / "langgraph.json", work / "langgraph.json")
-        config = json.loads((work / "langgraph.json").read_text())
-        config["dependencies"] = [str(ROOT)]
-        config["graphs"] = {
-            name: str(ROOT / path.removeprefix("./")) for name, path in config["graphs"].items()
-        }
-        (work / "langgraph.json").write_text(json.dumps(config))
-        log = (work / "server.log").open("w")
-        proc = subprocess.Popen(
-            [str(LANGGRAPH), "dev", "--port", str(port), "--no-browser", "--no-reload"],
-            cwd=work,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.time() + 180
-            while time.time() < deadline:
-                try:
-                    if httpx.get(f"{base}/ok", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert proc.poll() is None, (work / "server.log").read_text()[-3000:]
-                time.sleep(0.5)
-            else:
-                pytest.fail("langgraph dev did not start: " + (work / "server.log").read_text())
-            yield base, folder
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-            log.close()
+        with LangGraphDevServer(env=env, work=tmp_path_factory.mktemp("server-cwd")) as served:
+            yield served.url, folder
 
 
 def new_thread(base: str) -> str:
