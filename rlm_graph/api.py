@@ -13,8 +13,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, Literal
 
+from langchain_core.documents import Document
 from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import BaseTool
 from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +48,8 @@ DRAIN_SECONDS = 10.0
 
 
 class RLMRequest(BaseModel):
-    """One question over one context: a path (file or folder), the text itself, or bytes.
+    """One question over one context: a path (file or folder), the text itself, bytes, or a
+    list of LangChain ``Document``s.
 
     ``context`` may be omitted on a follow-up question: the thread knows its context.
     """
@@ -54,7 +57,7 @@ class RLMRequest(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     query: str = Field(min_length=1)
-    context: str | bytes | os.PathLike | ContextView | None = None
+    context: str | bytes | os.PathLike | ContextView | list[Document] | None = None
     thread_id: str | None = None
 
 
@@ -277,7 +280,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         if view.ref.store_id != known.store_id:
             raise ThreadError(
                 f"thread {thread_id} is about another context "
-                f"({known.uri or 'text given directly'}, sha256 {known.store_id[:12]}); "
+                f"({known.uri or 'given directly'}, sha256 {known.store_id[:12]}); "
                 "omit the context to ask about that one, or start a new thread"
             )
         return view
@@ -293,7 +296,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             registry = ContextRegistry(backend.blobs)
             try:
                 view = await self._thread_context(graph, run_config, request, registry)
-                if view.kind == "text":
+                if view.store.kept_in_blobs:
                     backend.blobs.put(view.store)  # so a later turn or a resume can reopen it
                 state = {"query": request.query, "context": view.ref.model_dump()}
                 return await self._run(graph, state, run_config, self.runtime(registry), started)
@@ -304,6 +307,21 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         self, input: RLMRequest | dict, config: RunnableConfig | None = None, **kwargs: Any
     ) -> RLMResult:
         return run_sync(lambda: self.ainvoke(input, config, **kwargs))
+
+    def as_tool(
+        self,
+        context: str | bytes | os.PathLike | ContextView | list[Document],
+        *,
+        name: str = "ask_context",
+        description: str | None = None,
+    ) -> BaseTool:
+        """A LangChain tool that answers an agent's questions over ``context`` (opened once,
+        now: bad input fails here), each in a run of its own; its JSON answer carries
+        ``grounded`` and the citations. See ``rlm_graph.tool``."""
+        from rlm_graph.tool import rlm_tool
+
+        view = context if isinstance(context, ContextView) else open_context(context)
+        return rlm_tool(self, view, name, description)
 
     async def _run(
         self,

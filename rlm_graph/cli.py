@@ -223,18 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _read_context(value: str) -> str | bytes:
-    """A path stays a path; ``-`` reads stdin as bytes (bytes are always text, never a path)."""
+    """A path stays a path; ``-`` reads stdin as bytes (bytes are always content, never a
+    path)."""
     from rlm_graph.errors import ContextError
 
     if value != "-":
         return value
-    data = sys.stdin.buffer.read()
-    if b"\x00" in data[:8192]:
-        raise ContextError("context on stdin looks binary (not UTF-8 text)")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ContextError("context on stdin is not UTF-8 text") from exc
+    data = sys.stdin.buffer.read()  # any encoding, compressed too: open_context decodes it
     if not data.strip():
         raise ContextError("context on stdin is empty")
     return data
@@ -430,13 +425,12 @@ def run_ask(args: argparse.Namespace) -> int:
         request = {"query": args.query, "context": holder["context"], "thread_id": thread_id}
         return rlm.invoke(request)
 
-    return _execute(
-        args,
-        thread_id,
-        make,
-        run,
-        header=lambda rlm: f"{rlm.limiter.limit} model calls in flight at most",
-    )
+    def header(rlm: Any) -> str:
+        view = holder["context"]
+        context = f"context {view.store.what()}, encoding {view.store.encoding} | " if view else ""
+        return f"{context}{rlm.limiter.limit} model calls in flight at most"
+
+    return _execute(args, thread_id, make, run, header=header)
 
 
 def _stored(args: argparse.Namespace) -> Callable[[Any], Any]:
@@ -562,6 +556,15 @@ def _print_runs(runs: list[Any]) -> None:
         )
 
 
+def _describe_ref(ref: Any) -> str:
+    """A thread's context in one line: where it is, what it is, how it was decoded."""
+    where = ref.uri or "given directly"
+    encoding = f", encoding {ref.encoding}" if ref.encoding else ""
+    return (
+        f"{where} ({ref.kind}, {ref.end - ref.start:,} chars{encoding}, sha256 {ref.store_id[:12]})"
+    )
+
+
 def _print_detail(detail: Any) -> None:
     print(f"thread {detail.thread_id}: {detail.status} (turn {detail.turn}, route {detail.route})")
     print(f"question: {detail.question}")
@@ -571,6 +574,8 @@ def _print_detail(detail: Any) -> None:
         print(f"error: {detail.error}")
     if detail.worker:
         print(f"running in: {detail.worker}")
+    if detail.context:
+        print(f"context: {_describe_ref(detail.context)}")
     if detail.settings:
         s = detail.settings
         print(

@@ -13,6 +13,7 @@ caught by this check instead of winning by being first. A reply that is not in t
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -68,8 +69,11 @@ class Evidence(BaseModel):
     start: int | None = None
     end: int | None = None
     file: str | None = None
+    page: int | None = None
     line: int | None = None
     line_end: int | None = None
+    # A LangChain Document's metadata (source, page, ...), so an app can link to it.
+    metadata: dict[str, Any] | None = None
 
     def where(self) -> str:
         if not self.verified:
@@ -79,7 +83,8 @@ class Evidence(BaseModel):
             if self.line == self.line_end
             else f"lines {self.line}-{self.line_end}"
         )
-        return f"{self.file}, {lines}" if self.file else lines
+        page = f"page {self.page}, " if self.page is not None else ""
+        return f"{self.file}, {page}{lines}" if self.file else lines
 
 
 class LeafVerdict(BaseModel):
@@ -404,17 +409,22 @@ def locate(
 
 def lines_of(view: ContextView, start: int, end: int) -> dict:
     """``file``, ``line`` and ``line_end`` of an absolute byte span (lines 1-based, counted in
-    the file for a folder context)."""
+    the file for a folder context, in the page for a PDF), with the part's ``page`` and
+    ``metadata`` (a LangChain Document's) where it has them."""
     store = view.store
     index = store.line_index()
     line, line_end = (
         1 + index.newlines_before(start),
         1 + index.newlines_before(max(start, end - 1)),
     )
-    for entry in store.files():
-        if entry.start <= start < max(entry.end, entry.start + 1):
-            offset = index.newlines_before(entry.start)
-            return {"file": entry.path, "line": line - offset, "line_end": line_end - offset}
+    parts = store.parts()
+    at = bisect_right([part.start for part in parts], start) - 1
+    if at >= 0 and start < max(parts[at].end, parts[at].start + 1):
+        part = parts[at]
+        offset = index.newlines_before(part.start)
+        found = {"file": part.path, "line": line - offset, "line_end": line_end - offset}
+        extra = {"page": part.page, "metadata": part.metadata}
+        return found | {key: value for key, value in extra.items() if value is not None}
     return {"file": None, "line": line, "line_end": line_end}
 
 

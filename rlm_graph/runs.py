@@ -22,7 +22,7 @@ from rlm_graph.graph.accounting import live_record, usage_of_records
 from rlm_graph.leases import Holder
 from rlm_graph.persistence import Backend
 from rlm_graph.settings import RunSettings
-from rlm_graph.state import CallRecord, Usage
+from rlm_graph.state import CallRecord, ContextRef, Usage
 from rlm_graph.tree.export import call_order
 
 ThreadStatus = Literal["running", "interrupted", "crashed", "done", "budget_exhausted", "error"]
@@ -57,6 +57,7 @@ class Checkpoint(BaseModel):
 
 class RunDetail(RunInfo):
     settings: RunSettings | None = None
+    context: ContextRef | None = Field(default=None, description="the thread's context")
     budget_left: dict[str, Any] = Field(default_factory=dict)
     records: list[CallRecord] = Field(default_factory=list)
     pending: list[dict[str, Any]] = Field(default_factory=list)
@@ -157,6 +158,11 @@ def _call_order(record: CallRecord) -> tuple[int, ...]:
     return call_order(record.id)
 
 
+def _context_of(values: dict[str, Any]) -> ContextRef | None:
+    ref = values.get("thread_context") or values.get("context")
+    return ContextRef.model_validate(ref) if ref else None
+
+
 async def inspect_run(backend: Backend, graph: Any, thread_id: str) -> RunDetail | None:
     config = {"configurable": {"thread_id": thread_id}}
     snapshot, holder = await asyncio.gather(
@@ -181,6 +187,7 @@ async def inspect_run(backend: Backend, graph: Any, thread_id: str) -> RunDetail
     return RunDetail(
         **_info(thread_id, snapshot, holder, parsed),
         settings=RunSettings.model_validate(values["settings"]) if values.get("settings") else None,
+        context=_context_of(values),
         budget_left=Budget.model_validate(budget).model_dump() if budget else {},
         records=parsed,
         pending=[interrupt.value for interrupt in snapshot.interrupts],

@@ -28,6 +28,9 @@ class ContextRef(BaseModel):
     start: int = 0
     end: int
     label: str = Field(default="all", description="the target that produced this slice")
+    encoding: str | None = Field(
+        default=None, description="how the source was decoded (utf-8, utf-16, cp1252, pdf ...)"
+    )
 
     @property
     def size(self) -> int:

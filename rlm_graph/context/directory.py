@@ -1,7 +1,9 @@
 """A folder as one virtual text: each text file behind a ``=== file: REL/PATH ===`` header.
 
 Files are opened on demand through a small LRU of mmaps, so a folder of thousands of files
-never holds thousands of descriptors. Binary and hidden entries are left out.
+never holds thousands of descriptors. Hidden entries are left out, and so are binary ones,
+unless ``render`` makes text of them (a PDF's pages, a Latin-1 or compressed file): those are
+read from their rendering.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import os
 import threading
 from bisect import bisect_right
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
@@ -40,6 +42,7 @@ class _Member(NamedTuple):
     start: int  # content start (after the header)
     end: int  # content end
     stop: int  # end plus the padding newline, if any
+    rendered: ContextStore | None = None  # the text of a file that is not UTF-8 as it is
 
 
 def _scan_file(path: Path) -> tuple[int, str, bool] | None:
@@ -89,7 +92,12 @@ class DirectoryStore(ContextStore):
 
     kind: ContextKind = "dir"
 
-    def __init__(self, path: str | os.PathLike[str], cache_size: int = 16) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        cache_size: int = 16,
+        render: Callable[[Path], ContextStore | None] | None = None,
+    ) -> None:
         super().__init__()
         try:
             root = Path(path).expanduser().resolve(strict=True)
@@ -109,6 +117,10 @@ class DirectoryStore(ContextStore):
                 scanned = _scan_file(full)
             except OSError:
                 scanned = None  # unreadable files are skipped like binaries
+            rendered = render(full) if scanned is None and render is not None else None
+            if rendered is not None:
+                last = rendered.read_bytes(rendered.size - 1, rendered.size)
+                scanned = rendered.size, rendered.store_id, last in (b"", b"\n")
             if scanned is None:
                 self.skipped.append(rel)
                 continue
@@ -117,7 +129,7 @@ class DirectoryStore(ContextStore):
             start = pos + len(file_header(rel))
             end = start + size
             stop = end if (ends_nl or size == 0) else end + 1
-            self._members.append(_Member(rel, full, pos, start, end, stop))
+            self._members.append(_Member(rel, full, pos, start, end, stop, rendered))
             pos = stop
         self.size = pos
         self.store_id = manifest.hexdigest()
@@ -128,6 +140,20 @@ class DirectoryStore(ContextStore):
 
     def files(self) -> list[FileEntry]:
         return [FileEntry(path=m.rel, start=m.start, end=m.end) for m in self._members]
+
+    def parts(self) -> list[FileEntry]:
+        out = []
+        for m in self._members:
+            pages = m.rendered.parts() if m.rendered is not None else []
+            out.extend(
+                page.model_copy(
+                    update={"path": m.rel, "start": m.start + page.start, "end": m.start + page.end}
+                )
+                for page in pages
+            )
+            if not pages:
+                out.append(FileEntry(path=m.rel, start=m.start, end=m.end))
+        return out
 
     def read_bytes(self, start: int, end: int) -> bytes:
         start, end = self._clamp(start, end)
@@ -153,6 +179,9 @@ class DirectoryStore(ContextStore):
         return b"".join(parts)
 
     def _read_member(self, i: int, start: int, end: int) -> bytes:
+        rendered = self._members[i].rendered
+        if rendered is not None:
+            return rendered.read_bytes(start, end)
         with self._cache_lock:  # eviction must not close an mmap another thread is slicing
             mm = self._cache.get(i)
             if mm is None:
@@ -183,6 +212,10 @@ class DirectoryStore(ContextStore):
             lo, hi = max(start, m.start), min(end, m.end)
             if lo >= hi:
                 continue
+            if m.rendered is not None:
+                for a, b in m.rendered.iter_matches(pattern, lo - m.start, hi - m.start):
+                    yield m.start + a, m.start + b
+                continue
             # A private mmap: a suspended generator must not see it closed by cache eviction.
             mm = self._map(m.path)
             try:
@@ -197,3 +230,6 @@ class DirectoryStore(ContextStore):
             for mm in self._cache.values():
                 mm.close()
             self._cache.clear()
+        for m in self._members:
+            if m.rendered is not None:
+                m.rendered.close()

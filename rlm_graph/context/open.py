@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rlm_graph.context.directory import SNIFF_BYTES, DirectoryStore
+from rlm_graph.context.documents import documents_store, is_documents
+from rlm_graph.context.encodings import (
+    NO_ENCODING,
+    SAMPLE_BYTES,
+    decode_stream,
+    detect_encoding,
+    display_name,
+)
+from rlm_graph.context.formats import sniff
+from rlm_graph.context.paths import open_path
 from rlm_graph.context.registry import ContextRegistry
-from rlm_graph.context.stores import ContextStore, FileStore, TextStore, _open_error
-from rlm_graph.context.utf8 import looks_binary
+from rlm_graph.context.stores import ContextStore, TextStore
 from rlm_graph.context.view import ContextView
 from rlm_graph.errors import ContextError
 
-_NON_SPACE = re.compile(rb"\S")
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
 # Strings that are clearly meant as a path: a short final extension, or an explicit prefix.
 _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")
 _PATH_PREFIX = re.compile(r"^(?:~?[\\/]|\.{1,2}[\\/]|[A-Za-z]:[\\/])")
@@ -47,77 +60,63 @@ def _existing_path(text: str) -> Path | None:
         return None
 
 
-def _text_store(data: str | bytes, what: str) -> TextStore:
+def _text_store(data: str | bytes, what: str) -> ContextStore:
     if not data.strip():
         raise ContextError(f"context is empty: {what} is blank")
-    if isinstance(data, bytes) and looks_binary(data[:SNIFF_BYTES]):
-        raise ContextError(f"context looks binary (not UTF-8 text): {what}")
-    return TextStore(data)
-
-
-def _file_store(path: Path) -> FileStore:
-    # Sniff before FileStore hashes the whole file: a binary file fails fast.
-    try:
-        with open(path, "rb") as f:
-            head = f.read(SNIFF_BYTES)
-    except OSError as exc:
-        raise _open_error(path, exc) from exc
-    if looks_binary(head):
-        raise ContextError(f"context file looks binary (not UTF-8 text): {path}")
-    store = FileStore(path)
-    if next(store.iter_matches(_NON_SPACE, 0, store.size), None) is None:
-        store.close()
-        raise ContextError(f"context is empty: {path}")
+    if isinstance(data, str):
+        return TextStore(data)
+    head = data[:SAMPLE_BYTES]
+    fmt, found = sniff(head)
+    if fmt == "binary":
+        raise ContextError(f"context looks binary ({found}): {what}")
+    if fmt != "text":  # compressed bytes or an archive on stdin: read like a file of them
+        with tempfile.NamedTemporaryFile(prefix="rlm-graph-stdin-") as spool:
+            spool.write(data)
+            spool.flush()
+            store = open_path(Path(spool.name))
+        store.uri = None  # the spool is gone; the blob store keeps the rendering
+        return store
+    codec = detect_encoding(head)
+    if codec is None:
+        raise ContextError(f"context looks binary ({NO_ENCODING}): {what}")
+    if codec == "utf-8":
+        return TextStore(data)
+    store = TextStore(b"".join(decode_stream([data], codec)))
+    store.encoding = display_name(codec)
     return store
-
-
-def _dir_store(path: Path) -> DirectoryStore:
-    store = DirectoryStore(path)
-    files = store.files()
-    if not files:
-        raise ContextError(
-            f"context folder has no text files: {path} "
-            f"({len(store.skipped):,} binary or unreadable files skipped)"
-        )
-    if all(f.size == 0 for f in files):
-        raise ContextError(f"context is empty: {path} (all {len(files):,} text files are empty)")
-    return store
-
-
-def _path_store(path: Path) -> ContextStore:
-    if path.is_dir():
-        return _dir_store(path)
-    if not path.exists():
-        raise ContextError(f"context file not found: {path}")
-    return _file_store(path)
 
 
 def open_context(
-    source: str | os.PathLike[str] | bytes,
+    source: str | os.PathLike[str] | bytes | Sequence[Document],
     registry: ContextRegistry | None = None,
 ) -> ContextView:
-    """Open text, bytes, a file or a folder as a context; register it when given a registry.
+    """Open text, bytes, a file, a folder or a list of LangChain ``Document``s as a context;
+    register it when given a registry (whose blob store then caches renderings).
 
     A ``str`` naming an existing path opens that path; a ``str`` that looks like a path but
     names nothing is an error (better than silently answering questions about a file name);
     any other ``str`` is the context text itself.
     """
     store: ContextStore
-    if isinstance(source, bytes | bytearray | memoryview):
+    blobs = registry.blobs if registry is not None else None
+    if is_documents(source):
+        store = documents_store(source)
+    elif isinstance(source, bytes | bytearray | memoryview):
         store = _text_store(bytes(source), "the given bytes")
     elif isinstance(source, os.PathLike):
-        store = _path_store(Path(source).expanduser())
+        store = open_path(Path(source).expanduser(), blobs)
     elif isinstance(source, str):
         path = _existing_path(source)
         if path is not None:
-            store = _path_store(path)
+            store = open_path(path, blobs)
         elif looks_like_path(source):
             raise ContextError(f"context file not found: {source.strip()}")
         else:
             store = _text_store(source, "the given text")
     else:
         raise ContextError(
-            f"cannot use a {type(source).__name__} as a context: pass text, bytes or a path"
+            f"cannot use a {type(source).__name__} as a context: pass text, bytes, a path or "
+            "a list of LangChain Documents"
         )
     if registry is not None:
         registry.register(store)

@@ -2,16 +2,19 @@
 
 When a ref arrives for a store this process has not opened (a resumed checkpoint, another
 worker), the file or folder is reopened from ``ref.uri`` and checked against ``ref.store_id``;
-text contexts come back from the blob store, if one was given.
+text contexts and renderings (decoded text, PDF pages, archives, Documents) come back from the
+blob store, if one was given, and a rendering missing there is rendered again from its path.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Protocol
 
-from rlm_graph.context.directory import DirectoryStore
-from rlm_graph.context.stores import ContextStore, FileStore
+from rlm_graph.context.parts import PartsStore
+from rlm_graph.context.paths import open_path
+from rlm_graph.context.stores import ContextStore
 from rlm_graph.context.view import ContextView
 from rlm_graph.errors import ContextError
 from rlm_graph.state import ContextRef
@@ -19,6 +22,10 @@ from rlm_graph.state import ContextRef
 
 class BlobSource(Protocol):
     def open(self, store_id: str) -> ContextStore | None: ...
+
+    def put(self, store: ContextStore) -> None: ...
+
+    def linked(self, key: str) -> str | None: ...
 
 
 class ContextRegistry:
@@ -56,21 +63,22 @@ class ContextRegistry:
             store = self._stores.get(ref.store_id)
         if store is not None:
             return store
-        if ref.kind == "text":
-            store = self.blobs.open(ref.store_id) if self.blobs is not None else None
+        # Reopen outside the lock: hashing a big file must not block other lookups.
+        if ref.kind == "text" or ref.uri is None:
+            store = self._stored(ref)
             if store is None:
                 raise ContextError(
-                    f"context {ref.store_id[:12]} is missing: it was text given directly and "
-                    "is not in the blob store; pass it again"
+                    f"context {ref.store_id[:12]} is missing: it was given directly (text, "
+                    "bytes or documents) and is not in the blob store; pass it again"
                 )
             return self._keep(store)
-        if ref.uri is None:
-            raise ContextError(f"context {ref.store_id[:12]} is missing: no path to reopen")
-        # Reopen outside the lock: hashing a big file must not block other lookups.
         try:
-            store = DirectoryStore(ref.uri) if ref.kind == "dir" else FileStore(ref.uri)
+            store = open_path(Path(ref.uri), self.blobs)
         except ContextError as exc:
-            raise ContextError(f"context is missing: cannot reopen {ref.uri} ({exc})") from exc
+            stored = self._stored(ref)  # a rendering outlives its source file
+            if stored is None:
+                raise ContextError(f"context is missing: cannot reopen {ref.uri} ({exc})") from exc
+            return self._keep(stored)
         if store.store_id != ref.store_id:
             store.close()
             raise ContextError(
@@ -78,6 +86,16 @@ class ContextRegistry:
                 "open it again to start over"
             )
         return self._keep(store)
+
+    def _stored(self, ref: ContextRef) -> ContextStore | None:
+        """The ref's store from the blob store: text, or a rendering (never a plain file's)."""
+        store = self.blobs.open(ref.store_id) if self.blobs is not None else None
+        if store is None or ref.kind == "text" or isinstance(store, PartsStore):
+            if isinstance(store, PartsStore):
+                store.uri = ref.uri
+            return store
+        store.close()
+        return None
 
     def _keep(self, store: ContextStore) -> ContextStore:
         with self._lock:

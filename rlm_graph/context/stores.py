@@ -14,6 +14,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -24,11 +25,17 @@ from rlm_graph.state import ContextKind, ContextRef
 
 
 class FileEntry(BaseModel):
-    """One file of a folder context: its content span (header excluded) in the byte space."""
+    """One file of a folder context: its content span (header excluded) in the byte space.
+
+    Parts finer than a file (a PDF's pages) and the parts of a LangChain ``Document`` list carry
+    their ``page`` and ``metadata`` too, so a citation can point back to where a person looks.
+    """
 
     path: str
     start: int
     end: int
+    page: int | None = None
+    metadata: dict[str, Any] | None = None
 
     @property
     def size(self) -> int:
@@ -42,6 +49,11 @@ class ContextStore(ABC):
     kind: ContextKind
     uri: str | None
     size: int
+    # How the source's bytes were decoded into this UTF-8 byte space (shown to the user).
+    encoding: str | None = "utf-8"
+    # True when the bytes cannot be read again from ``uri`` as they are (text given directly,
+    # decoded or extracted text): the blob store keeps them for a later turn or a resume.
+    kept_in_blobs: bool = False
 
     def __init__(self) -> None:
         self._line_index: LineIndex | None = None
@@ -59,10 +71,32 @@ class ContextStore(ABC):
         """Files of a folder context; other stores have none."""
         return []
 
+    def parts(self) -> list[FileEntry]:
+        """The finest named parts a citation can point to (a PDF's pages, else the files), in
+        order; absolute spans."""
+        return self.files()
+
+    def what(self) -> str:
+        """What the context is, for the model and the user (``file /a/b.txt``)."""
+        if self.kind == "text":
+            return "text (given directly)"
+        if self.kind == "file":
+            return f"file {self.uri}"
+        return f"folder {self.uri} ({len(self.files()):,} text files)"
+
+    def blob(self) -> ContextStore:
+        """The store whose bytes are what the blob store keeps under ``store_id``."""
+        return self
+
     def ref(self) -> ContextRef:
         """A reference to the whole store."""
         return ContextRef(
-            store_id=self.store_id, kind=self.kind, uri=self.uri, start=0, end=self.size
+            store_id=self.store_id,
+            kind=self.kind,
+            uri=self.uri,
+            start=0,
+            end=self.size,
+            encoding=self.encoding,
         )
 
     def line_index(self) -> LineIndex:
@@ -89,6 +123,7 @@ class TextStore(ContextStore):
     """A context held in memory (text passed directly by the caller)."""
 
     kind: ContextKind = "text"
+    kept_in_blobs = True
 
     def __init__(self, text: str | bytes) -> None:
         super().__init__()

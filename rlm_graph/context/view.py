@@ -259,6 +259,12 @@ class ContextView:
                 parts.append(f"file {names[0]}")
             elif names:
                 parts.append(f"files {names[0]} .. {names[-1]} ({len(names)})")
+        lo, hi = self.start + start, self.start + end
+        pages = [
+            p.page for p in self.store.parts() if p.page is not None and p.start < hi and lo < p.end
+        ]
+        if pages:
+            parts.append(f"page {pages[0]}" if len(pages) == 1 else f"pages {pages[0]}-{pages[-1]}")
         first, last = self.line_of(start), self.line_of(end - 1)
         parts.append(f"lines {first:,}-{last:,} of {self.line_count():,}")
         parts.append(f"chars {start:,}-{end:,} of {self.size:,}")
@@ -297,12 +303,7 @@ class ContextView:
         """A few lines telling the model what this context is and how to address it."""
         chunking = chunking or _DEFAULT
         layout = self.layout(chunking)
-        if self.kind == "text":
-            what = "text (given directly)"
-        elif self.kind == "file":
-            what = f"file {self.ref.uri}"
-        else:
-            what = f"folder {self.ref.uri} ({len(self.files()):,} text files)"
+        what = self.store.what()
         if self.ref.label != "all" or self.size != self.store.size:
             what += f", slice {self.ref.label}"
         lines = (
