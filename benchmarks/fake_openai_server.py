@@ -17,7 +17,7 @@ It tells four kinds of request apart and answers each so that both systems find 
   one ``CALL("find the code", "chunk:i")`` per chunk for ``i < min(chunks, --calls)``; later
   turns: ``FINAL("<needle>")`` from the results.
 - ``repl``: our root in REPL mode (``mode="repl"``), whose system message starts with the first
-  sentence of ``rlm_graph.prompts.REPL_SYSTEM``; first turn: a ```repl block, which for a
+  sentence of ``rlm_graph.prompts.REPL_SYSTEM``; first turn: ```repl blocks, which for a
   count question ("How many records have label X", perhaps "and a date from A to B") counts the
   matching record lines with ``re.findall`` and otherwise splits ``context`` into ``--calls``
   slices and asks ``llm_query_batched`` for the code in each; next turn: ``FINAL_VAR`` of the
@@ -28,20 +28,26 @@ It tells four kinds of request apart and answers each so that both systems find 
 - ``rlms-sub``: a request with no system message (rlms sends ``llm_query`` prompts bare); answered
   like a leaf.
 
-Prompts are read from ``rlm_graph.prompts`` at run time, never copied, so edits to them keep
-working. ``GET /stats`` returns the record as JSON, ``POST /reset`` clears it.
+With ``fail_rate`` a share of first attempts is answered with a 500, as a flaky provider
+would; a retry (OpenAI clients mark it with ``x-stainless-retry-count``) is always answered, so
+a client that retries always gets through. Prompts are read from ``rlm_graph.prompts`` at run
+time, never copied, so edits to them keep working. ``GET /stats`` returns the record as JSON,
+``POST /reset`` clears it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import random
 import re
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -63,6 +69,8 @@ class RequestRecord:
     arrival: float  # time.perf_counter() of this server's process
     done: float
     prompt_chars: int
+    # sha256 of the last message: the same request asked twice (a call paid twice) repeats it
+    digest: str = ""
 
 
 def _text(content: Any) -> str:
@@ -172,12 +180,16 @@ count = len([1 for day, label in rows if label == {label!r} and {first!r} <= day
 print(count)
 ```"""
 
-# Anything else: the code of each slice, asked of a sub-model in one batch.
+# Anything else: the code of each slice, asked of a sub-model in one batch. Two cells, and the
+# second prints a variable of the first after the batch: a run resumed mid-batch shows that
+# both cells' variables came back.
 _REPL_FAN_OUT = """\
 I will ask one sub-model about each slice of the context, in one batch.
 ```repl
 n = {calls}
 size = -(-len(context) // n)
+```
+```repl
 prompts = [
     "Find the access code (four digits, a dash, ALPHA) in this text. "
     "Reply with the code only, or NOT FOUND.\\n\\n" + context[max(0, i * size - 64) : (i + 1) * size]
@@ -186,7 +198,7 @@ prompts = [
 answers = llm_query_batched(prompts)
 found = [a.strip() for a in answers if a.strip() != "NOT FOUND"]
 answer = found[0] if found else "NOT FOUND"
-print(answer)
+print("slices", n, "answers", len(answers), "->", answer)
 ```"""
 
 _COUNT_QUESTION = re.compile(
@@ -266,13 +278,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         fake = self.server.fake
-        request = json.loads(body)
+        with fake.serving():
+            self._complete(fake, json.loads(body), arrival)
+
+    def _complete(self, fake: FakeOpenAIServer, request: dict[str, Any], arrival: float) -> None:
         auth = self.headers.get("Authorization", "")
         fake.seen_auth.append(auth)
         if request.get("model") == ECHO_KEY_MODEL:
             key = auth.removeprefix("Bearer ")
             message = f"Incorrect API key provided: {key}"
             self._send_json(401, {"error": {"message": message, "code": 401}})
+            return
+        if fake.should_fail(self.headers.get("x-stainless-retry-count", "0")):
+            self._send_json(500, {"error": {"message": "scripted failure", "code": 500}})
             return
         messages = request.get("messages") or []
         kind = classify(messages)
@@ -310,7 +328,9 @@ class _Handler(BaseHTTPRequestHandler):
                     "usage": usage,
                 },
             )
-        fake.record(RequestRecord(kind, arrival, time.perf_counter(), prompt_chars))
+        last = _text(messages[-1].get("content")) if messages else ""
+        digest = hashlib.sha256(last.encode()).hexdigest()
+        fake.record(RequestRecord(kind, arrival, time.perf_counter(), prompt_chars, digest))
 
     def _send_stream(self, model: str, text: str, usage: dict[str, int]) -> None:
         """One content chunk and a usage chunk, as server-sent events."""
@@ -354,8 +374,13 @@ class FakeOpenAIServer:
         subcalls_only: bool = False,
         calls: int = 65,
         ranges: int = 0,
+        fail_rate: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.latency = latency
+        self.fail_rate = fail_rate
+        self.failures = 0  # first attempts answered with a 500
+        self._rng = random.Random(seed)
         self.subcalls_only = subcalls_only
         self.calls = calls
         # >0: the root's first turn CALLs this many chunk ranges (children then CALL chunks)
@@ -364,6 +389,8 @@ class FakeOpenAIServer:
         self.seen_auth: list[str] = []  # every Authorization header received
         self._lock = threading.Lock()
         self._ids = 0
+        self._in_flight = 0
+        self._idle = threading.Condition(self._lock)
         self.open_gate = threading.Event()
         self.open_gate.set()
         self._httpd = _Server((host, port), _Handler)
@@ -395,6 +422,33 @@ class FakeOpenAIServer:
             self._ids += 1
             return self._ids
 
+    def should_fail(self, retry_count: str) -> bool:
+        """Whether to refuse this request: a ``fail_rate`` share of first attempts."""
+        if not self.fail_rate or retry_count.strip() not in ("", "0"):
+            return False
+        with self._lock:
+            failed = self._rng.random() < self.fail_rate
+            self.failures += failed
+            return failed
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Count a chat request as in flight until its reply is sent (or its client is gone)."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no request is being answered: a killed client's requests still in the
+        server finish (and are recorded) before a test resets or reads the record."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
     def record(self, entry: RequestRecord) -> None:
         with self._lock:
             self._records.append(entry)
@@ -421,6 +475,7 @@ class FakeOpenAIServer:
             "now": time.perf_counter(),
             "latency": self.latency,
             "latency_subcalls_only": self.subcalls_only,
+            "failures": self.failures,
             "requests": [asdict(r) for r in sorted(records, key=lambda r: r.arrival)],
             **summarize(records),
         }
@@ -466,6 +521,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--calls", type=int, default=65, help="sub-calls the fake roots fan out to (65)"
     )
+    parser.add_argument(
+        "--fail-rate", type=float, default=0.0, help="share of first attempts answered with a 500"
+    )
     args = parser.parse_args(argv)
     server = FakeOpenAIServer(
         host=args.host,
@@ -473,6 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency,
         subcalls_only=args.latency_subcalls_only,
         calls=args.calls,
+        fail_rate=args.fail_rate,
     )
     print(server.start(), flush=True)
     stop = threading.Event()

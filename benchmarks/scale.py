@@ -10,7 +10,9 @@ the default concurrency for a remote model, and (where stated) the default SQLit
 2. A depth-2 tree: 8 planning children, each fanning out to 8 leaves at 200 ms, against the same
    ideal: one limit shared by both levels must stay full.
 3. Checkpoint bytes per step, for a run of 10 and of 200 planner turns (one CALL each): with
-   delta channels the bytes a step writes do not grow with the run's length.
+   delta channels the bytes a step writes do not grow with the run's length. And the same
+   4-leaf run over a 16 KB and a 40 MB context, in calls mode and in REPL mode: checkpoints do
+   not grow with the context (``--only context`` runs just that table).
 4. 1,000 leaves (10 range children x 100 leaves) on a zero-latency server with SQLite: model
    calls per second and checkpoint bytes per model call.
 """
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -108,7 +111,6 @@ async def bytes_per_step(tmp: Path, turns: int) -> str:
     doc = haystack(tmp / f"steps{turns}.txt", turns + 1)
     db = tmp / f"steps{turns}.sqlite"
     with FakeOpenAIServer(calls=1) as fake:
-        from benchmarks import fake_openai_server as server_module
 
         def one_call_per_turn(messages, calls, ranges=0):
             seen = sum(1 for m in messages if m.get("role") == "assistant")
@@ -116,9 +118,7 @@ async def bytes_per_step(tmp: Path, turns: int) -> str:
                 return f'CALL("find the code", "chunk:{seen}")'
             return f'FINAL("{ANSWER}")'
 
-        original = server_module._planner_reply
-        server_module._planner_reply = one_call_per_turn
-        try:
+        with scripted("_planner_reply", one_call_per_turn):
             rlm = RLM(
                 model="m",
                 base_url=fake.base_url,
@@ -128,8 +128,6 @@ async def bytes_per_step(tmp: Path, turns: int) -> str:
                 direct_below=0,  # plan even when the document would fit one call
             )
             await run(rlm, doc)
-        finally:
-            server_module._planner_reply = original
     count, blob, writes = checkpoint_bytes(db)
     return (
         f"| {turns} | {count} | {blob + writes:,} | {(blob + writes) / count:,.0f} | "
@@ -156,9 +154,50 @@ async def thousand_leaves(tmp: Path) -> str:
     )
 
 
+@contextlib.contextmanager
+def scripted(name: str, reply: Callable[..., str]) -> Iterator[None]:
+    """The fake server's reply function ``name`` replaced by ``reply`` for a while."""
+    from benchmarks import fake_openai_server as server_module
+
+    original = getattr(server_module, name)
+    setattr(server_module, name, reply)
+    try:
+        yield
+    finally:
+        setattr(server_module, name, original)
+
+
+# REPL mode's version of the 4-leaf run: one cell hands 4 slices of the context to rlm_query
+# children (leaves over located spans, so the answer is grounded), the next turn answers.
+REPL_FOUR_LEAVES = """\
+```repl
+parts = [("find the code", context[i * 3000 : (i + 1) * 3000]) for i in range(4)]
+found = [a for a in rlm_query_batched(parts) if "ALPHA" in a]
+answer = found[0] if found else "NOT FOUND"
+print(answer)
+```"""
+
+
+def repl_four_leaves(messages: list[dict], calls: int) -> str:
+    answered = any(m.get("role") == "assistant" for m in messages)
+    return "FINAL_VAR(answer)" if answered else REPL_FOUR_LEAVES
+
+
+def largest_step(db: Path) -> int:
+    """The most bytes one checkpoint or one pending write stored."""
+    with sqlite3.connect(db) as conn:
+        (blob,) = conn.execute(
+            "select coalesce(max(length(checkpoint)), 0) from checkpoints"
+        ).fetchone()
+        (write,) = conn.execute("select coalesce(max(length(value)), 0) from writes").fetchone()
+    return max(blob, write)
+
+
 async def context_size(tmp: Path) -> list[str]:
-    """The same run (one planner turn CALLing 4 chunks, then FINAL) over a 16 KB and a 40 MB
-    file: checkpoints hold references to the context, never its text."""
+    """The same run (4 leaves over the context's start, then the answer) over a 16 KB and a
+    40 MB file, in calls mode (one planner turn CALLing 4 chunks) and in REPL mode (a cell
+    calling rlm_query_batched on 4 slices): checkpoints hold references to the context, never
+    its text, and REPL mode's sandbox state is stored with the context cut out."""
     rows = []
     for label, size in (("16 KB", 16_000), ("40 MB", 40_000_000)):
         doc = tmp / f"ctx{size}.txt"
@@ -168,12 +207,22 @@ async def context_size(tmp: Path) -> list[str]:
             while written < size:
                 out.write(block[: size - written])
                 written += len(block[: size - written])
-        db = tmp / f"ctx{size}.sqlite"
-        with FakeOpenAIServer(calls=4) as fake:
-            rlm = RLM(model="m", base_url=fake.base_url, checkpointer=str(db), direct_below=0)
-            await run(rlm, doc)
-        count, blob, writes = checkpoint_bytes(db)
-        rows.append(f"| {label} | {doc.stat().st_size:,} | {count} | {blob + writes:,} |")
+        for mode in ("calls", "repl"):
+            db = tmp / f"ctx{size}-{mode}.sqlite"
+            with FakeOpenAIServer(calls=4) as fake, scripted("_repl_reply", repl_four_leaves):
+                rlm = RLM(
+                    model="m",
+                    base_url=fake.base_url,
+                    checkpointer=str(db),
+                    direct_below=0,
+                    mode=mode,
+                )
+                await run(rlm, doc)
+            count, blob, writes = checkpoint_bytes(db)
+            rows.append(
+                f"| {mode} | {label} | {doc.stat().st_size:,} | {count} | {blob + writes:,} | "
+                f"{(blob + writes) / count:,.0f} | {largest_step(db):,} |"
+            )
     return rows
 
 
@@ -238,43 +287,62 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument(
+        "--only",
+        choices=["fan-out", "steps", "context", "resume", "thousand"],
+        help="run one table, not all of them",
+    )
     args = parser.parse_args()
+
+    def wanted(name: str) -> bool:
+        return args.only in (None, name)
+
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        print(f"### Fan-out at the default concurrency, {args.latency * 1000:.0f} ms per leaf\n")
-        print("Sub-call span measured at the server, best of", args.repeats, "runs.\n")
-        print(
-            "| tree | concurrency (default) | leaves | ideal span (s) | span (s) | span / ideal "
-            "| peak in flight | whole run (s) |"
-        )
-        print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for row in await fan_out(tmp, args.latency, args.repeats):
-            print(row)
-        print("\n### Checkpoint bytes per step (SQLite; one CALL per planner turn)\n")
-        print(
-            "| planner turns | checkpoints | bytes stored | bytes per step | of which checkpoint "
-            "| of which writes |"
-        )
-        print("|---:|---:|---:|---:|---:|---:|")
-        for turns in (10, 200):
-            print(await bytes_per_step(tmp, turns))
-        print("\n### Checkpoint bytes do not grow with the context (SQLite, the same run)\n")
-        print("| context | bytes | checkpoints | bytes stored |")
-        print("|---|---:|---:|---:|")
-        for row in await context_size(tmp):
-            print(row)
-        print("\n### Resume: from the call to its first model call (8 of 32 leaves done)\n")
-        print("| resumed by | seconds to the first model call |")
-        print("|---|---:|")
-        for row in await resume_latency(tmp):
-            print(row)
-        print("\n### 1,000 leaves, zero-latency server, SQLite checkpointer\n")
-        print(
-            "| leaves | model calls | wall (s) | model calls / s | checkpoints | MB stored "
-            "| bytes per model call | peak in flight |"
-        )
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-        print(await thousand_leaves(tmp))
+        if wanted("fan-out"):
+            print(
+                f"### Fan-out at the default concurrency, {args.latency * 1000:.0f} ms per leaf\n"
+            )
+            print("Sub-call span measured at the server, best of", args.repeats, "runs.\n")
+            print(
+                "| tree | concurrency (default) | leaves | ideal span (s) | span (s) "
+                "| span / ideal | peak in flight | whole run (s) |"
+            )
+            print("|---|---:|---:|---:|---:|---:|---:|---:|")
+            for row in await fan_out(tmp, args.latency, args.repeats):
+                print(row)
+        if wanted("steps"):
+            print("\n### Checkpoint bytes per step (SQLite; one CALL per planner turn)\n")
+            print(
+                "| planner turns | checkpoints | bytes stored | bytes per step "
+                "| of which checkpoint | of which writes |"
+            )
+            print("|---:|---:|---:|---:|---:|---:|")
+            for turns in (10, 200):
+                print(await bytes_per_step(tmp, turns))
+        if wanted("context"):
+            print("\n### Checkpoint bytes do not grow with the context (SQLite, the same run)\n")
+            print(
+                "| mode | context | bytes | checkpoints | bytes stored | bytes per step "
+                "| largest step |"
+            )
+            print("|---|---|---:|---:|---:|---:|---:|")
+            for row in await context_size(tmp):
+                print(row)
+        if wanted("resume"):
+            print("\n### Resume: from the call to its first model call (8 of 32 leaves done)\n")
+            print("| resumed by | seconds to the first model call |")
+            print("|---|---:|")
+            for row in await resume_latency(tmp):
+                print(row)
+        if wanted("thousand"):
+            print("\n### 1,000 leaves, zero-latency server, SQLite checkpointer\n")
+            print(
+                "| leaves | model calls | wall (s) | model calls / s | checkpoints | MB stored "
+                "| bytes per model call | peak in flight |"
+            )
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            print(await thousand_leaves(tmp))
 
 
 if __name__ == "__main__":

@@ -187,7 +187,9 @@ Final answer:"""
 MAP_TASK = "{query}"
 
 # REPL mode (``--mode repl``): the planner writes Python run in a sandbox. No worked example
-# with an answer in it: a small model copies an example's answer into real replies.
+# with an answer in it, and no placeholder a reply could use as it is: a small model copies an
+# example's answer (or ``FINAL_VAR(name)``) into real replies. ``<answer>`` and ``<variable>``
+# cannot pass for an answer or a name; copied, they get a correction (protocol/repl.py).
 REPL_SYSTEM = """\
 You answer a question about a context that is too long to read at once. You work in a Python \
 REPL: write code in ```repl blocks; you see only what the code prints.
@@ -206,9 +208,11 @@ returns the list of replies.
 what you need to see; long output is cut.
 - Not available: files, network, class inheritance, `del`, generators (`yield`).
 
-Look at the context with code before answering. When you know the answer, reply with \
-FINAL(answer) on a line of its own, or FINAL_VAR(name) to answer with the value of a variable \
-your code set. Answer only after you have seen the output your code printed."""
+Look at the context with code before answering. When you know the answer, write it on a line \
+of its own as FINAL(<answer>), with your answer in place of <answer>; or as \
+FINAL_VAR(<variable>), with the name of a variable your code set in place of <variable>, to \
+answer with that variable's value. Answer only after you have seen the output your code \
+printed."""
 
 REPL_FIRST_TURN = """\
 Question: {query}
@@ -221,8 +225,9 @@ REPL_OBSERVATIONS = """\
 Output:
 {observations}
 Budget: {budget}
-Write another ```repl block, or FINAL(answer) / FINAL_VAR(name) if you know the answer."""
+Write another ```repl block, or, if you know the answer, FINAL(<answer>) or \
+FINAL_VAR(<variable>)."""
 
 REPL_FORCE_FINAL = """\
-{reason} Answer now: reply with FINAL(answer), or FINAL_VAR(name) for a variable your code set; \
-no more code."""
+{reason} Answer now with FINAL(<answer>), or FINAL_VAR(<variable>) for a variable your code \
+set; no more code."""

@@ -45,6 +45,15 @@ from rlm_graph.graph.model_call import call_model
 from rlm_graph.graph.outcome import finish, is_finished, partial_answer
 from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol.message import strip_think
+from rlm_graph.protocol.repl import (
+    FINAL_IS_ERROR,
+    FINAL_IS_PLACEHOLDER,
+    FINAL_WITH_CODE,
+    assigned_names,
+    is_placeholder,
+    looks_like_error,
+    parse_repl,
+)
 from rlm_graph.repl import (
     CallError,
     CellOutcome,
@@ -56,6 +65,7 @@ from rlm_graph.repl import (
     SandboxSession,
     VariableError,
 )
+from rlm_graph.secrets import redact
 from rlm_graph.state import CallRecord, ContextRef, Usage
 
 # What a cell may print before the rest is cut (the sandbox says how much was cut): one
@@ -66,6 +76,8 @@ REPL_LIMITS = SandboxLimits(output_chars=3000, error_chars=2000)
 MAX_REFUSALS_PER_CELL = 20
 # A query child's task in its record and the tree: the head of its prompt.
 TASK_PREVIEW_CHARS = 200
+# Variables named back to a model whose FINAL_VAR names none it set.
+VARIABLES_LISTED = 8
 
 # -- the sandbox and the live sessions ---------------------------------------------------------
 
@@ -192,8 +204,9 @@ def locate_text(view: ContextView, value: ContextValue, text: str) -> ContextRef
 
 def _text_context(rt: RLMRuntime, text: str, label: str) -> ContextRef:
     """A text the code wrote, as a context of its own in the registry and the blob store (so a
-    child, a resume or another process can read it again); never in a checkpoint."""
-    store = TextStore(text)
+    child, a resume or another process can read it again); never in a checkpoint. Redacted:
+    it is the code's output, stored and sent to a model (a span of the context is not)."""
+    store = TextStore(redact(text) or "")
     rt.registry.register(store)
     blobs = rt.registry.blobs
     if blobs is not None and hasattr(blobs, "put"):
@@ -312,26 +325,64 @@ class _Cells:
     async def _final(self) -> None:
         """The reply's FINAL / FINAL_VAR, once its cells have run."""
         turn = self.state.get("repl_turn") or {}
-        answer: str | None = None
-        if turn.get("final_var"):
-            name = turn["final_var"]
-            try:
-                answer = await self.session.read_variable(name)
-            except VariableError as exc:
-                self.observe(f"FINAL_VAR({name})", f"error: {exc}", "error")
-        elif turn.get("final") is not None:
-            answer = turn["final"]
+        answer = await self._final_answer(turn)
         if answer is not None:
-            answer = strip_marks(answer)
+            answer = redact(strip_marks(answer)) or ""
             if not answer or echoes(answer, self.state["query"]):
                 text = "error: that FINAL only repeats the question; answer it"
                 self.observe("(your FINAL)", text, "error")
+            elif looks_like_error(answer):  # a copied message, literal or in a variable
+                self.observe("(your FINAL)", f"error: {FINAL_IS_ERROR}", "error")
             else:
                 self.ended = finish("done", answer)
                 return
         if turn.get("forced"):
             why = "planner turn limit reached"
             self.ended = finish("budget_exhausted", partial_answer(self.state, why) or None, why)
+
+    async def _final_answer(self, turn: dict[str, Any]) -> str | None:
+        """The answer the reply gave, or None (and an error for the model) when it gave none
+        that can stand: an unknown variable, a copied placeholder, a guess beside code."""
+        if turn.get("final") is None or turn.get("final_is_name"):
+            name = turn.get("final_var") or turn.get("final")
+            if not name:
+                return None
+            try:
+                return await self.session.read_variable(name)
+            except VariableError:
+                pass
+            if not turn.get("final_is_name"):
+                text = f"error: no variable {name!r} is set. {self._variables_hint()}"
+                self.observe(f"FINAL_VAR({name})", text, "error")
+                return None
+            # FINAL(name) and no such variable: the text itself, unless it is not an answer.
+            if is_placeholder(name):
+                error = FINAL_IS_PLACEHOLDER.format(argument=name)
+                self.observe(f"FINAL({name})", f"error: {error}. {self._variables_hint()}", "error")
+                return None
+            if turn.get("ran_code"):
+                self.observe("(your reply)", f"error: {FINAL_WITH_CODE}", "error")
+                return None
+            return name
+        return turn["final"]
+
+    def _variables_hint(self) -> str:
+        """Which variables the model's code assigned in this call, to answer FINAL_VAR with."""
+        names: list[str] = []
+        for entry in self.state.get("transcript") or []:
+            if entry.get("author") == "model":
+                for code in parse_repl(entry.get("text", "")).cells:
+                    names.extend(assigned_names(code))
+        names = list(dict.fromkeys(reversed(names)))[:VARIABLES_LISTED]
+        if not names:
+            return (
+                "Your code has set no variables: compute the answer in a ```repl block first, "
+                "or put the answer itself in FINAL(...)"
+            )
+        return (
+            f"Variables your code set (latest first): {', '.join(names)}. Put the one holding "
+            "the answer in FINAL_VAR(...)"
+        )
 
     # -- pending calls -> jobs ----------------------------------------------------------------
 
@@ -382,7 +433,7 @@ class _Cells:
             self.calls_made += 1
             call_id = f"{self.state['call_id']}.{self.calls_made}"
             query = call.function.startswith("llm_")
-            task = call.args["prompt"] if query else call.args["task"]
+            task = redact(call.args["prompt"] if query else call.args["task"]) or ""
             if query and len(task) > TASK_PREVIEW_CHARS:
                 task = task[:TASK_PREVIEW_CHARS] + " ..."
             self.jobs.append(
@@ -481,6 +532,8 @@ async def run_cells(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, 
 def _answers(
     pending: list[dict[str, Any]], results: list[dict[str, Any]]
 ) -> dict[str, str | CallError]:
+    """The children's replies as the paused cell receives them: redacted, since whatever
+    enters the sandbox ends up in its dumped state (a provider may echo a key)."""
     by_call = {result["call_id"]: result for result in results}
     answers: dict[str, str | CallError] = {}
     for meta in pending:
@@ -488,12 +541,12 @@ def _answers(
         if result is None:
             answers[meta["id"]] = CallError(message=f"{meta['function']}: the sub-call was lost")
         elif result["status"] == "error":
-            error = result.get("error") or "unknown error"
+            error = redact(result.get("error")) or "unknown error"
             answers[meta["id"]] = CallError(message=f"{meta['function']} failed: {error}")
         elif result.get("outcome") == "not_found":
             answers[meta["id"]] = "not found"
         else:
-            answers[meta["id"]] = result.get("answer") or ""
+            answers[meta["id"]] = redact(result.get("answer")) or ""
     return answers
 
 
@@ -592,7 +645,8 @@ async def run_query(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[s
         "target": job["target"],
         "started_at": time.time() - reply.seconds,
     }
-    answer = None if reply.error else strip_think(reply.text).strip()
+    # Redacted like a cell's output: this reply goes into the cell, the record and the tree.
+    answer = None if reply.error else redact(strip_think(reply.text).strip())
     state.update(
         usage_update(state, model.name, reply.usage),
         iteration=1,

@@ -24,6 +24,7 @@ from rlm_graph.graph.window import fit_transcript
 from rlm_graph.models import ResolvedModel
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import parse_repl
+from rlm_graph.secrets import redact
 
 # Room left in the window for the planner's reply: code takes more than actions.
 REPL_REPLY_RESERVE_TOKENS = 1536
@@ -105,7 +106,8 @@ async def repl_planner_turn(
             "transcript": added,
             **finish("error", partial_answer(state, "model failed"), reply.error),
         }
-    text = strip_think(reply.text).strip()
+    # Redacted before it is parsed: a key the model wrote never reaches the sandbox's state.
+    text = redact(strip_think(reply.text).strip()) or ""
     turn = parse_repl(text)
     added.append({"author": "model", "text": text or "(empty reply)"})
     update.update(
@@ -114,6 +116,8 @@ async def repl_planner_turn(
         repl_turn={
             "final": turn.final,
             "final_var": turn.final_var,
+            "final_is_name": turn.final_is_name,
+            "ran_code": bool(turn.cells),
             "errors": turn.errors,
             "forced": forced,
         },

@@ -6,6 +6,11 @@ line as the last line *inside* a block; there it is part of the program: it is t
 code and applied after the block runs (``FINAL(expression)`` is evaluated by the code itself).
 
 Parsing never raises: a reply with nothing to do comes back with an error for the model.
+Small models make three mistakes often enough to get their own short corrections: a bare
+value with no FINAL (told to reply ``FINAL(value)``), an error message given as the answer,
+and a placeholder copied from the instructions (``FINAL(<answer>)``, ``FINAL_VAR(<variable>)``,
+``FINAL(answer)`` where no ``answer`` variable exists). ``FINAL(name)`` in prose answers with
+the variable ``name`` when the code set one, as it does inside a block.
 """
 
 from __future__ import annotations
@@ -25,16 +30,58 @@ _FENCE = re.compile(r"```[ \t]*(repl|python|py)[ \t]*\n(.*?)(?:```|\Z)", re.DOTA
 # FINAL either.
 _OTHER_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
 _FINAL_VAR = re.compile(r"^[ \t]*FINAL_VAR\(\s*(['\"]?)([A-Za-z_]\w*)\1\s*\)[ \t]*$", re.M)
+# FINAL_VAR with anything else between the brackets: a placeholder, an expression, nothing.
+_FINAL_VAR_ANY = re.compile(r"^[ \t]*FINAL_VAR\((.*)$", re.M)
 _FINAL = re.compile(r"^[ \t]*FINAL\(", re.M)
+# What an error looks like when a model hands one over as its answer.
+_ERROR_TEXT = re.compile(r"^\s*(?i:error:|\[?traceback\b)|\b[A-Z]\w*(?:Error|Exception): ")
+# Words the instructions (ours, or the paper's) put where the answer goes: never an answer.
+PLACEHOLDER_WORDS = frozenset(
+    {"answer", "your answer", "your final answer", "your final answer here", "..."}
+)
+# A reply this short on one line, with no code, is taken for a value the model meant to give
+# when it is one word or holds a number ("42", "Paris", "12 records"; not "Let me think.").
+BARE_VALUE_CHARS = 40
+BARE_VALUE_WORDS = 3
 
 NO_CODE_ERROR = (
-    "no ```repl block and no FINAL(...) or FINAL_VAR(...) line: write Python in a ```repl "
-    "block, or answer with FINAL(answer)"
+    "your reply has no ```repl block and no FINAL line: write Python in a ```repl block, or "
+    "put your answer in FINAL(...) on a line of its own"
 )
 FINAL_WITH_CODE = (
     "FINAL(...) was ignored because this reply also ran code: read its output first, then "
-    "answer (FINAL_VAR(name) answers with a variable the code set)"
+    "answer (FINAL_VAR(...) with a variable's name answers with a value the code set)"
 )
+FINAL_IS_ERROR = (
+    "that FINAL holds an error message, not an answer: fix the code that failed, or answer "
+    "the question"
+)
+FINAL_IS_PLACEHOLDER = (
+    "FINAL({argument}) copies the instructions' placeholder: put your actual answer between "
+    "the brackets"
+)
+FINAL_VAR_NOT_A_NAME = (
+    "FINAL_VAR({argument}) is not a variable name: put the name of a variable your code set "
+    "between the brackets, or your answer itself in FINAL(...)"
+)
+
+
+def bare_value_error(value: str) -> str:
+    """The correction for a reply that is only a value: how to give it as the answer."""
+    return (
+        f"your reply has no FINAL line. If {value} is your answer, reply with exactly: "
+        f"FINAL({value})"
+    )
+
+
+def is_placeholder(argument: str) -> bool:
+    """``<answer>``, ``<variable>``, ``...``: a stand-in from instructions, not a value."""
+    text = argument.strip().strip("'\"").strip()
+    return (text.startswith("<") and text.endswith(">")) or text.lower() in PLACEHOLDER_WORDS
+
+
+def looks_like_error(answer: str) -> bool:
+    return _ERROR_TEXT.search(answer) is not None
 
 
 class ReplTurn(BaseModel):
@@ -49,6 +96,10 @@ class ReplTurn(BaseModel):
 
     final_in_code: bool = False
     """The final line stood inside a block: the program meant it, so it follows the cells."""
+
+    final_is_name: bool = False
+    """``final`` is a bare name written in prose (``FINAL(count)``): the variable's value when
+    the code set one, else the text itself (unless it is a placeholder such as ``answer``)."""
 
     errors: list[str] = Field(default_factory=list)
 
@@ -99,70 +150,149 @@ def _is_literal(argument: str) -> bool:
     return True
 
 
-def _final_in_cell(code: str) -> tuple[str, str | None, str | None]:
+class _CellFinal(BaseModel):
+    """What the last line of a block asks for, and the block without that line."""
+
+    code: str
+    final: str | None = None
+    final_var: str | None = None
+    error: str | None = None
+
+
+def _final_in_cell(code: str) -> _CellFinal:
     """A block whose last line is FINAL_VAR(name) / FINAL(...): the code without it, and the
     final it asks for (an expression is assigned to FINAL_EXPRESSION_VAR and read back)."""
     lines = code.rstrip().split("\n")
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
-        return code, None, None
-    last = lines[-1]
+        return _CellFinal(code=code)
+    last, rest = lines[-1], "\n".join(lines[:-1])
     if last[:1].isspace():  # inside a loop or a branch: the code's own business
-        return code, None, None
+        return _CellFinal(code=code)
     if match := _FINAL_VAR.match(last):
-        return "\n".join(lines[:-1]), None, match.group(2)
+        return _CellFinal(code=rest, final_var=match.group(2))
+    if match := _FINAL_VAR_ANY.match(last):
+        argument = match.group(1).rstrip().removesuffix(")")
+        return _CellFinal(code=rest, error=FINAL_VAR_NOT_A_NAME.format(argument=argument))
     if _FINAL.match(last):
         argument = _final_argument(last, last.index("FINAL(") + len("FINAL("))
         if argument is None or not argument.strip():
-            return code, None, None
-        if _is_literal(argument):
-            return "\n".join(lines[:-1]), _literal_or_text(argument), None
+            return _CellFinal(code=code)
         if argument.strip().isidentifier():
-            return "\n".join(lines[:-1]), None, argument.strip()
-        body = [*lines[:-1], f"{FINAL_EXPRESSION_VAR} = ({argument.strip()})"]
-        return "\n".join(body), None, FINAL_EXPRESSION_VAR
-    return code, None, None
+            return _CellFinal(code=rest, final_var=argument.strip())
+        if is_placeholder(argument):
+            error = FINAL_IS_PLACEHOLDER.format(argument=argument.strip())
+            return _CellFinal(code=rest, error=error)
+        if _is_literal(argument):
+            return _CellFinal(code=rest, final=_literal_or_text(argument))
+        body = f"{rest}\n{FINAL_EXPRESSION_VAR} = ({argument.strip()})"
+        return _CellFinal(code=body.lstrip("\n"), final_var=FINAL_EXPRESSION_VAR)
+    return _CellFinal(code=code)
+
+
+def _bare_value(text: str) -> str | None:
+    """The reply itself when it is nothing but a short value (``42``, ``Paris``)."""
+    value = text.strip()
+    if not value or "\n" in value or "`" in value or len(value) > BARE_VALUE_CHARS:
+        return None
+    words = value.split()
+    if len(words) > BARE_VALUE_WORDS or looks_like_error(value) or "(" in value:
+        return None
+    if len(words) > 1 and not any(char.isdigit() for char in value):
+        return None
+    return value.rstrip(".")
 
 
 def parse_repl(text: str) -> ReplTurn:
     """The cells and the final answer of one model reply."""
     turn = ReplTurn()
     for match in _FENCE.finditer(text):
-        code = match.group(2)
-        if not code.strip():
+        if not match.group(2).strip():
             continue
-        code, final, final_var = _final_in_cell(code)
-        if final is not None or final_var is not None:
-            turn.final, turn.final_var, turn.final_in_code = final, final_var, True
-        if code.strip():
-            turn.cells.append(code.rstrip() + "\n")
+        found = _final_in_cell(match.group(2))
+        if found.final is not None or found.final_var is not None:
+            turn.final, turn.final_var, turn.final_in_code = found.final, found.final_var, True
+        if found.error is not None:
+            turn.errors.append(found.error)
+        if found.code.strip():
+            turn.cells.append(found.code.rstrip() + "\n")
     if len(turn.cells) > MAX_CELLS_PER_REPLY:
         turn.errors.append(
             f"only the first {MAX_CELLS_PER_REPLY} of {len(turn.cells)} ```repl blocks were run"
         )
         turn.cells = turn.cells[:MAX_CELLS_PER_REPLY]
     if not turn.has_final:
-        prose = _OTHER_FENCE.sub("", _FENCE.sub("", text))
-        if match := _FINAL_VAR.search(prose):
-            turn.final_var = match.group(2)
-        elif match := _FINAL.search(prose):
-            argument = _final_argument(prose, match.end())
-            if argument is not None and argument.strip():
-                turn.final = _literal_or_text(argument)
-    if turn.final is not None and turn.cells and not turn.final_in_code:
+        _prose_final(turn, _OTHER_FENCE.sub("", _FENCE.sub("", text)))
+    if turn.final is not None and turn.cells and not turn.final_in_code and not turn.final_is_name:
         turn.errors.append(FINAL_WITH_CODE)
         turn.final = None
     if not turn.cells and not turn.has_final and not turn.errors:
-        turn.errors.append(NO_CODE_ERROR)
+        value = _bare_value(text)
+        turn.errors.append(NO_CODE_ERROR if value is None else bare_value_error(value))
     return turn
+
+
+def _prose_final(turn: ReplTurn, prose: str) -> None:
+    """The final line written outside the blocks, if any (its mistakes as errors)."""
+    if match := _FINAL_VAR.search(prose):
+        turn.final_var = match.group(2)
+    elif match := _FINAL_VAR_ANY.search(prose):
+        argument = match.group(1).rstrip().removesuffix(")")
+        turn.errors.append(FINAL_VAR_NOT_A_NAME.format(argument=argument))
+    elif match := _FINAL.search(prose):
+        argument = _final_argument(prose, match.end())
+        if argument is None or not argument.strip():
+            return
+        if argument.strip().isidentifier() and not _is_literal(argument):
+            turn.final, turn.final_is_name = argument.strip(), True
+        elif is_placeholder(argument):
+            turn.errors.append(FINAL_IS_PLACEHOLDER.format(argument=argument.strip()))
+        else:
+            turn.final = _literal_or_text(argument)
+
+
+def assigned_names(code: str) -> list[str]:
+    """Module-level names a cell assigns, in order (for telling a model which variables it
+    has); a cell that does not parse assigns none."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+
+    def visit(node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            # Functions, lambdas and comprehensions have scopes of their own.
+            if isinstance(
+                child,
+                ast.FunctionDef
+                | ast.AsyncFunctionDef
+                | ast.Lambda
+                | ast.ClassDef
+                | ast.comprehension,
+            ):
+                continue
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                names.append(child.id)
+            visit(child)
+
+    visit(tree)
+    return [n for n in dict.fromkeys(names) if n != FINAL_EXPRESSION_VAR]
 
 
 __all__ = [
     "FINAL_EXPRESSION_VAR",
+    "FINAL_IS_ERROR",
+    "FINAL_IS_PLACEHOLDER",
+    "FINAL_VAR_NOT_A_NAME",
     "FINAL_WITH_CODE",
     "MAX_CELLS_PER_REPLY",
     "NO_CODE_ERROR",
     "ReplTurn",
+    "assigned_names",
+    "bare_value_error",
+    "is_placeholder",
+    "looks_like_error",
     "parse_repl",
 ]

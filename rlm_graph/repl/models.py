@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rlm_graph.secrets import redact
 
 # The host functions the model's code may call. Anything else that the code calls but never
 # defined is answered with a NameError inside the sandbox, never forwarded to the host.
@@ -108,6 +110,13 @@ class CellOutcome(BaseModel):
 
     pending: list[PendingCall] = Field(default_factory=list)
     """The sub-calls to answer before the cell can go on; empty unless ``status == "paused"``."""
+
+    @field_validator("output", "result", "error")
+    @classmethod
+    def _no_secrets(cls, text: str | None) -> str | None:
+        # Whatever a sandbox produced, no known secret leaves it: this text goes to the model,
+        # the checkpoints and the tree.
+        return redact(text)
 
     @property
     def ok(self) -> bool:

@@ -245,8 +245,13 @@ class MontySession:
             )
         else:
             snapshot, paused = self._paused
-            paused = paused.model_copy(
-                update={"output": self._output.text, "output_cut_chars": self._output.cut}
+            # Validated, not model_copy'd: the output is redacted on the way in.
+            paused = PausedCell.model_validate(
+                {
+                    **paused.model_dump(),
+                    "output": self._output.text,
+                    "output_cut_chars": self._output.cut,
+                }
             )
             saved = SessionState(
                 runtime=RUNTIME,

@@ -16,9 +16,10 @@ import json
 import struct
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from rlm_graph.repl.models import ContextValue, PendingCall, SandboxLimits
+from rlm_graph.secrets import redact
 
 _MAGIC = b"RLMREPL1"
 _HEADER_LEN = struct.Struct(">I")
@@ -43,6 +44,12 @@ class PausedCell(BaseModel):
     pending: list[PendingCall]
     output: str = ""
     output_cut_chars: int = 0
+
+    @field_validator("output")
+    @classmethod
+    def _no_secrets(cls, text: str) -> str:
+        # The output so far of a paused cell is stored in the checkpoint with the dump.
+        return redact(text) or ""
 
 
 Segment = tuple[Literal["b", "ctx"], str | int]

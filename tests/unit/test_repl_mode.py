@@ -1,99 +1,40 @@
 """REPL mode on the real graph (issue 15): cells run in the sandbox, their sub-calls are real
 children (records, tree nodes, checkpoints, the one concurrency limit), a crash mid-batch
-resumes the same cell, budgets refuse what they cannot pay, hostile code is contained."""
+resumes the same cell, budgets refuse what they cannot pay. Hostile cells and secrets:
+test_repl_security.py; a killed CLI process: test_durable_cli.py."""
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
 import uuid
-from collections.abc import Callable
 
 import pytest
-from langchain_core.messages import BaseMessage
 
-from rlm_graph import RLM, prompts
+from rlm_graph import RLM
 from rlm_graph.cli import build_parser
 from rlm_graph.errors import RLMError
-from rlm_graph.graph import repl_cell
-from rlm_graph.protocol.message import content_text
+from rlm_graph.graph.builder import build_rlm_graph
+from rlm_graph.persistence import open_backend
 from rlm_graph.protocol.repl import (
     FINAL_EXPRESSION_VAR,
     FINAL_WITH_CODE,
     NO_CODE_ERROR,
     parse_repl,
 )
-from rlm_graph.repl import SandboxLimits
 from rlm_graph.samples import make_haystack
 from rlm_graph.settings import RunSettings
-from rlm_graph.testing import ScriptedChatModel, is_leaf_prompt, needle_finder
-from tests.unit.conftest import NEEDLE_PATTERN
-
-REPL_HEAD = prompts.REPL_SYSTEM.split("{")[0]
-
-
-def is_repl_turn(messages: list[BaseMessage]) -> bool:
-    return content_text(messages[0].content).startswith(REPL_HEAD)
-
-
-def repl_model(
-    turns: list[str] | Callable[[list[BaseMessage], int], str],
-    query: Callable[[str], str] = str.upper,
-    **kwargs,
-) -> ScriptedChatModel:
-    """Planner turns scripted in order (or computed); an llm_query's prompt answered by
-    ``query``; leaf prompts (rlm_query children) by the needle finder."""
-    counter = {"turn": 0}
-    leaf = needle_finder(NEEDLE_PATTERN)
-
-    def respond(messages: list[BaseMessage]) -> str:
-        if is_repl_turn(messages):
-            turn = counter["turn"]
-            counter["turn"] += 1
-            if callable(turns):
-                return turns(messages, turn)
-            return turns[min(turn, len(turns) - 1)]
-        if is_leaf_prompt(messages):
-            return leaf(messages)
-        return query(content_text(messages[-1].content))
-
-    return ScriptedChatModel(respond=respond, **kwargs)
-
-
-def repl_rlm(model, checkpointer=None, **kwargs) -> RLM:
-    defaults = {"concurrency": 4, "judge": False, "sub_window_tokens": 1200}
-    return RLM(model=model, mode="repl", checkpointer=checkpointer, **{**defaults, **kwargs})
-
-
-def cell(code: str) -> str:
-    return f"```repl\n{code.strip()}\n```"
-
-
-def query_prompts(model: ScriptedChatModel) -> list[str]:
-    return [
-        content_text(call[-1].content)
-        for call in model.calls
-        if not is_repl_turn(call) and not is_leaf_prompt(call)
-    ]
-
-
-def shown(observations: str, label: str, output: str) -> bool:
-    """Whether a cell's output was shown to the planner (inline, or below a multi-line label)."""
-    return re.search(rf"\] {label} ->\s{re.escape(output)}(\n|$)", observations) is not None
-
-
-def transcripts(model: ScriptedChatModel) -> list[str]:
-    """The last user message of every planner turn: what the model read after its cells."""
-    return [content_text(call[-1].content) for call in model.calls if is_repl_turn(call)]
-
-
-LOG = "".join(
-    f"ERROR disk full on /dev/sd{i % 4}\n" if i % 7 == 0 else f"INFO request {i} ok\n"
-    for i in range(400)
+from rlm_graph.tree.load import aload, checkpoint_namespaces
+from tests.unit.repl_fakes import (
+    ERRORS,
+    LOG,
+    cell,
+    is_repl_turn,
+    query_prompts,
+    repl_model,
+    repl_rlm,
+    shown,
+    transcripts,
 )
-ERRORS = sum(1 for line in LOG.splitlines() if line.startswith("ERROR"))
-
 
 # -- the protocol --------------------------------------------------------------------------
 
@@ -179,26 +120,75 @@ print(verdict)
     assert query.task.startswith("Is this log healthy?") and query.usage.model_calls == 1
 
 
-async def test_a_batch_runs_concurrently_and_its_calls_are_tree_nodes():
-    code = """
-parts = [context[i:i + 500] for i in range(0, 2500, 500)]
+BATCH_OF_EIGHT = """
+parts = [context[i:i + 500] for i in range(0, 4000, 500)]
 replies = llm_query_batched(["Count ERROR lines: " + p for p in parts])
 print(len(replies))
 """
-    model = repl_model([cell(code), "FINAL_VAR(replies)"], query=lambda p: "1", latency=0.05)
+
+
+def slow_queries(messages) -> float:
+    # Sub-calls take long enough for the limiter, not the scheduler, to decide how many overlap.
+    return 0.0 if is_repl_turn(messages) else 0.2
+
+
+async def test_a_batch_runs_concurrently_and_its_calls_are_tree_nodes():
+    model = repl_model([cell(BATCH_OF_EIGHT), "FINAL_VAR(replies)"], query=lambda p: "1")
+    model.latency = slow_queries
     result = await repl_rlm(model, concurrency=4).ainvoke(
         {"query": "How many ERROR lines?", "context": LOG}
     )
-    assert result.status == "done"
-    assert model.max_in_flight > 1  # the five sub-calls ran side by side
+    assert result.status == "done" and result.answer == str(["1"] * 8)
+    # Peak in flight, counted by the model: the eight sub-calls filled the one limit of 4 and
+    # never went past it (the planner's turns come before and after the batch).
+    assert model.max_in_flight == 4
     children = [r for r in result.records if r.kind == "query"]
-    assert [r.id for r in children] == [f"t1.{i}" for i in range(1, 6)]
+    assert [r.id for r in children] == [f"t1.{i}" for i in range(1, 9)]
     tree = result.tree
     for child in children:
         assert tree.has_edge("t1", child.id)
         assert tree.nodes[child.id]["kind"] == "query"
         assert tree.nodes[child.id]["status"] == "done"
-    assert result.usage.model_calls == 2 + 5
+    assert result.usage.model_calls == 2 + 8
+
+
+async def test_in_cell_children_are_in_the_checkpoints_and_the_stored_tree(tmp_path):
+    db = str(tmp_path / "runs.sqlite")
+    thread = f"shape-{uuid.uuid4().hex[:6]}"
+    model = repl_model([cell(BATCH_OF_EIGHT), "FINAL_VAR(replies)"], query=lambda p: "1")
+    rlm = repl_rlm(model, db)
+    await rlm.ainvoke(
+        {"query": "How many ERROR lines?", "context": LOG}, {"configurable": {"thread_id": thread}}
+    )
+    children = [f"t1.{i}" for i in range(1, 9)]
+    async with open_backend(db) as backend:
+        graph = build_rlm_graph().compile(checkpointer=backend.saver)
+        config = {"configurable": {"thread_id": thread}}
+        history = [s async for s in graph.aget_state_history(config)]
+        # query children are one model call each: no checkpoint namespace of their own.
+        assert await checkpoint_namespaces(backend.saver, thread) == [""]
+    # Two checkpoints with the cell paused: its batch sent (one Send per pending call), then
+    # every answer in, before merge resumes the cell.
+    waiting, answered = reversed([s for s in history if s.values.get("repl_pending")])
+    assert waiting.next == tuple(["recurse"] * 8)
+    assert answered.next == ("merge",)
+    results = answered.values["child_results"]
+    assert sorted(r["call_id"] for r in results) == children
+    pending = waiting.values["repl_pending"]
+    assert [p["call_id"] for p in pending] == children
+    assert [p["function"] for p in pending] == ["llm_query_batched"] * 8
+    assert len({p["id"] for p in pending}) == 8  # the sandbox's ids, one per batch item
+    assert waiting.values["repl_state"].startswith(b"RLMREPL1")  # the paused session
+    records = waiting.values["records"]
+    for child in children:  # written when the child starts: in the tree before it answers
+        assert records[child]["status"] == "running" and records[child]["parent_id"] == "t1"
+        assert records[child]["kind"] == "query" and records[child]["depth"] == 1
+    final = history[0].values
+    assert not final["repl_pending"] and final["status"] == "done"
+    assert all(final["records"][child]["status"] == "done" for child in children)
+    stored = await aload(thread, db)
+    assert sorted(stored.successors("t1")) == sorted(children)
+    assert {stored.nodes[c]["kind"] for c in children} == {"query"}
 
 
 async def test_rlm_query_on_a_slice_is_a_child_whose_finding_grounds_the_answer():
@@ -367,47 +357,6 @@ async def test_checkpoints_hold_the_session_state_without_the_context(tmp_path):
         sizes = [len(row[0] or b"") for row in conn.execute("SELECT checkpoint FROM checkpoints")]
         writes = [len(row[0] or b"") for row in conn.execute("SELECT value FROM writes")]
     assert max(sizes + writes) < 64_000  # the context is 800 KB; no step stores it
-
-
-# -- containment -----------------------------------------------------------------------------
-
-
-async def test_hostile_cells_are_contained_and_no_secret_leaks(tmp_path, monkeypatch):
-    secret = "sk-repl-test-" + uuid.uuid4().hex
-    monkeypatch.setenv("RLM_GRAPH_TEST_SECRET", secret)
-    # A second of interpreter time per cell, not 30: the endless loop below ends sooner.
-    monkeypatch.setattr(repl_cell, "REPL_LIMITS", SandboxLimits(cell_seconds=1.0))
-    code = """
-import os
-for attempt in ("open('/etc/passwd').read()", "os.environ", "os.getenv('RLM_GRAPH_TEST_SECRET')",
-                "open(os.path.expanduser('~/.bashrc')).read()"):
-    try:
-        print(attempt, "->", eval(attempt))
-    except Exception as exc:
-        print(attempt, "refused:", type(exc).__name__)
-for module in ("socket", "subprocess", "ctypes"):
-    try:
-        exec("import " + module)
-        print(module, "imported")
-    except Exception as exc:
-        print(module, "refused:", type(exc).__name__)
-"""
-    model = repl_model([cell(code), cell("while True:\n    pass"), 'FINAL("contained")'])
-    db = str(tmp_path / "runs.sqlite")
-    rlm = repl_rlm(model, db)
-    result = await rlm.ainvoke({"query": "Say what the sandbox allows.", "context": LOG})
-    seen = transcripts(model)
-    output = seen[1]
-    assert "root:" not in output  # no line of /etc/passwd
-    for attempt in ("open('/etc/passwd')", "os.environ", "os.getenv", "ctypes", "socket"):
-        assert re.search(re.escape(attempt) + r".*refused", output), attempt
-    assert "imported" not in output
-    assert "TimeoutError" in seen[2]  # the endless loop was stopped; the run went on
-    assert result.status == "done"
-    exported = json.dumps(result.to_json())
-    everything = "\n".join(seen) + exported
-    assert secret not in everything
-    assert secret.encode() not in (tmp_path / "runs.sqlite").read_bytes()
 
 
 async def test_rlm_query_children_plan_in_code_at_depth_two():

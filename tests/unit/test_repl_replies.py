@@ -1,0 +1,159 @@
+"""REPL mode on a small model's replies: a bare value with no FINAL, an error message given as
+the answer, a placeholder copied from the instructions, a FINAL_VAR naming no variable. Each
+gets a short correction the model can act on, never a final answer; and no example in the
+REPL prompts is a reply that would be taken as an answer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rlm_graph import prompts
+from rlm_graph.protocol.repl import (
+    FINAL_IS_ERROR,
+    FINAL_IS_PLACEHOLDER,
+    FINAL_VAR_NOT_A_NAME,
+    FINAL_WITH_CODE,
+    NO_CODE_ERROR,
+    assigned_names,
+    bare_value_error,
+    parse_repl,
+)
+from tests.unit.repl_fakes import LOG, cell, repl_model, repl_rlm, transcripts
+
+pytest.importorskip("pydantic_monty")
+
+LINES = len(LOG.splitlines())
+COUNT_CELL = cell("n = len(context.splitlines())\nprint(n)")
+QUESTION = {"query": "How many lines are there?", "context": LOG}
+
+# -- the protocol ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reply", ["42", " 42. ", "12 records", "Paris"])
+def test_a_bare_value_is_told_how_to_answer_with_it(reply):
+    turn = parse_repl(reply)
+    value = reply.strip().rstrip(".")
+    assert not turn.has_final and turn.errors == [bare_value_error(value)]
+    assert turn.errors[0].endswith(f"FINAL({value})")
+
+
+@pytest.mark.parametrize("reply", ["Let me think.", "I think the answer is 4.", ""])
+def test_prose_without_code_or_final_gets_the_general_correction(reply):
+    assert parse_repl(reply).errors == [NO_CODE_ERROR]
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        ("FINAL(<answer>)", FINAL_IS_PLACEHOLDER.format(argument="<answer>")),
+        ('FINAL("<answer>")', FINAL_IS_PLACEHOLDER.format(argument='"<answer>"')),
+        ("FINAL(...)", FINAL_IS_PLACEHOLDER.format(argument="...")),
+        ("FINAL_VAR(<variable>)", FINAL_VAR_NOT_A_NAME.format(argument="<variable>")),
+        ("FINAL_VAR(len(xs))", FINAL_VAR_NOT_A_NAME.format(argument="len(xs)")),
+    ],
+)
+def test_a_copied_placeholder_is_an_error_not_an_answer(reply, error):
+    for text in (reply, cell(f"xs = [1]\n{reply}")):
+        turn = parse_repl(text)
+        assert not turn.has_final and turn.errors == [error], text
+    # Inside a block the bad last line is taken off, so the rest of the cell still runs.
+    assert parse_repl(cell(f"xs = [1]\n{reply}")).cells == ["xs = [1]\n"]
+
+
+def test_final_with_a_bare_name_in_prose_may_mean_a_variable():
+    turn = parse_repl("FINAL(count)")
+    assert turn.final == "count" and turn.final_is_name
+    beside_code = parse_repl(cell("count = 3") + "\nFINAL(count)")
+    assert beside_code.final == "count" and not beside_code.errors  # read after the cell
+    assert parse_repl("FINAL(42)").final == "42" and not parse_repl("FINAL(42)").final_is_name
+    assert parse_repl(cell("x = 1") + "\nFINAL(5)").errors == [FINAL_WITH_CODE]
+
+
+def test_no_example_in_the_repl_prompts_can_be_copied_as_an_answer():
+    texts = [
+        prompts.REPL_SYSTEM.format(sub_tokens="1,000"),
+        prompts.REPL_FIRST_TURN.format(query="q", earlier="", description="d", budget="b"),
+        prompts.REPL_OBSERVATIONS.format(observations="o", budget="b"),
+        prompts.REPL_FORCE_FINAL.format(reason="r"),
+    ]
+    forms = [m for text in texts for m in re.findall(r"FINAL(?:_VAR)?\([^)]*\)", text)]
+    assert {"FINAL(<answer>)", "FINAL_VAR(<variable>)"} <= set(forms)
+    for form in forms:
+        # Copied alone, or as the last line of a block: an error, never an answer.
+        for reply in (form, cell(f"x = 1\n{form}")):
+            turn = parse_repl(reply)
+            assert not turn.has_final and turn.errors, reply
+    # The prompts as a whole are no reply that answers either.
+    assert not any(parse_repl(text).has_final for text in texts)
+
+
+def test_assigned_names_are_the_module_level_ones():
+    code = "import re\nn = 1\nrows, total = [], 0\nfor line in []:\n    seen = line\n"
+    code += "def f(a):\n    inner = a\n    return inner\nxs = [y for y in range(3)]\n"
+    assert assigned_names(code) == ["n", "rows", "total", "line", "seen", "xs"]
+    assert assigned_names("x = (") == []
+
+
+# -- on the graph, with a fake model making the mistakes -------------------------------------
+
+
+async def test_a_bare_number_gets_a_correction_then_the_answer_stands():
+    model = repl_model([COUNT_CELL, str(LINES), f"FINAL({LINES})"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    assert f"reply with exactly: FINAL({LINES})" in seen[2]
+    assert result.status == "done" and result.answer == str(LINES)
+    assert result.usage.model_calls == 3
+
+
+async def test_final_var_of_an_unknown_name_is_an_error_listing_the_variables():
+    model = repl_model([COUNT_CELL, "FINAL_VAR(name)", "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    assert "no variable 'name' is set" in seen[2]
+    assert "Variables your code set (latest first): n." in seen[2]
+    assert result.status == "done" and result.answer == str(LINES)  # not "name", not an error
+
+
+async def test_final_var_before_any_code_says_there_are_no_variables():
+    model = repl_model(["FINAL_VAR(result)", COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    assert "Your code has set no variables" in transcripts(model)[1]
+    assert result.answer == str(LINES)
+
+
+async def test_final_of_a_name_is_the_variable_or_else_a_placeholder_error():
+    # ``FINAL(answer)`` copied from instructions, with no ``answer`` set: told, not answered.
+    model = repl_model([COUNT_CELL, "FINAL(answer)", cell("answer = n * 2"), "FINAL(answer)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    assert FINAL_IS_PLACEHOLDER.format(argument="answer") in seen[2]
+    assert "Variables your code set (latest first): n." in seen[2]
+    # Once the code set ``answer``, the same reply answers with its value.
+    assert result.status == "done" and result.answer == str(2 * LINES)
+
+
+async def test_a_copied_error_message_is_not_an_answer():
+    error = "NameError: name 'totl' is not defined"
+    model = repl_model([cell("total = totl + 1"), f"FINAL({error})", COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    assert error in seen[1]  # the cell's own error, shown
+    assert FINAL_IS_ERROR in seen[2]  # handing it back is refused
+    assert result.status == "done" and result.answer == str(LINES)
+
+
+async def test_a_variable_holding_an_error_is_not_an_answer_either():
+    code = "try:\n    n = int('many')\nexcept ValueError as exc:\n    n = 'ValueError: ' + str(exc)"
+    model = repl_model([cell(code), "FINAL_VAR(n)", COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    assert FINAL_IS_ERROR in transcripts(model)[2]
+    assert result.answer == str(LINES)
+
+
+async def test_a_plain_word_in_final_is_still_a_literal_answer():
+    model = repl_model([COUNT_CELL, "FINAL(four_hundred)"])
+    result = await repl_rlm(model).ainvoke({**QUESTION, "query": "Describe the length."})
+    assert result.status == "done" and result.answer == "four_hundred"
