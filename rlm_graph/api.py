@@ -251,6 +251,24 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             async with backend.leases.hold(thread_id, settle=backend.settle):
                 yield backend, graph, before
 
+    def open_context(
+        self, context: str | bytes | os.PathLike | ContextView | list[Document]
+    ) -> ContextView:
+        """Open ``context`` now (bad input fails here) as ``invoke`` would: with the blob store
+        of this object's checkpoint database, so a file another run already rendered (a PDF's
+        pages, an archive, a decoded text) comes back from the cache, not extracted again, and
+        one rendered now is cached for later turns and resumes. Pass the view to ``invoke``."""
+        if isinstance(context, ContextView):
+            return context
+
+        async def blob_store() -> Any:
+            # Only the store: the database's tables exist once the backend opened; the
+            # rendering, which may take a while, happens in the caller's thread, off the loop.
+            async with open_backend(self.checkpointer, self._memory) as backend:
+                return backend.blobs
+
+        return open_context(context, ContextRegistry(run_sync(blob_store)))
+
     def _open(self, context: Any, registry: ContextRegistry) -> ContextView:
         if isinstance(context, ContextView):
             registry.register(context.store, owned=False)  # the caller keeps using it
@@ -320,8 +338,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         ``grounded`` and the citations. See ``rlm_graph.tool``."""
         from rlm_graph.tool import rlm_tool
 
-        view = context if isinstance(context, ContextView) else open_context(context)
-        return rlm_tool(self, view, name, description)
+        return rlm_tool(self, self.open_context(context), name, description)
 
     async def _run(
         self,

@@ -391,10 +391,7 @@ def run_ask(args: argparse.Namespace) -> int:
 
     def make(err: Any) -> Any:
         from rlm_graph.api import RLM
-        from rlm_graph.context import open_context
 
-        # Bad input fails here, before any model starts.
-        holder["context"] = open_context(_read_context(args.context)) if args.context else None
         rlm = RLM(
             model=args.model,
             sub_model=args.sub_model,
@@ -416,6 +413,10 @@ def run_ask(args: argparse.Namespace) -> int:
             checkpointer=_db(args),
             timeout=args.timeout,
         )
+        # Bad input fails here, before any model starts. Opened with the database's blob
+        # store: a follow-up turn or another thread on the same PDF or archive reuses the
+        # rendering cached there instead of extracting it again.
+        holder["context"] = rlm.open_context(_read_context(args.context)) if args.context else None
         if not args.quiet:
             err.print(f"[dim]loading model {args.model} ...[/dim]", highlight=False)
         _ = rlm.root_model, rlm.sub_model  # fail fast on model setup, before the progress line

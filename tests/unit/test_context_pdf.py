@@ -115,3 +115,39 @@ def test_the_cli_cites_the_page_and_the_line(server, env, tmp_path: Path, manual
     show = run_cli("show", "pdf-1", "--db", str(db), env=env)
     assert show.returncode == 0, show.stderr
     assert f"context: {manual}" in show.stdout and "encoding pdf" in show.stdout
+
+
+def test_a_follow_up_from_the_cli_reuses_the_extracted_text(
+    server,  # noqa: F811
+    tmp_path: Path,
+    manual: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The CLI opens ``--context`` with the checkpoint database's blob store: a second turn
+    on the same thread (``--context`` given again) reads the cached pages."""
+    from rlm_graph.cli import main
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-secret")
+    monkeypatch.setenv("RLM_GRAPH_HOME", str(tmp_path / "home"))
+    calls = []
+    real = pdf_module.pdf_pages
+    monkeypatch.setattr(
+        "rlm_graph.context.archives.pdf_pages", lambda *a: calls.append(a) or real(*a)
+    )
+    db = tmp_path / "runs.sqlite"
+
+    def ask_in_process(question: str) -> dict:
+        argv = ["ask", question, "--context", str(manual), "--model", "test-model",
+                "--base-url", server.base_url, "--sub-window", "2000", "--db", str(db),
+                "--thread", "pdf-2", "--json", "--quiet"]  # fmt: skip
+        assert main(argv) == 0
+        return json.loads(capsys.readouterr().out)
+
+    first = ask_in_process("What is the vault access code?")
+    assert len(calls) == 1 and first["turn"] == 1
+    again = ask_in_process("What is the vault access code, again?")
+    assert len(calls) == 1  # the follow-up read the pages the first turn extracted
+    assert (again["answer"], again["turn"]) == ("7391-ALPHA", 2)
+    citation = again["citations"][0]
+    assert (citation["file"], citation["page"], citation["line"]) == ("manual.pdf", 3, 2)
