@@ -46,8 +46,9 @@ $(DEMO_DOC): | setup
 demo: setup $(DEMO_DOC)
 	$(VENV)/bin/rlm-graph ask "What is the vault access code?" --context $(DEMO_DOC)
 
-test: setup system-deps
-	$(PY) -m pytest
+# The scale-out test (tests/unit/test_scale_out.py) runs two servers from .venv-langhost.
+test: setup system-deps $(LANGHOST_VENV)/.installed
+	RLM_GRAPH_LANGHOST=$(abspath $(LANGHOST_VENV))/bin/langhost $(PY) -m pytest
 
 test-fast: setup
 	$(PY) -m pytest -m "not integration"
