@@ -7,6 +7,11 @@ then the right FINAL), so the planner prompt carries one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rlm_graph.budget import Budget
+
 PLANNER_FIRST_TURN = """\
 Question: {query}
 {earlier}{description}
@@ -231,3 +236,13 @@ FINAL_VAR(<variable>)."""
 REPL_FORCE_FINAL = """\
 {reason} Answer now with FINAL(<answer>), or FINAL_VAR(<variable>) for a variable your code \
 set; no more code."""
+
+
+def budget_left(budget: Budget, iteration: int) -> str:
+    """What the planner is told it has left: calls, turns, and tokens and seconds if capped."""
+    parts = [f"{budget.calls_left} model calls", f"{budget.max_iterations - iteration} turns"]
+    if budget.tokens_left is not None:
+        parts.append(f"{budget.tokens_left:,} tokens")
+    if budget.seconds_left is not None:
+        parts.append(f"{budget.seconds_left:.0f} s")
+    return ", ".join(parts) + " left"

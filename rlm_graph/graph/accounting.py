@@ -89,3 +89,21 @@ def live_record(values: dict[str, Any], kind: str) -> dict[str, Any]:
     stored = (values.get("records") or {}).get(values.get("call_id"), {})
     live = record_from_state(values, kind=kind, model=stored.get("model", ""))
     return {**stored, **live.model_dump(exclude={"started_at"} if stored else set())}
+
+
+def root_records(state: dict[str, Any]) -> list[CallRecord]:
+    """The root call of every turn of the thread so far, in turn order."""
+    roots = [
+        CallRecord.model_validate(record)
+        for record in (state.get("records") or {}).values()
+        if record.get("kind") == "root"
+    ]
+    return sorted(roots, key=lambda record: record.turn)
+
+
+def child_usage(results: list[dict[str, Any]]) -> Usage:
+    """What a fan-out's children used, all models together."""
+    total = Usage()
+    for result in results:
+        total = total.add(total_usage(result.get("usage")))
+    return total

@@ -19,11 +19,11 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import open_context
 from rlm_graph.errors import ContextError
-from rlm_graph.graph.accounting import record_from_state
+from rlm_graph.graph.accounting import record_from_state, root_records
 from rlm_graph.graph.events import emit
 from rlm_graph.graph.outcome import finish
 from rlm_graph.graph.state import RLMState
-from rlm_graph.state import CallRecord, ContextRef
+from rlm_graph.state import ContextRef
 
 # What every turn starts from (the delta channels are overwritten, not appended to).
 FRESH_TURN: dict[str, Any] = {
@@ -62,16 +62,6 @@ FRESH_TURN: dict[str, Any] = {
     "parent_id": None,
     "target": "all",
 }
-
-
-def root_records(state: dict[str, Any]) -> list[CallRecord]:
-    """The root call of every turn of the thread so far, in turn order."""
-    roots = [
-        CallRecord.model_validate(record)
-        for record in (state.get("records") or {}).values()
-        if record.get("kind") == "root"
-    ]
-    return sorted(roots, key=lambda record: record.turn)
 
 
 def turn_root_id(turn: int) -> str:

@@ -14,8 +14,7 @@ from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.evidence import backed_by, is_not_found, passages_in
-from rlm_graph.graph.accounting import merge_usage, record_from_state
-from rlm_graph.graph.begin import root_records
+from rlm_graph.graph.accounting import child_usage, merge_usage, record_from_state, root_records
 from rlm_graph.graph.events import emit_call_finished
 from rlm_graph.graph.findings import (
     child_text,
@@ -27,8 +26,6 @@ from rlm_graph.graph.findings import (
     without_echoes,
 )
 from rlm_graph.graph.outcome import NOT_FOUND, finish, is_finished, partial_answer
-from rlm_graph.graph.plan import describe_budget
-from rlm_graph.graph.recurse import child_usage
 from rlm_graph.graph.state import RLMState
 from rlm_graph.questions import task_kind
 from rlm_graph.state import ContextRef
@@ -133,7 +130,7 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
         template = prompts.REPL_OBSERVATIONS if rt.mode == "repl" else prompts.PLANNER_OBSERVATIONS
         observed = template.format(
             observations=render_observations(entries) or "(no results)",
-            budget=describe_budget(budget, state.get("iteration", 0)),
+            budget=prompts.budget_left(budget, state.get("iteration", 0)),
         )
         update["transcript"] = [{"author": "rlm", "text": observed}]
     return update

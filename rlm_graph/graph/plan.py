@@ -18,8 +18,7 @@ from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
-from rlm_graph.graph.accounting import usage_update
-from rlm_graph.graph.begin import root_records
+from rlm_graph.graph.accounting import root_records, usage_update
 from rlm_graph.graph.events import ModelCallEvents, emit
 from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.leaf import answer_leaf
@@ -61,15 +60,6 @@ FINAL_FORMAT = json_schema_format(
 # Earlier turns of a thread shown to the planner: the last few, answers cut short.
 EARLIER_TURNS_SHOWN = 5
 EARLIER_ANSWER_CHARS = 300
-
-
-def describe_budget(budget: Budget, iteration: int) -> str:
-    parts = [f"{budget.calls_left} model calls", f"{budget.max_iterations - iteration} turns"]
-    if budget.tokens_left is not None:
-        parts.append(f"{budget.tokens_left:,} tokens")
-    if budget.seconds_left is not None:
-        parts.append(f"{budget.seconds_left:.0f} s")
-    return ", ".join(parts) + " left"
 
 
 def earlier_turns(state: RLMState) -> str:
@@ -227,7 +217,7 @@ async def _planner_turn(
             earlier=earlier_turns(state),
             description=view.describe(chunking),
             chunk_list=chunk_list(view.chunk_count(chunking)),
-            budget=describe_budget(budget, iteration),
+            budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
     last_turn = iteration >= budget.max_iterations - 1
@@ -345,7 +335,7 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
             model,
             budget,
             earlier=earlier_turns(state),
-            budget_text=describe_budget(budget, iteration),
+            budget_text=prompts.budget_left(budget, iteration),
         )
         return {**base, **turn}
 
@@ -410,4 +400,4 @@ def turn_text(turn: ParsedTurn) -> str:
     return "\n".join(action.render() for action in turn.actions)
 
 
-__all__ = ["plan", "describe_budget", "earlier_turns"]
+__all__ = ["plan", "earlier_turns"]

@@ -10,11 +10,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.graph.accounting import record_from_state, total_usage, usage_update
+from rlm_graph.graph.accounting import record_from_state, usage_update
 from rlm_graph.graph.events import emit_call_finished, emit_child_started
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.outcome import finish
-from rlm_graph.state import CallRecord, ContextRef, Usage
+from rlm_graph.state import CallRecord, ContextRef
 
 
 def child_input(job: dict[str, Any]) -> dict[str, Any]:
@@ -82,10 +82,3 @@ def make_recurse(child_graph: Callable[[], Any]):
         return {"child_results": [result]}
 
     return recurse
-
-
-def child_usage(results: list[dict[str, Any]]) -> Usage:
-    total = Usage()
-    for result in results:
-        total = total.add(total_usage(result.get("usage")))
-    return total

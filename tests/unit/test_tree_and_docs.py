@@ -130,3 +130,19 @@ def test_the_root_advertises_what_a_user_needs_and_the_docs_use_only_that():
         for name in names.split(",")
     }
     assert imported and imported <= set(rlm_graph.__all__)
+
+
+def test_no_node_imports_another_node():
+    import ast
+
+    nodes = {"begin", "plan", "call", "recurse", "merge"}
+    graph = Path(__file__).resolve().parents[2] / "rlm_graph" / "graph"
+    for node in nodes:
+        tree = ast.parse((graph / f"{node}.py").read_text())
+        imported = {
+            name.module.rsplit(".", 1)[-1]
+            for name in ast.walk(tree)
+            if isinstance(name, ast.ImportFrom)
+            and (name.module or "").startswith("rlm_graph.graph")
+        }
+        assert not imported & (nodes - {node}), f"{node}.py imports {imported & nodes}"
