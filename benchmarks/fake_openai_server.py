@@ -144,13 +144,8 @@ def _planner_reply(messages: list[dict[str, Any]], calls: int, ranges: int = 0) 
     return f'FINAL("{found or "NOT FOUND"}")'
 
 
-# What a root model of rlms writes: Python for its REPL. The slices overlap by 64 characters
-# so a needle on a slice boundary is still seen whole by one sub-call.
-_RLMS_FAN_OUT = """\
-I will split the context into {calls} slices and ask one sub-LLM about each, in one batch.
-```repl
-n = {calls}
-size = -(-len(context) // n)
+# One sub-call per slice, in one batch: the part of a REPL fan-out both roots write.
+_SLICE_BATCH = """\
 prompts = [
     "Find the access code (four digits, a dash, ALPHA) in this text. "
     "Reply with the code only, or NOT FOUND.\\n\\n" + context[max(0, i * size - 64) : (i + 1) * size]
@@ -158,8 +153,22 @@ prompts = [
 ]
 answers = llm_query_batched(prompts)
 found = [a.strip() for a in answers if a.strip() != "NOT FOUND"]
+"""
+
+# What a root model of rlms writes: Python for its REPL. The slices overlap by 64 characters
+# so a needle on a slice boundary is still seen whole by one sub-call.
+_RLMS_FAN_OUT = (
+    """\
+I will split the context into {calls} slices and ask one sub-LLM about each, in one batch.
+```repl
+n = {calls}
+size = -(-len(context) // n)
+"""
+    + _SLICE_BATCH
+    + """\
 print(f"{{len(answers)}} answers, found: {{found}}")
 ```"""
+)
 
 _RLMS_SUBMIT = """\
 The batch found the code.
@@ -183,23 +192,21 @@ print(count)
 # Anything else: the code of each slice, asked of a sub-model in one batch. Two cells, and the
 # second prints a variable of the first after the batch: a run resumed mid-batch shows that
 # both cells' variables came back.
-_REPL_FAN_OUT = """\
+_REPL_FAN_OUT = (
+    """\
 I will ask one sub-model about each slice of the context, in one batch.
 ```repl
 n = {calls}
 size = -(-len(context) // n)
 ```
 ```repl
-prompts = [
-    "Find the access code (four digits, a dash, ALPHA) in this text. "
-    "Reply with the code only, or NOT FOUND.\\n\\n" + context[max(0, i * size - 64) : (i + 1) * size]
-    for i in range(n)
-]
-answers = llm_query_batched(prompts)
-found = [a.strip() for a in answers if a.strip() != "NOT FOUND"]
+"""
+    + _SLICE_BATCH
+    + """\
 answer = found[0] if found else "NOT FOUND"
 print("slices", n, "answers", len(answers), "->", answer)
 ```"""
+)
 
 _COUNT_QUESTION = re.compile(
     r"How many records have label (\w+)(?: and a date from (\S+) to (\S+) )?", re.I

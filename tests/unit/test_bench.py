@@ -794,6 +794,20 @@ def test_help_loads_no_heavy_library():
     assert listed.split() == " | ".join(TASKS).split()  # no name broken at its hyphen
 
 
+def _bench_process(server, argv: list[str], out: Path) -> subprocess.CompletedProcess:
+    """``python -m rlm_graph.bench`` in its own process against a fake OpenAI-compatible
+    server, printing JSON and saving to ``out``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test-not-a-key"}
+    model = ["--model", "fake", "--base-url", server.base_url, "--json", "--out", str(out)]
+    return subprocess.run(
+        [sys.executable, "-m", "rlm_graph.bench", *model, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
 def test_command_over_real_http_with_a_model_spec(tmp_path):
     """The whole command in its own process, a spec string and --base-url, against the fake
     OpenAI-compatible server (it knows nothing of these needles: every answer is NOT FOUND)."""
@@ -801,17 +815,9 @@ def test_command_over_real_http_with_a_model_spec(tmp_path):
     from benchmarks.fake_openai_server import FakeOpenAIServer
 
     out = tmp_path / "http.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test-not-a-key"}
     with FakeOpenAIServer() as server:
-        argv = ["--model", "fake", "--base-url", server.base_url, "--task", "niah"]
-        argv += ["--lengths", "2k", "--samples", "1", "--methods", "direct,rlm", "--json"]
-        proc = subprocess.run(
-            [sys.executable, "-m", "rlm_graph.bench", *argv, "--out", str(out)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        argv = ["--task", "niah", "--lengths", "2k", "--samples", "1", "--methods", "direct,rlm"]
+        proc = _bench_process(server, argv, out)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["model"].startswith("openai-compatible:fake@127.0.0.1")
@@ -831,17 +837,9 @@ def test_rlm_repl_over_real_http_counts_exactly(tmp_path):
     from benchmarks.fake_openai_server import FakeOpenAIServer
 
     out = tmp_path / "repl.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test-not-a-key"}
     with FakeOpenAIServer() as server:
-        argv = ["--model", "fake", "--base-url", server.base_url, "--task", "count"]
-        argv += ["--lengths", "8k", "--samples", "2", "--methods", "rlm-repl", "--json"]
-        proc = subprocess.run(
-            [sys.executable, "-m", "rlm_graph.bench", *argv, "--out", str(out)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-        )
+        argv = ["--task", "count", "--lengths", "8k", "--samples", "2", "--methods", "rlm-repl"]
+        proc = _bench_process(server, argv, out)
         kinds = server.stats()["by_kind"]
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
