@@ -273,7 +273,8 @@ def kill_mid_runs(
     outcomes = asyncio.run(finish(b.url, created, turns))
     answered = sum(1 for r in model.records() if r.kind == "leaf" and r.done <= killed_at)
     leaves, oldest = paid_twice(model, killed_at, "leaf")
-    planners, _ = paid_twice(model, killed_at, "planner")
+    planners, oldest_planner = paid_twice(model, killed_at, "planner")
+    oldest = max(oldest, oldest_planner)
     return Killed(
         outcomes=outcomes,
         turns=turns,
