@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from rlm_graph import prompts
 from rlm_graph.protocol.reply_json import find_json
-from rlm_graph.questions import task_kind
+from rlm_graph.questions import fits_asked, task_kind
 
 if TYPE_CHECKING:
     from rlm_graph.context import ContextView
@@ -172,7 +172,7 @@ def _verdict(
     )
     open_task = task_kind(question) == "open"
     # Read once: which of the question's words the slice holds at all.
-    slice_words = set(_words(view.text())) if view.size <= RELEVANCE_SLICE_BYTES else None
+    slice_words = set(words_of(view.text())) if view.size <= RELEVANCE_SLICE_BYTES else None
 
     def about(items: list[Evidence]) -> list[Evidence]:
         return [
@@ -214,7 +214,8 @@ def _verdict(
             if not any(backing_of(s, everything) for s in rest):
                 answer = " ".join(said)
                 backing = _unique([p for s in said for p in backing_of(s, candidates)])
-    verified = bool(backing)
+    # A passage that says a name is no backing for a "how many" answered with that name.
+    verified = bool(backing) and fits_asked(answer, question)
     # Keep what backs the answer; an unverified answer keeps what was located, to show.
     shown = backing if verified else (passages or [item for item in located if not item.verified])
     return LeafVerdict(
@@ -461,7 +462,8 @@ _OPEN_SHARE = 1 / 3
 _RELEVANT_SHARE = 0.5
 
 
-def _words(text: str) -> list[str]:
+def words_of(text: str) -> list[str]:
+    """The words of ``text`` that say something (stop words left out), normalised."""
     return [w for w in normalized(text).replace("-", " ").split() if w not in _STOPWORDS]
 
 
@@ -474,7 +476,8 @@ def _same_word(a: str, b: str) -> bool:
     return n >= 4 and a[:n] == b[:n]
 
 
-def _holds(words: set[str], word: str) -> bool:
+def holds_word(words: set[str], word: str) -> bool:
+    """Whether ``words`` hold ``word`` up to its ending."""
     return word in words or any(_same_word(word, w) for w in words)
 
 
@@ -490,13 +493,13 @@ def echoes(answer: str, question: str) -> bool:
     """Whether ``answer`` only repeats the question (or an instruction in it): nearly all its
     words are the question's. An echo is never an answer, whatever it quotes. One word of the
     question answers only a question that offers a choice ("Mars or Venus?")."""
-    words = _words(answer)
+    words = words_of(answer)
     if not words or not question.strip():
         return False
     if len(words) < 2 and re.search(r"\bor\b", question, re.IGNORECASE):
         return False  # a choice the question offers
-    asked = set(_words(question))
-    return sum(1 for w in words if _holds(asked, w)) / len(words) >= _ECHO_SHARE
+    asked = set(words_of(question))
+    return sum(1 for w in words if holds_word(asked, w)) / len(words) >= _ECHO_SHARE
 
 
 def says(answer: str, passage_text: str, *, open_task: bool = False) -> bool:
@@ -507,16 +510,16 @@ def says(answer: str, passage_text: str, *, open_task: bool = False) -> bool:
     answer_n, passage_n = normalized(answer), normalized(passage_text)
     if answer_n and answer_n in passage_n:
         return True
-    words = _words(answer)
+    words = words_of(answer)
     if not words:
         return True
-    held = set(_words(passage_text))
+    held = set(words_of(passage_text))
     if any(w not in held for w in words if _has_digit(w)):
         return False
     plain = [w for w in words if not _has_digit(w)]
     if not plain:
         return True
-    share = sum(1 for w in plain if _holds(held, w)) / len(plain)
+    share = sum(1 for w in plain if holds_word(held, w)) / len(plain)
     return share >= (_OPEN_SHARE if open_task else _SAYS_SHARE)
 
 
@@ -535,14 +538,14 @@ def _asked(question: str) -> str:
 
 def question_terms(question: str) -> list[str]:
     """What a question asks about: its words less the asking ones and place references."""
-    return list(dict.fromkeys(w for w in _words(_asked(question)) if w not in _ASKING_WORDS))
+    return list(dict.fromkeys(w for w in words_of(_asked(question)) if w not in _ASKING_WORDS))
 
 
 def named_terms(question: str) -> list[str]:
     """Names and numbers of a question (capitalised inside it, or with a digit): what a passage
     about it must name too, since no paraphrase changes them."""
     found = [m.group(0) for m in _NAME.finditer(_asked(question).strip())]
-    terms = [w for token in found for w in _words(token) if w not in _ASKING_WORDS]
+    terms = [w for token in found for w in words_of(token) if w not in _ASKING_WORDS]
     return list(dict.fromkeys(terms))
 
 
@@ -555,14 +558,14 @@ def rewords(task: str, earlier: str) -> bool:
     and most of their other words shared (of all the words either uses). A planner that re-sends a
     CALL on the same part with new wording is fishing for another answer."""
     names, earlier_names = set(named_terms(task)), set(named_terms(earlier))
-    if not all(_holds(earlier_names, n) for n in names) or not all(
-        _holds(names, n) for n in earlier_names
+    if not all(holds_word(earlier_names, n) for n in names) or not all(
+        holds_word(names, n) for n in earlier_names
     ):
         return False
     mine, theirs = question_terms(task), question_terms(earlier)
     if not mine or not theirs:
         return not mine and not theirs
-    shared = sum(1 for w in mine if _holds(set(theirs), w))
+    shared = sum(1 for w in mine if holds_word(set(theirs), w))
     return shared / (len(mine) + len(theirs) - shared) >= _REWORDING_SHARE
 
 
@@ -575,16 +578,16 @@ def relevant(
     at all (``slice_words``; every word counts when it is not given). A verbatim string proves
     nothing when its passage is about something else."""
     own, lead = (window, "") if isinstance(window, str) else window
-    mine = set(_words(own))
-    held = mine | set(_words(lead))
-    if not all(_holds(held, term) for term in named_terms(question)):
+    mine = set(words_of(own))
+    held = mine | set(words_of(lead))
+    if not all(holds_word(held, term) for term in named_terms(question)):
         return False
     terms = question_terms(question)
     if not terms:
         return True
     if slice_words is not None:
-        terms = [t for t in terms if _holds(slice_words, t)] or terms
-    if not any(_holds(mine, t) for t in terms):
+        terms = [t for t in terms if holds_word(slice_words, t)] or terms
+    if not any(holds_word(mine, t) for t in terms):
         return False
-    share = sum(1 for t in terms if _holds(held, t)) / len(terms)
+    share = sum(1 for t in terms if holds_word(held, t)) / len(terms)
     return share >= _RELEVANT_SHARE

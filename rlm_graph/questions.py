@@ -5,6 +5,8 @@
   (count, total). A lookup's finding must come from a passage about the question; open work is
   backed by the passages of its own part.
 - ``asks_for_many``: whether the answer is a list (every X, each X, which Xs) or one thing.
+- ``fits_asked``: whether an answer has the shape the question's wording asks for (a number
+  for "how many", "what year"); an answer of another shape is never verified.
 - ``part_task``: the task one part gets from a question about every part ("For each essay, say
   what it is about" -> "Say what it is about (for the part of the text you are given)").
 """
@@ -35,6 +37,34 @@ _PER_PART = re.compile(
     r"(?:^|[.!?:]\s+)(?:for|in) (?:each|every) [\w\s'-]{1,40}?[,:]\s*(?P<task>[^\n]+)$",
     re.I,
 )
+
+
+# Questions answered by a figure: a count, an amount, an age, a year.
+_ASKS_NUMBER = re.compile(
+    r"\b(how (?:many|much|old)|(?:what|which|in what) year|what (?:number|percentage|age))\b",
+    re.I,
+)
+_NUMBER_WORDS = re.compile(
+    r"\b(zero|none|no|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozen|half|single|once|"
+    r"twice|a few|several)\b",
+    re.I,
+)
+
+
+def asks_for_number(question: str) -> bool:
+    """Whether the question asks for a figure ("how many", "what year")."""
+    return _ASKS_NUMBER.search(question) is not None
+
+
+def fits_asked(answer: str, question: str) -> bool:
+    """Whether ``answer`` has the shape the question asks for: a question that asks for a
+    figure is answered with digits or number words ("1987", "three"), never with a name read
+    off the same sentence. Other questions take any shape."""
+    if not asks_for_number(question):
+        return True
+    return any(c.isdigit() for c in answer) or _NUMBER_WORDS.search(answer) is not None
 
 
 def task_kind(question: str) -> TaskKind:

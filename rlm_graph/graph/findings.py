@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from rlm_graph.evidence import Evidence, echoes, is_not_found, normalized, says, task_kind
-from rlm_graph.questions import asks_for_many
+from rlm_graph.questions import asks_for_many, fits_asked
 
 # The marks the planner reads after a child's answer; a planner that copies one into its FINAL
 # means the answer, not the mark.
@@ -181,7 +181,7 @@ def citations(
     """The verified passages that back ``final``, labelled with the call that found them; empty
     unless *every* claim of the answer is backed (a list with one backed item and three
     invented ones is not grounded)."""
-    if not final:
+    if not final or not fits_asked(final, question):
         return []
     open_task = task_kind(question) == "open"
     cited: dict[tuple[Any, ...], dict[str, Any]] = {}

@@ -59,6 +59,21 @@ def read_reply(text: str) -> str | None:
     return answer or None
 
 
+async def read_passage(
+    rt: RLMRuntime, model: ResolvedModel, question: str, text: str, events: ModelCallEvents
+) -> tuple[str | None, Usage, str | None]:
+    """What a reader given only ``text`` answers to ``question`` (None: it found no answer),
+    its usage, and the error of a failed call."""
+    messages = [
+        SystemMessage(prompts.JUDGE_SYSTEM),
+        HumanMessage(prompts.JUDGE_USER.format(passage=text, question=question)),
+    ]
+    reply = await call_model_json(rt, model, messages, JUDGE_FORMAT, events=events)
+    if reply.error:
+        return None, reply.usage, reply.error
+    return read_reply(reply.text), reply.usage, None
+
+
 async def judge(
     rt: RLMRuntime,
     model: ResolvedModel,
@@ -74,16 +89,12 @@ async def judge(
     usage = Usage()
     events = ModelCallEvents(runtime, call_id, "judge")
     for item, lead in passages[:MAX_JUDGED]:
-        text = f"{lead} {item.quote}".strip()
-        messages = [
-            SystemMessage(prompts.JUDGE_SYSTEM),
-            HumanMessage(prompts.JUDGE_USER.format(passage=text, question=question)),
-        ]
-        reply = await call_model_json(rt, model, messages, JUDGE_FORMAT, events=events)
-        usage = usage.add(reply.usage)
-        if reply.error:
-            return None, usage, reply.error
-        reading = read_reply(reply.text)
+        reading, spent, error = await read_passage(
+            rt, model, question, f"{lead} {item.quote}".strip(), events
+        )
+        usage = usage.add(spent)
+        if error:
+            return None, usage, error
         if reading is not None and agrees(reading, answer):
             return item, usage, None
     return None, usage, None

@@ -329,6 +329,34 @@ def test_a_verbatim_but_irrelevant_passage_is_not_verified(question, answer):
     assert verdict.outcome == "found" and not verdict.verified
 
 
+@pytest.mark.parametrize(
+    ("question", "answer", "verified"),
+    [
+        ("How many passengers does the ferry carry on each crossing?", "The Torvik ferry", False),
+        ("How many passengers does the ferry carry on each crossing?", "312 passengers", True),
+        ("How many passengers does the ferry carry?", "three hundred and twelve", True),
+        ("In what year did the bridge open?", "Orland", False),
+        ("In what year did the bridge open?", "1931", True),
+    ],
+)  # fmt: skip
+def test_a_question_that_asks_for_a_figure_is_not_backed_by_a_name(question, answer, verified):
+    """The sentence says both the subject and the figure: only the figure answers."""
+    text = ESSAY.replace("312 passengers", "312 passengers (three hundred and twelve)")
+    text += "The Orland bridge opened in 1931.\n"
+    verdict = check(open_context(text), reply(True, answer, []), question)
+    assert verdict.outcome == "found" and verdict.verified is verified
+    assert bool(citations(answer, [_finding(verdict)], question)) is verified
+
+
+def _finding(verdict) -> dict:
+    return {
+        "call_id": "t1.1",
+        "answer": verdict.answer,
+        "verified": True,  # as a leaf would have it without the check: the final's own
+        "evidence": [item.model_dump() for item in verdict.evidence],
+    }
+
+
 def test_a_fragment_quote_is_widened_to_its_sentence_before_it_is_judged():
     view = open_context(ESSAY)
     verdict = check(

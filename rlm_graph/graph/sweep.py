@@ -1,0 +1,157 @@
+"""sweep: a list answer looked over for what it left out, before it is grounded.
+
+A question that asks for every X ("For each town where ..., what is it?") is answered from what
+the leaves read, and a small leaf misses a fact in its slice now and then: the answer names one
+town of three and every claim of it is backed, so it would be marked grounded. The passages that
+back the answer show how the text states one item. Every sentence of the whole context that
+holds the same words of the question (at least two of them: "everyone", "moves", "soon",
+"learns") is read by the judge alone, and each one it answers from joins the answer as a verified
+finding. The rule is the wording the question and its passages share, never the answer's shape,
+so it holds for names, dates, numbers, codes and sentences alike. One-answer questions, answers
+nothing backs and REPL mode are left as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from rlm_graph.budget import Budget
+from rlm_graph.configuration import RLMRuntime, runtime_context
+from rlm_graph.context import ContextView
+from rlm_graph.context.regex import compile_pattern
+from rlm_graph.evidence import (
+    Evidence,
+    holds_word,
+    is_not_found,
+    normalized,
+    passage,
+    question_terms,
+    says,
+    with_lead,
+    words_of,
+)
+from rlm_graph.graph.accounting import usage_update
+from rlm_graph.graph.events import ModelCallEvents
+from rlm_graph.graph.findings import backs, citations, claims
+from rlm_graph.graph.judge import read_passage
+from rlm_graph.graph.state import RLMState
+from rlm_graph.questions import asks_for_many, task_kind
+from rlm_graph.state import ContextRef
+
+# Words of the question every backing passage holds: fewer would match half the text.
+MIN_SHARED_TERMS = 2
+# At most this many sentences are put to the judge, and this many matches of the anchor word
+# are looked at (a word that common says nothing about where the items are).
+MAX_SWEPT = 8
+MAX_ANCHOR_HITS = 2000
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]+")
+
+
+def needs_sweep(state: RLMState, rt: RLMRuntime) -> bool:
+    """The root's finished answer to a list lookup, in calls mode with the judge on."""
+    answer = state.get("answer") or ""
+    question = state.get("query", "")
+    return (
+        state.get("depth", 0) == 0
+        and state.get("status") == "done"
+        and state.get("route") != "direct"
+        and rt.mode == "calls"
+        and rt.judge
+        and bool(answer)
+        and not is_not_found(answer)
+        and task_kind(question) == "lookup"
+        and asks_for_many(question)
+    )
+
+
+def shared_terms(question: str, quotes: list[str]) -> list[str]:
+    """The question's words that every backing passage holds, longest first."""
+    held = [set(words_of(quote)) for quote in quotes]
+    terms = [t for t in question_terms(question) if all(holds_word(h, t) for h in held)]
+    return sorted(terms, key=len, reverse=True)
+
+
+def _anchor(term: str) -> str:
+    """A regex for ``term`` and its other endings (the first five letters of a longer word)."""
+    stem = re.escape(term[:5] if len(term) > 5 else term)
+    return rf"\b{stem}\w*"
+
+
+def candidates(view: ContextView, terms: list[str], known: list[tuple[int, int]]) -> list[Evidence]:
+    """Sentences of ``view`` that hold every one of ``terms``, other than the ``known`` spans."""
+    found: list[Evidence] = []
+    seen = list(known)
+    for count, (start, end) in enumerate(
+        view.store.iter_matches(compile_pattern(_anchor(terms[0])), view.start, view.end)
+    ):
+        if count >= MAX_ANCHOR_HITS or len(found) >= MAX_SWEPT:
+            break
+        if any(a <= start < b for a, b in seen):
+            continue
+        item = passage(view, start, end)
+        span = (item.start or start, item.end or end)
+        seen.append(span)
+        words = set(words_of(item.quote))
+        if all(holds_word(words, t) for t in terms):
+            found.append(item)
+    return found
+
+
+def label(item: Evidence, reading: str, question: str) -> str:
+    """The names of a passage that neither its reading nor the question holds ("Eskby" for
+    "Everyone who moves to Eskby soon learns to ..."): what the item is about, put before it."""
+    said = set(normalized(f"{reading} {question}").split())
+    names = [n for n in _CAPITALISED.findall(item.quote) if normalized(n) not in said]
+    return f"{' '.join(dict.fromkeys(names))}: " if names else ""
+
+
+async def sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    """The answer with every further item a swept sentence gives, and those items as verified
+    findings; nothing when no sentence adds one."""
+    rt = runtime_context(runtime)
+    question, answer = state["query"], state["answer"] or ""
+    findings = state.get("findings") or []
+    cited = citations(answer, findings, question)
+    terms = shared_terms(question, [item["quote"] for item in cited])
+    if not cited or len(terms) < MIN_SHARED_TERMS:
+        return {}
+    view = rt.registry.view(ContextRef.model_validate(state["context"]))
+    known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
+    model = rt.model_for(1)
+    events = ModelCallEvents(runtime, state["call_id"], "sweep")
+    budget = Budget.model_validate(state["budget"])
+    update: dict[str, Any] = {}
+    added: list[dict[str, Any]] = []
+    lines = [answer]
+    for item in candidates(view, terms, known):
+        if budget.exhausted_reason():
+            break
+        lead = with_lead(view, item)[1]
+        reading, usage, error = await read_passage(
+            rt, model, question, f"{lead} {item.quote}".strip(), events
+        )
+        budget = rt.tick(budget.charge(calls=usage.model_calls, tokens=usage.total_tokens))
+        update.update(usage_update({**state, **update}, model.name, usage))
+        if error:
+            break
+        if reading is None or is_not_found(reading) or not says(reading, item.quote):
+            continue
+        new = {
+            "action": "SWEEP",
+            "call_id": state["call_id"],
+            "answer": reading,
+            "verified": True,
+            "where": item.where(),
+            "evidence": [item.model_dump()],
+        }
+        if any(backs(new, claim) for claim in claims("\n".join(lines))):
+            continue  # the answer has it already
+        added.append(new)
+        lines.append(label(item, reading, question) + reading)
+    update["budget"] = budget.model_dump()
+    if added:
+        update.update(answer="\n".join(lines), findings=added)
+    return update

@@ -1,0 +1,130 @@
+"""The sweep: a list answer whose leaves missed items is completed from sentences worded like
+its backing passages, each read by the judge alone; other answers are left as they are."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from rlm_graph.samples import make_haystack
+from rlm_graph.testing import is_judge_prompt, leaf_text
+from tests.unit.conftest import chunk_calls, make_rlm, planner
+
+LEARNS = {
+    "Yarthorpe": "watch glassblowers shape bottles in the furnace yard",
+    "Eskby": "watch the lantern boats drift along the canal at dusk",
+    "Eskcombe": "feed the tame herons beside the slipway",
+}
+QUESTION = (
+    "For each town where the text says what everyone who moves there soon learns to do, what is it?"
+)
+
+
+def text_with(sentences: list[str]) -> str:
+    lines = make_haystack(24_000, seed=5).split("\n")
+    for at, sentence in zip((15, 80, 140, 200), sentences, strict=False):
+        lines.insert(at, sentence)
+    return "\n".join(lines)
+
+
+def moves(town: str) -> str:
+    return f"Everyone who moves to {town} soon learns to {LEARNS[town]}."
+
+
+def leaf_that_sees_only(town: str):
+    """A small leaf that reads one of the items and misses the others in its slice."""
+
+    def leaf(messages):
+        sentence = moves(town)
+        if sentence in leaf_text(messages):
+            return json.dumps({"found": True, "answer": LEARNS[town], "quotes": [sentence]})
+        return json.dumps({"found": False, "answer": "", "quotes": []})
+
+    return leaf
+
+
+def reading_judge(messages):
+    """Answers from the passage alone: what it says everyone who moves there learns."""
+    passage = str(messages[-1].content).split("Question:")[0]
+    match = re.search(r"soon learns to ([^.]+)\.", passage)
+    return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
+
+
+def turns_answering(answer: str):
+    def turns(messages, turn):
+        return chunk_calls(QUESTION, 12) if turn == 0 else f'FINAL("{answer}")'
+
+    return turns
+
+
+def judged(model) -> int:
+    return sum(1 for messages in model.calls if is_judge_prompt(messages))
+
+
+async def test_a_list_answer_gets_the_items_its_leaves_missed_each_grounded():
+    text = text_with([moves(town) for town in LEARNS])
+    model = planner(
+        turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
+    ).model_copy(update={"judge": reading_judge})
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.answer.splitlines() == [
+        LEARNS["Yarthorpe"],
+        f"Eskby: {LEARNS['Eskby']}",
+        f"Eskcombe: {LEARNS['Eskcombe']}",
+    ]
+    assert result.grounded
+    quotes = {citation["quote"] for citation in result.citations}
+    assert quotes == {moves(town) for town in LEARNS}
+    # Every swept sentence cost one judge call, charged to the run.
+    assert result.usage.model_calls == sum(1 for _ in model.calls)
+
+
+async def test_a_sentence_that_shares_only_some_of_the_words_is_not_read():
+    text = text_with(
+        [
+            moves("Yarthorpe"),
+            "Everyone who moves house in spring hires a cart.",  # no "soon learns"
+            "Everyone soon forgets the old road.",
+        ]
+    )
+    model = planner(
+        turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
+    ).model_copy(update={"judge": reading_judge})
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.answer == LEARNS["Yarthorpe"] and result.grounded
+    leaves_judged = 1  # the leaf's own finding; no sentence was swept
+    assert judged(model) == leaves_judged
+
+
+async def test_a_swept_sentence_the_judge_cannot_answer_from_adds_nothing():
+    text = text_with([moves(town) for town in LEARNS])
+
+    def judge_that_reads_only_yarthorpe(messages):
+        passage = str(messages[-1].content).split("Question:")[0]
+        found = "Yarthorpe" in passage
+        return json.dumps({"found": found, "answer": LEARNS["Yarthorpe"] if found else ""})
+
+    model = planner(
+        turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
+    ).model_copy(update={"judge": judge_that_reads_only_yarthorpe})
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.answer == LEARNS["Yarthorpe"]
+    assert judged(model) == 1 + 2  # the leaf's finding, then the two swept sentences
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does everyone who moves to Yarthorpe soon learn to do?",  # asks for one
+        "What does everyone who moves to a town soon learn, in summary?",  # open work
+    ],
+)
+async def test_questions_that_do_not_ask_for_every_item_are_not_swept(question):
+    text = text_with([moves(town) for town in LEARNS])
+    model = planner(
+        turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
+    ).model_copy(update={"judge": reading_judge})
+    result = await make_rlm(model, judge=True).ainvoke({"query": question, "context": text})
+    assert "Eskby" not in result.answer and "lantern" not in result.answer
