@@ -13,6 +13,10 @@ finding is (the passage with the sentence before it, the real prompt and JSON sc
 - ``multi-hop``: each link of the chain alone ("A bought a boat from B", "B was born in Z").
   Right: no agreement with the link's value; neither link alone answers the question.
 
+A wrong passage reaches the judge only when the word check lets it through (a leaf's finding
+quoting it is about the question and says the answer, ``evidence.check`` over the ~2,000-token
+slice around it); the last column counts the judge's refusals among those.
+
 ``--prompt typed`` tries a judge that first names the kind of thing the question asks for.
 """
 
@@ -31,7 +35,7 @@ from rlm_graph import RLM, prompts  # noqa: E402
 from rlm_graph.bench.corpus import load_corpus  # noqa: E402
 from rlm_graph.bench.tasks import generate_sample  # noqa: E402
 from rlm_graph.context import open_context  # noqa: E402
-from rlm_graph.evidence import passage, with_lead  # noqa: E402
+from rlm_graph.evidence import check, passage, with_lead  # noqa: E402
 from rlm_graph.graph import judge as judge_module  # noqa: E402
 from rlm_graph.graph.events import ModelCallEvents  # noqa: E402
 from rlm_graph.graph.judge import agrees, read_passage  # noqa: E402
@@ -58,12 +62,20 @@ TYPED_FORMAT = json_schema_format(
 )
 
 
-def judged_text(text: str, offset: int, sentence: str) -> str:
-    """The fact's passage with the sentence before it, as a leaf's finding is judged."""
-    view = open_context(text)
-    start = len(text[:offset].encode())
+# The slice a leaf would read around a fact: the bench's default chunk (~2,000 tokens).
+SLICE_CHARS = 8000
+
+
+def judged_text(text: str, offset: int, sentence: str) -> tuple[str, bool]:
+    """The fact's passage with the sentence before it, as a leaf's finding is judged, and
+    whether it gets to the judge at all: a leaf that quoted it and answered with its value
+    is verified by the word check first (about the question, says the answer)."""
+    lo = max(0, offset - SLICE_CHARS // 2)
+    piece = text[lo : lo + SLICE_CHARS]
+    view = open_context(piece)
+    start = len(piece[: offset - lo].encode())
     item = passage(view, start, start + len(sentence.encode()))
-    return f"{with_lead(view, item)[1]} {item.quote}".strip()
+    return f"{with_lead(view, item)[1]} {item.quote}".strip(), view
 
 
 def cases(samples: int, seed: int) -> list[dict]:
@@ -73,13 +85,18 @@ def cases(samples: int, seed: int) -> list[dict]:
         for index in range(samples):
             sample = generate_sample(task, corpus, 2000, index, seed=seed)
             for needle in sample.needles:
+                text, view = judged_text(sample.text, needle.char_offset, needle.sentence)
+                reply = json.dumps(
+                    {"found": True, "answer": needle.value, "quotes": [needle.sentence]}
+                )
                 out.append(
                     {
                         "task": task,
                         "role": needle.role,
                         "shape": needle.shape,
                         "question": sample.question,
-                        "passage": judged_text(sample.text, needle.char_offset, needle.sentence),
+                        "passage": text,
+                        "word_check": check(view, reply, sample.question).verified,
                         "value": needle.value,
                         "answers": task == "niah" and needle.role == "fact",
                     }
@@ -91,7 +108,15 @@ async def judge_all(spec: str, items: list[dict]) -> dict:
     rlm = RLM(model=spec)
     rt, model = rlm.runtime(), rlm.sub_model
     events = ModelCallEvents(None, "", "judge")
-    row = {"model": model.name, "accepted_right": 0, "right": 0, "refused_wrong": 0, "wrong": 0}
+    row = {
+        "model": model.name,
+        "accepted_right": 0,
+        "right": 0,
+        "refused_wrong": 0,
+        "wrong": 0,
+        "wrong_past_word_check": 0,
+        "refused_past_word_check": 0,
+    }
     started = time.perf_counter()
     for item in items:
         reading, _, error = await read_passage(rt, model, item["question"], item["passage"], events)
@@ -102,9 +127,13 @@ async def judge_all(spec: str, items: list[dict]) -> dict:
             row["accepted_right"] += agreed
         else:
             row["refused_wrong"] += not agreed
+            if item["word_check"]:  # the wrong passages a leaf's finding would bring here
+                row["wrong_past_word_check"] += 1
+                row["refused_past_word_check"] += not agreed
         print(
             f"  {model.name} {item['task']}/{item['role']}/{item['shape']}: "
-            f"{'agreed' if agreed else 'refused'} ({reading!r})",
+            f"{'agreed' if agreed else 'refused'} ({reading!r}) word check "
+            f"{'passed' if item['word_check'] else 'failed'}",
             file=sys.stderr,
         )
     row["seconds_per_judge"] = round((time.perf_counter() - started) / max(1, len(items)), 1)
@@ -129,12 +158,17 @@ async def main() -> None:
         rows.append({**row, "prompt": args.prompt, "seed": args.seed})
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
-    print("| model | prompt | right passages agreed | wrong passages refused | s/judge |")
-    print("|---|---|---:|---:|---:|")
+    print(
+        "| model | prompt | right passages agreed | wrong passages refused | "
+        "of them past the word check | s/judge |"
+    )
+    print("|---|---|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['model']} | {r['prompt']} | {r['accepted_right']}/{r['right']} | "
-            f"{r['refused_wrong']}/{r['wrong']} | {r['seconds_per_judge']} |"
+            f"{r['refused_wrong']}/{r['wrong']} | "
+            f"{r['refused_past_word_check']}/{r['wrong_past_word_check']} | "
+            f"{r['seconds_per_judge']} |"
         )
 
 

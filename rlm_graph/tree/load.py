@@ -47,10 +47,12 @@ def _clip(text: str) -> str:
     return text[:PROMPT_CHARS] + f"\n[... {len(text) - PROMPT_CHARS:,} more characters]"
 
 
-def _transcript_text(values: dict[str, Any]) -> str:
+def _transcript_text(values: dict[str, Any], mode: str = "calls") -> str:
+    """A planner's conversation under the system prompt it ran with (``mode`` of the run)."""
     from rlm_graph import prompts
 
-    turns = [f"[system]\n{prompts.PLANNER_SYSTEM}"]
+    system = prompts.REPL_SYSTEM if mode == "repl" else prompts.PLANNER_SYSTEM
+    turns = [f"[system]\n{system}"]
     for entry in values.get("transcript") or []:
         who = "model" if entry.get("author") == "model" else "rlm"
         turns.append(f"[{who}]\n{entry.get('text', '')}")
@@ -94,8 +96,9 @@ async def aload(
         try:
             tree = build_tree(records, thread_id=thread_id, prices=prices, locate=_locator(view))
             if prompts:
+                mode = (snapshot.values.get("settings") or {}).get("mode", "calls")
                 planner_prompts = {
-                    values.get("call_id"): _transcript_text(values)
+                    values.get("call_id"): _transcript_text(values, mode)
                     for values in states.values()
                     if values.get("transcript")
                 }

@@ -189,6 +189,9 @@ async def test_in_cell_children_are_in_the_checkpoints_and_the_stored_tree(tmp_p
     stored = await aload(thread, db)
     assert sorted(stored.successors("t1")) == sorted(children)
     assert {stored.nodes[c]["kind"] for c in children} == {"query"}
+    # The root's conversation is shown under the REPL system prompt it ran with.
+    assert stored.nodes["t1"]["prompt"].startswith("[system]\nYou answer a question about a")
+    assert "```repl" in stored.nodes["t1"]["prompt"].split("[model]")[0]
 
 
 async def test_rlm_query_on_a_slice_is_a_child_whose_finding_grounds_the_answer():
