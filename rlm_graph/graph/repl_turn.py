@@ -9,19 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.runtime import Runtime
-
 from rlm_graph import prompts
-from rlm_graph.budget import Budget
-from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
-from rlm_graph.graph.accounting import usage_update
-from rlm_graph.graph.events import ModelCallEvents, emit
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.outcome import finish, partial_answer
-from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
-from rlm_graph.models import ResolvedModel
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import parse_repl
 from rlm_graph.secrets import redact
@@ -49,28 +42,18 @@ def describe_context(view: ContextView) -> str:
     )
 
 
-async def repl_planner_turn(
-    state: RLMState,
-    runtime: Runtime[RLMRuntime],
-    rt: RLMRuntime,
-    view: ContextView,
-    model: ResolvedModel,
-    budget: Budget,
-    *,
-    earlier: str,
-    budget_text: str,
-) -> dict[str, Any]:
+async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
     """One REPL turn: the conversation so far in; the cells to run and the final answer out."""
-    call_id = state["call_id"]
-    iteration = state.get("iteration", 0)
+    state, rt, model, budget = step.state, step.rt, step.model, step.budget
+    iteration = step.iteration
     transcript = list(state.get("transcript") or [])
     added: list[dict[str, str]] = []
     if not transcript:
         first = prompts.REPL_FIRST_TURN.format(
-            query=state["query"],
-            earlier=earlier,
-            description=describe_context(view),
-            budget=budget_text,
+            query=step.query,
+            earlier=step.earlier_turns(),
+            description=describe_context(step.view),
+            budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
     last_turn = iteration >= budget.max_iterations - 1
@@ -83,20 +66,10 @@ async def repl_planner_turn(
     sent = fit_transcript(
         system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS
     )
-    emit(
-        runtime,
-        "turn_started",
-        id=call_id,
-        depth=state.get("depth", 0),
-        iteration=iteration + 1,
-        kind="plan",
-    )
-    events = ModelCallEvents(runtime, call_id, "plan")
+    events = step.turn_started("plan", iteration + 1)
     reply = await call_model(rt, model, to_messages(system, sent), events=events)
-    charged = budget.charge(calls=reply.usage.model_calls, tokens=reply.usage.total_tokens)
     update: dict[str, Any] = {
-        **usage_update(state, model.name, reply.usage),
-        "budget": rt.tick(charged).model_dump(),
+        **step.charged(reply.usage),
         "iteration": iteration + 1,
         "actions": {},
     }

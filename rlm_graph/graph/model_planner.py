@@ -1,0 +1,165 @@
+"""The model as planner (``planner="model"``, calls mode): one turn of the conversation in,
+parsed CALL/PEEK/GREP/FINAL actions out. A turn that must end the call (the last turn, a
+stalled planner, a FINAL sent back for review) asks for the answer in a forced form, decoded
+under a JSON schema where the server can."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlm_graph import prompts
+from rlm_graph.configuration import RLMRuntime
+from rlm_graph.graph.findings import render_findings, strip_marks
+from rlm_graph.graph.map_reduce import TARGET_TAG
+from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
+from rlm_graph.graph.outcome import finish, partial_answer
+from rlm_graph.graph.planning import PlanStep
+from rlm_graph.graph.window import fit_transcript
+from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
+from rlm_graph.protocol.reply_json import find_json, is_object
+from rlm_graph.protocol.trim import planner_stops, repeats_an_action, trim_reply
+from rlm_graph.questions import asks_for_many
+
+MAX_LISTED_CHUNKS = 40
+# Room left in the window for the planner's own reply.
+PLANNER_REPLY_RESERVE_TOKENS = 1024
+# The forced last turn's reply, where the server decodes under a JSON schema: the findings
+# that answer the question, one per item (measured on the 0.5B model: asked for one "answer"
+# string, it copied the first finding of three; asked for a list, it listed all three).
+FINAL_FORMAT = json_schema_format(
+    "final_answer",
+    {
+        "type": "object",
+        "properties": {"answers": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+        "required": ["answers"],
+        "additionalProperties": False,
+    },
+)
+
+
+def _bound_planner(runtime: RLMRuntime, chat: Any) -> tuple[Any, str]:
+    """The planner runnable for the configured action format, and the prompt suffix it needs."""
+    if runtime.action_format == "json":
+        structured = chat.with_structured_output(
+            ActionsPayload, method="json_schema", include_raw=True
+        )
+        return structured, prompts.PLANNER_JSON_SUFFIX
+    if runtime.action_format == "tools":
+        return chat.bind_tools(ACTION_TOOLS), prompts.PLANNER_TOOLS_SUFFIX
+    return None, ""
+
+
+async def model_turn(step: PlanStep) -> dict[str, Any]:
+    """One turn of the model as planner: the conversation so far in, parsed actions out."""
+    state, rt, view, model, budget = step.state, step.rt, step.view, step.model, step.budget
+    iteration = step.iteration
+    transcript = list(state.get("transcript") or [])
+    added: list[dict[str, str]] = []
+    if not transcript:
+        chunking = rt.chunking_for_view()
+        first = prompts.PLANNER_FIRST_TURN.format(
+            query=step.query,
+            earlier=step.earlier_turns(),
+            description=view.describe(chunking),
+            chunk_list=chunk_list(view.chunk_count(chunking)),
+            budget=prompts.budget_left(budget, iteration),
+        )
+        added.append({"author": "rlm", "text": first})
+    last_turn = iteration >= budget.max_iterations - 1
+    stalled = bool(state.get("stalled"))
+    review = state.get("force_reason")
+    forced = last_turn or stalled or bool(review)
+    if forced:
+        template = (
+            prompts.PLANNER_FORCE_FINAL_JSON if model.json_schema else prompts.PLANNER_FORCE_FINAL
+        )
+        force = template.format(
+            reason=(
+                prompts.FORCE_REASON_TURNS if last_turn else review or prompts.FORCE_REASON_STALLED
+            ),
+            query=step.query,
+            findings=render_findings(state.get("findings") or [], verified_only=True),
+        )
+        added.append({"author": "rlm", "text": force})
+
+    bound, suffix = _bound_planner(rt, model.chat)
+    system = prompts.PLANNER_SYSTEM + suffix
+    sent = fit_transcript(
+        system, transcript + added, model.window_tokens, PLANNER_REPLY_RESERVE_TOKENS
+    )
+    events = step.turn_started("plan", iteration + 1)
+    messages = to_messages(system, sent)
+    if forced:
+        reply = await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
+    elif bound is None:  # text actions: stop the model where its turn is over
+        stop = planner_stops(view.chunk_count(rt.chunking_for_view()))
+        reply = await call_model(
+            rt, model, messages, events=events, stop=stop, until=repeats_an_action
+        )
+    else:
+        reply = await call_model(rt, model, messages, bound=bound, events=events)
+    update = {**step.charged(reply.usage), "iteration": iteration + 1}
+    if reply.error:
+        # The planner itself failing is not something the model can fix: end this call.
+        return {
+            **update,
+            "transcript": added,
+            **finish("error", partial_answer(state, "model failed"), reply.error),
+        }
+
+    # Cut by the output limit, its unfinished last line is reported to the model; stopped by a
+    # stop sequence, that line is where we stopped it (a CALL past the last chunk): dropped.
+    cut_off = reply.message.response_metadata.get("finish_reason") == "length"
+    text = trim_reply(reply.text, cut_off=cut_off)
+    turn = parse_turn(reply.message if reply.message.tool_calls else text)
+    if forced and (answer := _json_answer(reply.text, step.query)) is not None:
+        turn = ParsedTurn(actions=[Action(op="final", answer=answer)])
+        text = turn_text(turn)
+    added.append({"author": "model", "text": text or turn_text(turn)})
+    result = {**update, "transcript": added, "actions": turn.model_dump()}
+    if review:
+        result["force_reason"] = None
+    if forced:
+        # One chance to answer; a planner that still does not is not going to.
+        final = next((a for a in turn.actions if a.op == "final"), None)
+        if final is not None and not final.placeholder:
+            result.update(finish("done", strip_marks(final.answer)))
+        else:
+            why = "planner turn limit reached" if last_turn else "planner stopped making progress"
+            answer = partial_answer(state, why) or reply.text.strip()
+            result.update(finish("budget_exhausted", answer, why))
+    return result
+
+
+def _json_answer(text: str, question: str) -> str | None:
+    """The answer of a forced turn's ``{"answers": [...]}`` reply, its items without the marks
+    and target tags they were copied with, joined (None: not that shape). ``{"answer": ...}``
+    is read too."""
+    # A forced turn is decoded under a JSON schema: the whole reply or nothing.
+    value = find_json(text, is_object)
+    if value is None:
+        return None
+    items = value.get("answers", value.get("answer"))
+    if not isinstance(items, list):
+        items = [items]
+    parts = [
+        TARGET_TAG.sub("", strip_marks(str(item))).strip()
+        for item in items
+        if isinstance(item, str | int | float)
+    ]
+    parts = list(dict.fromkeys(part for part in parts if part))
+    if not parts:
+        return None
+    # One answer when the question asks for one; every item, a line each, when it asks for all.
+    return "\n".join(parts) if asks_for_many(question) else parts[0]
+
+
+def chunk_list(count: int) -> str:
+    """Spell out the chunk targets: small models copy a list's length, not a range's."""
+    if count > MAX_LISTED_CHUNKS:
+        return ""
+    return "Chunk targets: " + ", ".join(f"chunk:{i}" for i in range(count)) + "\n"
+
+
+def turn_text(turn: ParsedTurn) -> str:
+    return "\n".join(action.render() for action in turn.actions)
