@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rlm_graph.budget import Budget, Limits
 from rlm_graph.configuration import ConcurrencyLimiter, RLMRuntime
-from rlm_graph.context import Chunking, ContextRegistry, ContextView, open_context
+from rlm_graph.context import ContextRegistry, ContextView, open_context
 from rlm_graph.errors import ContextError, RLMError, ThreadError
 from rlm_graph.graph.builder import build_rlm_graph
 from rlm_graph.models import ResolvedModel, resolve_model
+from rlm_graph.options import Durability, RLMOptions
 from rlm_graph.persistence import Backend, CheckpointTarget, MemoryParts, open_backend
 from rlm_graph.result import RLMResult
 from rlm_graph.runs import RunDetail, RunInfo, inspect_run, list_runs
@@ -35,9 +36,6 @@ from rlm_graph.state import ContextRef
 from rlm_graph.sync import run_sync
 
 EventHandler = Callable[[dict[str, Any]], None]
-# LangGraph's checkpoint write modes: "sync" (before each next step), "async" (overlapping the
-# next step, the default) or "exit" (only when the run ends).
-Durability = Literal["sync", "async", "exit"]
 # What a person answers at an approval gate: approve, deny, or the calls to run instead.
 Decision = bool | Literal["approve", "deny"] | list[dict[str, str]]
 
@@ -97,53 +95,34 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         on_event: EventHandler | None = None,
         durability: Durability = "async",
     ) -> None:
-        if planner not in ("model", "map-reduce"):
-            raise RLMError(f"unknown planner {planner!r}: use 'model' or 'map-reduce'")
-        if action_format not in ("text", "json", "tools"):
-            raise RLMError(f"unknown action format {action_format!r}: use text, json or tools")
-        if mode not in ("calls", "repl"):
-            raise RLMError(f"unknown mode {mode!r}: use 'calls' or 'repl'")
-        if mode == "repl" and planner != "model":
-            raise RLMError("mode 'repl' is planned by the model: use planner='model' with it")
-        if durability not in ("sync", "async", "exit"):
-            raise RLMError(f"unknown durability {durability!r}: use sync, async or exit")
-        if concurrency is not None and concurrency < 1:
-            raise RLMError("concurrency must be at least 1")
-        if direct_below is not None and direct_below < 0:
-            raise RLMError("direct_below must be 0 (always recurse) or a number of tokens")
-        if approve_over is not None and approve_over < 0:
-            raise RLMError("approve_over must be a number of tokens (0: approve every fan-out)")
+        # Every keyword but where checkpoints go and who hears the events is a run option,
+        # checked once by RLMOptions (tests/unit/test_options.py pins that the two agree).
         register_secret(api_key)  # no error text, record or checkpoint may carry it
-        self.limits = Limits(
-            max_depth=max_depth,
-            max_calls=max_calls,
-            max_tokens=max_tokens,
-            max_seconds=max_seconds,
-            max_iterations=max_iterations,
-        )
-        self._model_args = {"base_url": base_url, "api_key": api_key, "timeout": timeout}
-        self._model_spec = model
-        self._sub_model_spec = sub_model
-        self.concurrency = concurrency
-        self.planner: PlannerKind = planner
-        self.action_format: ActionFormat = action_format
-        self.chunking = None
-        if chunk_tokens is not None or overlap_tokens is not None:
-            chunk = chunk_tokens or 1000
-            self.chunking = Chunking(
-                chunk_tokens=chunk,
-                overlap_tokens=overlap_tokens if overlap_tokens is not None else chunk // 20,
-            )
-        self.sub_window_tokens = sub_window_tokens
-        self.direct_below = direct_below
-        self.approve_over = approve_over
-        self.judge = judge
-        self.mode: Mode = mode
+        given = locals()
+        options = RLMOptions(**{name: given[name] for name in RLMOptions.model_fields})
+        self.options = options
+        self.limits = options.limits
+        self._model_args = {
+            "base_url": options.base_url,
+            "api_key": options.api_key,
+            "timeout": options.timeout,
+        }
+        self._model_spec = options.model
+        self._sub_model_spec = options.sub_model
+        self.concurrency = options.concurrency
+        self.planner: PlannerKind = options.planner
+        self.action_format: ActionFormat = options.action_format
+        self.chunking = options.chunking
+        self.sub_window_tokens = options.sub_window_tokens
+        self.direct_below = options.direct_below
+        self.approve_over = options.approve_over
+        self.judge = options.judge
+        self.mode: Mode = options.mode
         self.checkpointer = checkpointer
         # Memory checkpoints, blobs and leases last as long as this object.
         self._memory = MemoryParts()
         self.on_event = on_event
-        self.durability: Durability = durability
+        self.durability: Durability = options.durability
 
     @classmethod
     def from_settings(
@@ -164,23 +143,8 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         sub = root
         if settings.sub_model != settings.model or sub_model is not None:
             sub = _model_from(settings.sub_model, sub_model, base_url, api_key)
-        chunking = settings.chunking
-        stored: dict[str, Any] = {
-            **settings.limits.model_dump(),
-            "sub_model": sub,
-            "concurrency": settings.concurrency,
-            "planner": settings.planner,
-            "action_format": settings.action_format,
-            "chunk_tokens": chunking.chunk_tokens,
-            "overlap_tokens": chunking.overlap_tokens,
-            "sub_window_tokens": settings.sub_window_tokens,
-            "direct_below": settings.direct_below,
-            "approve_over": settings.approve_over,
-            "judge": settings.judge,
-            "mode": settings.mode,
-            "api_key": api_key,
-        }
-        return cls(root, **{**stored, **kwargs})
+        options = RLMOptions.from_settings(settings, model=root, sub_model=sub, api_key=api_key)
+        return cls(**{**options.keywords(), **kwargs})
 
     # -- models are resolved lazily: starting the local server costs seconds
     @cached_property

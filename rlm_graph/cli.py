@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rlm_graph.home import default_db_path
@@ -49,35 +50,166 @@ def _add_storage(parser: argparse.ArgumentParser, *, run: bool = True) -> None:
         parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _add_limits(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
-    """Limits for a new run (with defaults) or changes to a stored one (fork: no defaults)."""
+@dataclass(frozen=True)
+class _RunFlag:
+    """A flag that sets a run option. ``ask`` offers every one, with its default; ``fork`` those
+    marked ``fork`` (the models and limits ``RLM.fork`` may change), with no default: a flag
+    left out keeps the stored run's value."""
 
-    def default(value: Any) -> Any:
-        return value if defaults else None
+    flag: str
+    option: str  # the RLMOptions field, that is the RLM keyword, it sets
+    spec: dict[str, Any]  # add_argument's keywords, as ask has them
+    fork: bool = False
+    fork_help: str | None = None  # fork's own wording, where it differs
 
-    parser.add_argument(
-        "--max-depth", type=int, default=default(1), help="CALL levels below the root (1)"
-    )
-    parser.add_argument(
+    @property
+    def dest(self) -> str:
+        return self.spec.get("dest") or self.flag.removeprefix("--").replace("-", "_")
+
+
+# In the order --help lists them.
+_RUN_FLAGS = (
+    _RunFlag(
+        "--model",
+        "model",
+        {"default": "local", "help": "root model spec (default: local)"},
+        fork=True,
+        fork_help="another root model spec",
+    ),
+    _RunFlag(
+        "--sub-model",
+        "sub_model",
+        {"help": "model spec for sub-calls (default: --model)"},
+        fork=True,
+        fork_help="another sub-model spec",
+    ),
+    _RunFlag(
+        "--base-url",
+        "base_url",
+        {"help": "OpenAI-compatible server URL (or $OPENAI_BASE_URL)"},
+        fork=True,
+        fork_help="OpenAI-compatible server URL",
+    ),
+    _RunFlag(
+        "--max-depth",
+        "max_depth",
+        {"type": int, "default": 1, "help": "CALL levels below the root (1)"},
+        fork=True,
+    ),
+    _RunFlag(
         "--max-calls",
-        type=_positive_int,
-        default=default(100),
-        help="model calls in the whole run (100)",
-    )
-    parser.add_argument("--max-tokens", type=_positive_int, help="input+output tokens, whole run")
-    parser.add_argument("--max-seconds", type=float, help="wall-clock limit")
-    parser.add_argument(
+        "max_calls",
+        {"type": _positive_int, "default": 100, "help": "model calls in the whole run (100)"},
+        fork=True,
+    ),
+    _RunFlag(
+        "--max-tokens",
+        "max_tokens",
+        {"type": _positive_int, "help": "input+output tokens, whole run"},
+        fork=True,
+    ),
+    _RunFlag(
+        "--max-seconds", "max_seconds", {"type": float, "help": "wall-clock limit"}, fork=True
+    ),
+    _RunFlag(
         "--max-iterations",
-        type=_positive_int,
-        default=default(8),
-        help="planner turns per call (8)",
-    )
-    parser.add_argument(
+        "max_iterations",
+        {"type": _positive_int, "default": 8, "help": "planner turns per call (8)"},
+        fork=True,
+    ),
+    _RunFlag(
         "--concurrency",
-        type=_positive_int,
-        help="model calls in flight at once (default: per model; the local model's server "
-        "slots, 16 for other models)",
-    )
+        "concurrency",
+        {
+            "type": _positive_int,
+            "help": "model calls in flight at once (default: per model; the local model's "
+            "server slots, 16 for other models)",
+        },
+        fork=True,
+    ),
+    _RunFlag(
+        "--direct-below",
+        "direct_below",
+        {
+            "type": _non_negative_int,
+            "metavar": "TOKENS",
+            "help": "answer in one model call, without planning, when the whole context is "
+            "below TOKENS and fits the model (default: whenever it fits; 0: always recurse)",
+        },
+    ),
+    _RunFlag(
+        "--approve-over",
+        "approve_over",
+        {
+            "type": _non_negative_int,
+            "metavar": "TOKENS",
+            "help": "pause for approval before any fan-out estimated to read more than TOKENS",
+        },
+    ),
+    _RunFlag(
+        "--no-judge",
+        "judge",
+        {
+            "dest": "judge",
+            "action": "store_false",
+            "help": "verify findings by word overlap alone, without the second model call that "
+            "reads each finding's passage alone and must answer the same",
+        },
+    ),
+    _RunFlag("--planner", "planner", {"choices": ["model", "map-reduce"], "default": "model"}),
+    _RunFlag(
+        "--mode",
+        "mode",
+        {
+            "choices": ["calls", "repl"],
+            "default": "calls",
+            "help": "calls: the model writes CALL/PEEK/GREP actions (default); repl: it writes "
+            "Python against the context in a sandbox, with llm_query/rlm_query sub-calls",
+        },
+    ),
+    _RunFlag(
+        "--action-format",
+        "action_format",
+        {
+            "choices": ["text", "json", "tools"],
+            "default": "text",
+            "help": "how the planner writes actions (text)",
+        },
+    ),
+    _RunFlag(
+        "--chunk-tokens",
+        "chunk_tokens",
+        {"type": _positive_int, "help": "chunk size in tokens"},
+    ),
+    _RunFlag(
+        "--sub-window",
+        "sub_window_tokens",
+        {
+            "type": _positive_int,
+            "help": "tokens a sub-call may read (default: the sub-model's window)",
+        },
+    ),
+    _RunFlag("--timeout", "timeout", {"type": float, "help": "seconds per model request"}),
+)
+
+
+def _add_run_options(parser: argparse.ArgumentParser, *, fork: bool = False) -> None:
+    """The run-option flags: every one for a new run, or those a fork may change."""
+    for run_flag in _RUN_FLAGS:
+        if not fork:
+            parser.add_argument(run_flag.flag, **run_flag.spec)
+        elif run_flag.fork:
+            help_text = run_flag.fork_help or run_flag.spec.get("help")
+            parser.add_argument(
+                run_flag.flag, **{**run_flag.spec, "default": None, "help": help_text}
+            )
+
+
+def _run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The run options the command's flags set, as RLM keywords. A flag left unset (None) is
+    left out: it takes RLM's default (ask) or keeps the stored run's value (fork)."""
+    given = ((run_flag.option, getattr(args, run_flag.dest, None)) for run_flag in _RUN_FLAGS)
+    return {option: value for option, value in given if value is not None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,51 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--context",
         help="a file, a folder, or - for stdin (optional on a follow-up with --thread)",
     )
-    ask.add_argument("--model", default="local", help="root model spec (default: local)")
-    ask.add_argument("--sub-model", help="model spec for sub-calls (default: --model)")
-    ask.add_argument("--base-url", help="OpenAI-compatible server URL (or $OPENAI_BASE_URL)")
-    _add_limits(ask, defaults=True)
-    ask.add_argument(
-        "--direct-below",
-        type=_non_negative_int,
-        metavar="TOKENS",
-        help="answer in one model call, without planning, when the whole context is below "
-        "TOKENS and fits the model (default: whenever it fits; 0: always recurse)",
-    )
-    ask.add_argument(
-        "--approve-over",
-        type=_non_negative_int,
-        metavar="TOKENS",
-        help="pause for approval before any fan-out estimated to read more than TOKENS",
-    )
-    ask.add_argument(
-        "--no-judge",
-        dest="judge",
-        action="store_false",
-        help="verify findings by word overlap alone, without the second model call that reads "
-        "each finding's passage alone and must answer the same",
-    )
-    ask.add_argument("--planner", choices=["model", "map-reduce"], default="model")
-    ask.add_argument(
-        "--mode",
-        choices=["calls", "repl"],
-        default="calls",
-        help="calls: the model writes CALL/PEEK/GREP actions (default); repl: it writes Python "
-        "against the context in a sandbox, with llm_query/rlm_query sub-calls",
-    )
-    ask.add_argument(
-        "--action-format",
-        choices=["text", "json", "tools"],
-        default="text",
-        help="how the planner writes actions (text)",
-    )
-    ask.add_argument("--chunk-tokens", type=_positive_int, help="chunk size in tokens")
-    ask.add_argument(
-        "--sub-window",
-        type=_positive_int,
-        help="tokens a sub-call may read (default: the sub-model's window)",
-    )
-    ask.add_argument("--timeout", type=float, help="seconds per model request")
+    _add_run_options(ask)
     ask.add_argument(
         "--thread", help="thread id: a new thread, or an existing one for a follow-up question"
     )
@@ -191,10 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     fork.add_argument("thread", help="the thread id")
     fork.add_argument("--at", metavar="CHECKPOINT", help="checkpoint id (default: the latest)")
     fork.add_argument("--thread", dest="new_thread", help="id of the new thread")
-    fork.add_argument("--model", help="another root model spec")
-    fork.add_argument("--sub-model", help="another sub-model spec")
-    fork.add_argument("--base-url", help="OpenAI-compatible server URL")
-    _add_limits(fork, defaults=False)
+    _add_run_options(fork, fork=True)
     _add_storage(fork)
 
     tree = commands.add_parser(
@@ -392,27 +477,7 @@ def run_ask(args: argparse.Namespace) -> int:
     def make(err: Any) -> Any:
         from rlm_graph.api import RLM
 
-        rlm = RLM(
-            model=args.model,
-            sub_model=args.sub_model,
-            base_url=args.base_url,
-            max_depth=args.max_depth,
-            max_calls=args.max_calls,
-            max_tokens=args.max_tokens,
-            max_seconds=args.max_seconds,
-            max_iterations=args.max_iterations,
-            concurrency=args.concurrency,
-            direct_below=args.direct_below,
-            approve_over=args.approve_over,
-            judge=args.judge,
-            planner=args.planner,
-            mode=args.mode,
-            action_format=args.action_format,
-            chunk_tokens=args.chunk_tokens,
-            sub_window_tokens=args.sub_window,
-            checkpointer=_db(args),
-            timeout=args.timeout,
-        )
+        rlm = RLM(**_run_options(args), checkpointer=_db(args))
         # Bad input fails here, before any model starts. Opened with the database's blob
         # store: a follow-up turn or another thread on the same PDF or archive reuses the
         # rendering cached there instead of extracting it again.
@@ -483,28 +548,12 @@ def run_approve(args: argparse.Namespace) -> int:
 
 
 def run_fork(args: argparse.Namespace) -> int:
-    limits = {
-        name: getattr(args, name)
-        for name in (
-            "max_depth",
-            "max_calls",
-            "max_tokens",
-            "max_seconds",
-            "max_iterations",
-            "concurrency",
-        )
-        if getattr(args, name) is not None
-    }
+    changes = _run_options(args)
+    # The base URL goes to the RLM that rebuilds the stored run's models (_stored).
+    changes.pop("base_url", None)
 
     def run(rlm: Any) -> Any:
-        return rlm.fork(
-            args.thread,
-            at=args.at,
-            new_thread_id=args.new_thread,
-            model=args.model,
-            sub_model=args.sub_model,
-            **limits,
-        )
+        return rlm.fork(args.thread, at=args.at, new_thread_id=args.new_thread, **changes)
 
     return _execute(args, args.thread, _stored(args), run, header=lambda rlm: "forking")
 

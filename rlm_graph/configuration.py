@@ -158,8 +158,9 @@ def _model_settings(model: ResolvedModel) -> ModelSettings:
 class RLMConfig(TypedDict, total=False):
     """A run's settings as plain values, for callers that cannot pass an ``RLMRuntime``: a
     LangGraph server or Studio, as the run's ``context`` or as ``configurable`` keys (named
-    like ``RLM``'s keywords). Models come from specs; unset keys take ``RLM``'s defaults, the
-    models ``RLM_GRAPH_MODEL`` (default ``local``) and ``RLM_GRAPH_SUB_MODEL``."""
+    like ``RLM``'s keywords: a subset of ``RLMOptions``, no secrets). Models come from specs;
+    unset keys take ``RLM``'s defaults, the models ``RLM_GRAPH_MODEL`` (default ``local``) and
+    ``RLM_GRAPH_SUB_MODEL``."""
 
     model: str
     sub_model: str
