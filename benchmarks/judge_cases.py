@@ -38,8 +38,9 @@ from rlm_graph.context import open_context  # noqa: E402
 from rlm_graph.evidence import check, passage, with_lead  # noqa: E402
 from rlm_graph.graph import judge as judge_module  # noqa: E402
 from rlm_graph.graph.events import ModelCallEvents  # noqa: E402
-from rlm_graph.graph.judge import agrees, read_passage  # noqa: E402
+from rlm_graph.graph.judge import agrees, is_kind, read_passage  # noqa: E402
 from rlm_graph.graph.model_call import json_schema_format  # noqa: E402
+from rlm_graph.questions import asked_kind  # noqa: E402
 
 TYPED_SYSTEM = """\
 Answer the question using only the passage. First name the kind of thing the question asks \
@@ -104,7 +105,7 @@ def cases(samples: int, seed: int) -> list[dict]:
     return out
 
 
-async def judge_all(spec: str, items: list[dict]) -> dict:
+async def judge_all(spec: str, items: list[dict], *, kind_check: bool = False) -> dict:
     rlm = RLM(model=spec)
     rt, model = rlm.runtime(), rlm.sub_model
     events = ModelCallEvents(None, "", "judge")
@@ -121,6 +122,9 @@ async def judge_all(spec: str, items: list[dict]) -> dict:
     for item in items:
         reading, _, error = await read_passage(rt, model, item["question"], item["passage"], events)
         agreed = error is None and reading is not None and agrees(reading, item["value"])
+        kind = asked_kind(item["question"])
+        if agreed and kind_check and kind is not None:
+            agreed, _, _ = await is_kind(rt, model, reading, kind, events)
         key = "right" if item["answers"] else "wrong"
         row[key] += 1
         if item["answers"]:
@@ -146,6 +150,11 @@ async def main() -> None:
     parser.add_argument("--samples", type=int, default=6, help="samples per task")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--prompt", choices=("current", "typed"), default="current")
+    parser.add_argument(
+        "--kind-check",
+        action="store_true",
+        help="after agreeing, ask if the answer is the kind asked for",
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.prompt == "typed":
@@ -154,8 +163,10 @@ async def main() -> None:
     items = cases(args.samples, args.seed)
     rows = []
     for spec in args.models.split(","):
-        row = await judge_all(spec.strip(), items)
-        rows.append({**row, "prompt": args.prompt, "seed": args.seed})
+        row = await judge_all(spec.strip(), items, kind_check=args.kind_check)
+        rows.append(
+            {**row, "prompt": args.prompt + ("+kind" if args.kind_check else ""), "seed": args.seed}
+        )
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=1))
     print(

@@ -172,6 +172,12 @@ Passage: {passage}
 
 Question: {question}"""
 
+KIND_SYSTEM = """\
+Say whether a phrase could name a kind of thing. Reply {"yes": true} or {"yes": false}."""
+
+KIND_USER = """\
+Could "{answer}" be the name of {kind}?"""
+
 REDUCE_SYSTEM = """\
 Helpers each read one part of a long document and answered the same question. \
 Combine their findings into one final answer, in the shape the question asks for: one \

@@ -53,6 +53,42 @@ _NUMBER_WORDS = re.compile(
 )
 
 
+# "Which cartographer ...", "In which town ...", "What colour ...": the noun after the
+# question word names the kind of thing asked for (an auxiliary after it names nothing).
+_AUXILIARY = r"(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)"
+_WHICH_NOUN = re.compile(
+    rf"\b(?:which|what)\s+([a-z][a-z-]+)\b(?:\s+([a-z][a-z-]+)(?=\s+{_AUXILIARY}\b))?", re.I
+)
+_NOT_A_KIND = frozenset((
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could",
+    "will", "would", "should", "may", "might", "must", "the", "a", "an", "of", "kind", "sort",
+    "type", "one", "ones", "else", "exactly", "happens", "happened", "everyone", "everybody",
+    "everything", "someone", "something", "people", "they", "it", "he", "she", "we", "you", "i",
+    "this", "that", "these", "those", "there", "its", "their", "his", "her", "our", "my",
+))  # fmt: skip
+_WHO = re.compile(r"^\W*(?:who|whom)\b|[,;:]\s*(?:who|whom)\b", re.I)
+_WHERE = re.compile(r"^\W*where\b|[,;:]\s*where\b", re.I)
+
+
+def asked_kind(question: str) -> str | None:
+    """The kind of thing a question asks for, in its own words: the noun of "which town" or
+    "what colour", "person" for "who", "place" for "where"; None when its wording does not
+    say (a "what is ..." question, a figure, a yes/no)."""
+    if asks_for_number(question):
+        return None
+    if match := _WHICH_NOUN.search(question):
+        noun = match.group(1).lower()
+        if noun in _NOT_A_KIND or noun.endswith("ly"):
+            return None
+        second = (match.group(2) or "").lower()  # "what shipping tag does ..."
+        return f"{noun} {second}" if second and second not in _NOT_A_KIND else noun
+    if _WHO.search(question.strip()):
+        return "person"
+    if _WHERE.search(question.strip()):
+        return "place"
+    return None
+
+
 def asks_for_number(question: str) -> bool:
     """Whether the question asks for a figure ("how many", "what year")."""
     return _ASKS_NUMBER.search(question) is not None

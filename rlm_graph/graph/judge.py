@@ -41,6 +41,37 @@ JUDGE_FORMAT = json_schema_format(
 )
 
 
+KIND_FORMAT = json_schema_format(
+    "answer_kind",
+    {
+        "type": "object",
+        "properties": {"yes": {"type": "boolean"}},
+        "required": ["yes"],
+        "additionalProperties": False,
+    },
+)
+
+
+def with_article(kind: str) -> str:
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
+
+
+async def is_kind(
+    rt: RLMRuntime, model: ResolvedModel, answer: str, kind: str, events: ModelCallEvents
+) -> tuple[bool, Usage, str | None]:
+    """Whether the model takes ``answer`` for a name of ``kind`` (a person, a town, a
+    function): a passage that names a person does not answer "in which town"."""
+    messages = [
+        SystemMessage(prompts.KIND_SYSTEM),
+        HumanMessage(prompts.KIND_USER.format(answer=answer, kind=with_article(kind))),
+    ]
+    reply = await call_model_json(rt, model, messages, KIND_FORMAT, events=events)
+    if reply.error:
+        return False, reply.usage, reply.error
+    data = find_json(reply.text, is_object, span=True)
+    return bool(data and data.get("yes") is True), reply.usage, None
+
+
 def agrees(reading: str, answer: str) -> bool:
     """The judge's reading and the finding say the same: one stands in the other, or one says
     the other (its words and all its numbers)."""
