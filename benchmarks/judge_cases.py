@@ -123,8 +123,8 @@ async def judge_all(spec: str, items: list[dict], *, kind_check: bool = False) -
         reading, _, error = await read_passage(rt, model, item["question"], item["passage"], events)
         agreed = error is None and reading is not None and agrees(reading, item["value"])
         kind = asked_kind(item["question"])
-        if agreed and kind_check and kind is not None:
-            agreed, _, _ = await is_kind(rt, model, reading, kind, events)
+        if agreed and kind_check and kind is not None:  # of the finding's answer, as cited
+            agreed, _, _ = await is_kind(rt, model, item["value"], kind, events)
         key = "right" if item["answers"] else "wrong"
         row[key] += 1
         if item["answers"]:
@@ -155,11 +155,16 @@ async def main() -> None:
         action="store_true",
         help="after agreeing, ask if the answer is the kind asked for",
     )
+    parser.add_argument(
+        "--kind-prompt", help="another wording of the kind question ({answer}, {kind})"
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.prompt == "typed":
         prompts.JUDGE_SYSTEM = TYPED_SYSTEM
         judge_module.JUDGE_FORMAT = TYPED_FORMAT
+    if args.kind_prompt:
+        prompts.KIND_USER = args.kind_prompt
     items = cases(args.samples, args.seed)
     rows = []
     for spec in args.models.split(","):
