@@ -155,16 +155,11 @@ async def main() -> None:
         action="store_true",
         help="after agreeing, ask if the answer is the kind asked for",
     )
-    parser.add_argument(
-        "--kind-prompt", help="another wording of the kind question ({answer}, {kind})"
-    )
     parser.add_argument("--out")
     args = parser.parse_args()
     if args.prompt == "typed":
         prompts.JUDGE_SYSTEM = TYPED_SYSTEM
         judge_module.JUDGE_FORMAT = TYPED_FORMAT
-    if args.kind_prompt:
-        prompts.KIND_USER = args.kind_prompt
     items = cases(args.samples, args.seed)
     rows = []
     for spec in args.models.split(","):

@@ -173,10 +173,12 @@ Passage: {passage}
 Question: {question}"""
 
 KIND_SYSTEM = """\
-Say whether a phrase could name a kind of thing. Reply {"yes": true} or {"yes": false}."""
+Say what kind of thing a phrase names: a person, a place, a time (a date, a year, a day), a \
+number, or another thing. Reply {"names": "person"}, {"names": "place"}, {"names": "time"}, \
+{"names": "number"} or {"names": "thing"}."""
 
 KIND_USER = """\
-Could "{answer}" be the name of {kind}?"""
+What does "{phrase}" name?"""
 
 REDUCE_SYSTEM = """\
 Helpers each read one part of a long document and answered the same question. \

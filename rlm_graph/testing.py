@@ -25,7 +25,10 @@ Responder = Callable[[list[BaseMessage]], "str | AIMessage"]
 
 def passage_reader(messages: list[BaseMessage]) -> str:
     """The default fake judge: it reads the whole passage back as its answer, so it agrees
-    with a finding exactly when the finding's answer stands in the passage."""
+    with a finding exactly when the finding's answer stands in the passage; asked whether an
+    asked what kind of thing a phrase names, it cannot say ("thing"), which decides nothing."""
+    if _text(messages[0]) == prompts.KIND_SYSTEM:
+        return json.dumps({"names": "thing"})
     match = re.search(r"^Passage: (.*?)\n\nQuestion: ", _text(messages[-1]), re.DOTALL)
     passage = match.group(1).strip() if match else ""
     return json.dumps({"found": bool(passage), "answer": passage})
@@ -166,7 +169,8 @@ def is_leaf_prompt(messages: list[BaseMessage]) -> bool:
 
 
 def is_judge_prompt(messages: list[BaseMessage]) -> bool:
-    return _text(messages[0]) == prompts.JUDGE_SYSTEM
+    """The judge's prompts: a passage read alone, or an answer's kind."""
+    return _text(messages[0]) in (prompts.JUDGE_SYSTEM, prompts.KIND_SYSTEM)
 
 
 def is_reduce_prompt(messages: list[BaseMessage]) -> bool:

@@ -3,8 +3,9 @@
 START -> begin (a thread's new turn; the root only) -> plan -> call
       -> recurse (one per CALL, in parallel via Send) -> merge -> plan ... -> END
 
-A root's finished answer to a question about every X goes call -> sweep -> merge: sentences
-worded like its backing passages are read for items the leaves missed (``graph/sweep.py``).
+A root's finished answer to a lookup goes call -> review -> merge when the question names the
+kind of thing it asks for (the answer must be one) or asks for every X (sentences worded like
+its backing passages are read for items the leaves missed): ``graph/review.py``.
 
 ``merge`` is the only node that routes to END: ``plan`` and ``call`` may end a call (by setting
 its status) but always hand over to ``merge``, which writes the call's final record. In REPL mode
@@ -30,8 +31,8 @@ from rlm_graph.graph.merge import merge, route_after_merge
 from rlm_graph.graph.outcome import is_finished
 from rlm_graph.graph.plan import plan
 from rlm_graph.graph.recurse import make_recurse
+from rlm_graph.graph.review import needs_review, review
 from rlm_graph.graph.state import RLMInput, RLMOutput, RLMState
-from rlm_graph.graph.sweep import needs_sweep, sweep
 from rlm_graph.sync import run_sync
 
 AsyncNode = Callable[[Any, Any], Awaitable[dict]]
@@ -108,8 +109,8 @@ def route_after_call(state: RLMState) -> str | list[Send]:
     jobs = state.get("jobs") or []
     if jobs:
         return [Send("recurse", job) for job in jobs]
-    # A list answer is looked over for items the leaves missed before merge grounds it.
-    return "sweep" if needs_sweep(state, runtime_context(get_runtime())) else "merge"
+    # A lookup's answer is checked for its kind, or a list's for missed items, before merge.
+    return "review" if needs_review(state, runtime_context(get_runtime())) else "merge"
 
 
 def build_rlm_graph() -> StateGraph:
@@ -137,13 +138,13 @@ def build_rlm_graph() -> StateGraph:
     builder.add_node("plan", _sync_and_async(plan, name="plan"))
     builder.add_node("call", _with_repl(call, _repl_call, name="call"))
     builder.add_node("recurse", _sync_and_async(make_recurse(child_graph), name="recurse"))
-    builder.add_node("sweep", _sync_and_async(sweep, name="sweep"))
+    builder.add_node("review", _sync_and_async(review, name="review"))
     builder.add_node("merge", _with_repl(merge, _repl_merge, name="merge"))
     builder.add_conditional_edges(START, route_from_start, ["begin", "plan"])
     builder.add_edge("begin", "plan")
     builder.add_edge("plan", "call")
-    builder.add_conditional_edges("call", route_after_call, ["recurse", "sweep", "merge"])
-    builder.add_edge("sweep", "merge")
+    builder.add_conditional_edges("call", route_after_call, ["recurse", "review", "merge"])
+    builder.add_edge("review", "merge")
     builder.add_edge("recurse", "merge")
     builder.add_conditional_edges("merge", route_after_merge, ["plan", "recurse", END])
     return builder

@@ -3,7 +3,9 @@
 Word overlap tells a passage about the question from one about something else only as far as
 their words differ: "The ferry from the north quay carries 148 passengers." shares every word
 but one with a question about the ferry from the south quay. So a leaf's finding on a lookup is
-verified only when a reader given nothing but the passage answers the question the same way.
+verified only when a reader given nothing but the passage answers the question the same way,
+and, when the question's wording names the kind of thing it asks for ("which town", "who"),
+when the model takes the answer for one (``is_kind``).
 On a 28-case tuning set (BENCHMARKS.md), asked "does this passage answer it?", the 0.5B model
 agreed with right passages 2/7 and the 1.5B said yes to nearly every passage; asked to answer
 from the passage alone, the 0.5B agreed with right answers 7/7 and with answers read off
@@ -23,6 +25,7 @@ from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.model_call import call_model_json, json_schema_format
 from rlm_graph.models import ResolvedModel
 from rlm_graph.protocol.reply_json import find_json, is_object
+from rlm_graph.questions import asked_kind, asks_for_many
 from rlm_graph.state import Usage
 
 # At most this many passages of one finding are put to the judge (the first that agrees ends it).
@@ -41,35 +44,59 @@ JUDGE_FORMAT = json_schema_format(
 )
 
 
+KINDS = ("person", "place", "time", "number", "thing")
 KIND_FORMAT = json_schema_format(
-    "answer_kind",
+    "phrase_kind",
     {
         "type": "object",
-        "properties": {"yes": {"type": "boolean"}},
-        "required": ["yes"],
+        "properties": {"names": {"type": "string", "enum": list(KINDS)}},
+        "required": ["names"],
         "additionalProperties": False,
     },
 )
+# Kinds a question's wording names directly; other nouns ("cartographer", "office") are
+# classified by the model like the answer is.
+_KNOWN_KINDS = {"person": "person", "place": "place"}
 
 
 def with_article(kind: str) -> str:
     return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
 
 
-async def is_kind(
-    rt: RLMRuntime, model: ResolvedModel, answer: str, kind: str, events: ModelCallEvents
-) -> tuple[bool, Usage, str | None]:
-    """Whether the model takes ``answer`` for a name of ``kind`` (a person, a town, a
-    function): a passage that names a person does not answer "in which town"."""
+async def kind_of(
+    rt: RLMRuntime, model: ResolvedModel, phrase: str, events: ModelCallEvents
+) -> tuple[str, Usage, str | None]:
+    """What ``phrase`` names (``KINDS``), as the model reads it; "thing" when it cannot say."""
     messages = [
         SystemMessage(prompts.KIND_SYSTEM),
-        HumanMessage(prompts.KIND_USER.format(answer=answer, kind=with_article(kind))),
+        HumanMessage(prompts.KIND_USER.format(phrase=phrase)),
     ]
     reply = await call_model_json(rt, model, messages, KIND_FORMAT, events=events)
     if reply.error:
-        return False, reply.usage, reply.error
-    data = find_json(reply.text, is_object, span=True)
-    return bool(data and data.get("yes") is True), reply.usage, None
+        return "thing", reply.usage, reply.error
+    data = find_json(reply.text, is_object, span=True) or {}
+    kind = str(data.get("names") or "thing").strip().lower()
+    return (kind if kind in KINDS else "thing"), reply.usage, None
+
+
+async def is_kind(
+    rt: RLMRuntime, model: ResolvedModel, answer: str, kind: str, events: ModelCallEvents
+) -> tuple[bool, Usage, str | None]:
+    """Whether ``answer`` names the kind of thing the question's ``kind`` noun does (a person
+    for "which cartographer", a place for "which town"): a passage that names a person does
+    not answer "in which town". Either side read as "thing" decides nothing (True)."""
+    usage = Usage()
+    wanted = _KNOWN_KINDS.get(kind)
+    if wanted is None:
+        wanted, spent, error = await kind_of(rt, model, with_article(kind), events)
+        usage = usage.add(spent)
+        if error:
+            return True, usage, error
+    if wanted == "thing":
+        return True, usage, None
+    given, spent, error = await kind_of(rt, model, answer, events)
+    usage = usage.add(spent)
+    return given in ("thing", wanted), usage, error
 
 
 def agrees(reading: str, answer: str) -> bool:
@@ -127,5 +154,13 @@ async def judge(
         if error:
             return None, usage, error
         if reading is not None and agrees(reading, answer):
+            # Read off a passage that names the question's names, a person is no answer to
+            # "in which town": the answer must be of the kind the question asks for.
+            kind = asked_kind(question)
+            if kind is not None and not asks_for_many(question):
+                fits, spent, error = await is_kind(rt, model, answer, kind, events)
+                usage = usage.add(spent)
+                if error or not fits:
+                    return None, usage, error
             return item, usage, None
     return None, usage, None

@@ -1,5 +1,6 @@
-"""The sweep: a list answer whose leaves missed items is completed from sentences worded like
-its backing passages, each read by the judge alone; other answers are left as they are."""
+"""The review of a root's answer: one of the kind the question asks for (a town for "in which
+town"), and a list answer whose leaves missed items completed from sentences worded like its
+backing passages, each read by the judge alone; other answers are left as they are."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import re
 
 import pytest
 
+from rlm_graph import prompts
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_judge_prompt, leaf_text
 from tests.unit.conftest import chunk_calls, make_rlm, planner
@@ -128,3 +130,81 @@ async def test_questions_that_do_not_ask_for_every_item_are_not_swept(question):
     ).model_copy(update={"judge": reading_judge})
     result = await make_rlm(model, judge=True).ainvoke({"query": question, "context": text})
     assert "Eskby" not in result.answer and "lantern" not in result.answer
+
+
+HOPS = ("Fennick Sallow bought his boat from Nerys Cobbold.", "Nerys Cobbold was born in Osthaven.")
+TOWNS = {"Osthaven"}
+
+
+def town_judge(messages):
+    """Reads a passage back; asked what a phrase names, knows its towns (the rest are people)."""
+    if str(messages[0].content) == prompts.KIND_SYSTEM:
+        phrase = re.search(r'"(.+?)"', str(messages[-1].content)).group(1)
+        return json.dumps({"names": "place" if phrase in {*TOWNS, "a town"} else "person"})
+    passage = str(messages[-1].content).split("Question:")[0].removeprefix("Passage:").strip()
+    return json.dumps({"found": True, "answer": passage})
+
+
+def grep_then_final(pattern: str, answer: str):
+    def turns(messages, turn):
+        return f'GREP("{pattern}")' if turn == 0 else f'FINAL("{answer}")'
+
+    return turns
+
+
+def hop_leaf(messages):
+    """A leaf that reads the first link of the chain and nothing else."""
+    if HOPS[0] in leaf_text(messages):
+        return json.dumps({"found": True, "answer": "Nerys Cobbold", "quotes": [HOPS[0]]})
+    return json.dumps({"found": False, "answer": "", "quotes": []})
+
+
+async def test_a_person_given_for_in_which_town_is_not_found_and_kept_unverified():
+    """The middle hop of a chain: the planner asked who sold the boat (a person, verified),
+    then answered the town question with that person."""
+    question = "In which town was the person who sold Fennick Sallow a boat born?"
+
+    def turns(messages, turn):
+        return (
+            chunk_calls("Who sold Fennick Sallow a boat?", 12)
+            if turn == 0
+            else ('FINAL("Nerys Cobbold")')
+        )
+
+    model = planner(turns, leaf=hop_leaf).model_copy(update={"judge": town_judge})
+    result = await make_rlm(model, judge=True).ainvoke(
+        {"query": question, "context": text_with(list(HOPS))}
+    )
+    (finding,) = [r for r in result.records if r.kind == "leaf" and r.outcome == "found"]
+    assert finding.verified  # "who sold the boat": a person, and this passage says so
+    assert result.answer == "not found" and not result.grounded
+    assert result.unverified_answer == "Nerys Cobbold"
+
+
+async def test_an_answer_of_the_kind_asked_for_stays_grounded():
+    model = planner(grep_then_final("was born in", "Osthaven")).model_copy(
+        update={"judge": town_judge}
+    )
+    result = await make_rlm(model, judge=True).ainvoke(
+        {"query": "In which town was Nerys Cobbold born?", "context": text_with(list(HOPS))}
+    )
+    assert result.answer == "Osthaven" and result.grounded
+    assert judged(model) == 2  # what a town is, and what "Osthaven" is
+
+
+async def test_a_leafs_finding_of_another_kind_is_not_verified():
+    question = "In which town was the person who sold Fennick Sallow a boat born?"
+
+    def turns(messages, turn):
+        return chunk_calls(question, 12) if turn == 0 else 'FINAL("Nerys Cobbold")'
+
+    verified = {}
+    for judge in (False, True):
+        model = planner(turns, leaf=hop_leaf).model_copy(update={"judge": town_judge})
+        result = await make_rlm(model, judge=judge).ainvoke(
+            {"query": question, "context": text_with(list(HOPS))}
+        )
+        (finding,) = [r for r in result.records if r.kind == "leaf" and r.outcome == "found"]
+        verified[judge] = (finding.verified, result.grounded)
+    assert verified[False] == (True, True)  # words alone: it names the question's names
+    assert verified[True] == (False, False)

@@ -1,14 +1,24 @@
-"""sweep: a list answer looked over for what it left out, before it is grounded.
+"""review: the root's finished answer looked over once more before merge grounds it.
 
-A question that asks for every X ("For each town where ..., what is it?") is answered from what
-the leaves read, and a small leaf misses a fact in its slice now and then: the answer names one
-town of three and every claim of it is backed, so it would be marked grounded. The passages that
-back the answer show how the text states one item. Every sentence of the whole context that
-holds the same words of the question (at least two of them: "everyone", "moves", "soon",
-"learns") is read by the judge alone, and each one it answers from joins the answer as a verified
-finding. The rule is the wording the question and its passages share, never the answer's shape,
-so it holds for names, dates, numbers, codes and sentences alike. One-answer questions, answers
-nothing backs and REPL mode are left as they are.
+- **One answer of the kind asked for.** "In which town was the person who sold Fennick Sallow a
+  boat born?" answered "Nerys Cobbold" is read off a real passage that names the question's
+  names, and a small judge reading that passage alone answers the same: it is the middle hop of
+  the chain, a person where a town is asked for. When the question's wording names the kind of
+  thing it asks for (``questions.asked_kind``: the noun of "which town", "person" for "who"),
+  the model is asked whether the answer could be one (``judge.is_kind``); an answer that
+  could not is no answer to a lookup, and the call says "not found", keeping it as
+  ``unverified_answer``.
+- **Every item of a list.** A question that asks for every X ("For each town where ..., what
+  is it?") is answered from what the leaves read, and a small leaf misses a fact in its slice
+  now and then: the answer names one town of three and every claim of it is backed. The
+  passages that back the answer show how the text states one item. Every sentence of the whole
+  context that holds the same words of the question (at least two of them: "everyone",
+  "moves", "soon", "learns") is read by the judge alone, and each one it answers from joins the
+  answer as a verified finding.
+
+Both rules read the question's wording and the passages, never the answer's shape, so they
+hold for names, dates, numbers, codes and sentences alike. The direct route (its own leaf is
+judged) and REPL mode are left as they are.
 """
 
 from __future__ import annotations
@@ -36,9 +46,10 @@ from rlm_graph.evidence import (
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import backs, citations, claims
-from rlm_graph.graph.judge import read_passage
+from rlm_graph.graph.judge import is_kind, read_passage
+from rlm_graph.graph.outcome import NOT_FOUND
 from rlm_graph.graph.state import RLMState
-from rlm_graph.questions import asks_for_many, task_kind
+from rlm_graph.questions import asked_kind, asks_for_many, task_kind
 from rlm_graph.state import ContextRef
 
 # Words of the question every backing passage holds: fewer would match half the text.
@@ -50,8 +61,9 @@ MAX_ANCHOR_HITS = 2000
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]+")
 
 
-def needs_sweep(state: RLMState, rt: RLMRuntime) -> bool:
-    """The root's finished answer to a list lookup, in calls mode with the judge on."""
+def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
+    """The root's finished answer to a lookup, in calls mode with the judge on, when the
+    question names the kind of thing it asks for or asks for every X."""
     answer = state.get("answer") or ""
     question = state.get("query", "")
     return (
@@ -63,7 +75,7 @@ def needs_sweep(state: RLMState, rt: RLMRuntime) -> bool:
         and bool(answer)
         and not is_not_found(answer)
         and task_kind(question) == "lookup"
-        and asks_for_many(question)
+        and (asks_for_many(question) or asked_kind(question) is not None)
     )
 
 
@@ -108,7 +120,35 @@ def label(item: Evidence, reading: str, question: str) -> str:
     return f"{' '.join(dict.fromkeys(names))}: " if names else ""
 
 
-async def sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+async def review(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    """The answer checked for its kind (a question that asks for one thing) or completed from
+    swept sentences (one that asks for every X)."""
+    if asks_for_many(state["query"]):
+        return await _sweep(state, runtime)
+    return await _kind_check(state, runtime)
+
+
+async def _kind_check(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    rt = runtime_context(runtime)
+    kind = asked_kind(state["query"])
+    answer = state["answer"] or ""
+    if kind is None:
+        return {}
+    model = rt.model_for(1)
+    events = ModelCallEvents(runtime, state["call_id"], "review")
+    fits, usage, error = await is_kind(rt, model, answer, kind, events)
+    budget = Budget.model_validate(state["budget"])
+    spent = rt.tick(budget.charge(calls=usage.model_calls, tokens=usage.total_tokens))
+    update: dict[str, Any] = {
+        **usage_update(state, model.name, usage),
+        "budget": spent.model_dump(),
+    }
+    if fits or error:  # a failed check takes nothing away: grounding still decides
+        return update
+    return {**update, "answer": NOT_FOUND, "outcome": "not_found", "unverified_answer": answer}
+
+
+async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     """The answer with every further item a swept sentence gives, and those items as verified
     findings; nothing when no sentence adds one."""
     rt = runtime_context(runtime)
