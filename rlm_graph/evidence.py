@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from rlm_graph import prompts
 from rlm_graph.protocol.reply_json import find_json
-from rlm_graph.questions import fits_asked, task_kind
+from rlm_graph.questions import asks_for_number, fits_asked, task_kind
 
 if TYPE_CHECKING:
     from rlm_graph.context import ContextView
@@ -216,6 +216,18 @@ def _verdict(
                 backing = _unique([p for s in said for p in backing_of(s, candidates)])
     # A passage that says a name is no backing for a "how many" answered with that name.
     verified = bool(backing) and fits_asked(answer, question)
+    if not verified and not open_task and slice_words is not None:
+        missing = invented_terms(answer, question, view.text(), slice_words)
+        if missing:
+            # The answer names what its slice nowhere holds: made up (a small model asked for
+            # a fact its slice lacks answers with a plausible one). That is "not found".
+            return LeafVerdict(
+                outcome="not_found",
+                answer="",
+                verified=False,
+                formatted=formatted,
+                rejected=f"invented: its slice nowhere holds {', '.join(missing)}",
+            )
     # Keep what backs the answer; an unverified answer keeps what was located, to show.
     shown = backing if verified else (passages or [item for item in located if not item.verified])
     return LeafVerdict(
@@ -521,6 +533,48 @@ def says(answer: str, passage_text: str, *, open_task: bool = False) -> bool:
         return True
     share = sum(1 for w in plain if holds_word(held, w)) / len(plain)
     return share >= (_OPEN_SHARE if open_task else _SAYS_SHARE)
+
+
+# The words of an answer that must stand in the text it was read from: names (capitalised) and
+# figures. Digit runs of one or two digits are left out: days, months and small counts are often
+# written another way ("03" for "March") or worked out.
+_ANSWER_NAME = re.compile(r"\b[A-Z][\w-]*")
+_DIGIT_RUN = re.compile(r"\d+")
+_YES_NO = {"yes", "no", "true", "false", "none"}
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    before = text[:at].rstrip(" \t\"'(")
+    return not before or before[-1] in ".!?:\n"
+
+
+def invented_terms(answer: str, question: str, text: str, text_words: set[str]) -> list[str]:
+    """The names and figures of ``answer`` that neither ``text`` nor the question holds, when
+    they show it made up: any long figure (unless the question asks for one, which may be
+    worked out), or most of its names. Empty for an answer the text could have given."""
+    asked = set(words_of(question))
+    text_runs = {run.lstrip("0") for run in _DIGIT_RUN.findall(text)}
+    asked_runs = {run.lstrip("0") for run in _DIGIT_RUN.findall(question)}
+    missing: list[str] = []
+    if not asks_for_number(question):
+        for run in _DIGIT_RUN.findall(answer):
+            figure = run.lstrip("0")
+            if len(figure) > 2 and figure not in text_runs and figure not in asked_runs:
+                missing.append(run)
+    if missing:
+        return missing
+    # A capital that only starts a sentence ("Yes", "It was ...") names nothing; a one-word
+    # answer ("Paris") is a name.
+    one_word = len(answer.split()) == 1
+    names = [
+        word
+        for match in _ANSWER_NAME.finditer(answer)
+        if one_word or not _starts_sentence(answer, match.start())
+        for word in words_of(match.group(0))
+        if not _has_digit(word) and word not in _YES_NO
+    ]
+    absent = [w for w in names if not holds_word(text_words, w) and not holds_word(asked, w)]
+    return absent if names and len(absent) * 2 > len(names) else []
 
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]*|\b\w*\d\w*\b")

@@ -34,10 +34,45 @@ def test_a_quote_verifies_across_case_and_whitespace_with_its_lines():
 
 def test_an_invented_quote_does_not_verify():
     verdict = check(
-        open_context(TEXT), reply(True, "55-B", ["The storage room door code is 55-B."])
+        open_context(TEXT),
+        reply(True, "noon", ["The storage room door code is noon."]),
+        "What is the vault access code?",
     )
     assert verdict.outcome == "found" and not verdict.verified
-    assert all(not e.verified for e in verdict.evidence)
+    assert not any("storage" in e.quote for e in verdict.evidence if e.verified)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "invented"),
+    [
+        ("What is the vault access code?", "The vault access code is 1234567890.", "1234567890"),
+        ("What is the vault access code?", "9164-DELTA", "9164"),
+        ("Who said it?", "Margaret Oduya", "oduya"),
+        ("When was the vault opened?", "On 14 June 1987", "1987"),
+        ("Which city is it in?", "It is in Lisbon.", "lisbon"),
+    ],
+)
+def test_an_answer_naming_what_its_slice_nowhere_holds_is_not_found(question, answer, invented):
+    """A small model asked for a fact its slice lacks makes one up in the shape asked for
+    (measured on the 0.5B model: 13 of 14 leaves of the demo answered with an invented code).
+    Its names and figures are nowhere in its slice: that is "not found", not an answer."""
+    verdict = check(open_context(TEXT), reply(True, answer, [answer]), question)
+    assert verdict.outcome == "not_found" and not verdict.verified
+    assert verdict.rejected and invented in verdict.rejected
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("Who spoke of the code?", "The auditor"),  # a sentence-start capital names nothing
+        ("When is lunch?", "Noon"),  # a one-word name the text holds, in another case
+        ("How many codes are there?", "1 code, numbered 4821"),  # a figure may be worked out
+        ("Is lunch at noon?", "Yes"),
+    ],
+)
+def test_an_answer_in_the_slices_own_words_is_never_called_invented(question, answer):
+    verdict = check(open_context(TEXT), reply(True, answer, []), question)
+    assert verdict.outcome == "found" and verdict.rejected is None
 
 
 def test_quotes_joined_by_an_ellipsis_must_appear_in_order():
@@ -55,7 +90,7 @@ def test_not_found_is_an_outcome_not_a_string():
 
 def test_replies_outside_the_format_still_count_as_unverified_answers():
     view = open_context(TEXT)
-    plain = check(view, "The code is 55-B.")
+    plain = check(view, "The auditor said lunch.")
     assert plain.outcome == "found" and not plain.verified and not plain.formatted
     exact = check(view, "7391-ALPHA", "What is the vault access code?")  # word for word
     assert exact.verified and (exact.evidence[0].line, exact.evidence[0].line_end) == (2, 3)
@@ -103,14 +138,19 @@ def test_citations_back_the_final_answer_only_with_verified_findings():
     assert citations("7391-ALPHA; 55-B", findings) == []
 
 
+# Words of every haystack's first chunk, which no passage about the vault code says.
+MISREAD = "the procurement group"
+
+
 def inventing_and_quoting_leaves(messages):
-    """One leaf invents an answer (copied from nowhere), another quotes the true one."""
+    """One leaf misreads its slice (answers with its words, quoting a sentence that is not
+    there), another quotes the true one."""
     text = leaf_text(messages)
     match = re.search(r"The vault access code is (\d{4}-ALPHA)\.", text)
     if match:
         return reply(True, match.group(1), [match.group(0)])
     if "Note 1." in text:  # the first chunk: a confident invention
-        return reply(True, "55-B", ["The storage room door code is 55-B."])
+        return reply(True, MISREAD, ["The storage room door code is the procurement group."])
     return reply(False)
 
 
@@ -133,8 +173,8 @@ async def test_an_invented_answer_loses_to_a_quoted_one_in_map_reduce():
     assert result.answer == "7391-ALPHA" and result.grounded
     assert result.citations and result.citations[0]["call_id"] != "t1.1"
     leaves = {r.target: r for r in result.records if r.kind == "leaf"}
-    assert leaves["chunk:0"].verified is False and leaves["chunk:0"].answer == "55-B"
-    assert "55-B" not in shown[0]  # the reducer is not shown the invention at all
+    assert leaves["chunk:0"].verified is False and leaves["chunk:0"].answer == MISREAD
+    assert MISREAD not in shown[0]  # the reducer is not shown the invention at all
 
 
 async def test_an_answer_nothing_backs_is_flagged_not_presented_as_found():
@@ -163,7 +203,7 @@ async def test_planner_sees_each_childs_standing(haystack):
         {"query": "What is the vault access code?", "context": haystack}
     )
     results = seen[1]
-    assert "CALL chunk:0 -> 55-B  [unverified: no passage of its text backs it]" in results
+    assert f"CALL chunk:0 -> {MISREAD}  [unverified: no passage of its text backs it]" in results
     assert re.search(r"-> 7391-ALPHA  \[verified: line \d+\]", results)
     assert "CALL chunk:1 -> not found" in results
 
@@ -223,7 +263,7 @@ def test_a_real_sentence_quoted_beside_an_invented_answer_does_not_verify():
     wrapped in a true sentence stays unverified."""
     view = open_context(TEXT)
     question = "What is the vault access code?"
-    invented = check(view, reply(True, "55-B", ["Lunch is at noon."]), question)
+    invented = check(view, reply(True, "noon", ["Lunch is at noon."]), question)
     assert invented.outcome == "found" and not invented.verified
     # The right answer with an unrelated quote: verified by the answer itself, located at the
     # answer's sentence, never at the unrelated one.

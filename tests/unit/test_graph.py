@@ -714,21 +714,25 @@ async def test_a_verified_finding_is_read_before_an_earlier_unverified_answer(ha
 
     def leaf(messages):
         if leaf_text(messages).startswith(haystack[:40]):  # chunk 0
-            return "1234-ALPHA"  # invented: nowhere in the text
+            return "the procurement group"  # misread: its own words, backed by nothing
         return needle(messages)
 
     seen = []
 
     def turns(messages, turn):
         seen.append(str(messages[-1].content))
-        return chunk_calls("find", count) if turn == 0 else final_from_results(messages)
+        return (
+            chunk_calls("What is the vault access code?", count)
+            if turn == 0
+            else final_from_results(messages)
+        )
 
     result = await make_rlm(planner(turns, leaf=leaf)).ainvoke(
         {"query": "What is the vault access code?", "context": haystack}
     )
     lines = [line for line in seen[1].splitlines() if line.startswith("[")]
     assert "7391-ALPHA  [verified" in lines[0]
-    assert any("1234-ALPHA  [unverified" in line for line in lines[1:])
+    assert any("the procurement group  [unverified" in line for line in lines[1:])
     assert result.answer == "7391-ALPHA" and result.grounded
 
 
