@@ -341,7 +341,8 @@ def _db_flag(args: argparse.Namespace) -> str:
 
 
 def _grounding(result: Any) -> str:
-    """``grounded (t1.6 line 95)``, or a plain warning that nothing in the text backs it."""
+    """``grounded (t1.6 line 95)``, ``grounded (t1 manual.pdf page 3 line 2)``, or a plain
+    warning that nothing in the text backs it."""
     if result.status != "done":
         return ""
     if not result.found:
@@ -350,7 +351,14 @@ def _grounding(result: Any) -> str:
         return " | NOT GROUNDED: no passage found in the text backs this answer"
     cited = "; ".join(
         " ".join(
-            str(part) for part in (c["call_id"], c.get("file"), f"line {c.get('line')}") if part
+            str(part)
+            for part in (
+                c["call_id"],
+                c.get("file"),
+                f"page {c['page']}" if c.get("page") is not None else None,
+                f"line {c.get('line')}",
+            )
+            if part
         )
         for c in result.citations[:3]
     )

@@ -28,6 +28,7 @@ import zstandard
 from rlm_graph.context.encodings import (
     NO_ENCODING,
     SAMPLE_BYTES,
+    combined,
     decode_stream,
     detect_encoding,
     display_name,
@@ -132,9 +133,7 @@ class Renderer:
             self.writer.skipped.append(rel)
 
     def encoding(self) -> str | None:
-        if not self.encodings:
-            return None
-        return next(iter(self.encodings)) if len(self.encodings) == 1 else "mixed"
+        return combined(self.encodings)
 
 
 def _hidden(name: str) -> bool:
@@ -195,9 +194,8 @@ def render_path(path: Path, fmt: Format, uri: str, source_key: str | None) -> Pa
             if fmt == "pdf":
                 raw.seek(0)
                 pages = writer.add_pages(path.name, pdf_pages(raw, what), in_folder=False)
-                return writer.finish(
-                    "file", "file", f"PDF, {pages:,} pages", "pdf", uri, source_key
-                )
+                source = f"PDF, {pages:,} {'page' if pages == 1 else 'pages'}"
+                return writer.finish("file", "file", source, "pdf", uri, source_key)
             if fmt in ("zip", "tar"):
                 if fmt == "zip":
                     count = render_zip(path, renderer)

@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
+from rlm_graph.context.encodings import combined
 from rlm_graph.context.regex import Pattern, scan
 from rlm_graph.context.stores import ContextStore, FileEntry, _open_error, release_mapped
 from rlm_graph.context.utf8 import looks_binary
@@ -133,6 +134,14 @@ class DirectoryStore(ContextStore):
             pos = stop
         self.size = pos
         self.store_id = manifest.hexdigest()
+        # A Latin-1 file or a PDF among UTF-8 files: the start line and ``show`` say so.
+        self.encoding = (
+            combined(
+                (m.rendered.encoding if m.rendered is not None else None) or "utf-8"
+                for m in self._members
+            )
+            or "utf-8"
+        )
         self._starts = [m.header_start for m in self._members]
         self._cache: OrderedDict[int, mmap.mmap] = OrderedDict()
         self._cache_size = cache_size

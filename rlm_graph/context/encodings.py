@@ -68,6 +68,15 @@ def display_name(codec: str) -> str:
     return _SHOWN.get(name, name.replace("_", "-"))
 
 
+def combined(encodings: Iterable[str]) -> str | None:
+    """How the encoding of many files is shown: the one they share, or ``mixed (cp1252, pdf,
+    utf-8)``; None for no files."""
+    names = sorted(set(encodings))
+    if len(names) <= 1:
+        return names[0] if names else None
+    return f"mixed ({', '.join(names)})"
+
+
 def decode_stream(blocks: Iterable[bytes], codec: str) -> Iterator[bytes]:
     """UTF-8 blocks of a stream in ``codec``; a BOM is dropped, bad bytes become U+FFFD."""
     decoder = codecs.getincrementaldecoder(codec)(errors="replace")

@@ -19,7 +19,7 @@ from rlm_graph.context.stores import ContextStore, FileStore, _open_error
 from rlm_graph.errors import ContextError
 
 # Bump when a renderer's output changes: renderings cached by an older version are not reused.
-RENDER_VERSION = "1"
+RENDER_VERSION = "2"  # 2: an archive of mixed encodings names them
 _NON_SPACE = re.compile(rb"\S")
 _NOT_REGULAR = (
     (stat.S_ISFIFO, "a named pipe"),

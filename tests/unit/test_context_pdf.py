@@ -70,6 +70,7 @@ def test_a_folder_with_pdfs_reads_their_pages(tmp_path: Path) -> None:
     (tmp_path / "manual.pdf").write_bytes(make_pdf(MANUAL))
     view = open_context(tmp_path)
     assert [f.path for f in view.files()] == ["manual.pdf", "notes.txt"]
+    assert view.store.encoding == "mixed (pdf, utf-8)"  # not "utf-8" alone
     assert "Clean the filter every month." in view.child("file:manual.pdf").text()
     found = locate(view, "The vault access code is 7391-ALPHA.")
     assert (found.file, found.page, found.line) == ("manual.pdf", 3, 2)

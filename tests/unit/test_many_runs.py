@@ -81,6 +81,21 @@ async def test_24_concurrent_runs_ten_times_in_a_row_each_answer_its_own(model_s
     assert stored == {f"doc-{n}": ("done", code_of(n)) for n in range(240)}
 
 
+async def test_several_rlms_on_one_file_at_once_each_answer_its_own(model_server, tmp_path):
+    """Three ``RLM`` objects on one SQLite file (named as a path and as a string), 8 runs each,
+    all at once: they share the file's connection as the runs of one ``RLM`` do."""
+    db = tmp_path / "runs.sqlite"
+    rlms = [served_rlm(model_server.base_url, target) for target in (db, str(db), db)]
+    numbers = range(400, 424)
+    results = await asyncio.gather(*(rlms[n % 3].ainvoke(request(n)) for n in numbers))
+    assert [(r.thread_id, r.status, r.answer) for r in results] == [
+        (f"doc-{n}", "done", code_of(n)) for n in numbers
+    ], [r.error for r in results if r.error]
+    assert open_savers() == 0
+    stored = {run.thread_id: run.answer for run in await rlms[1].aruns(limit=None)}
+    assert stored == {f"doc-{n}": code_of(n) for n in numbers}
+
+
 async def test_24_first_runs_at_once_on_a_fresh_postgres_database(model_server, fresh_postgres_url):
     """The first runs on a new database create its tables together: they used to race (23 of
     24 failed with "duplicate key value", then with "deadlock detected")."""
