@@ -133,6 +133,11 @@ class RLMRuntime:
         """Estimated tokens of a slice of ``nbytes`` bytes."""
         return estimate_tokens(nbytes)
 
+    def reading_cost(self, nbytes: int) -> int:
+        """Estimated tokens a child spends reading a slice of ``nbytes`` (its prompt around it
+        included): what a fan-out is checked against the token budget with."""
+        return self.slice_tokens(nbytes) + LEAF_PROMPT_RESERVE_TOKENS // 2
+
     def fits_leaf(self, nbytes: int) -> bool:
         """Whether one sub-call can read a slice of ``nbytes`` bytes whole."""
         return self.slice_tokens(nbytes) <= self.leaf_window_tokens

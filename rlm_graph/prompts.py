@@ -7,6 +7,7 @@ then the right FINAL), so the planner prompt carries one.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +23,9 @@ EARLIER_TURNS = """\
 Earlier questions on this context, with their final answers:
 {turns}
 """
+
+# The chunk targets spelled out (small models copy a list's length, not a range's).
+CHUNK_TARGETS = "Chunk targets: {targets}\n"
 
 PLANNER_OBSERVATIONS = """\
 Results:
@@ -44,7 +48,7 @@ Chunks: 6 chunks (chunk:0 to chunk:5), each about 2,000 tokens with 100 tokens o
 Targets: use all, chunk:N, chunks:N-M, chars:A-B, lines:A-B, file:PATH or none
 Preview (first 300 chars):
 Town council minutes, 1998-2004. Item 1: ...""",
-    chunk_list="Chunk targets: chunk:0, chunk:1, chunk:2, chunk:3, chunk:4, chunk:5\n",
+    chunk_list=CHUNK_TARGETS.format(targets=", ".join(f"chunk:{i}" for i in range(6))),
     budget="100 model calls, 8 turns left",
 )
 _EXAMPLE_CALLS = "\n".join(f'CALL("{_EXAMPLE_QUESTION}", "chunk:{i}")' for i in range(6))
@@ -241,6 +245,13 @@ Budget: {budget}
 Write another ```repl block, or, if you know the answer, FINAL(<answer>) or \
 FINAL_VAR(<variable>)."""
 
+# Shown under a cell that tried to read a file: small models read "the context" from a file
+# they imagine (measured on the 0.5B: the same `open('context.txt')` cell, six turns running).
+REPL_NO_FILES_HINT = (
+    "[There are no files here: the whole text is already in the variable `context`. Remove the "
+    "open(...) lines and use `context` directly, for example `lines = context.splitlines()`.]"
+)
+
 REPL_FORCE_FINAL = """\
 {reason} Answer now with FINAL(<answer>), or FINAL_VAR(<variable>) for a variable your code \
 set; no more code."""
@@ -254,3 +265,92 @@ def budget_left(budget: Budget, iteration: int) -> str:
     if budget.seconds_left is not None:
         parts.append(f"{budget.seconds_left:.0f} s")
     return ", ".join(parts) + " left"
+
+
+# -- What the planner reads back about its actions -------------------------------------------
+# The observations ``call`` and ``merge`` put in the transcript, a line per action:
+# ``[3] CALL chunk:2 -> 1932  [verified: line 417]``; a run of alike ones is one line.
+OBSERVATION = "[{number}] {action} ->{separator}{text}"
+OBSERVATION_RUN = "[{first}-{last}] {label} ->{separator}{text}"
+RUN_OF_ACTIONS = "{first} ... {last} ({count} actions)"
+RUN_OF_ONE_ACTION = "{action} ({count} times)"
+OBSERVATION_CUT = " [... {chars:,} chars cut]"
+NO_RESULTS = "(no results)"
+# What an observation about the whole reply, or its FINAL, is labelled with.
+YOUR_REPLY = "(your reply)"
+YOUR_FINAL = "(your FINAL)"
+
+# A child's result (``findings.child_text``). The marks are stripped again from an answer that
+# copies them (``MARKS``): change them together.
+# The answer of a call whose question the text does not answer (nothing located backs one).
+NOT_FOUND = "not found"
+CHILD_FAILED = "failed: {error}"
+CHILD_EMPTY = "(empty answer)"
+CHILD_INCOMPLETE = "(incomplete, budget ran out) {answer}"
+CHILD_VERIFIED = "{answer}  [verified: {where}]{quote}"
+CHILD_UNVERIFIED = "{answer}  [unverified: no passage of its text backs it]"
+SHOWN_QUOTE = ' "{quote}"'
+MARKS = re.compile(r"\s*\[(?:un)?verified(?::[^\]]*)?\]", re.IGNORECASE)
+
+# The findings block (``findings.render_findings``: the reducer and a forced turn read it). An
+# answer copied from a line brings its target and passage along: ``TARGET_TAG`` strips them.
+FINDING_VERIFIED = "- {answer}  [verified: {where}] ({target}){quote}"
+FINDING_UNVERIFIED = "- {answer}  [unverified] ({target})"
+FINDINGS_LEFT_OUT = "({count} other answer(s) that no passage of the text backs are left out)"
+FINDINGS_DIFFER = "Verified findings differ: {answers}"
+FINDINGS_NONE_VERIFIED = "None of these is verified: no passage of the text backs them."
+NO_FINDINGS = "(nothing yet)"
+TARGET_TAG = re.compile(r"\s*\((?:chunks?|lines|chars|file):[^)]*\)(?:\s+[\"'].*)?\s*$", re.S)
+
+# A call's best answer without another model call (``outcome.partial_answer``): its parent's
+# planner reads it as the child's answer.
+PARTIAL = "[partial: {reason}] {answer}"
+PARTIAL_LEFT_OUT = " ({count} unverified answer(s) left out)"
+
+# ``call``: a reply's actions checked before anything runs.
+FINAL_WITH_WORK = (
+    "FINAL was ignored because this turn also asked for results; "
+    "read them first, then answer with FINAL."
+)
+CALL_NEEDS_TASK = 'CALL needs a task: CALL("question", "chunk:0")'
+TARGET_TOO_LARGE = (
+    "target {target} is too large for a helper (~{tokens:,} tokens; a helper "
+    "reads at most ~{window:,}). Use smaller targets such as "
+    "chunk:N (this context has {chunks} chunks)."
+)
+REPEATED_CALL = "(repeated call, first answer) {answer}"
+REPEATED_CALLS = (
+    "note: {count} CALLs repeat earlier calls (same question, same target); their results are above"
+)
+DUPLICATE_CALLS = "note: {count} CALLs of this reply repeat others in it; each ran once"
+NOT_RUN_NO_CALLS = "error: not run, the model-call budget is used up"
+NOT_RUN_NO_CALLS_MORE = (
+    "error: this and {more:,} more CALLs not run, the model-call budget is used up"
+)
+NOT_RUN_NO_TOKENS = (
+    "error: not run, it needs ~{cost:,} tokens and {left:,} are left in the token budget"
+)
+NOT_RUN_DENIED = "not run: a person denied these {count} calls (~{tokens:,} tokens to read)"
+# A FINAL sent back once (``call``'s second look) before it is accepted.
+FINAL_NOT_BACKED = (
+    "error: FINAL({answer!r}) is not backed by the text. Verified findings: {options}. "
+    "Answer again with FINAL, using them."
+)
+FINAL_LEAVES_OUT = (
+    "note: FINAL({answer!r}) leaves out verified findings: {missing}. If the question "
+    "asks for all of them, name them all; if it asks for one, choose and answer again."
+)
+FINAL_PLACEHOLDER = (
+    "error: that FINAL has no answer in it (it repeats the instructions' placeholder or "
+    "example); write the answer to this question, found in the results"
+)
+
+# The protocol's replies to a reply it cannot read (``rlm_graph.protocol``).
+NO_ACTION = (
+    'no action found: reply with one or more of CALL("task", "target"), '
+    'PEEK("target"), GREP("regex"), FINAL("answer")'
+)
+TOO_MANY_ACTIONS = (
+    "only the first {limit} actions were read; to cover more, CALL ranges "
+    'such as CALL("question", "chunks:0-9") instead of one chunk each'
+)

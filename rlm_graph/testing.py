@@ -19,6 +19,7 @@ from pydantic import PrivateAttr
 
 from rlm_graph import prompts
 from rlm_graph.protocol.message import content_text
+from rlm_graph.tokens import estimate_tokens
 
 Responder = Callable[[list[BaseMessage]], "str | AIMessage"]
 
@@ -39,7 +40,7 @@ def _text(message: BaseMessage) -> str:
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Replies with ``respond(messages)``; optional fixed latency; reports usage (chars / 4).
+    """Replies with ``respond(messages)``; optional fixed latency; reports usage (``estimate_tokens``).
 
     ``respond`` may raise to simulate a failing model. ``max_in_flight`` is the most calls
     that were ever running at once, counted across threads. ``structured_requests`` and
@@ -85,11 +86,12 @@ class ScriptedChatModel(BaseChatModel):
             cuts = [i for i in (message.content.find(s) for s in stop) if i >= 0]
             if cuts:
                 message.content = message.content[: min(cuts)]
-        prompt_chars = sum(len(_text(m)) for m in messages)
+        input_tokens = max(1, estimate_tokens("".join(_text(m) for m in messages)))
+        output_tokens = max(1, estimate_tokens(_text(message)))
         message.usage_metadata = {
-            "input_tokens": max(1, prompt_chars // 4),
-            "output_tokens": max(1, len(_text(message)) // 4),
-            "total_tokens": max(1, prompt_chars // 4) + max(1, len(_text(message)) // 4),
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
         }
         return ChatResult(generations=[ChatGeneration(message=message)])
 

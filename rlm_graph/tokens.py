@@ -18,6 +18,8 @@ ESTIMATE_MARGIN = 0.85
 
 def estimate_tokens(text: str | bytes | int) -> int:
     """Estimated tokens of a text, or of a text of that many bytes (0 for nothing)."""
+    # Not langchain_core's count_tokens_approximately: it counts the characters of messages
+    # (plus per-message extras), where chunks, windows and budgets need a slice's UTF-8 bytes.
     if isinstance(text, int):
         size = text
     elif isinstance(text, str):

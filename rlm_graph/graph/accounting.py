@@ -1,4 +1,10 @@
-"""Usage sums and call records, shared by the nodes and the RLM wrapper."""
+"""Usage sums and call records, shared by the nodes and the RLM wrapper.
+
+Every call record is built from a call's state by :func:`record_from_state`: written
+``running`` when the call starts (``begin`` for a root, :func:`running_record` when a parent
+sends a child off) and final when it ends (``merge`` for a call that plans; ``recurse`` for a
+leaf or a REPL query, which have no merge of their own).
+"""
 
 from __future__ import annotations
 
@@ -75,6 +81,34 @@ def record_from_state(
         ended_at=ended_at,
         error=state.get("error"),
     )
+
+
+def job_state(job: dict[str, Any]) -> dict[str, Any]:
+    """A child call's first state, from the job its parent sent."""
+    return {
+        "query": job["task"],
+        "context": job["context"],
+        "budget": job["budget"],
+        "depth": job["depth"],
+        "call_id": job["call_id"],
+        "parent_id": job["parent_id"],
+        "turn": job["turn"],
+        "target": job["target"],
+        "started_at": time.time(),
+    }
+
+
+def running_record(
+    job: dict[str, Any], model: str, *, kind: CallKind | None = None, located: bool = True
+) -> dict[str, Any]:
+    """The record a parent writes when it sends a child off (status ``running``): a stored run
+    shows what is running. ``located``: the child's context is a span of the call's context
+    (a REPL query's prompt, or a text the code wrote, is not)."""
+    state = job_state(job)
+    if not located:
+        state["context"] = {"start": 0, "end": 0}
+    kind = kind or ("leaf" if job["leaf"] else "node")
+    return record_from_state(state, kind=kind, model=model).model_dump()
 
 
 def usage_update(state: dict[str, Any], model: str, usage: Usage) -> dict[str, Any]:

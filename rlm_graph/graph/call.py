@@ -3,7 +3,6 @@ each runnable CALL into a job for the recurse node."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,17 +12,17 @@ from langgraph.types import interrupt
 
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
-from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
+from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
 from rlm_graph.evidence import echoes, normalized, rewords
+from rlm_graph.graph.accounting import running_record
 from rlm_graph.graph.findings import backs, citations, claims, strip_marks
 from rlm_graph.graph.outcome import finish, is_finished
 from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol import Action, ParsedTurn
-from rlm_graph.protocol.actions import PLACEHOLDER_FINAL
 from rlm_graph.questions import asks_for_many, part_task
-from rlm_graph.state import CallRecord, ContextRef
+from rlm_graph.state import ContextRef
 
 # Bytes either side of a GREP hit that count as seen: its line and the sentences around it.
 GREP_REACH = 300
@@ -33,11 +32,6 @@ MAX_REFUSALS_LISTED = 5
 # (measured on the 0.5B model: a re-issued fan-out of 18 repeats, each listed, drowned the
 # findings and the model copied the pattern back).
 MAX_REPEATS_LISTED = 3
-
-FINAL_WITH_WORK = (
-    "FINAL was ignored because this turn also asked for results; "
-    "read them first, then answer with FINAL."
-)
 
 
 def cache_key(task: str, ref: ContextRef) -> str:
@@ -72,7 +66,7 @@ def _validate_call(
 ) -> tuple[ContextRef | None, bool, str | None]:
     """The child's slice and whether it is a leaf, or an error for the model."""
     if not action.task or not action.task.strip():
-        return None, False, 'CALL needs a task: CALL("question", "chunk:0")'
+        return None, False, prompts.CALL_NEEDS_TASK
     try:
         ref = view.resolve(action.target or "all", runtime.chunking_for_view())
     except TargetError as exc:
@@ -81,15 +75,13 @@ def _validate_call(
     if child_depth >= max_depth and not fits:
         tokens = runtime.slice_tokens(ref.size)
         chunking = runtime.chunking_for_view()
-        return (
-            None,
-            False,
-            (
-                f"target {action.target} is too large for a helper (~{tokens:,} tokens; a helper "
-                f"reads at most ~{runtime.leaf_window_tokens:,}). Use smaller targets such as "
-                f"chunk:N (this context has {view.chunk_count(chunking)} chunks)."
-            ),
+        error = prompts.TARGET_TOO_LARGE.format(
+            target=action.target,
+            tokens=tokens,
+            window=runtime.leaf_window_tokens,
+            chunks=view.chunk_count(chunking),
         )
+        return None, False, error
     return ref, child_depth >= max_depth or fits, None
 
 
@@ -132,7 +124,7 @@ class _Step:
         for index, action in enumerate(actions, start=first_index):
             if action.op == "final":
                 if has_work:
-                    self.observations.append(_observation(index, action, FINAL_WITH_WORK))
+                    self.observations.append(_observation(index, action, prompts.FINAL_WITH_WORK))
                 continue
             if action.op == "peek":
                 try:
@@ -164,7 +156,7 @@ class _Step:
                 continue
             key = cache_key(action.task or "", ref)
             if (answered := _asked_before(key, cache)) is not None:
-                text = f"(repeated call, first answer) {cache[answered]}"
+                text = prompts.REPEATED_CALL.format(answer=cache[answered])
                 repeats.append(_observation(index, action, text, "repeat"))
             elif _asked_before(key, seen_this_turn) is not None:
                 duplicates += 1  # run once; a reply that cycles through its calls is one
@@ -174,16 +166,13 @@ class _Step:
         if len(repeats) <= MAX_REPEATS_LISTED:
             self.observations.extend(repeats)
         else:
-            text = (
-                f"note: {len(repeats)} CALLs repeat earlier calls (same question, same target); "
-                "their results are above"
-            )
-            self.observations.append({**repeats[0], "action": "(your reply)", "text": text})
+            text = prompts.REPEATED_CALLS.format(count=len(repeats))
+            self.observations.append({**repeats[0], "action": prompts.YOUR_REPLY, "text": text})
         if duplicates:
-            text = f"note: {duplicates} CALLs of this reply repeat others in it; each ran once"
+            text = prompts.DUPLICATE_CALLS.format(count=duplicates)
             index = first_index + len(actions)
             self.observations.append(
-                {"index": index, "action": "(your reply)", "text": text, "kind": "repeat"}
+                {"index": index, "action": prompts.YOUR_REPLY, "text": text, "kind": "repeat"}
             )
 
     def launch(self) -> list[dict[str, Any]]:
@@ -203,23 +192,17 @@ class _Step:
             if share is None or position >= runnable:
                 refused += 1
                 if refused <= MAX_REFUSALS_LISTED:
-                    text = "error: not run, the model-call budget is used up"
+                    text = prompts.NOT_RUN_NO_CALLS
                     self.observations.append(_observation(index, action, text))
                 elif refused == MAX_REFUSALS_LISTED + 1:
                     rest = len(candidates) - position
-                    text = (
-                        f"error: this and {rest - 1:,} more CALLs not run, the model-call "
-                        "budget is used up"
-                    )
+                    text = prompts.NOT_RUN_NO_CALLS_MORE.format(more=rest - 1)
                     self.observations.append(_observation(index, action, text))
                 continue
-            cost = reading_cost(rt, candidate.ref)
+            cost = rt.reading_cost(candidate.ref.size)
             if tokens_left is not None:
                 if cost > tokens_left:
-                    text = (
-                        f"error: not run, it needs ~{cost:,} tokens and "
-                        f"{max(0, tokens_left):,} are left in the token budget"
-                    )
+                    text = prompts.NOT_RUN_NO_TOKENS.format(cost=cost, left=max(0, tokens_left))
                     self.observations.append(_observation(index, action, text))
                     continue
                 tokens_left -= cost
@@ -245,11 +228,6 @@ class _Step:
         return jobs
 
 
-def reading_cost(rt: RLMRuntime, ref: ContextRef) -> int:
-    """Estimated tokens a child spends reading its slice (the prompt around it included)."""
-    return rt.slice_tokens(ref.size) + LEAF_PROMPT_RESERVE_TOKENS // 2
-
-
 def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     if is_finished(state):  # plan ended the call; merge closes it
         return {"observations": [], "jobs": []}
@@ -258,7 +236,11 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     final = next((action for action in turn.actions if action.op == "final"), None)
     if final is not None and all(action.op == "final" for action in turn.actions):
         if final.placeholder or echoes(final.answer or "", state["query"]):
-            observation = {"index": -1, "action": "(your FINAL)", "text": PLACEHOLDER_FINAL}
+            observation = {
+                "index": -1,
+                "action": prompts.YOUR_FINAL,
+                "text": prompts.FINAL_PLACEHOLDER,
+            }
             return {"observations": [{**observation, "kind": "error"}], "jobs": []}
         answer = strip_marks(final.answer or "")
         bounce = _second_look(state, answer)
@@ -281,7 +263,7 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         budget=Budget.model_validate(state["budget"]),
     )
     step.observations.extend(
-        {"index": -1, "action": "(your reply)", "text": f"error: {error}", "kind": "error"}
+        {"index": -1, "action": prompts.YOUR_REPLY, "text": f"error: {error}", "kind": "error"}
         for error in turn.errors
     )
     step.examine(turn.actions)
@@ -294,7 +276,7 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         "jobs": jobs,
         "calls_made": state.get("calls_made", 0) + len(jobs),
         # Written now, completed when the child returns: a stored run shows what is running.
-        "records": [_running_record(job, rt) for job in jobs],
+        "records": [running_record(job, rt.model_for(job["depth"]).name) for job in jobs],
     }
 
 
@@ -329,7 +311,7 @@ def _approved(step: _Step, jobs: list[dict[str, Any]], next_index: int) -> list[
         ]
         step.examine(actions, first_index=next_index)
         return step.launch()  # what a person chose is not asked about again
-    text = f"not run: a person denied these {len(jobs)} calls (~{estimate:,} tokens to read)"
+    text = prompts.NOT_RUN_DENIED.format(count=len(jobs), tokens=estimate)
     step.observations.append(
         {"index": next_index, "action": "(approval)", "text": text, "kind": "error"}
     )
@@ -347,11 +329,8 @@ def _second_look(state: RLMState, answer: str) -> dict[str, Any] | None:
     question = state["query"]
     options = "; ".join(dict.fromkeys(f"{f['answer']} ({f['where']})" for f in verified))
     if not citations(answer, findings, question):
-        text = (
-            f"error: FINAL({answer!r}) is not backed by the text. Verified findings: {options}. "
-            "Answer again with FINAL, using them."
-        )
-        return {"index": -1, "action": "(your FINAL)", "text": text, "kind": "error"}
+        text = prompts.FINAL_NOT_BACKED.format(answer=answer, options=options)
+        return {"index": -1, "action": prompts.YOUR_FINAL, "text": text, "kind": "error"}
     if not asks_for_many(question):  # one answer asked for, one given: choosing is right
         return None
     parts = claims(answer) or [answer]
@@ -359,25 +338,5 @@ def _second_look(state: RLMState, answer: str) -> dict[str, Any] | None:
     if not left_out:
         return None
     missing = "; ".join(f"{f['answer']} ({f['where']})" for f in left_out.values())
-    text = (
-        f"note: FINAL({answer!r}) leaves out verified findings: {missing}. If the question "
-        "asks for all of them, name them all; if it asks for one, choose and answer again."
-    )
-    return {"index": -1, "action": "(your FINAL)", "text": text, "kind": "error"}
-
-
-def _running_record(job: dict[str, Any], runtime: RLMRuntime) -> dict[str, Any]:
-    return CallRecord(
-        id=job["call_id"],
-        parent_id=job["parent_id"],
-        turn=job["turn"],
-        depth=job["depth"],
-        kind="leaf" if job["leaf"] else "node",
-        task=job["task"],
-        target=job["target"],
-        context_start=job["context"]["start"],
-        context_end=job["context"]["end"],
-        model=runtime.model_for(job["depth"]).name,
-        status="running",
-        started_at=time.time(),
-    ).model_dump()
+    text = prompts.FINAL_LEAVES_OUT.format(answer=answer, missing=missing)
+    return {"index": -1, "action": prompts.YOUR_FINAL, "text": text, "kind": "error"}

@@ -11,16 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rlm_graph import prompts
 from rlm_graph.evidence import Evidence, echoes, is_not_found, normalized, says, task_kind
 from rlm_graph.questions import asks_for_many, fits_asked
 
-# The marks the planner reads after a child's answer; a planner that copies one into its FINAL
-# means the answer, not the mark.
-_MARKS = re.compile(r"\s*\[(?:un)?verified(?::[^\]]*)?\]", re.IGNORECASE)
-
 
 def strip_marks(answer: str) -> str:
-    return _MARKS.sub("", answer).strip()
+    """An answer less the marks the planner read after a child's answer (``prompts.MARKS``): a
+    planner that copies one into its FINAL means the answer, not the mark."""
+    return prompts.MARKS.sub("", answer).strip()
 
 
 def _where(result: dict[str, Any]) -> str:
@@ -45,24 +44,24 @@ def shown_quote(answer: str, evidence: list[dict[str, Any]]) -> str:
             text = " ".join(quote.quote.split())
             if len(text) > QUOTE_SHOWN_CHARS:
                 text = text[:QUOTE_SHOWN_CHARS].rstrip() + " ..."
-            return f' "{text}"'
+            return prompts.SHOWN_QUOTE.format(quote=text)
     return ""
 
 
 def child_text(result: dict[str, Any]) -> str:
     """One child's result for the planner's transcript."""
     if result["status"] == "error":
-        return f"failed: {result.get('error') or 'unknown error'}"
+        return prompts.CHILD_FAILED.format(error=result.get("error") or "unknown error")
     if result.get("outcome") == "not_found":
-        return "not found"
-    answer = (result.get("answer") or "").strip() or "(empty answer)"
+        return prompts.NOT_FOUND
+    answer = (result.get("answer") or "").strip() or prompts.CHILD_EMPTY
     if result["status"] == "budget_exhausted":
-        answer = f"(incomplete, budget ran out) {answer}"
+        answer = prompts.CHILD_INCOMPLETE.format(answer=answer)
     if result.get("verified"):
         quote = shown_quote(answer, result.get("evidence") or [])
-        return f"{answer}  [verified: {_where(result)}]{quote}"
+        return prompts.CHILD_VERIFIED.format(answer=answer, where=_where(result), quote=quote)
     if result.get("verified") is False:
-        return f"{answer}  [unverified: no passage of its text backs it]"
+        return prompts.CHILD_UNVERIFIED.format(answer=answer)
     return answer
 
 
@@ -103,7 +102,9 @@ def _verified_line(finding: dict[str, Any]) -> str:
     model that copies a line copies the answer first), then the passage that backs it when it
     says more than the answer."""
     quote = shown_quote(finding["answer"], finding.get("evidence") or [])
-    return f"- {finding['answer']}  [verified: {finding['where']}] ({_target(finding)}){quote}"
+    return prompts.FINDING_VERIFIED.format(
+        answer=finding["answer"], where=finding["where"], target=_target(finding), quote=quote
+    )
 
 
 def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = False) -> str:
@@ -119,18 +120,19 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
     unverified = [f for f in findings if not f.get("verified")]
     lines = [_verified_line(f) for f in verified]
     if verified and verified_only and unverified:
-        lines.append(
-            f"({len(unverified)} other answer(s) that no passage of the text backs are left out)"
-        )
+        lines.append(prompts.FINDINGS_LEFT_OUT.format(count=len(unverified)))
     else:
-        lines += [f"- {f['answer']}  [unverified] ({_target(f)})" for f in unverified]
+        lines += [
+            prompts.FINDING_UNVERIFIED.format(answer=f["answer"], target=_target(f))
+            for f in unverified
+        ]
     distinct = {normalized(f["answer"]): f for f in verified}
     if len(distinct) > 1 and not verified_only:
         side_by_side = " | ".join(f"{f['answer']} ({_target(f)})" for f in distinct.values())
-        lines.append(f"Verified findings differ: {side_by_side}")
+        lines.append(prompts.FINDINGS_DIFFER.format(answers=side_by_side))
     if findings and not verified:
-        lines.append("None of these is verified: no passage of the text backs them.")
-    return "\n".join(lines) or "(nothing yet)"
+        lines.append(prompts.FINDINGS_NONE_VERIFIED)
+    return "\n".join(lines) or prompts.NO_FINDINGS
 
 
 _CLAIM_SPLIT = re.compile(r"\s*(?:\n+|;\s+)\s*")

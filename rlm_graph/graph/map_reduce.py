@@ -6,7 +6,6 @@ combine the findings, verified ones only where any exist."""
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -14,15 +13,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rlm_graph import prompts
 from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.model_call import call_model
-from rlm_graph.graph.outcome import finish, partial_answer
+from rlm_graph.graph.outcome import failed, finish
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.protocol import Action, ParsedTurn
 
 # The most CALLs one map step issues; more chunks are grouped into ranges (when depth allows).
 MAP_FANOUT_LIMIT = 256
-# What a reducer (or a forced answer) copies after a finding: its target and the passage shown
-# beside it ("7391-ALPHA (chunk:4)").
-TARGET_TAG = re.compile(r"\s*\((?:chunks?|lines|chars|file):[^)]*\)(?:\s+[\"'].*)?\s*$", re.S)
 
 
 def map_turn(step: PlanStep) -> tuple[ParsedTurn, str | None]:
@@ -65,16 +61,14 @@ async def reduce_step(step: PlanStep) -> dict[str, Any]:
     reply = await call_model(step.rt, step.model, messages, events=events)
     update = {**step.charged(reply.usage), "iteration": iteration}
     if reply.error:
-        return {
-            **update,
-            **finish("error", partial_answer(step.state, "reduce failed"), reply.error),
-        }
+        return {**update, **failed(step.state, reply.error, "reduce failed")}
     if step.state.get("coverage_note"):  # an answer, but not from the whole context: say so
         return {
             **update,
             **finish("budget_exhausted", strip_marks(reply.text), step.state["coverage_note"]),
         }
-    return {**update, **finish("done", TARGET_TAG.sub("", strip_marks(reply.text)).strip())}
+    answer = prompts.TARGET_TAG.sub("", strip_marks(reply.text)).strip()
+    return {**update, **finish("done", answer)}
 
 
 async def map_reduce_step(step: PlanStep) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from rlm_graph.graph.findings import (
     standing,
     without_echoes,
 )
-from rlm_graph.graph.outcome import NOT_FOUND, finish, is_finished, partial_answer
+from rlm_graph.graph.outcome import NOT_FOUND, is_finished, out_of_budget
 from rlm_graph.graph.state import RLMState
 from rlm_graph.questions import task_kind
 from rlm_graph.state import ContextRef
@@ -65,19 +65,32 @@ def render_observations(entries: list[dict[str, Any]]) -> str:
         first = run[0]
         text = first["text"]
         if len(text) > MAX_OBSERVATION_CHARS:
-            text = (
-                text[:MAX_OBSERVATION_CHARS]
-                + f" [... {len(text) - MAX_OBSERVATION_CHARS:,} chars cut]"
-            )
+            cut = prompts.OBSERVATION_CUT.format(chars=len(text) - MAX_OBSERVATION_CHARS)
+            text = text[:MAX_OBSERVATION_CHARS] + cut
         separator = "\n" if "\n" in text else " "
         if len(run) == 1:
             number += 1
-            lines.append(f"[{number}] {first['action']} ->{separator}{text}")
+            lines.append(
+                prompts.OBSERVATION.format(
+                    number=number, action=first["action"], separator=separator, text=text
+                )
+            )
         else:
-            label = f"{first['action']} ... {run[-1]['action']} ({len(run)} actions)"
-            if first["action"] == run[-1]["action"]:
-                label = f"{first['action']} ({len(run)} times)"
-            lines.append(f"[{number + 1}-{number + len(run)}] {label} ->{separator}{text}")
+            first_action, last_action = first["action"], run[-1]["action"]
+            label = prompts.RUN_OF_ACTIONS.format(
+                first=first_action, last=last_action, count=len(run)
+            )
+            if first_action == last_action:
+                label = prompts.RUN_OF_ONE_ACTION.format(action=first_action, count=len(run))
+            lines.append(
+                prompts.OBSERVATION_RUN.format(
+                    first=number + 1,
+                    last=number + len(run),
+                    label=label,
+                    separator=separator,
+                    text=text,
+                )
+            )
             number += len(run)
     return "\n".join(lines)
 
@@ -129,7 +142,7 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     if entries or not is_finished(state):
         template = prompts.REPL_OBSERVATIONS if rt.mode == "repl" else prompts.PLANNER_OBSERVATIONS
         observed = template.format(
-            observations=render_observations(entries) or "(no results)",
+            observations=render_observations(entries) or prompts.NO_RESULTS,
             budget=prompts.budget_left(budget, state.get("iteration", 0)),
         )
         update["transcript"] = [{"author": "rlm", "text": observed}]
@@ -141,17 +154,8 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     merged = {**state, **update, "findings": [*(state.get("findings") or []), *update["findings"]]}
     if not is_finished(state):
         budget = Budget.model_validate(update["budget"])
-        reason = budget.exhausted_reason()
-        if reason:
-            update.update(finish("budget_exhausted", partial_answer(merged, reason), reason))
-        elif state.get("iteration", 0) >= budget.max_iterations:
-            update.update(
-                finish(
-                    "budget_exhausted",
-                    partial_answer(merged, "out of turns"),
-                    "planner turn limit reached",
-                )
-            )
+        if (ended := out_of_budget(merged, budget, count_turns=True)) is not None:
+            update.update(ended)
     if is_finished({**state, **update}):
         update["records"].append(_final_record(state, update, runtime))
     # An empty write to a delta channel would still cost a stored write: leave it out.

@@ -99,6 +99,9 @@ async def call_model(
         reply.seconds = time.perf_counter() - started
     else:
         if isinstance(raw, dict) and "raw" in raw:  # with_structured_output(include_raw=True)
+            # Asked for its decoding constraint; its "parsed" is not read: parse_turn reads every
+            # form, keeps a reply's good actions beside a bad one (parsed is None then) and caps
+            # a turn at MAX_ACTIONS_PER_TURN.
             raw = raw["raw"]
         message = raw if isinstance(raw, AIMessage) else AIMessage(content=content_text(raw))
         usage = usage_from_message(message, prompt_chars=prompt_chars)
@@ -186,6 +189,8 @@ async def _option_or_plain(
 ) -> ModelReply:
     """The call with a server option bound (stop sequences, a JSON schema); when the server
     refuses that option (its error names it), the plain call, the refused one's usage kept."""
+    # The one retry of a model call. Not LangGraph's RetryPolicy: that re-runs a whole node on
+    # an exception, where this asks one model call again without an option, charged to the budget.
     reply = await call_model(runtime, model, messages, bound=bound, events=events, until=until)
     if reply.error and option in reply.error.lower():
         again = await call_model(runtime, model, messages, events=events)

@@ -10,9 +10,8 @@ from typing import Any
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.graph.findings import render_findings, strip_marks
-from rlm_graph.graph.map_reduce import TARGET_TAG
 from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
-from rlm_graph.graph.outcome import finish, partial_answer
+from rlm_graph.graph.outcome import STALLED, TURN_LIMIT, failed, finish, gave_up, is_last_turn
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
@@ -65,7 +64,7 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
             budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
-    last_turn = iteration >= budget.max_iterations - 1
+    last_turn = is_last_turn(iteration, budget)
     stalled = bool(state.get("stalled"))
     review = state.get("force_reason")
     forced = last_turn or stalled or bool(review)
@@ -101,11 +100,7 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
     update = {**step.charged(reply.usage), "iteration": iteration + 1}
     if reply.error:
         # The planner itself failing is not something the model can fix: end this call.
-        return {
-            **update,
-            "transcript": added,
-            **finish("error", partial_answer(state, "model failed"), reply.error),
-        }
+        return {**update, "transcript": added, **failed(state, reply.error)}
 
     # Cut by the output limit, its unfinished last line is reported to the model; stopped by a
     # stop sequence, that line is where we stopped it (a CALL past the last chunk): dropped.
@@ -125,9 +120,7 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
         if final is not None and not final.placeholder:
             result.update(finish("done", strip_marks(final.answer)))
         else:
-            why = "planner turn limit reached" if last_turn else "planner stopped making progress"
-            answer = partial_answer(state, why) or reply.text.strip()
-            result.update(finish("budget_exhausted", answer, why))
+            result.update(gave_up(state, TURN_LIMIT if last_turn else STALLED, reply.text.strip()))
     return result
 
 
@@ -143,7 +136,7 @@ def _json_answer(text: str, question: str) -> str | None:
     if not isinstance(items, list):
         items = [items]
     parts = [
-        TARGET_TAG.sub("", strip_marks(str(item))).strip()
+        prompts.TARGET_TAG.sub("", strip_marks(str(item))).strip()
         for item in items
         if isinstance(item, str | int | float)
     ]
@@ -158,7 +151,7 @@ def chunk_list(count: int) -> str:
     """Spell out the chunk targets: small models copy a list's length, not a range's."""
     if count > MAX_LISTED_CHUNKS:
         return ""
-    return "Chunk targets: " + ", ".join(f"chunk:{i}" for i in range(count)) + "\n"
+    return prompts.CHUNK_TARGETS.format(targets=", ".join(f"chunk:{i}" for i in range(count)))
 
 
 def turn_text(turn: ParsedTurn) -> str:

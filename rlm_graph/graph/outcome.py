@@ -1,22 +1,33 @@
-"""How a call ends: one function sets the outcome, one predicate reads it.
+"""How a call ends: one function sets the outcome, one predicate reads it, and each way a
+call can end is decided by one function here.
 
-Any node may end its call (``plan`` on a model failure or a direct answer, ``call`` on FINAL,
-``merge`` when the budget runs out) by returning ``finish(...)``; only ``merge`` routes, and it
-writes the call's final record. Error texts are redacted here, the one door every error of a
-call passes through on its way to records, checkpoints, progress and JSON.
+- an answer: ``finish("done", answer)`` (``call`` on FINAL, a planner strategy's answer);
+- the budget (calls, tokens, time) or the planner turns used up: :func:`out_of_budget`
+  (``plan`` before a step, ``merge`` after one), and :func:`is_last_turn` says when a planner
+  must answer now;
+- a planner that did not answer on its last chance: :func:`gave_up`;
+- the call's own model call failing: :func:`failed`.
+
+Any node may end its call by returning one of these; only ``merge`` routes, and it writes the
+call's final record. Error texts are redacted here, the one door every error of a call passes
+through on its way to records, checkpoints, progress and JSON.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from rlm_graph import prompts
+from rlm_graph.budget import Budget
 from rlm_graph.questions import asks_for_many
 from rlm_graph.secrets import redact
 
 TERMINAL = frozenset({"done", "budget_exhausted", "error"})
-# The answer of a call whose question the text does not answer (nothing located backs one).
-NOT_FOUND = "not found"
+NOT_FOUND = prompts.NOT_FOUND
 MAX_PARTIAL_CHARS = 4000
+# Why a planner's call ended without its answer (the record's error).
+TURN_LIMIT = "planner turn limit reached"
+STALLED = "planner stopped making progress"
 
 
 def finish(status: str, answer: str | None, error: str | None = None) -> dict[str, Any]:
@@ -30,6 +41,37 @@ def is_finished(state: dict[str, Any]) -> bool:
     return state.get("status") in TERMINAL
 
 
+def is_last_turn(iteration: int, budget: Budget) -> bool:
+    """Whether the planner turn after ``iteration`` turns is the call's last: it must answer."""
+    return iteration >= budget.max_iterations - 1
+
+
+def out_of_budget(
+    state: dict[str, Any], budget: Budget, *, count_turns: bool = False
+) -> dict[str, Any] | None:
+    """The update that ends a call that may make no further model call (its calls, tokens or
+    time used up) or, with ``count_turns`` (after a step), has no planner turn left; None while
+    it may go on. The answer is the best partial one."""
+    reason = budget.exhausted_reason()
+    if reason:
+        return finish("budget_exhausted", partial_answer(state, reason), reason)
+    if count_turns and state.get("iteration", 0) >= budget.max_iterations:
+        return finish("budget_exhausted", partial_answer(state, "out of turns"), TURN_LIMIT)
+    return None
+
+
+def gave_up(state: dict[str, Any], why: str, fallback: str | None = None) -> dict[str, Any]:
+    """The update that ends a call whose planner, made to answer (``why``: ``TURN_LIMIT`` or
+    ``STALLED``), did not: the best partial answer, else ``fallback``."""
+    return finish("budget_exhausted", partial_answer(state, why) or fallback, why)
+
+
+def failed(state: dict[str, Any], error: str | None, what: str = "model failed") -> dict[str, Any]:
+    """The update that ends a call whose own model call failed (nothing the model can fix):
+    what its children found so far, as a partial answer."""
+    return finish("error", partial_answer(state, what), error)
+
+
 def partial_answer(state: dict[str, Any], reason: str) -> str:
     """The best answer a call can give without another model call: its children's verified
     findings (the first, when the question asks for one thing; one a line, when it asks for
@@ -38,8 +80,8 @@ def partial_answer(state: dict[str, Any], reason: str) -> str:
     verified = list(dict.fromkeys(f["answer"] for f in findings if f.get("verified")))
     unverified = sum(1 for f in findings if not f.get("verified"))
     if not verified:
-        note = f" ({unverified} unverified answer(s) left out)" if unverified else ""
-        return f"[partial: {reason}] {NOT_FOUND}{note}" if findings else ""
+        note = prompts.PARTIAL_LEFT_OUT.format(count=unverified) if unverified else ""
+        return prompts.PARTIAL.format(reason=reason, answer=NOT_FOUND + note) if findings else ""
     if not asks_for_many(state.get("query", "")):
         verified = verified[:1]
-    return f"[partial: {reason}] " + "\n".join(verified)[:MAX_PARTIAL_CHARS]
+    return prompts.PARTIAL.format(reason=reason, answer="\n".join(verified)[:MAX_PARTIAL_CHARS])

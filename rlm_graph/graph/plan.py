@@ -23,7 +23,7 @@ from rlm_graph.graph.direct import direct_step
 from rlm_graph.graph.events import emit
 from rlm_graph.graph.map_reduce import map_reduce_step
 from rlm_graph.graph.model_planner import model_turn
-from rlm_graph.graph.outcome import finish, is_finished, partial_answer
+from rlm_graph.graph.outcome import finish, is_finished, out_of_budget
 from rlm_graph.graph.per_part import compose, per_part_turn
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.repl_turn import repl_planner_turn
@@ -37,9 +37,8 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     rt, view, budget = step.rt, step.view, step.budget
     base: dict[str, Any] = {"budget": budget.model_dump()}
 
-    reason = budget.exhausted_reason()
-    if reason:
-        return {**base, **finish("budget_exhausted", partial_answer(state, reason), reason)}
+    if (ended := out_of_budget(state, budget)) is not None:
+        return {**base, **ended}
 
     # A question about every part of a sectioned text: a call per section, even when the
     # text would fit one call (one small model call does not keep four parts apart).

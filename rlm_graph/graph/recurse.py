@@ -3,32 +3,17 @@ again at depth+1 inside this node, in its own checkpoint namespace."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.graph.accounting import record_from_state, usage_update
+from rlm_graph.graph.accounting import job_state, record_from_state, usage_update
 from rlm_graph.graph.events import emit_call_finished, emit_child_started
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.outcome import finish
 from rlm_graph.state import CallRecord, ContextRef
-
-
-def child_input(job: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "query": job["task"],
-        "context": job["context"],
-        "budget": job["budget"],
-        "depth": job["depth"],
-        "call_id": job["call_id"],
-        "parent_id": job["parent_id"],
-        "turn": job["turn"],
-        "target": job["target"],
-        "started_at": time.time(),
-    }
 
 
 def make_recurse(child_graph: Callable[[], Any]):
@@ -44,7 +29,7 @@ def make_recurse(child_graph: Callable[[], Any]):
         model = rt.model_for(job["depth"])
         kind = "leaf" if job["leaf"] else "node"
         emit_child_started(runtime, job, kind)
-        state = child_input(job)
+        state = job_state(job)
         if job["leaf"]:
             view = rt.registry.view(ContextRef.model_validate(job["context"]))
             outcome = await answer_leaf(

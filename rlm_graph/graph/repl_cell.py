@@ -34,15 +34,22 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import Overwrite
 
+from rlm_graph import prompts
 from rlm_graph.budget import Budget
-from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS, RLMRuntime, runtime_context
+from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView, TextStore
 from rlm_graph.evidence import echoes
-from rlm_graph.graph.accounting import merge_usage, record_from_state, total_usage, usage_update
+from rlm_graph.graph.accounting import (
+    merge_usage,
+    record_from_state,
+    running_record,
+    total_usage,
+    usage_update,
+)
 from rlm_graph.graph.events import ModelCallEvents, emit_call_finished, emit_child_started
 from rlm_graph.graph.findings import finding, strip_marks
 from rlm_graph.graph.model_call import call_model
-from rlm_graph.graph.outcome import finish, is_finished, partial_answer
+from rlm_graph.graph.outcome import TURN_LIMIT, finish, gave_up, is_finished
 from rlm_graph.graph.state import RLMState
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import (
@@ -66,7 +73,7 @@ from rlm_graph.repl import (
     VariableError,
 )
 from rlm_graph.secrets import redact
-from rlm_graph.state import CallRecord, ContextRef, Usage
+from rlm_graph.state import ContextRef, Usage
 
 # What a cell may print before the rest is cut (the sandbox says how much was cut): one
 # observation stays within what merge shows of it.
@@ -330,15 +337,14 @@ class _Cells:
             answer = redact(strip_marks(answer)) or ""
             if not answer or echoes(answer, self.state["query"]):
                 text = "error: that FINAL only repeats the question; answer it"
-                self.observe("(your FINAL)", text, "error")
+                self.observe(prompts.YOUR_FINAL, text, "error")
             elif looks_like_error(answer):  # a copied message, literal or in a variable
-                self.observe("(your FINAL)", f"error: {FINAL_IS_ERROR}", "error")
+                self.observe(prompts.YOUR_FINAL, f"error: {FINAL_IS_ERROR}", "error")
             else:
                 self.ended = finish("done", answer)
                 return
         if turn.get("forced"):
-            why = "planner turn limit reached"
-            self.ended = finish("budget_exhausted", partial_answer(self.state, why) or None, why)
+            self.ended = gave_up(self.state, TURN_LIMIT)
 
     async def _final_answer(self, turn: dict[str, Any]) -> str | None:
         """The answer the reply gave, or None (and an error for the model) when it gave none
@@ -361,7 +367,7 @@ class _Cells:
                 self.observe(f"FINAL({name})", f"error: {error}. {self._variables_hint()}", "error")
                 return None
             if turn.get("ran_code"):
-                self.observe("(your reply)", f"error: {FINAL_WITH_CODE}", "error")
+                self.observe(prompts.YOUR_REPLY, f"error: {FINAL_WITH_CODE}", "error")
                 return None
             return name
         return turn["final"]
@@ -408,10 +414,7 @@ class _Cells:
             plans.append((call, ref, leaf, label))
         if not problems:
             affordable = budget.calls_left - 1  # the planner's next turn is kept
-            costs = [
-                rt.slice_tokens(ref.size) + LEAF_PROMPT_RESERVE_TOKENS // 2
-                for _, ref, _, _ in plans
-            ]
+            costs = [rt.reading_cost(ref.size) for _, ref, _, _ in plans]
             if len(pending) > affordable:
                 problems[pending[0].id] = (
                     f"not run: {len(pending)} sub-call(s) asked and {max(0, affordable)} left "
@@ -499,21 +502,12 @@ class _Cells:
 
 def _running_record(job: dict[str, Any], rt: RLMRuntime) -> dict[str, Any]:
     query = job["kind"] == "query"
-    located = not query and job["target"] != "text"
-    return CallRecord(
-        id=job["call_id"],
-        parent_id=job["parent_id"],
-        turn=job["turn"],
-        depth=job["depth"],
-        kind="query" if query else ("leaf" if job["leaf"] else "node"),
-        task=job["task"],
-        target=job["target"],
-        context_start=job["context"]["start"] if located else 0,
-        context_end=job["context"]["end"] if located else 0,
-        model=rt.model_for(job["depth"]).name,
-        status="running",
-        started_at=time.time(),
-    ).model_dump()
+    return running_record(
+        job,
+        rt.model_for(job["depth"]).name,
+        kind="query" if query else None,
+        located=not query and job["target"] != "text",
+    )
 
 
 # -- the nodes' REPL steps ----------------------------------------------------------------
@@ -525,7 +519,7 @@ async def run_cells(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, 
     cells = await _Cells.open(state, runtime)
     cells.observations = []
     for error in turn.get("errors") or []:
-        cells.observe("(your reply)", f"error: {error}", "error")
+        cells.observe(prompts.YOUR_REPLY, f"error: {error}", "error")
     return await cells.advance(None)
 
 

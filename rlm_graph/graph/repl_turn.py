@@ -12,7 +12,7 @@ from typing import Any
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
 from rlm_graph.graph.model_call import call_model, to_messages
-from rlm_graph.graph.outcome import finish, partial_answer
+from rlm_graph.graph.outcome import STALLED, TURN_LIMIT, failed, gave_up, is_last_turn
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol.message import strip_think
@@ -56,7 +56,7 @@ async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
             budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
-    last_turn = iteration >= budget.max_iterations - 1
+    last_turn = is_last_turn(iteration, budget)
     forced = last_turn or bool(state.get("stalled"))
     if forced:
         reason = prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED
@@ -74,11 +74,7 @@ async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
         "actions": {},
     }
     if reply.error:
-        return {
-            **update,
-            "transcript": added,
-            **finish("error", partial_answer(state, "model failed"), reply.error),
-        }
+        return {**update, "transcript": added, **failed(state, reply.error)}
     # Redacted before it is parsed: a key the model wrote never reaches the sandbox's state.
     text = redact(strip_think(reply.text).strip()) or ""
     turn = parse_repl(text)
@@ -97,10 +93,7 @@ async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
     )
     if forced and not turn.has_final:
         # One chance to answer; a planner that still writes code is not going to.
-        why = "planner turn limit reached" if last_turn else "planner stopped making progress"
-        update.update(
-            repl_cells=[], **finish("budget_exhausted", partial_answer(state, why) or None, why)
-        )
+        update.update(repl_cells=[], **gave_up(state, TURN_LIMIT if last_turn else STALLED))
     return update
 
 

@@ -20,6 +20,8 @@ def estimated_tokens(text: str) -> int:
 def fit_transcript(
     system: str, transcript: list[dict[str, str]], window_tokens: int, reserve_tokens: int
 ) -> list[dict[str, str]]:
+    # Not langchain_core's trim_messages: it drops whole messages, where this keeps each turn's
+    # place with a marker (the model sees that turns were elided) and cuts the latest one's head.
     budget = usable_tokens(window_tokens) - reserve_tokens - estimated_tokens(system)
     messages = [dict(message) for message in transcript]
 

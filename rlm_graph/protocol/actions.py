@@ -15,20 +15,13 @@ ActionOp = Literal["call", "peek", "grep", "final"]
 # One reply is read up to this many actions, in every form. A wider fan-out CALLs ranges of
 # chunks (each child then fans out over its range) or uses the map-reduce planner.
 MAX_ACTIONS_PER_TURN = 100
-TOO_MANY_ACTIONS = (
-    f"only the first {MAX_ACTIONS_PER_TURN} actions were read; to cover more, CALL ranges "
-    'such as CALL("question", "chunks:0-9") instead of one chunk each'
-)
+TOO_MANY_ACTIONS = prompts.TOO_MANY_ACTIONS.format(limit=MAX_ACTIONS_PER_TURN)
 
 
 # What a FINAL copied from the instructions says, once lowercased and stripped of punctuation.
 PLACEHOLDER_ANSWERS = frozenset(
     {"", "answer", "the answer", "your answer", "final answer", "your final answer", "short answer"}
     | {" ".join(re.sub(r"[\W_]+", " ", prompts.EXAMPLE_FINAL.lower()).split())}
-)
-PLACEHOLDER_FINAL = (
-    "error: that FINAL has no answer in it (it repeats the instructions' placeholder or "
-    "example); write the answer to this question, found in the results"
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from rlm_graph import prompts
 from rlm_graph.protocol.actions import Action, ActionOp
 
 Form = Literal["text", "json", "tool"]
@@ -58,10 +59,7 @@ USAGE: dict[Form, dict[ActionOp, str]] = {
     },
 }
 
-NO_ACTION_ERROR = (
-    'no action found: reply with one or more of CALL("task", "target"), '
-    'PEEK("target"), GREP("regex"), FINAL("answer")'
-)
+NO_ACTION_ERROR = prompts.NO_ACTION
 
 SNIPPET_CHARS = 120
 

@@ -16,6 +16,7 @@ _REASONING_BLOCKS = {"reasoning", "thinking", "redacted_thinking"}
 
 def content_text(content: Any) -> str:
     """A message ``content`` (str or list of content blocks) as plain text."""
+    # Not BaseMessage.text: that joins blocks with "" and drops blocks without a "type".
     if isinstance(content, str):
         return content
     if isinstance(content, bytes):

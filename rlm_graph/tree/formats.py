@@ -137,6 +137,8 @@ def draw(tree: nx.DiGraph, path: Path, fmt: str) -> None:
 def layered_layout(tree: nx.DiGraph) -> dict[str, tuple[float, float]]:
     """Leaves spread left to right in call order, each parent above the middle of its
     children, one row per depth: a tree layout with no dependency beyond Python (linear)."""
+    # Not networkx's bfs_layout: it spreads each layer evenly (a parent does not stand above
+    # its children) and needs a single start node.
     roots = [n for n, d in tree.in_degree() if d == 0]
     positions: dict[str, tuple[float, float]] = {}
     next_x = 0.0
