@@ -6,6 +6,7 @@ without knowing which sandbox produced them.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,6 +27,9 @@ SUB_CALL_FUNCTIONS: tuple[str, ...] = (
 # "exception" and "syntax" are the model's own errors (the session is intact);
 # "timeout", "memory" and "crash" are limits or a dead worker (the session was rolled back).
 ErrorKind = Literal["exception", "syntax", "timeout", "memory", "crash"]
+
+# A cell that failed reaching for a file (the sandbox refuses every file).
+_FILE_ACCESS = re.compile(r"\bopen\(|PermissionError|FileNotFoundError|IsADirectoryError")
 
 # The context a session is started with: the text itself, or a folder as file name -> text.
 ContextValue = str | dict[str, str]
@@ -136,6 +140,10 @@ class CellOutcome(BaseModel):
             parts.append(self.result)
         if self.error is not None:
             parts.append(self.error.rstrip("\n"))
+            if _FILE_ACCESS.search(self.error):
+                from rlm_graph.prompts import REPL_NO_FILES_HINT
+
+                parts.append(REPL_NO_FILES_HINT)
             if self.rolled_back:
                 parts.append("[the session was restored to its state before this cell]")
         return "\n".join(parts) if parts else "[no output]"

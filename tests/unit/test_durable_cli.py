@@ -165,7 +165,8 @@ def test_ctrl_c_keeps_the_thread_and_names_the_resume_command(env, tmp_path):
     db = str(tmp_path / "runs.sqlite")
     doc = tmp_path / "doc.txt"
     doc.write_text(make_haystack(60_000, seed=3, position=0.9))
-    with FakeOpenAIServer(latency=0.25, subcalls_only=True, calls=16) as server:
+    # Slow leaves: on a loaded machine the run must still be going when the signal lands.
+    with FakeOpenAIServer(latency=1.0, subcalls_only=True, calls=16) as server:
         proc = start(*ask_args(server, str(doc), db, "stopped"), env=env)
         wait_for_leaves(proc, 3)
         proc.send_signal(signal.SIGINT)

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from rlm_graph import RLM
+from rlm_graph import RLM, prompts
 from rlm_graph.cli import build_parser
 from rlm_graph.errors import RLMError
 from rlm_graph.graph.builder import build_rlm_graph
@@ -238,6 +238,24 @@ async def test_a_cell_error_is_shown_and_the_run_goes_on():
     seen = transcripts(model)
     assert "ZeroDivisionError" in seen[1]
     assert shown(seen[2], "cell 2", "400")
+
+
+async def test_a_cell_reaching_for_a_file_is_told_the_text_is_in_context():
+    """The 0.5B model opened an imagined 'context.txt' six turns running; the error it is shown
+    now says where the text is. A cell's own other errors get no such note."""
+    model = repl_model(
+        [
+            cell("with open('context.txt') as f:\n    context = f.read()"),
+            cell("x = 1 / 0"),
+            cell("total = len(context.splitlines())"),
+            "FINAL_VAR(total)",
+        ]
+    )
+    result = await repl_rlm(model).ainvoke({"query": "How many lines?", "context": LOG})
+    assert result.status == "done" and result.answer == "400"
+    seen = transcripts(model)
+    assert prompts.REPL_NO_FILES_HINT in seen[1]
+    assert "ZeroDivisionError" in seen[2] and prompts.REPL_NO_FILES_HINT not in seen[2]
 
 
 async def test_a_reply_without_code_is_told_and_variables_persist_across_turns():
