@@ -12,6 +12,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from rlm_graph.graph.messages import Job
+from rlm_graph.graph.state import CallState
 from rlm_graph.state import CallKind, CallRecord, Usage
 
 
@@ -53,53 +55,45 @@ def record_from_state(
 ) -> CallRecord:
     """The call record of one RLM call from its graph state (``ended_at`` is now once the call
     has a final status, else unset)."""
+    call = CallState(state)
+    # Not always a whole ContextRef: a REPL query's prompt is recorded as {"start": 0, "end": 0}.
     context = state.get("context") or {}
-    status = state.get("status") or "running"
+    status = call.status
     if ended_at is None and status != "running":
         ended_at = time.time()
     return CallRecord(
-        id=state.get("call_id", "t1"),
-        parent_id=state.get("parent_id"),
-        turn=state.get("turn") or 1,
-        depth=state.get("depth", 0),
+        id=call.call_id,
+        parent_id=call.parent_id,
+        turn=call.turn,
+        depth=call.depth,
         kind=kind,
-        task=state.get("query", ""),
-        target=state.get("target", "all"),
+        task=call.query,
+        target=call.target,
         context_start=context.get("start", 0) if isinstance(context, dict) else 0,
         context_end=context.get("end", 0) if isinstance(context, dict) else 0,
         model=model,
         status=status,
-        answer=state.get("answer"),
-        outcome=state.get("outcome"),
-        verified=state.get("verified"),
-        evidence=state.get("evidence") or [],
-        unverified_answer=state.get("unverified_answer"),
-        conflicts=state.get("conflicts") or [],
-        usage=Usage.model_validate(state.get("own_usage") or {}),
-        iterations=state.get("iteration", 0),
-        started_at=state.get("started_at") or time.time(),
+        answer=call.answer,
+        outcome=call.outcome,
+        verified=call.verified,
+        evidence=call.evidence,
+        unverified_answer=call.unverified_answer,
+        conflicts=call.conflicts,
+        usage=call.own_usage,
+        iterations=call.iteration,
+        started_at=call.started_at or time.time(),
         ended_at=ended_at,
-        error=state.get("error"),
+        error=call.error,
     )
 
 
-def job_state(job: dict[str, Any]) -> dict[str, Any]:
+def job_state(job: Job) -> dict[str, Any]:
     """A child call's first state, from the job its parent sent."""
-    return {
-        "query": job["task"],
-        "context": job["context"],
-        "budget": job["budget"],
-        "depth": job["depth"],
-        "call_id": job["call_id"],
-        "parent_id": job["parent_id"],
-        "turn": job["turn"],
-        "target": job["target"],
-        "started_at": time.time(),
-    }
+    return job.child_state(started_at=time.time())
 
 
 def running_record(
-    job: dict[str, Any], model: str, *, kind: CallKind | None = None, located: bool = True
+    job: Job, model: str, *, kind: CallKind | None = None, located: bool = True
 ) -> dict[str, Any]:
     """The record a parent writes when it sends a child off (status ``running``): a stored run
     shows what is running. ``located``: the child's context is a span of the call's context
@@ -107,14 +101,15 @@ def running_record(
     state = job_state(job)
     if not located:
         state["context"] = {"start": 0, "end": 0}
-    kind = kind or ("leaf" if job["leaf"] else "node")
+    kind = kind or ("leaf" if job.leaf else "node")
     return record_from_state(state, kind=kind, model=model).model_dump()
 
 
 def usage_update(state: dict[str, Any], model: str, usage: Usage) -> dict[str, Any]:
     """State update for one model call this call made itself: its own usage and its subtree's."""
-    own = Usage.model_validate(state.get("own_usage") or {}).add(usage)
-    return {"usage": add_usage(state.get("usage"), model, usage), "own_usage": own.model_dump()}
+    call = CallState(state)
+    own = call.own_usage.add(usage)
+    return {"usage": add_usage(call.usage, model, usage), "own_usage": own.model_dump()}
 
 
 def live_record(values: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -129,15 +124,16 @@ def root_records(state: dict[str, Any]) -> list[CallRecord]:
     """The root call of every turn of the thread so far, in turn order."""
     roots = [
         CallRecord.model_validate(record)
-        for record in (state.get("records") or {}).values()
+        for record in CallState(state).records.values()
         if record.get("kind") == "root"
     ]
     return sorted(roots, key=lambda record: record.turn)
 
 
-def child_usage(results: list[dict[str, Any]]) -> Usage:
-    """What a fan-out's children used, all models together."""
+def child_usage(usages: Iterable[dict[str, dict[str, Any]]]) -> Usage:
+    """What a fan-out's children used (each a model name -> ``Usage`` dump), all models
+    together."""
     total = Usage()
-    for result in results:
-        total = total.add(total_usage(result.get("usage")))
+    for usage in usages:
+        total = total.add(total_usage(usage))
     return total

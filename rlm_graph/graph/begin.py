@@ -22,7 +22,7 @@ from rlm_graph.errors import ContextError
 from rlm_graph.graph.accounting import record_from_state, root_records
 from rlm_graph.graph.events import emit
 from rlm_graph.graph.outcome import finish
-from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.state import ContextRef
 
 # What every turn starts from (the delta channels are overwritten, not appended to).
@@ -112,7 +112,7 @@ def begin(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         # Kept with the thread: a resume continues with these, never with re-derived ones.
         "settings": rt.settings().model_dump(),
     }
-    thread_context = state.get("thread_context")
+    thread_context = CallState(state).thread_context
     try:
         ref = _context_ref(state.get("context"), rt)
     except ContextError as exc:

@@ -32,7 +32,7 @@ from rlm_graph.graph.outcome import is_finished
 from rlm_graph.graph.plan import plan
 from rlm_graph.graph.recurse import make_recurse
 from rlm_graph.graph.review import needs_review, review
-from rlm_graph.graph.state import RLMInput, RLMOutput, RLMState
+from rlm_graph.graph.state import CallState, RLMInput, RLMOutput, RLMState
 from rlm_graph.sync import run_sync
 
 AsyncNode = Callable[[Any, Any], Awaitable[dict]]
@@ -102,12 +102,11 @@ def _repl_merge(state: Any, runtime: Any) -> AsyncNode | None:
 
 def route_from_start(state: RLMState) -> str:
     # Children (depth >= 1) arrive with everything set by their parent's call node.
-    return "plan" if state.get("depth", 0) > 0 else "begin"
+    return "plan" if CallState(state).depth > 0 else "begin"
 
 
 def route_after_call(state: RLMState) -> str | list[Send]:
-    jobs = state.get("jobs") or []
-    if jobs:
+    if jobs := state.get("jobs"):  # Job dumps, sent as they are
         return [Send("recurse", job) for job in jobs]
     # A lookup's answer is checked for its kind, or a list's for missed items, before merge.
     return "review" if needs_review(state, runtime_context(get_runtime())) else "merge"

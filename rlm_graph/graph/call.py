@@ -18,9 +18,10 @@ from rlm_graph.errors import TargetError
 from rlm_graph.evidence import echoes, normalized, rewords
 from rlm_graph.graph.accounting import running_record
 from rlm_graph.graph.findings import backs, citations, claims, strip_marks
+from rlm_graph.graph.messages import Job, Observation, ObservationKind, SeenSpan, dumps
 from rlm_graph.graph.outcome import finish, is_finished
-from rlm_graph.graph.state import RLMState
-from rlm_graph.protocol import Action, ParsedTurn
+from rlm_graph.graph.state import CallState, RLMState
+from rlm_graph.protocol import Action
 from rlm_graph.questions import asks_for_many, part_task
 from rlm_graph.state import ContextRef
 
@@ -50,14 +51,21 @@ def _asked_before(key: str, keys: Iterable[str]) -> str | None:
     return None
 
 
-def _observation(index: int, action: Action, text: str, kind: str = "error") -> dict[str, Any]:
+def _observation(
+    index: int, action: Action, text: str, kind: ObservationKind = "error"
+) -> Observation:
     """``kind``: "info" (new information), "repeat" (answered from cache) or "error"."""
     # CALLs are labelled by target only, as in the planner prompt's worked example.
     label = f"CALL {action.target or 'all'}" if action.op == "call" else action.render()
-    return {"index": index, "action": label, "text": text, "kind": kind}
+    return Observation(index=index, action=label, text=text, kind=kind)
 
 
-def _looked_up(index: int, action: Action, text: str) -> dict[str, Any]:
+def _about_reply(text: str, kind: ObservationKind = "error", index: int = -1) -> Observation:
+    """An observation about the reply as a whole (a parse error, duplicates)."""
+    return Observation(index=index, action=prompts.YOUR_REPLY, text=text, kind=kind)
+
+
+def _looked_up(index: int, action: Action, text: str) -> Observation:
     return _observation(index, action, text, "error" if text.startswith("error:") else "info")
 
 
@@ -100,27 +108,27 @@ class _Step:
 
     rt: RLMRuntime
     view: ContextView
-    state: RLMState
+    state: CallState
     budget: Budget
-    observations: list[dict[str, Any]] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
     candidates: list[_Candidate] = field(default_factory=list)
-    observed: list[dict[str, Any]] = field(default_factory=list)
+    observed: list[SeenSpan] = field(default_factory=list)
 
     def _saw(self, action: Action, start: int, end: int) -> None:
         """Record a span the planner was shown (relative to the view), as located text."""
         first, last = self.view.start + max(0, start), self.view.start + min(self.view.size, end)
         if last > first:
-            self.observed.append({"action": action.render(), "start": first, "end": last})
+            self.observed.append(SeenSpan(action=action.render(), start=first, end=last))
 
     def examine(self, actions: list[Action], first_index: int = 0) -> None:
         """Run PEEK and GREP, check CALL targets, spot repeats; keep the CALLs to launch."""
         rt, view, chunking = self.rt, self.view, self.rt.chunking_for_view()
-        cache = self.state.get("call_cache") or {}
-        depth = self.state.get("depth", 0)
+        cache = self.state.call_cache
+        depth = self.state.depth
         has_work = any(action.op != "final" for action in actions)
         seen_this_turn: dict[str, int] = {}
         duplicates = 0
-        repeats: list[dict[str, Any]] = []
+        repeats: list[Observation] = []
         for index, action in enumerate(actions, start=first_index):
             if action.op == "final":
                 if has_work:
@@ -167,26 +175,24 @@ class _Step:
             self.observations.extend(repeats)
         else:
             text = prompts.REPEATED_CALLS.format(count=len(repeats))
-            self.observations.append({**repeats[0], "action": prompts.YOUR_REPLY, "text": text})
+            summary = repeats[0].model_copy(update={"action": prompts.YOUR_REPLY, "text": text})
+            self.observations.append(summary)
         if duplicates:
             text = prompts.DUPLICATE_CALLS.format(count=duplicates)
-            index = first_index + len(actions)
-            self.observations.append(
-                {"index": index, "action": prompts.YOUR_REPLY, "text": text, "kind": "repeat"}
-            )
+            self.observations.append(_about_reply(text, "repeat", first_index + len(actions)))
 
-    def launch(self) -> list[dict[str, Any]]:
+    def launch(self) -> list[Job]:
         """Jobs for the CALLs the budget allows, in call order; the others are refused."""
         rt, budget, state = self.rt, self.budget, self.state
         candidates, self.candidates = self.candidates, []
         share = budget.share(len(candidates)) if candidates else None
         runnable = min(len(candidates), max(0, budget.calls_left - 1))
-        calls_made = state.get("calls_made", 0)
+        calls_made = state.calls_made
         # With a token budget, only launch children whose reading we can afford (estimated
         # from the slice size), in call order: a budget is a promise, not a hint.
         tokens_left = budget.tokens_left
         refused = 0
-        jobs: list[dict[str, Any]] = []
+        jobs: list[Job] = []
         for position, candidate in enumerate(candidates):
             index, action = candidate.index, candidate.action
             if share is None or position >= runnable:
@@ -208,22 +214,22 @@ class _Step:
                 tokens_left -= cost
             calls_made += 1
             jobs.append(
-                {
-                    "index": index,
-                    "call_id": f"{state['call_id']}.{calls_made}",
-                    "parent_id": state["call_id"],
-                    "turn": state.get("turn") or 1,
-                    "depth": state.get("depth", 0) + 1,
+                Job(
+                    index=index,
+                    call_id=f"{state.call_id}.{calls_made}",
+                    parent_id=state.call_id,
+                    turn=state.turn,
+                    depth=state.depth + 1,
                     # A question about every part gives each part its own task.
-                    "task": part_task(action.task or ""),
-                    "target": action.target or "all",
-                    "context": candidate.ref.model_dump(),
-                    "budget": share.model_dump(),
-                    "leaf": candidate.leaf,
-                    "cache_key": candidate.key,
-                    "action": f"CALL {action.target or 'all'}",
-                    "tokens": cost,
-                }
+                    task=part_task(action.task or ""),
+                    target=action.target or "all",
+                    context=candidate.ref,
+                    budget=share,
+                    leaf=candidate.leaf,
+                    cache_key=candidate.key,
+                    action=f"CALL {action.target or 'all'}",
+                    tokens=cost,
+                )
             )
         return jobs
 
@@ -232,22 +238,19 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     if is_finished(state):  # plan ended the call; merge closes it
         return {"observations": [], "jobs": []}
     rt = runtime_context(runtime)
-    turn = ParsedTurn.model_validate(state.get("actions") or {})
+    reads = CallState(state)
+    turn = reads.actions
     final = next((action for action in turn.actions if action.op == "final"), None)
     if final is not None and all(action.op == "final" for action in turn.actions):
-        if final.placeholder or echoes(final.answer or "", state["query"]):
-            observation = {
-                "index": -1,
-                "action": prompts.YOUR_FINAL,
-                "text": prompts.FINAL_PLACEHOLDER,
-            }
-            return {"observations": [{**observation, "kind": "error"}], "jobs": []}
+        if final.placeholder or echoes(final.answer or "", reads.query):
+            observation = _about_final(prompts.FINAL_PLACEHOLDER)
+            return {"observations": [observation.dump()], "jobs": []}
         answer = strip_marks(final.answer or "")
-        bounce = _second_look(state, answer)
+        bounce = _second_look(reads, answer)
         if bounce is None:
             return {**finish("done", answer), "observations": [], "jobs": []}
         return {
-            "observations": [bounce],
+            "observations": [bounce.dump()],
             "jobs": [],
             "final_checked": True,
             # Answered in the forced form (the question and the verified findings in front of
@@ -256,48 +259,43 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
             "force_reason": prompts.FORCE_REASON_REVIEW,
         }
 
-    step = _Step(
-        rt=rt,
-        view=rt.registry.view(ContextRef.model_validate(state["context"])),
-        state=state,
-        budget=Budget.model_validate(state["budget"]),
-    )
-    step.observations.extend(
-        {"index": -1, "action": prompts.YOUR_REPLY, "text": f"error: {error}", "kind": "error"}
-        for error in turn.errors
-    )
+    step = _Step(rt=rt, view=rt.registry.view(reads.context), state=reads, budget=reads.budget)
+    step.observations.extend(_about_reply(f"error: {error}") for error in turn.errors)
     step.examine(turn.actions)
     jobs = step.launch()
     if jobs and rt.approve_over is not None:
         jobs = _approved(step, jobs, len(turn.actions))
     return {
-        "observations": step.observations,
-        **({"observed": step.observed} if step.observed else {}),
-        "jobs": jobs,
-        "calls_made": state.get("calls_made", 0) + len(jobs),
+        "observations": dumps(step.observations),
+        **({"observed": dumps(step.observed)} if step.observed else {}),
+        "jobs": dumps(jobs),
+        "calls_made": reads.calls_made + len(jobs),
         # Written now, completed when the child returns: a stored run shows what is running.
-        "records": [running_record(job, rt.model_for(job["depth"]).name) for job in jobs],
+        "records": [running_record(job, rt.model_for(job.depth).name) for job in jobs],
     }
 
 
-def _approved(step: _Step, jobs: list[dict[str, Any]], next_index: int) -> list[dict[str, Any]]:
+def _about_final(text: str) -> Observation:
+    return Observation(index=-1, action=prompts.YOUR_FINAL, text=text, kind="error")
+
+
+def _approved(step: _Step, jobs: list[Job], next_index: int) -> list[Job]:
     """The approval gate: a fan-out estimated to read more than ``approve_over`` tokens waits
     for a person. ``interrupt`` pauses the run (the node runs again on resume, and ``interrupt``
     then returns the answer): True / "approve" runs the calls, False / "deny" runs none, and a
     list of ``{"task", "target"}`` runs those instead."""
-    estimate = sum(job["tokens"] for job in jobs)
+    estimate = sum(job.tokens for job in jobs)
     if estimate <= (step.rt.approve_over or 0):
         return jobs
     decision = interrupt(
         {
             "kind": "approve_calls",
-            "call_id": step.state["call_id"],
-            "depth": step.state.get("depth", 0),
+            "call_id": step.state.call_id,
+            "depth": step.state.depth,
             "estimated_tokens": estimate,
             "threshold": step.rt.approve_over,
             "calls": [
-                {"task": job["task"], "target": job["target"], "tokens": job["tokens"]}
-                for job in jobs
+                {"task": job.task, "target": job.target, "tokens": job.tokens} for job in jobs
             ],
         }
     )
@@ -313,30 +311,28 @@ def _approved(step: _Step, jobs: list[dict[str, Any]], next_index: int) -> list[
         return step.launch()  # what a person chose is not asked about again
     text = prompts.NOT_RUN_DENIED.format(count=len(jobs), tokens=estimate)
     step.observations.append(
-        {"index": next_index, "action": "(approval)", "text": text, "kind": "error"}
+        Observation(index=next_index, action="(approval)", text=text, kind="error")
     )
     return []
 
 
-def _second_look(state: RLMState, answer: str) -> dict[str, Any] | None:
+def _second_look(state: CallState, answer: str) -> Observation | None:
     """Once per call, while verified findings exist, a FINAL goes back to the planner when
     none of them backs it (small models copy the first answer they see, invented or not) or
     when it leaves some of them out (a question about every X answered with one)."""
-    findings = state.get("findings") or []
-    verified = [f for f in findings if f.get("verified")]
-    if state.get("final_checked") or not verified:
+    findings = state.findings
+    verified = [f for f in findings if f.verified]
+    if state.final_checked or not verified:
         return None
-    question = state["query"]
-    options = "; ".join(dict.fromkeys(f"{f['answer']} ({f['where']})" for f in verified))
+    question = state.query
+    options = "; ".join(dict.fromkeys(f"{f.answer} ({f.where})" for f in verified))
     if not citations(answer, findings, question):
-        text = prompts.FINAL_NOT_BACKED.format(answer=answer, options=options)
-        return {"index": -1, "action": prompts.YOUR_FINAL, "text": text, "kind": "error"}
+        return _about_final(prompts.FINAL_NOT_BACKED.format(answer=answer, options=options))
     if not asks_for_many(question):  # one answer asked for, one given: choosing is right
         return None
     parts = claims(answer) or [answer]
-    left_out = {normalized(f["answer"]): f for f in verified if not any(backs(f, c) for c in parts)}
+    left_out = {normalized(f.answer): f for f in verified if not any(backs(f, c) for c in parts)}
     if not left_out:
         return None
-    missing = "; ".join(f"{f['answer']} ({f['where']})" for f in left_out.values())
-    text = prompts.FINAL_LEAVES_OUT.format(answer=answer, missing=missing)
-    return {"index": -1, "action": prompts.YOUR_FINAL, "text": text, "kind": "error"}
+    missing = "; ".join(f"{f.answer} ({f.where})" for f in left_out.values())
+    return _about_final(prompts.FINAL_LEAVES_OUT.format(answer=answer, missing=missing))

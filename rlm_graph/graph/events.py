@@ -20,11 +20,14 @@ anywhere in the tree. Every event is a dict with ``event`` set to one of:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langgraph.runtime import Runtime
 
 from rlm_graph.state import CallRecord, Usage
+
+if TYPE_CHECKING:
+    from rlm_graph.graph.messages import Job
 
 PREVIEW_CHARS = 80
 
@@ -75,16 +78,16 @@ def preview(text: str | None) -> str:
     return " ".join((text or "").split())[:PREVIEW_CHARS]
 
 
-def emit_child_started(runtime: Runtime[Any] | None, job: dict[str, Any], kind: str) -> None:
+def emit_child_started(runtime: Runtime[Any] | None, job: Job, kind: str) -> None:
     """A child call (a job of ``recurse``) began: who it is, where it reads, what it asks."""
     emit(
         runtime,
         "call_started",
-        id=job["call_id"],
-        parent=job["parent_id"],
-        depth=job["depth"],
-        task=job["task"],
-        target=job["target"],
+        id=job.call_id,
+        parent=job.parent_id,
+        depth=job.depth,
+        task=job.task,
+        target=job.target,
         kind=kind,
     )
 

@@ -9,10 +9,12 @@ cites the verified findings that back it, and is grounded only if at least one d
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rlm_graph import prompts
 from rlm_graph.evidence import Evidence, echoes, is_not_found, normalized, says, task_kind
+from rlm_graph.graph.messages import ChildResult, Finding, findings_of
 from rlm_graph.questions import asks_for_many, fits_asked
 
 
@@ -22,8 +24,8 @@ def strip_marks(answer: str) -> str:
     return prompts.MARKS.sub("", answer).strip()
 
 
-def _where(result: dict[str, Any]) -> str:
-    for item in result.get("evidence") or []:
+def _where(evidence: list[dict[str, Any]]) -> str:
+    for item in evidence:
         evidence = Evidence.model_validate(item)
         if evidence.verified:
             return evidence.where()
@@ -48,66 +50,70 @@ def shown_quote(answer: str, evidence: list[dict[str, Any]]) -> str:
     return ""
 
 
-def child_text(result: dict[str, Any]) -> str:
+def child_text(result: ChildResult) -> str:
     """One child's result for the planner's transcript."""
-    if result["status"] == "error":
-        return prompts.CHILD_FAILED.format(error=result.get("error") or "unknown error")
-    if result.get("outcome") == "not_found":
+    if result.status == "error":
+        return prompts.CHILD_FAILED.format(error=result.error or "unknown error")
+    if result.outcome == "not_found":
         return prompts.NOT_FOUND
-    answer = (result.get("answer") or "").strip() or prompts.CHILD_EMPTY
-    if result["status"] == "budget_exhausted":
+    answer = (result.answer or "").strip() or prompts.CHILD_EMPTY
+    if result.status == "budget_exhausted":
         answer = prompts.CHILD_INCOMPLETE.format(answer=answer)
-    if result.get("verified"):
-        quote = shown_quote(answer, result.get("evidence") or [])
-        return prompts.CHILD_VERIFIED.format(answer=answer, where=_where(result), quote=quote)
-    if result.get("verified") is False:
+    if result.verified:
+        quote = shown_quote(answer, result.evidence)
+        return prompts.CHILD_VERIFIED.format(
+            answer=answer, where=_where(result.evidence), quote=quote
+        )
+    if result.verified is False:
         return prompts.CHILD_UNVERIFIED.format(answer=answer)
     return answer
 
 
-def finding(result: dict[str, Any]) -> dict[str, Any] | None:
+def finding(result: ChildResult) -> Finding | None:
     """A child's answer worth keeping (not an error, not a "not found")."""
-    answer = (result.get("answer") or "").strip()
-    if result["status"] != "done" or result.get("outcome") == "not_found" or not answer:
+    answer = (result.answer or "").strip()
+    if result.status != "done" or result.outcome == "not_found" or not answer:
         return None
     if is_not_found(answer):
         return None
-    return {
-        "action": result["action"],
-        "call_id": result["call_id"],
-        "answer": answer,
-        "verified": bool(result.get("verified")),
-        "where": _where(result),
-        "evidence": result.get("evidence") or [],
-    }
+    return Finding(
+        action=result.action,
+        call_id=result.call_id,
+        answer=answer,
+        verified=bool(result.verified),
+        where=_where(result.evidence),
+        evidence=result.evidence,
+    )
 
 
-def standing(result: dict[str, Any]) -> int:
+def standing(result: ChildResult) -> int:
     """Where a child's result stands among a turn's results, as the planner reads them:
     verified findings (0), failures (1), unverified answers (2), nothing found (3)."""
-    if result["status"] == "error":
+    if result.status == "error":
         return 1
     found = finding(result)
     if found is None:
         return 3
-    return 0 if found["verified"] else 2
+    return 0 if found.verified else 2
 
 
-def _target(finding: dict[str, Any]) -> str:
-    return finding["action"].removeprefix("CALL ").strip()
+def _target(finding: Finding) -> str:
+    return finding.action.removeprefix("CALL ").strip()
 
 
-def _verified_line(finding: dict[str, Any]) -> str:
+def _verified_line(finding: Finding) -> str:
     """``- <answer>  [verified: where] (target) "<its passage>"``: led by the answer (a small
     model that copies a line copies the answer first), then the passage that backs it when it
     says more than the answer."""
-    quote = shown_quote(finding["answer"], finding.get("evidence") or [])
+    quote = shown_quote(finding.answer, finding.evidence)
     return prompts.FINDING_VERIFIED.format(
-        answer=finding["answer"], where=finding["where"], target=_target(finding), quote=quote
+        answer=finding.answer, where=finding.where, target=_target(finding), quote=quote
     )
 
 
-def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = False) -> str:
+def render_findings(
+    findings: Iterable[Finding | Mapping[str, Any]], *, verified_only: bool = False
+) -> str:
     """Verified findings first, then unverified ones, marked; verified answers that disagree are
     named together so the planner weighs them instead of taking the first.
 
@@ -116,19 +122,20 @@ def render_findings(findings: list[dict[str, Any]], *, verified_only: bool = Fal
     one verified answer and five identical unverified ones, it picked the five.
     Each line leads with the answer (``- 1932  [verified: line 417] (chunk:2)``): a small model
     that copies a line copies the answer first, not ``CALL chunk:2 ->``."""
-    verified = [f for f in findings if f.get("verified")]
-    unverified = [f for f in findings if not f.get("verified")]
+    findings = findings_of(findings)
+    verified = [f for f in findings if f.verified]
+    unverified = [f for f in findings if not f.verified]
     lines = [_verified_line(f) for f in verified]
     if verified and verified_only and unverified:
         lines.append(prompts.FINDINGS_LEFT_OUT.format(count=len(unverified)))
     else:
         lines += [
-            prompts.FINDING_UNVERIFIED.format(answer=f["answer"], target=_target(f))
+            prompts.FINDING_UNVERIFIED.format(answer=f.answer, target=_target(f))
             for f in unverified
         ]
-    distinct = {normalized(f["answer"]): f for f in verified}
+    distinct = {normalized(f.answer): f for f in verified}
     if len(distinct) > 1 and not verified_only:
-        side_by_side = " | ".join(f"{f['answer']} ({_target(f)})" for f in distinct.values())
+        side_by_side = " | ".join(f"{f.answer} ({_target(f)})" for f in distinct.values())
         lines.append(prompts.FINDINGS_DIFFER.format(answers=side_by_side))
     if findings and not verified:
         lines.append(prompts.FINDINGS_NONE_VERIFIED)
@@ -157,12 +164,12 @@ def without_echoes(answer: str, question: str) -> str:
     return "\n".join(kept) if kept else answer
 
 
-def backs(finding: dict[str, Any], claim: str, *, open_task: bool = False) -> bool:
+def backs(finding: Finding, claim: str, *, open_task: bool = False) -> bool:
     """Whether a verified finding backs one claim of an answer: the finding's answer stands in
     the claim (or the claim in it), or one of its passages says the claim."""
-    if not finding.get("verified"):
+    if not finding.verified:
         return False
-    claim_n, answer_n = normalized(claim), normalized(finding["answer"])
+    claim_n, answer_n = normalized(claim), normalized(finding.answer)
     if len(answer_n) >= 2 and (answer_n in claim_n or claim_n in answer_n):
         return True
     # A labelled line ("Part 1: ...") whose answer had a "; " of its own: its first claim is
@@ -172,19 +179,20 @@ def backs(finding: dict[str, Any], claim: str, *, open_task: bool = False) -> bo
         return True
     return any(
         says(claim, item["quote"], open_task=open_task)
-        for item in finding.get("evidence") or []
+        for item in finding.evidence
         if item.get("verified")
     )
 
 
 def citations(
-    final: str | None, findings: list[dict[str, Any]], question: str = ""
+    final: str | None, findings: Iterable[Finding | Mapping[str, Any]], question: str = ""
 ) -> list[dict[str, Any]]:
     """The verified passages that back ``final``, labelled with the call that found them; empty
     unless *every* claim of the answer is backed (a list with one backed item and three
     invented ones is not grounded)."""
     if not final or not fits_asked(final, question):
         return []
+    findings = findings_of(findings)
     open_task = task_kind(question) == "open"
     cited: dict[tuple[Any, ...], dict[str, Any]] = {}
     for claim in claims(final) or [final]:
@@ -192,15 +200,15 @@ def citations(
         if not backing:
             return []
         for f in backing:
-            for item in f.get("evidence") or []:
+            for item in f.evidence:
                 if item.get("verified"):
-                    key = (f["call_id"], item.get("start"), item.get("end"))
-                    cited[key] = {"call_id": f["call_id"], "answer": f["answer"], **item}
+                    key = (f.call_id, item.get("start"), item.get("end"))
+                    cited[key] = {"call_id": f.call_id, "answer": f.answer, **item}
     return list(cited.values())
 
 
 def conflicts(
-    final: str | None, findings: list[dict[str, Any]], question: str
+    final: str | None, findings: Iterable[Finding | Mapping[str, Any]], question: str
 ) -> list[dict[str, Any]]:
     """Verified answers of children that differ from ``final``, one per distinct answer, for
     a question that asks for one answer: the text says more than one thing, and the user is
@@ -211,10 +219,10 @@ def conflicts(
         return []
     final_n = normalized(final)
     others: dict[str, dict[str, Any]] = {}
-    for finding in findings:
-        answer = finding.get("answer") or ""
+    for finding in findings_of(findings):
+        answer = finding.answer
         answer_n = normalized(answer)
-        if not finding.get("verified") or not answer_n or is_not_found(answer):
+        if not finding.verified or not answer_n or is_not_found(answer):
             continue
         if backs(finding, final) or final_n in answer_n or answer_n in final_n:
             continue
@@ -222,15 +230,10 @@ def conflicts(
             answer_n,
             {
                 "answer": answer,
-                "call_id": finding.get("call_id"),
-                "where": finding.get("where") or _where(finding),
+                "call_id": finding.call_id,
+                "where": finding.where or _where(finding.evidence),
                 "quote": next(
-                    (
-                        item["quote"]
-                        for item in finding.get("evidence") or []
-                        if item.get("verified")
-                    ),
-                    "",
+                    (item["quote"] for item in finding.evidence if item.get("verified")), ""
                 ),
             },
         )

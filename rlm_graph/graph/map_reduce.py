@@ -46,7 +46,7 @@ def map_turn(step: PlanStep) -> tuple[ParsedTurn, str | None]:
 
 async def reduce_step(step: PlanStep) -> dict[str, Any]:
     """One model call that combines the children's findings into the call's answer."""
-    findings = step.state.get("findings") or []
+    findings = step.reads.findings
     user = prompts.REDUCE_USER.format(
         query=step.query,
         findings=(
@@ -62,11 +62,8 @@ async def reduce_step(step: PlanStep) -> dict[str, Any]:
     update = {**step.charged(reply.usage), "iteration": iteration}
     if reply.error:
         return {**update, **failed(step.state, reply.error, "reduce failed")}
-    if step.state.get("coverage_note"):  # an answer, but not from the whole context: say so
-        return {
-            **update,
-            **finish("budget_exhausted", strip_marks(reply.text), step.state["coverage_note"]),
-        }
+    if note := step.reads.coverage_note:  # an answer, but not from the whole context: say so
+        return {**update, **finish("budget_exhausted", strip_marks(reply.text), note)}
     answer = prompts.TARGET_TAG.sub("", strip_marks(reply.text)).strip()
     return {**update, **finish("done", answer)}
 

@@ -11,7 +11,6 @@ from langgraph.runtime import Runtime
 from langgraph.types import Overwrite, Send
 
 from rlm_graph import prompts
-from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.evidence import backed_by, is_not_found, passages_in
 from rlm_graph.graph.accounting import child_usage, merge_usage, record_from_state, root_records
@@ -25,10 +24,18 @@ from rlm_graph.graph.findings import (
     standing,
     without_echoes,
 )
+from rlm_graph.graph.messages import (
+    ChildResult,
+    Finding,
+    Observation,
+    SeenSpan,
+    dumps,
+    findings_of,
+    seen_spans_of,
+)
 from rlm_graph.graph.outcome import NOT_FOUND, is_finished, out_of_budget
-from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.questions import task_kind
-from rlm_graph.state import ContextRef
 
 MAX_OBSERVATION_CHARS = 4000
 # This many or more neighbouring observations that say the same thing become one line: a small
@@ -36,18 +43,18 @@ MAX_OBSERVATION_CHARS = 4000
 COLLAPSE_RUN = 3
 
 
-def _shape(entry: dict[str, Any]) -> tuple[str, str]:
+def _shape(entry: Observation) -> tuple[str, str]:
     """What an observation says, its own action's target left out (``chunk:18 is out of
     range`` and ``chunk:19 is out of range`` say the same)."""
-    target = entry["action"].removeprefix("CALL ")
-    text = entry["text"].replace(target, "\x00") if target else entry["text"]
-    return entry.get("kind", "info"), text
+    target = entry.action.removeprefix("CALL ")
+    text = entry.text.replace(target, "\x00") if target else entry.text
+    return entry.kind, text
 
 
-def _runs(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    runs: list[list[dict[str, Any]]] = []
+def _runs(entries: list[Observation]) -> list[list[Observation]]:
+    runs: list[list[Observation]] = []
     for entry in entries:
-        if runs and entry.get("kind", "info") != "info" and _shape(runs[-1][0]) == _shape(entry):
+        if runs and entry.kind != "info" and _shape(runs[-1][0]) == _shape(entry):
             runs[-1].append(entry)
         else:
             runs.append([entry])
@@ -58,12 +65,12 @@ def _runs(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     ]
 
 
-def render_observations(entries: list[dict[str, Any]]) -> str:
+def render_observations(entries: list[Observation]) -> str:
     lines = []
     number = 0
     for run in _runs(entries):
         first = run[0]
-        text = first["text"]
+        text = first.text
         if len(text) > MAX_OBSERVATION_CHARS:
             cut = prompts.OBSERVATION_CUT.format(chars=len(text) - MAX_OBSERVATION_CHARS)
             text = text[:MAX_OBSERVATION_CHARS] + cut
@@ -72,11 +79,11 @@ def render_observations(entries: list[dict[str, Any]]) -> str:
             number += 1
             lines.append(
                 prompts.OBSERVATION.format(
-                    number=number, action=first["action"], separator=separator, text=text
+                    number=number, action=first.action, separator=separator, text=text
                 )
             )
         else:
-            first_action, last_action = first["action"], run[-1]["action"]
+            first_action, last_action = first.action, run[-1].action
             label = prompts.RUN_OF_ACTIONS.format(
                 first=first_action, last=last_action, count=len(run)
             )
@@ -97,53 +104,50 @@ def render_observations(entries: list[dict[str, Any]]) -> str:
 
 def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     """The update for one step's results: transcript, findings, cache, records, usage, budget."""
-    results = sorted(state.get("child_results") or [], key=lambda r: r["index"])
-    cache = dict(state.get("call_cache") or {})
+    reads = CallState(state)
+    results = reads.child_results
     # What a repeated CALL is answered with: its first result, as the planner read it.
     new_cache = {
-        result["cache_key"]: child_text(result) for result in results if result["status"] == "done"
+        result.cache_key: child_text(result) for result in results if result.status == "done"
     }
-    cache.update(new_cache)
 
-    entries: list[dict[str, Any]] = list(state.get("observations") or [])
+    observations = reads.observations
     # Verified findings first (small models take the first answer they read), then the
     # turn's lookups and errors, unverified answers, and "not found"; action order within each.
-    entries = [{**entry, "rank": 1} for entry in entries]
-    entries.extend(
-        {"index": r["index"], "action": r["action"], "text": child_text(r), "rank": standing(r)}
+    ranked = [(1, entry) for entry in observations]
+    ranked.extend(
+        (standing(r), Observation(index=r.index, action=r.action, text=child_text(r)))
         for r in results
     )
-    entries.sort(key=lambda entry: (entry["rank"], entry["index"]))
+    ranked.sort(key=lambda pair: (pair[0], pair[1].index))
+    entries = [entry for _, entry in ranked]
 
     new_findings = [f for f in map(finding, results) if f is not None]
-    observations = state.get("observations") or []
-    progress = bool(results) or any(o.get("kind") == "info" for o in observations)
-    repeating = any(o.get("kind") == "repeat" for o in observations)
-    idle_turns = 0 if progress else state.get("idle_turns", 0) + 1
+    progress = bool(results) or any(o.kind == "info" for o in observations)
+    repeating = any(o.kind == "repeat" for o in observations)
+    idle_turns = 0 if progress else reads.idle_turns + 1
 
-    used = child_usage(results)
-    charged = Budget.model_validate(state["budget"]).charge(
-        calls=used.model_calls, tokens=used.total_tokens
-    )
+    used = child_usage([result.usage for result in results])
+    charged = reads.budget.charge(calls=used.model_calls, tokens=used.total_tokens)
     budget = rt.tick(charged)
     update: dict[str, Any] = {
         "child_results": Overwrite([]),
         "observations": [],
         "jobs": [],
         "call_cache": new_cache,
-        "findings": new_findings,
+        "findings": dumps(new_findings),
         "idle_turns": idle_turns,
         # Looping: nothing new, and either repeating itself or idle twice in a row.
         "stalled": not progress and (repeating or idle_turns >= 2),
-        "records": [record for result in results for record in result["records"]],
-        "usage": _merge_all(state.get("usage"), results),
+        "records": [record for result in results for record in result.records],
+        "usage": _merge_all(reads.usage, results),
         "budget": budget.model_dump(),
     }
     if entries or not is_finished(state):
         template = prompts.REPL_OBSERVATIONS if rt.mode == "repl" else prompts.PLANNER_OBSERVATIONS
         observed = template.format(
             observations=render_observations(entries) or prompts.NO_RESULTS,
-            budget=prompts.budget_left(budget, state.get("iteration", 0)),
+            budget=prompts.budget_left(budget, reads.iteration),
         )
         update["transcript"] = [{"author": "rlm", "text": observed}]
     return update
@@ -153,7 +157,7 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     update = _fold(state, runtime_context(runtime))
     merged = {**state, **update, "findings": [*(state.get("findings") or []), *update["findings"]]}
     if not is_finished(state):
-        budget = Budget.model_validate(update["budget"])
+        budget = CallState(update).budget
         if (ended := out_of_budget(merged, budget, count_turns=True)) is not None:
             update.update(ended)
     if is_finished({**state, **update}):
@@ -173,24 +177,24 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
     passage the planner saw itself (a PEEK, a GREP hit) that says it and is about the
     question. A lookup nothing backs is answered "not found" (what it would have said is kept
     as ``unverified_answer``): an answer the text does not back is never presented as found."""
-    merged = {**state, **update}
-    answer = merged.get("answer")
-    if answer and merged.get("route") != "direct":
-        answer = without_echoes(answer, state.get("query", ""))
-    if merged.get("route") == "direct":  # the root's own leaf call: its evidence, cited as its
+    reads, merged = CallState(state), CallState({**state, **update})
+    question = reads.query
+    answer = merged.answer
+    if answer and merged.route != "direct":
+        answer = without_echoes(answer, question)
+    if merged.route == "direct":  # the root's own leaf call: its evidence, cited as its
         evidence = [
-            {"call_id": merged.get("call_id"), "answer": answer, **item}
-            for item in merged.get("evidence") or []
+            {"call_id": merged.raw.get("call_id"), "answer": answer, **item}
+            for item in merged.evidence
         ]
-        grounded: dict[str, Any] = {"verified": bool(merged.get("verified")), "evidence": evidence}
+        grounded: dict[str, Any] = {"verified": bool(merged.verified), "evidence": evidence}
     else:
-        question = state.get("query", "")
-        all_findings = [*(state.get("findings") or []), *(update.get("findings") or [])]
-        seen = [*(state.get("observed") or []), *(update.get("observed") or [])]
+        all_findings = [*reads.findings, *findings_of(update.get("findings"))]
+        seen = [*reads.observed, *seen_spans_of(update.get("observed"))]
         sources = [
             *all_findings,
-            *observed_findings(rt, state, answer, seen),
-            *earlier_findings(state),
+            *observed_findings(rt, reads, answer, seen),
+            *earlier_findings(reads),
         ]
         cited = citations(answer, sources, question)
         grounded = {
@@ -198,71 +202,65 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
             "evidence": cited,
             "conflicts": conflicts(answer, all_findings, question) if cited else [],
         }
-    if answer != merged.get("answer"):  # lines that echoed the question left out
+    if answer != merged.answer:  # lines that echoed the question left out
         grounded["answer"] = answer
-    if merged.get("status") == "done" and merged.get("outcome") != "not_found":
+    if merged.status == "done" and merged.outcome != "not_found":
         if not answer or is_not_found(answer):
             grounded.update(outcome="not_found", answer=NOT_FOUND, verified=False, evidence=[])
-        elif not grounded["verified"] and task_kind(state.get("query", "")) == "lookup":
+        elif not grounded["verified"] and task_kind(question) == "lookup":
             grounded.update(outcome="not_found", answer=NOT_FOUND, unverified_answer=answer)
         else:
             grounded["outcome"] = "found"
     return grounded
 
 
-def earlier_findings(state: RLMState) -> list[dict[str, Any]]:
+def earlier_findings(state: CallState) -> list[Finding]:
     """The grounded answers of the thread's earlier turns, with their citations: a follow-up
     that repeats one is backed by what backed it."""
-    if state.get("depth", 0) != 0:
+    if state.depth != 0:
         return []
-    turn = state.get("turn") or 1
     return [
-        {
-            "call_id": record.id,
-            "answer": record.answer,
-            "verified": True,
-            "evidence": record.evidence,
-        }
-        for record in root_records(state)
-        if record.turn < turn and record.verified and record.answer
+        Finding(call_id=record.id, answer=record.answer, verified=True, evidence=record.evidence)
+        for record in root_records(state.raw)
+        if record.turn < state.turn and record.verified and record.answer
     ]
 
 
 def observed_findings(
-    rt: RLMRuntime, state: RLMState, answer: str | None, seen: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    rt: RLMRuntime, state: CallState, answer: str | None, seen: list[SeenSpan]
+) -> list[Finding]:
     """The passages of what the planner saw (PEEK, GREP) that say a claim of ``answer`` and
     are about the question, as verified findings of this call."""
     if not answer or not seen:
         return []
-    question = state.get("query", "")
-    ref = ContextRef.model_validate(state["context"])
-    found: list[dict[str, Any]] = []
+    question = state.query
+    ref = state.context
+    found: list[Finding] = []
     for span in seen[-MAX_OBSERVED_SPANS:]:
-        view = rt.registry.view(ref.model_copy(update={"start": span["start"], "end": span["end"]}))
+        view = rt.registry.view(ref.model_copy(update={"start": span.start, "end": span.end}))
         for item in passages_in(view):
             if any(backed_by(question, claim, item, view) for claim in claims(answer) or [answer]):
                 found.append(
-                    {
-                        "action": span["action"],
-                        "call_id": state["call_id"],
-                        "answer": item.quote,
-                        "verified": True,
-                        "where": item.where(),
-                        "evidence": [item.model_dump()],
-                    }
+                    Finding(
+                        action=span.action,
+                        call_id=state.call_id,
+                        answer=item.quote,
+                        verified=True,
+                        where=item.where(),
+                        evidence=[item.model_dump()],
+                    )
                 )
     return found
 
 
 def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict:
-    depth = state.get("depth", 0)
+    depth = CallState(state).depth
     kind = "root" if depth == 0 else "node"
     model = runtime_context(runtime).model_for(depth).name
     update.update(_grounding(state, update, runtime_context(runtime)))
     record = record_from_state({**state, **update}, kind=kind, model=model)
     if kind == "root":  # children are reported by their parent's recurse node
-        if held := state.get("held_context"):
+        if held := CallState(state).held_context:
             runtime_context(runtime).registry.release(held)
         emit_call_finished(runtime, record, update.get("usage") or {})
     return record.model_dump()
@@ -272,12 +270,12 @@ def route_after_merge(state: RLMState) -> str | list[Send]:
     if is_finished(state):
         return "__end__"
     # REPL mode: a cell resumed here paused again at sub-calls; run them before planning.
-    if jobs := state.get("jobs"):
+    if jobs := state.get("jobs"):  # Job dumps, sent as they are
         return [Send("recurse", job) for job in jobs]
     return "plan"
 
 
-def _merge_all(usage: dict | None, results: list[dict[str, Any]]) -> dict:
+def _merge_all(usage: dict | None, results: list[ChildResult]) -> dict:
     for result in results:
-        usage = merge_usage(usage, result.get("usage"))
+        usage = merge_usage(usage, result.usage)
     return usage or {}

@@ -52,7 +52,7 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
     """One turn of the model as planner: the conversation so far in, parsed actions out."""
     state, rt, view, model, budget = step.state, step.rt, step.view, step.model, step.budget
     iteration = step.iteration
-    transcript = list(state.get("transcript") or [])
+    transcript = step.reads.transcript
     added: list[dict[str, str]] = []
     if not transcript:
         chunking = rt.chunking_for_view()
@@ -65,8 +65,8 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
         )
         added.append({"author": "rlm", "text": first})
     last_turn = is_last_turn(iteration, budget)
-    stalled = bool(state.get("stalled"))
-    review = state.get("force_reason")
+    stalled = step.reads.stalled
+    review = step.reads.force_reason
     forced = last_turn or stalled or bool(review)
     if forced:
         template = (
@@ -77,7 +77,7 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
                 prompts.FORCE_REASON_TURNS if last_turn else review or prompts.FORCE_REASON_STALLED
             ),
             query=step.query,
-            findings=render_findings(state.get("findings") or [], verified_only=True),
+            findings=render_findings(step.reads.findings, verified_only=True),
         )
         added.append({"author": "rlm", "text": force})
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
+from rlm_graph.graph.state import CallState
 from rlm_graph.questions import asks_for_many
 from rlm_graph.secrets import redact
 
@@ -38,7 +39,7 @@ def finish(status: str, answer: str | None, error: str | None = None) -> dict[st
 
 
 def is_finished(state: dict[str, Any]) -> bool:
-    return state.get("status") in TERMINAL
+    return CallState(state).status in TERMINAL
 
 
 def is_last_turn(iteration: int, budget: Budget) -> bool:
@@ -55,7 +56,7 @@ def out_of_budget(
     reason = budget.exhausted_reason()
     if reason:
         return finish("budget_exhausted", partial_answer(state, reason), reason)
-    if count_turns and state.get("iteration", 0) >= budget.max_iterations:
+    if count_turns and CallState(state).iteration >= budget.max_iterations:
         return finish("budget_exhausted", partial_answer(state, "out of turns"), TURN_LIMIT)
     return None
 
@@ -76,12 +77,13 @@ def partial_answer(state: dict[str, Any], reason: str) -> str:
     """The best answer a call can give without another model call: its children's verified
     findings (the first, when the question asks for one thing; one a line, when it asks for
     every X); unverified ones are only counted."""
-    findings = state.get("findings") or []
-    verified = list(dict.fromkeys(f["answer"] for f in findings if f.get("verified")))
-    unverified = sum(1 for f in findings if not f.get("verified"))
+    call = CallState(state)
+    findings = call.findings
+    verified = list(dict.fromkeys(f.answer for f in findings if f.verified))
+    unverified = sum(1 for f in findings if not f.verified)
     if not verified:
         note = prompts.PARTIAL_LEFT_OUT.format(count=unverified) if unverified else ""
         return prompts.PARTIAL.format(reason=reason, answer=NOT_FOUND + note) if findings else ""
-    if not asks_for_many(state.get("query", "")):
+    if not asks_for_many(call.query):
         verified = verified[:1]
     return prompts.PARTIAL.format(reason=reason, answer="\n".join(verified)[:MAX_PARTIAL_CHARS])

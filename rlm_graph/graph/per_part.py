@@ -10,8 +10,6 @@ sub-planner; its line then joins what the pieces found.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
@@ -19,6 +17,7 @@ from rlm_graph.context.sections import Section, pieces
 from rlm_graph.errors import TargetError
 from rlm_graph.evidence import normalized
 from rlm_graph.graph.findings import strip_marks
+from rlm_graph.graph.messages import Finding
 from rlm_graph.protocol import Action, ParsedTurn
 from rlm_graph.questions import asks_per_part, part_task
 
@@ -53,13 +52,13 @@ def per_part_turn(
     return ParsedTurn(actions=[Action(op="call", task=task, target=t) for t in targets])
 
 
-def compose(view: ContextView, findings: list[dict[str, Any]]) -> str:
+def compose(view: ContextView, findings: list[Finding]) -> str:
     """One line per section, ``<title>: <what its calls found>``: verified findings joined,
     else the unverified ones marked, else "nothing found"."""
     sections = view.sections()
-    found: dict[int, list[dict[str, Any]]] = {s.number: [] for s in sections}
+    found: dict[int, list[Finding]] = {s.number: [] for s in sections}
     for finding in findings:
-        section = _section_of(view, sections, finding["action"].removeprefix("CALL ").strip())
+        section = _section_of(view, sections, finding.action.removeprefix("CALL ").strip())
         if section is not None:
             found[section.number].append(finding)
     return "\n".join(f"{s.title}: {_line(found[s.number])}" for s in sections)
@@ -73,10 +72,10 @@ def _section_of(view: ContextView, sections: list[Section], target: str) -> Sect
     return next((s for s in sections if s.start <= start < s.end), None)
 
 
-def _line(findings: list[dict[str, Any]]) -> str:
-    verified = [f for f in findings if f.get("verified")]
+def _line(findings: list[Finding]) -> str:
+    verified = [f for f in findings if f.verified]
     chosen = verified or findings
-    answers = list({normalized(a): a for a in (_one_line(f["answer"]) for f in chosen)}.values())
+    answers = list({normalized(a): a for a in (_one_line(f.answer) for f in chosen)}.values())
     if not answers:
         return NOTHING_FOUND
     line = "; ".join(answers)

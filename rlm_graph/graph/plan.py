@@ -69,8 +69,8 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
         )
         return {**base, **finish("error", None, error)}
 
-    if state.get("strategy") == "per-part":  # every section answered: one line each
-        return {**base, **finish("done", compose(view, state.get("findings") or []))}
+    if step.reads.strategy == "per-part":  # every section answered: one line each
+        return {**base, **finish("done", compose(view, step.reads.findings))}
     if per_part is not None:
         emit(runtime, "strategy", id=step.call_id, strategy="per-part")
         return {**base, "actions": per_part.model_dump(), "iteration": 1, "strategy": "per-part"}

@@ -19,9 +19,9 @@ from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.graph.accounting import root_records, usage_update
 from rlm_graph.graph.events import ModelCallEvents, emit
-from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.models import ResolvedModel
-from rlm_graph.state import ContextRef, Usage
+from rlm_graph.state import Usage
 
 # Earlier turns of a thread shown to the planner: the last few, answers cut short.
 EARLIER_TURNS_SHOWN = 5
@@ -33,6 +33,7 @@ class PlanStep:
     """One planning step of one call."""
 
     state: RLMState
+    reads: CallState  # the same state, typed, each default given once
     runtime: Runtime[RLMRuntime]
     rt: RLMRuntime
     view: ContextView
@@ -41,32 +42,33 @@ class PlanStep:
 
     @classmethod
     def of(cls, state: RLMState, runtime: Runtime[RLMRuntime]) -> PlanStep:
-        rt = runtime_context(runtime)
+        rt, reads = runtime_context(runtime), CallState(state)
         return cls(
             state=state,
+            reads=reads,
             runtime=runtime,
             rt=rt,
-            view=rt.registry.view(ContextRef.model_validate(state["context"])),
-            model=rt.model_for(state.get("depth", 0)),
-            budget=rt.tick(Budget.model_validate(state["budget"])),
+            view=rt.registry.view(reads.context),
+            model=rt.model_for(reads.depth),
+            budget=rt.tick(reads.budget),
         )
 
     @property
     def call_id(self) -> str:
-        return self.state["call_id"]
+        return self.reads.call_id
 
     @property
     def depth(self) -> int:
-        return self.state.get("depth", 0)
+        return self.reads.depth
 
     @property
     def iteration(self) -> int:
         """Planner turns this call has taken before this step."""
-        return self.state.get("iteration", 0)
+        return self.reads.iteration
 
     @property
     def query(self) -> str:
-        return self.state["query"]
+        return self.reads.query
 
     def charged(self, usage: Usage) -> dict[str, Any]:
         """The update for a model call this step made: its usage, and its cost to the budget."""
@@ -91,7 +93,7 @@ class PlanStep:
     def earlier_turns(self) -> str:
         """The thread's earlier questions and final answers (root calls only, never their
         transcripts), as the planner's first turn shows them; "" on a first turn."""
-        turn = self.state.get("turn") or 1
+        turn = self.reads.turn
         earlier = [record for record in root_records(self.state) if record.turn < turn]
         lines = []
         for record in earlier[-EARLIER_TURNS_SHOWN:]:

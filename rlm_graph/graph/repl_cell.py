@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,17 +40,25 @@ from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView, TextStore
 from rlm_graph.evidence import echoes
 from rlm_graph.graph.accounting import (
+    child_usage,
     merge_usage,
     record_from_state,
     running_record,
-    total_usage,
     usage_update,
 )
 from rlm_graph.graph.events import ModelCallEvents, emit_call_finished, emit_child_started
 from rlm_graph.graph.findings import finding, strip_marks
+from rlm_graph.graph.messages import (
+    ChildResult,
+    Job,
+    Observation,
+    ObservationKind,
+    PendingSubcall,
+    dumps,
+)
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.graph.outcome import TURN_LIMIT, finish, gave_up, is_finished
-from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import (
     FINAL_IS_ERROR,
@@ -73,7 +81,7 @@ from rlm_graph.repl import (
     VariableError,
 )
 from rlm_graph.secrets import redact
-from rlm_graph.state import ContextRef, Usage
+from rlm_graph.state import ContextRef
 
 # What a cell may print before the rest is cut (the sandbox says how much was cut): one
 # observation stays within what merge shows of it.
@@ -171,12 +179,12 @@ def context_value(view: ContextView) -> ContextValue:
     return view.text()
 
 
-def _session_key(state: RLMState) -> tuple[str, str]:
+def _session_key(state: Mapping[str, Any]) -> tuple[str, str]:
     try:
         thread = str((get_config().get("configurable") or {}).get("thread_id") or "")
     except RuntimeError:  # outside a run
         thread = ""
-    return thread, state["call_id"]
+    return thread, CallState(state).call_id
 
 
 # -- where an rlm_query's text lies in the context ---------------------------------------------
@@ -230,16 +238,16 @@ class _Cells:
 
     rt: RLMRuntime
     runtime: Runtime[RLMRuntime]
-    state: RLMState
+    state: CallState
     view: ContextView
     budget: Budget
     session: SandboxSession
     key: tuple[str, str]
     context: Callable[[], ContextValue]
-    observations: list[dict[str, Any]] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)
-    jobs: list[dict[str, Any]] = field(default_factory=list)
-    pending: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    pending: list[PendingSubcall] = field(default_factory=list)
     calls_made: int = 0
     ended: dict[str, Any] = field(default_factory=dict)
 
@@ -247,8 +255,8 @@ class _Cells:
     async def open(
         cls, state: RLMState, runtime: Runtime[RLMRuntime], budget: Budget | None = None
     ) -> _Cells:
-        rt = runtime_context(runtime)
-        view = rt.registry.view(ContextRef.model_validate(state["context"]))
+        rt, reads = runtime_context(runtime), CallState(state)
+        view = rt.registry.view(reads.context)
         key = _session_key(state)
         holder: dict[str, ContextValue] = {}
 
@@ -257,24 +265,24 @@ class _Cells:
                 holder["v"] = context_value(view)
             return holder["v"]
 
-        session = await sessions_of(rt).session(key, state.get("repl_state"), value)
+        session = await sessions_of(rt).session(key, reads.repl_state, value)
         return cls(
             rt=rt,
             runtime=runtime,
-            state=state,
+            state=reads,
             view=view,
-            budget=budget or Budget.model_validate(state["budget"]),
+            budget=budget or reads.budget,
             session=session,
             key=key,
             context=value,
-            observations=list(state.get("observations") or []),
-            cells=list(state.get("repl_cells") or []),
-            calls_made=state.get("calls_made", 0),
+            observations=reads.observations,
+            cells=reads.repl_cells,
+            calls_made=reads.calls_made,
         )
 
-    def observe(self, label: str, text: str, kind: str = "info") -> None:
+    def observe(self, label: str, text: str, kind: ObservationKind = "info") -> None:
         index = len(self.observations)
-        self.observations.append({"index": index, "action": label, "text": text, "kind": kind})
+        self.observations.append(Observation(index=index, action=label, text=text, kind=kind))
 
     async def advance(self, outcome: CellOutcome | None) -> dict[str, Any]:
         """Run (or, given a resumed ``outcome``, go on with) the cells until one pauses at
@@ -306,7 +314,7 @@ class _Cells:
 
     async def _paused(self) -> dict[str, Any]:
         update = await self._update()
-        if any(not job["leaf"] for job in self.jobs):
+        if any(not job.leaf for job in self.jobs):
             # Children that plan may open sessions of their own: give this worker back while
             # they run; merge rebuilds the session from the bytes just saved.
             await sessions_of(self.rt).drop(self.key)
@@ -314,10 +322,10 @@ class _Cells:
 
     async def _update(self) -> dict[str, Any]:
         update: dict[str, Any] = {
-            "observations": self.observations,
-            "jobs": self.jobs,
+            "observations": dumps(self.observations),
+            "jobs": dumps(self.jobs),
             "repl_cells": self.cells,
-            "repl_pending": self.pending,
+            "repl_pending": dumps(self.pending),
             "calls_made": self.calls_made,
             "records": [_running_record(job, self.rt) for job in self.jobs],
             **self.ended,
@@ -331,11 +339,11 @@ class _Cells:
 
     async def _final(self) -> None:
         """The reply's FINAL / FINAL_VAR, once its cells have run."""
-        turn = self.state.get("repl_turn") or {}
+        turn = self.state.repl_turn
         answer = await self._final_answer(turn)
         if answer is not None:
             answer = redact(strip_marks(answer)) or ""
-            if not answer or echoes(answer, self.state["query"]):
+            if not answer or echoes(answer, self.state.query):
                 text = "error: that FINAL only repeats the question; answer it"
                 self.observe(prompts.YOUR_FINAL, text, "error")
             elif looks_like_error(answer):  # a copied message, literal or in a variable
@@ -344,7 +352,7 @@ class _Cells:
                 self.ended = finish("done", answer)
                 return
         if turn.get("forced"):
-            self.ended = gave_up(self.state, TURN_LIMIT)
+            self.ended = gave_up(self.state.raw, TURN_LIMIT)
 
     async def _final_answer(self, turn: dict[str, Any]) -> str | None:
         """The answer the reply gave, or None (and an error for the model) when it gave none
@@ -375,7 +383,7 @@ class _Cells:
     def _variables_hint(self) -> str:
         """Which variables the model's code assigned in this call, to answer FINAL_VAR with."""
         names: list[str] = []
-        for entry in self.state.get("transcript") or []:
+        for entry in self.state.transcript:
             if entry.get("author") == "model":
                 for code in parse_repl(entry.get("text", "")).cells:
                     names.extend(assigned_names(code))
@@ -395,7 +403,7 @@ class _Cells:
     def _launch(self, pending: list[PendingCall]) -> dict[str, str | CallError] | None:
         """Jobs for a paused cell's sub-calls, or the answers that refuse them (all of them:
         a batch with one refused item fails as a whole, so none of it is run or paid)."""
-        depth = self.state.get("depth", 0) + 1
+        depth = self.state.depth + 1
         budget, rt = self.budget, self.rt
         plans: list[tuple[PendingCall, ContextRef, bool, str]] = []
         problems: dict[str, str] = {}
@@ -434,37 +442,37 @@ class _Cells:
         share = budget.share(len(plans)) or budget
         for position, (call, ref, leaf, label) in enumerate(plans):
             self.calls_made += 1
-            call_id = f"{self.state['call_id']}.{self.calls_made}"
+            call_id = f"{self.state.call_id}.{self.calls_made}"
             query = call.function.startswith("llm_")
             task = redact(call.args["prompt"] if query else call.args["task"]) or ""
             if query and len(task) > TASK_PREVIEW_CHARS:
                 task = task[:TASK_PREVIEW_CHARS] + " ..."
             self.jobs.append(
-                {
-                    "index": position,
-                    "call_id": call_id,
-                    "parent_id": self.state["call_id"],
-                    "turn": self.state.get("turn") or 1,
-                    "depth": depth,
-                    "task": task,
-                    "target": label,
-                    "context": ref.model_dump(),
-                    "budget": share.model_dump(),
-                    "leaf": leaf,
-                    "kind": "query" if query else "rlm",
-                    "cache_key": f"repl\x1f{call_id}",
-                    "action": f"{call.function} {call.id}",
-                    "tokens": rt.slice_tokens(ref.size),
-                }
+                Job(
+                    index=position,
+                    call_id=call_id,
+                    parent_id=self.state.call_id,
+                    turn=self.state.turn,
+                    depth=depth,
+                    task=task,
+                    target=label,
+                    context=ref,
+                    budget=share,
+                    leaf=leaf,
+                    kind="query" if query else "rlm",
+                    cache_key=f"repl\x1f{call_id}",
+                    action=f"{call.function} {call.id}",
+                    tokens=rt.slice_tokens(ref.size),
+                )
             )
             self.pending.append(
-                {
-                    "id": call.id,
-                    "call_id": call_id,
-                    "function": call.function,
+                PendingSubcall(
+                    id=call.id,
+                    call_id=call_id,
+                    function=call.function,
                     # rlm_query on a span of the context: its findings are located text.
-                    "located": not query and ref.store_id == self.view.ref.store_id,
-                }
+                    located=not query and ref.store_id == self.view.ref.store_id,
+                )
             )
         return None
 
@@ -500,13 +508,13 @@ class _Cells:
         )
 
 
-def _running_record(job: dict[str, Any], rt: RLMRuntime) -> dict[str, Any]:
-    query = job["kind"] == "query"
+def _running_record(job: Job, rt: RLMRuntime) -> dict[str, Any]:
+    query = job.kind == "query"
     return running_record(
         job,
-        rt.model_for(job["depth"]).name,
+        rt.model_for(job.depth).name,
         kind="query" if query else None,
-        located=not query and job["target"] != "text",
+        located=not query and job.target != "text",
     )
 
 
@@ -515,7 +523,7 @@ def _running_record(job: dict[str, Any], rt: RLMRuntime) -> dict[str, Any]:
 
 async def run_cells(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     """``call`` in REPL mode: run the reply's cells (its parse errors shown first)."""
-    turn = state.get("repl_turn") or {}
+    turn = CallState(state).repl_turn
     cells = await _Cells.open(state, runtime)
     cells.observations = []
     for error in turn.get("errors") or []:
@@ -524,23 +532,23 @@ async def run_cells(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, 
 
 
 def _answers(
-    pending: list[dict[str, Any]], results: list[dict[str, Any]]
+    pending: list[PendingSubcall], results: list[ChildResult]
 ) -> dict[str, str | CallError]:
     """The children's replies as the paused cell receives them: redacted, since whatever
     enters the sandbox ends up in its dumped state (a provider may echo a key)."""
-    by_call = {result["call_id"]: result for result in results}
+    by_call = {result.call_id: result for result in results}
     answers: dict[str, str | CallError] = {}
     for meta in pending:
-        result = by_call.get(meta["call_id"])
+        result = by_call.get(meta.call_id)
         if result is None:
-            answers[meta["id"]] = CallError(message=f"{meta['function']}: the sub-call was lost")
-        elif result["status"] == "error":
-            error = redact(result.get("error")) or "unknown error"
-            answers[meta["id"]] = CallError(message=f"{meta['function']} failed: {error}")
-        elif result.get("outcome") == "not_found":
-            answers[meta["id"]] = "not found"
+            answers[meta.id] = CallError(message=f"{meta.function}: the sub-call was lost")
+        elif result.status == "error":
+            error = redact(result.error) or "unknown error"
+            answers[meta.id] = CallError(message=f"{meta.function} failed: {error}")
+        elif result.outcome == "not_found":
+            answers[meta.id] = "not found"
         else:
-            answers[meta["id"]] = redact(result.get("answer")) or ""
+            answers[meta.id] = redact(result.answer) or ""
     return answers
 
 
@@ -552,26 +560,21 @@ async def resume_cells(
     """``merge`` in REPL mode, with a cell paused at sub-calls: account for the children,
     resume the cell with their answers and go on. A new pause sends new jobs; otherwise the
     step ends as a plain merge (``fold``) of the cells' observations."""
-    rt = runtime_context(runtime)
-    results = sorted(state.get("child_results") or [], key=lambda r: r["index"])
-    pending = list(state.get("repl_pending") or [])
-    used = Usage()
-    usage = state.get("usage")
+    rt, reads = runtime_context(runtime), CallState(state)
+    results = reads.child_results
+    pending = reads.repl_pending
+    used = child_usage(result.usage for result in results)
+    usage = reads.raw.get("usage")
     for result in results:
-        used = used.add(total_usage(result.get("usage")))
-        usage = merge_usage(usage, result.get("usage"))
-    budget = rt.tick(
-        Budget.model_validate(state["budget"]).charge(
-            calls=used.model_calls, tokens=used.total_tokens
-        )
-    )
-    located = {meta["call_id"] for meta in pending if meta.get("located")}
-    new_findings = [
+        usage = merge_usage(usage, result.usage)
+    budget = rt.tick(reads.budget.charge(calls=used.model_calls, tokens=used.total_tokens))
+    located = {meta.call_id for meta in pending if meta.located}
+    new_findings = dumps(
         found
         for result in results
-        if result["call_id"] in located and (found := finding(result)) is not None
-    ]
-    child_records = [record for result in results for record in result["records"]]
+        if result.call_id in located and (found := finding(result)) is not None
+    )
+    child_records = [record for result in results for record in result.records]
     accounted = {"usage": usage or {}, "budget": budget.model_dump()}
 
     cells = await _Cells.open(state, runtime, budget)
@@ -611,7 +614,7 @@ async def merge_cells(
 ) -> dict[str, Any]:
     """``merge`` in REPL mode: :func:`resume_cells` while a cell waits, else the plain merge;
     a call that ends here (its answer, or its budget spent) gives its session back."""
-    if state.get("repl_pending"):
+    if CallState(state).repl_pending:
         update = await resume_cells(state, runtime, fold)
     else:
         update = fold(state, runtime)
@@ -620,25 +623,17 @@ async def merge_cells(
     return update
 
 
-async def run_query(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+async def run_query(job: Job, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     """``recurse`` for an llm_query child: one plain model call over the prompt the code
     wrote (read back from the blob store), its reply returned as it is."""
     rt = runtime_context(runtime)
-    model = rt.model_for(job["depth"])
+    model = rt.model_for(job.depth)
     emit_child_started(runtime, job, "query")
-    prompt = rt.registry.view(ContextRef.model_validate(job["context"])).text()
-    events = ModelCallEvents(runtime, job["call_id"], "query")
+    prompt = rt.registry.view(job.context).text()
+    events = ModelCallEvents(runtime, job.call_id, "query")
     reply = await call_model(rt, model, [HumanMessage(prompt)], events=events)
-    state: dict[str, Any] = {
-        "query": job["task"],
-        "context": {"start": 0, "end": 0},  # a prompt, not a span of the context
-        "depth": job["depth"],
-        "call_id": job["call_id"],
-        "parent_id": job["parent_id"],
-        "turn": job["turn"],
-        "target": job["target"],
-        "started_at": time.time() - reply.seconds,
-    }
+    state = job.child_state(started_at=time.time() - reply.seconds)
+    state["context"] = {"start": 0, "end": 0}  # a prompt, not a span of the context
     # Redacted like a cell's output: this reply goes into the cell, the record and the tree.
     answer = None if reply.error else redact(strip_think(reply.text).strip())
     state.update(
@@ -648,21 +643,8 @@ async def run_query(job: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict[s
     )
     record = record_from_state(state, kind="query", model=model.name)
     emit_call_finished(runtime, record, state["usage"])
-    result = {
-        "index": job["index"],
-        "call_id": job["call_id"],
-        "cache_key": job["cache_key"],
-        "action": job["action"],
-        "answer": record.answer,
-        "status": record.status,
-        "error": record.error,
-        "outcome": None,
-        "verified": None,
-        "evidence": [],
-        "usage": state["usage"],
-        "records": [record.model_dump()],
-    }
-    return {"child_results": [result]}
+    result = ChildResult.of(job, record, state["usage"], [record.model_dump()])
+    return {"child_results": [result.dump()]}
 
 
 __all__ = [

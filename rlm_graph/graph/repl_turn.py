@@ -46,7 +46,7 @@ async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
     """One REPL turn: the conversation so far in; the cells to run and the final answer out."""
     state, rt, model, budget = step.state, step.rt, step.model, step.budget
     iteration = step.iteration
-    transcript = list(state.get("transcript") or [])
+    transcript = step.reads.transcript
     added: list[dict[str, str]] = []
     if not transcript:
         first = prompts.REPL_FIRST_TURN.format(
@@ -57,7 +57,7 @@ async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
         )
         added.append({"author": "rlm", "text": first})
     last_turn = is_last_turn(iteration, budget)
-    forced = last_turn or bool(state.get("stalled"))
+    forced = last_turn or step.reads.stalled
     if forced:
         reason = prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED
         added.append({"author": "rlm", "text": prompts.REPL_FORCE_FINAL.format(reason=reason)})

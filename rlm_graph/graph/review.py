@@ -28,7 +28,6 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.context.regex import compile_pattern
@@ -47,10 +46,10 @@ from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import backs, citations, claims
 from rlm_graph.graph.judge import is_kind, read_passage
+from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.outcome import NOT_FOUND
-from rlm_graph.graph.state import RLMState
+from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.questions import asked_kind, asks_for_many, task_kind
-from rlm_graph.state import ContextRef
 
 # Words of the question every backing passage holds: fewer would match half the text.
 MIN_SHARED_TERMS = 2
@@ -64,12 +63,12 @@ _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]+")
 def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
     """The root's finished answer to a lookup, in calls mode with the judge on, when the
     question names the kind of thing it asks for or asks for every X."""
-    answer = state.get("answer") or ""
-    question = state.get("query", "")
+    call = CallState(state)
+    answer, question = call.answer or "", call.query
     return (
-        state.get("depth", 0) == 0
-        and state.get("status") == "done"
-        and state.get("route") != "direct"
+        call.depth == 0
+        and call.status == "done"
+        and call.route != "direct"
         and rt.mode == "calls"
         and rt.judge
         and bool(answer)
@@ -123,21 +122,21 @@ def label(item: Evidence, reading: str, question: str) -> str:
 async def review(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     """The answer checked for its kind (a question that asks for one thing) or completed from
     swept sentences (one that asks for every X)."""
-    if asks_for_many(state["query"]):
+    if asks_for_many(CallState(state).query):
         return await _sweep(state, runtime)
     return await _kind_check(state, runtime)
 
 
 async def _kind_check(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
-    rt = runtime_context(runtime)
-    kind = asked_kind(state["query"])
-    answer = state["answer"] or ""
+    rt, call = runtime_context(runtime), CallState(state)
+    kind = asked_kind(call.query)
+    answer = call.answer or ""
     if kind is None:
         return {}
     model = rt.model_for(1)
-    events = ModelCallEvents(runtime, state["call_id"], "review")
+    events = ModelCallEvents(runtime, call.call_id, "review")
     fits, usage, error = await is_kind(rt, model, answer, kind, events)
-    budget = Budget.model_validate(state["budget"])
+    budget = call.budget
     spent = rt.tick(budget.charge(calls=usage.model_calls, tokens=usage.total_tokens))
     update: dict[str, Any] = {
         **usage_update(state, model.name, usage),
@@ -151,20 +150,19 @@ async def _kind_check(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str
 async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     """The answer with every further item a swept sentence gives, and those items as verified
     findings; nothing when no sentence adds one."""
-    rt = runtime_context(runtime)
-    question, answer = state["query"], state["answer"] or ""
-    findings = state.get("findings") or []
-    cited = citations(answer, findings, question)
+    rt, call = runtime_context(runtime), CallState(state)
+    question, answer = call.query, call.answer or ""
+    cited = citations(answer, call.findings, question)
     terms = shared_terms(question, [item["quote"] for item in cited])
     if not cited or len(terms) < MIN_SHARED_TERMS:
         return {}
-    view = rt.registry.view(ContextRef.model_validate(state["context"]))
+    view = rt.registry.view(call.context)
     known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
     model = rt.model_for(1)
-    events = ModelCallEvents(runtime, state["call_id"], "sweep")
-    budget = Budget.model_validate(state["budget"])
+    events = ModelCallEvents(runtime, call.call_id, "sweep")
+    budget = call.budget
     update: dict[str, Any] = {}
-    added: list[dict[str, Any]] = []
+    added: list[Finding] = []
     lines = [answer]
     for item in candidates(view, terms, known):
         if budget.exhausted_reason():
@@ -179,19 +177,19 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
             break
         if reading is None or is_not_found(reading) or not says(reading, item.quote):
             continue
-        new = {
-            "action": "SWEEP",
-            "call_id": state["call_id"],
-            "answer": reading,
-            "verified": True,
-            "where": item.where(),
-            "evidence": [item.model_dump()],
-        }
+        new = Finding(
+            action="SWEEP",
+            call_id=call.call_id,
+            answer=reading,
+            verified=True,
+            where=item.where(),
+            evidence=[item.model_dump()],
+        )
         if any(backs(new, claim) for claim in claims("\n".join(lines))):
             continue  # the answer has it already
         added.append(new)
         lines.append(label(item, reading, question) + reading)
     update["budget"] = budget.model_dump()
     if added:
-        update.update(answer="\n".join(lines), findings=added)
+        update.update(answer="\n".join(lines), findings=dumps(added))
     return update

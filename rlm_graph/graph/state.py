@@ -13,11 +13,27 @@ status or transcript reaches the next one. Records are thread-wide, keyed by cal
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from langgraph.channels import DeltaChannel
 from typing_extensions import TypedDict
+
+from rlm_graph.budget import Budget
+from rlm_graph.graph.messages import (
+    ChildResult,
+    Finding,
+    Observation,
+    PendingSubcall,
+    SeenSpan,
+    child_results_of,
+    findings_of,
+    observations_of,
+    pending_of,
+    seen_spans_of,
+)
+from rlm_graph.protocol import ParsedTurn
+from rlm_graph.state import ContextRef, Usage
 
 # Full copies of a delta channel are written only this rarely (they bound the replay on load).
 SNAPSHOT_EVERY = 1000
@@ -72,54 +88,72 @@ class RLMInput(TypedDict, total=False):
 
 
 class RLMState(RLMInput, total=False):
-    thread_context: dict[str, Any]  # root only: the ContextRef every turn of the thread reads
-    settings: dict[str, Any]  # root only: the RunSettings of the latest turn
+    """A call's state, grouped by the node that writes each channel (``RLMInput`` above: what
+    a caller or a parent's job sets). The typed messages of ``graph/messages.py`` travel as
+    dumps; read them, and every other channel with its default, through :class:`CallState`.
+    ``begin`` resets every per-turn channel (``begin.FRESH_TURN``)."""
+
+    # -- begin (the root only) -------------------------------------------------------------
+    thread_context: dict[str, Any]  # the ContextRef every turn of the thread reads
+    settings: dict[str, Any]  # the RunSettings of the latest turn
+    held_context: str | None  # the store this turn holds open (released at its end)
+
+    # -- plan (the planner strategies) -----------------------------------------------------
     route: str | None  # root only: "direct" (one call) or "recursive"
-    held_context: str | None  # root only: the store this turn holds open (released at its end)
-    # progress of this call (reset at every turn)
-    # {"author": "rlm" | "model", "text": ...}: the planner conversation, kept whole
+    # {"author": "rlm" | "model", "text": ...}: the planner conversation, kept whole (plan
+    # writes the model's turns, merge what the model reads back)
     transcript: Annotated[
         list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
     ]
-    iteration: int
+    iteration: int  # planner turns taken
     actions: dict[str, Any]  # ParsedTurn dump of the latest planner reply
-    observations: list[dict[str, Any]]  # non-CALL results of the reply, keyed by action index
-    jobs: list[dict[str, Any]]  # the reply's CALLs that were sent to children
-    child_results: Annotated[list[dict[str, Any]], add_child_results]
-    call_cache: Annotated[
-        dict[str, str], DeltaChannel(update_entries, dict, snapshot_frequency=SNAPSHOT_EVERY)
-    ]
+    coverage_note: str | None  # map-reduce could not read every chunk
+    strategy: str | None  # "per-part": one CALL per section, the answer one line per section
+    # REPL mode (``graph/repl_turn.py``): the reply's cells not run yet (``call`` runs them),
+    # and its final answer to apply after them.
+    repl_cells: list[str]
+    repl_turn: dict[str, Any]
+
+    # -- call (and repl_cell, its REPL-mode body) --------------------------------------------
+    observations: list[dict[str, Any]]  # Observation dumps: what the reply's non-CALLs gave
+    jobs: list[dict[str, Any]]  # Job dumps: the reply's CALLs sent to ``recurse``
     calls_made: int  # CALLs issued so far, for child ids
-    findings: Annotated[
-        list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
-    ]
-    # Spans of the context the planner saw itself (PEEK excerpts, GREP hits): located text an
-    # answer read off them is backed by. {"action", "start", "end"}, absolute byte offsets.
+    # SeenSpan dumps: spans of the context the planner saw itself (PEEK excerpts, GREP hits),
+    # located text an answer read off them is backed by.
     observed: Annotated[
         list[dict[str, Any]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
     ]
-    stalled: bool  # the last reply brought nothing new while repeating itself
     final_checked: bool  # a FINAL was sent back once already (unbacked, or leaving findings out)
     force_reason: str | None  # the next planner turn must answer now, for this reason
-    idle_turns: int  # consecutive replies that brought nothing new
-    coverage_note: str | None  # map-reduce could not read every chunk
-    strategy: str | None  # "per-part": one CALL per section, the answer one line per section
     # REPL mode (``graph/repl_cell.py``): the sandbox session's state() bytes after its latest
-    # stop (context cut out; the live session is rebuilt from them after a crash), the reply's
-    # cells not run yet, its final answer to apply after them, and the sub-calls a paused cell
-    # waits for ({"id": pending id, "call_id": child, "function"}).
+    # stop (context cut out; the live session is rebuilt from them after a crash), and the
+    # sub-calls a paused cell waits for (PendingSubcall dumps).
     repl_state: bytes | None
-    repl_cells: list[str]
-    repl_turn: dict[str, Any]
     repl_pending: list[dict[str, Any]]
-    # accounting
+
+    # -- recurse ---------------------------------------------------------------------------
+    child_results: Annotated[list[dict[str, Any]], add_child_results]  # ChildResult dumps
+
+    # -- merge -----------------------------------------------------------------------------
+    call_cache: Annotated[
+        dict[str, str], DeltaChannel(update_entries, dict, snapshot_frequency=SNAPSHOT_EVERY)
+    ]  # cache key -> a repeated CALL's answer (its first result, as the planner read it)
+    # Finding dumps: the children's answers worth keeping (``review`` adds swept ones)
+    findings: Annotated[
+        list[dict[str, str]], DeltaChannel(append_items, list, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
+    idle_turns: int  # consecutive replies that brought nothing new
+    stalled: bool  # the last reply brought nothing new while repeating itself
     usage: dict[str, dict[str, int]]  # model name -> Usage dump, this call's whole subtree
-    own_usage: dict[str, int]  # this call's own model calls
+    own_usage: dict[str, int]  # this call's own model calls (each model-calling node adds)
+    # call records by id: written ``running`` by begin / call, final by merge / recurse
     records: Annotated[
         dict[str, dict[str, Any]],
         DeltaChannel(upsert_records, dict, snapshot_frequency=SNAPSHOT_EVERY),
     ]
-    # outcome
+
+    # -- the outcome: status, answer and error through ``outcome.finish`` (whoever ends the
+    # call); the grounding fields by merge (``review`` may rewrite a root's answer) ---------
     answer: str | None
     status: str
     error: str | None
@@ -144,3 +178,196 @@ class RLMOutput(TypedDict, total=False):
     call_id: str
     iteration: int
     budget: dict[str, Any]
+
+
+class CallState:
+    """Typed reads of a call's state (or of a state with an update laid over it), each
+    channel's default given here once: nodes read ``CallState(state).depth``, never
+    ``state.get("depth", 0)``. The typed messages come back as their models."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self.raw = state
+
+    def _or(self, key: str, default: Any) -> Any:
+        # Missing, None or empty reads as the default: a REPL step lays its lists (an empty
+        # ``records`` list among them) over the state before merge reads it.
+        return self.raw.get(key) or default
+
+    # -- what the caller or the parent's job set ------------------------------------------
+    @property
+    def query(self) -> str:
+        return self._or("query", "")
+
+    @property
+    def call_id(self) -> str:
+        return self._or("call_id", "t1")
+
+    @property
+    def parent_id(self) -> str | None:
+        return self.raw.get("parent_id")
+
+    @property
+    def depth(self) -> int:
+        return self._or("depth", 0)
+
+    @property
+    def turn(self) -> int:
+        return self.raw.get("turn") or 1
+
+    @property
+    def target(self) -> str:
+        return self._or("target", "all")
+
+    @property
+    def started_at(self) -> float | None:
+        return self.raw.get("started_at")
+
+    @property
+    def context(self) -> ContextRef:
+        return ContextRef.model_validate(self.raw["context"])
+
+    @property
+    def budget(self) -> Budget:
+        return Budget.model_validate(self.raw["budget"])
+
+    # -- begin -----------------------------------------------------------------------------
+    @property
+    def thread_context(self) -> dict[str, Any] | None:
+        return self.raw.get("thread_context")
+
+    @property
+    def held_context(self) -> str | None:
+        return self.raw.get("held_context")
+
+    # -- plan ------------------------------------------------------------------------------
+    @property
+    def route(self) -> str | None:
+        return self.raw.get("route")
+
+    @property
+    def transcript(self) -> list[dict[str, str]]:
+        return list(self._or("transcript", []))
+
+    @property
+    def iteration(self) -> int:
+        return self._or("iteration", 0)
+
+    @property
+    def actions(self) -> ParsedTurn:
+        """The latest planner reply's actions, parsed."""
+        return ParsedTurn.model_validate(self._or("actions", {}))
+
+    @property
+    def coverage_note(self) -> str | None:
+        return self.raw.get("coverage_note")
+
+    @property
+    def strategy(self) -> str | None:
+        return self.raw.get("strategy")
+
+    @property
+    def repl_cells(self) -> list[str]:
+        return list(self._or("repl_cells", []))
+
+    @property
+    def repl_turn(self) -> dict[str, Any]:
+        return self.raw.get("repl_turn") or {}
+
+    # -- call ------------------------------------------------------------------------------
+    @property
+    def observations(self) -> list[Observation]:
+        return observations_of(self.raw)
+
+    @property
+    def calls_made(self) -> int:
+        return self._or("calls_made", 0)
+
+    @property
+    def observed(self) -> list[SeenSpan]:
+        return seen_spans_of(self.raw.get("observed"))
+
+    @property
+    def final_checked(self) -> bool:
+        return bool(self.raw.get("final_checked"))
+
+    @property
+    def force_reason(self) -> str | None:
+        return self.raw.get("force_reason")
+
+    @property
+    def repl_state(self) -> bytes | None:
+        return self.raw.get("repl_state")
+
+    @property
+    def repl_pending(self) -> list[PendingSubcall]:
+        return pending_of(self.raw)
+
+    # -- recurse ---------------------------------------------------------------------------
+    @property
+    def child_results(self) -> list[ChildResult]:
+        """In action order, never finish order."""
+        return child_results_of(self.raw)
+
+    # -- merge -----------------------------------------------------------------------------
+    @property
+    def call_cache(self) -> dict[str, str]:
+        return dict(self._or("call_cache", {}))
+
+    @property
+    def findings(self) -> list[Finding]:
+        return findings_of(self.raw.get("findings"))
+
+    @property
+    def idle_turns(self) -> int:
+        return self._or("idle_turns", 0)
+
+    @property
+    def stalled(self) -> bool:
+        return bool(self.raw.get("stalled"))
+
+    @property
+    def usage(self) -> dict[str, dict[str, Any]]:
+        return self._or("usage", {})
+
+    @property
+    def own_usage(self) -> Usage:
+        return Usage.model_validate(self._or("own_usage", {}))
+
+    @property
+    def records(self) -> dict[str, dict[str, Any]]:
+        return self._or("records", {})
+
+    # -- the outcome -----------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        return self.raw.get("status") or "running"
+
+    @property
+    def answer(self) -> str | None:
+        return self.raw.get("answer")
+
+    @property
+    def error(self) -> str | None:
+        return self.raw.get("error")
+
+    @property
+    def outcome(self) -> str | None:
+        return self.raw.get("outcome")
+
+    @property
+    def verified(self) -> bool | None:
+        return self.raw.get("verified")
+
+    @property
+    def evidence(self) -> list[dict[str, Any]]:
+        return self._or("evidence", [])
+
+    @property
+    def unverified_answer(self) -> str | None:
+        return self.raw.get("unverified_answer")
+
+    @property
+    def conflicts(self) -> list[dict[str, Any]]:
+        return self._or("conflicts", [])
