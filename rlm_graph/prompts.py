@@ -236,14 +236,30 @@ Question: {query}
 {earlier}{description}
 Budget: {budget}
 You have seen only the beginning of `context`. Write a ```repl block of Python that works out \
-the answer from the whole `context` variable and prints it."""
+the answer from the whole `context` variable, checking every condition the question sets, and \
+prints it."""
 
+# The way to answer comes first and stands apart from code: the 1.5B model printed the right
+# count, then wrote "# The answer is 1" inside a repl block six turns running.
 REPL_OBSERVATIONS = """\
 Output:
 {observations}
 Budget: {budget}
-Write another ```repl block, or, if you know the answer, FINAL(<answer>) or \
-FINAL_VAR(<variable>)."""
+If this output answers the question, reply with one line outside any code block: \
+FINAL(<answer>), or FINAL_VAR(<variable>) for a variable your code set. Otherwise write \
+another ```repl block."""
+
+# After a cell that failed, the one way on is fixing it: offered FINAL first, the 1.5B model
+# replied with the traceback itself, then with the error about that reply, to its turn limit.
+REPL_OBSERVATIONS_FAILED = """\
+Output:
+{observations}
+Budget: {budget}
+That code failed: the last line of the traceback says why. Write a corrected ```repl block."""
+
+# One cell's output, and any other note (a reply without code, a refused batch), in REPL mode.
+REPL_CELL_OUTPUT = "{action} printed:\n{text}"
+REPL_NOTE = "{action}: {text}"
 
 # Shown under a cell that tried to read a file: small models read "the context" from a file
 # they imagine (measured on the 0.5B: the same `open('context.txt')` cell, six turns running).
@@ -253,8 +269,8 @@ REPL_NO_FILES_HINT = (
 )
 
 REPL_FORCE_FINAL = """\
-{reason} Answer now with FINAL(<answer>), or FINAL_VAR(<variable>) for a variable your code \
-set; no more code."""
+{reason} Answer now: reply with one line outside any code block, FINAL(<answer>), or \
+FINAL_VAR(<variable>) for a variable your code set. No more code."""
 
 
 def budget_left(budget: Budget, iteration: int) -> str:

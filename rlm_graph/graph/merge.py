@@ -65,15 +65,32 @@ def _runs(entries: list[Observation]) -> list[list[Observation]]:
     ]
 
 
+def _clipped(text: str) -> str:
+    if len(text) <= MAX_OBSERVATION_CHARS:
+        return text
+    cut = prompts.OBSERVATION_CUT.format(chars=len(text) - MAX_OBSERVATION_CHARS)
+    return text[:MAX_OBSERVATION_CHARS] + cut
+
+
+def render_repl_observations(entries: list[Observation]) -> str:
+    """What a REPL planner reads of its cells: each cell's output under its name, without the
+    numbered list of calls mode (the 1.5B model answered FINAL(1) after "[1] cell 1 -> 112")."""
+    lines = []
+    for entry in entries:
+        text = _clipped(entry.text)
+        template = (
+            prompts.REPL_CELL_OUTPUT if entry.action.startswith("cell ") else prompts.REPL_NOTE
+        )
+        lines.append(template.format(action=entry.action, text=text))
+    return "\n".join(lines)
+
+
 def render_observations(entries: list[Observation]) -> str:
     lines = []
     number = 0
     for run in _runs(entries):
         first = run[0]
-        text = first.text
-        if len(text) > MAX_OBSERVATION_CHARS:
-            cut = prompts.OBSERVATION_CUT.format(chars=len(text) - MAX_OBSERVATION_CHARS)
-            text = text[:MAX_OBSERVATION_CHARS] + cut
+        text = _clipped(first.text)
         separator = "\n" if "\n" in text else " "
         if len(run) == 1:
             number += 1
@@ -144,9 +161,13 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
         "budget": budget.model_dump(),
     }
     if entries or not is_finished(state):
-        template = prompts.REPL_OBSERVATIONS if rt.mode == "repl" else prompts.PLANNER_OBSERVATIONS
+        repl = rt.mode == "repl"
+        template = prompts.REPL_OBSERVATIONS if repl else prompts.PLANNER_OBSERVATIONS
+        if repl and entries and entries[-1].failed:
+            template = prompts.REPL_OBSERVATIONS_FAILED
+        rendered = render_repl_observations(entries) if repl else render_observations(entries)
         observed = template.format(
-            observations=render_observations(entries) or prompts.NO_RESULTS,
+            observations=rendered or prompts.NO_RESULTS,
             budget=prompts.budget_left(budget, reads.iteration),
         )
         update["transcript"] = [{"author": "rlm", "text": observed}]

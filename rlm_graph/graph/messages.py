@@ -144,6 +144,8 @@ class Observation(_Message):
     kind: ObservationKind = "info"
     """``info``: something new; ``repeat``: answered from the cache; ``error``: refused. A
     step of only errors and repeats counts towards a stalled planner (``merge``)."""
+    failed: bool = False
+    """A REPL cell that ended in an exception: the planner is asked to fix it, not to answer."""
 
 
 class Finding(_Message):

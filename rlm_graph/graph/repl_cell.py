@@ -280,9 +280,13 @@ class _Cells:
             calls_made=reads.calls_made,
         )
 
-    def observe(self, label: str, text: str, kind: ObservationKind = "info") -> None:
+    def observe(
+        self, label: str, text: str, kind: ObservationKind = "info", *, failed: bool = False
+    ) -> None:
         index = len(self.observations)
-        self.observations.append(Observation(index=index, action=label, text=text, kind=kind))
+        self.observations.append(
+            Observation(index=index, action=label, text=text, kind=kind, failed=failed)
+        )
 
     async def advance(self, outcome: CellOutcome | None) -> dict[str, Any]:
         """Run (or, given a resumed ``outcome``, go on with) the cells until one pauses at
@@ -296,7 +300,9 @@ class _Cells:
                 refusals = 0
             if outcome.status == "finished":
                 # A cell's error is something the model reads and fixes, like its output.
-                self.observe(f"cell {outcome.cell}", outcome.render())
+                self.observe(
+                    f"cell {outcome.cell}", outcome.render(), failed=outcome.error is not None
+                )
                 outcome = None
                 continue
             refused = self._launch(outcome.pending)

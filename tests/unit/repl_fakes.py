@@ -62,8 +62,10 @@ def query_prompts(model: ScriptedChatModel) -> list[str]:
 
 
 def shown(observations: str, label: str, output: str) -> bool:
-    """Whether a cell's output was shown to the planner (inline, or below a multi-line label)."""
-    return re.search(rf"\] {label} ->\s{re.escape(output)}(\n|$)", observations) is not None
+    """Whether a cell's output was shown to the planner, under the cell's name."""
+    return (
+        re.search(rf"^{label} printed:\n{re.escape(output)}(\n|$)", observations, re.M) is not None
+    )
 
 
 def transcripts(model: ScriptedChatModel) -> list[str]:

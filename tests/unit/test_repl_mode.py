@@ -238,6 +238,9 @@ async def test_a_cell_error_is_shown_and_the_run_goes_on():
     seen = transcripts(model)
     assert "ZeroDivisionError" in seen[1]
     assert shown(seen[2], "cell 2", "400")
+    # A failed cell asks for a fix; a cell that printed asks whether that answers.
+    assert "Write a corrected ```repl block" in seen[1] and "FINAL(" not in seen[1]
+    assert "If this output answers the question" in seen[2]
 
 
 async def test_a_cell_reaching_for_a_file_is_told_the_text_is_in_context():
