@@ -57,6 +57,9 @@ def start(*args: str, env: dict, stdin: str | None = None) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A suite started in the background by a shell inherits SIGINT ignored, and so would
+        # the CLI: give it the default a user's terminal gives it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     if stdin is not None:
         proc.stdin.write(stdin)
@@ -165,8 +168,7 @@ def test_ctrl_c_keeps_the_thread_and_names_the_resume_command(env, tmp_path):
     db = str(tmp_path / "runs.sqlite")
     doc = tmp_path / "doc.txt"
     doc.write_text(make_haystack(60_000, seed=3, position=0.9))
-    # Slow leaves: on a loaded machine the run must still be going when the signal lands.
-    with FakeOpenAIServer(latency=1.0, subcalls_only=True, calls=16) as server:
+    with FakeOpenAIServer(latency=0.25, subcalls_only=True, calls=16) as server:
         proc = start(*ask_args(server, str(doc), db, "stopped"), env=env)
         wait_for_leaves(proc, 3)
         proc.send_signal(signal.SIGINT)
