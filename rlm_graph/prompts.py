@@ -361,7 +361,8 @@ FINAL_PLACEHOLDER = (
     "example); write the answer to this question, found in the results"
 )
 
-# The protocol's replies to a reply it cannot read (``rlm_graph.protocol``).
+# -- Protocol errors: what a malformed planner reply is told (``rlm_graph.protocol``) ---------
+# The protocol's replies to a reply it cannot read.
 NO_ACTION = (
     'no action found: reply with one or more of CALL("task", "target"), '
     'PEEK("target"), GREP("regex"), FINAL("answer")'
@@ -370,3 +371,140 @@ TOO_MANY_ACTIONS = (
     "only the first {limit} actions were read; to cover more, CALL ranges "
     'such as CALL("question", "chunks:0-9") instead of one chunk each'
 )
+
+# The correct form of each op in each output form (text, JSON, tool calls), quoted in every
+# error so the model can copy it (``protocol.build.USAGE``).
+ACTION_USAGE = {
+    "text": {
+        "call": 'CALL("task", "chunk:3")',
+        "peek": 'PEEK("lines:120-180")',
+        "grep": 'GREP("regex")',
+        "final": 'FINAL("answer")',
+    },
+    "json": {
+        "call": '{"op": "call", "task": "...", "target": "chunk:3"}',
+        "peek": '{"op": "peek", "target": "lines:120-180"}',
+        "grep": '{"op": "grep", "pattern": "regex"}',
+        "final": '{"op": "final", "answer": "..."}',
+    },
+    "tool": {
+        "call": 'call(task="...", target="chunk:3")',
+        "peek": 'peek(target="lines:120-180")',
+        "grep": 'grep(pattern="regex")',
+        "final": 'final(answer="...")',
+    },
+}
+
+# An action read but wrong in its fields (``protocol.build``, every form): ``{quote}`` is the
+# action as the model wrote it, ``{reason}`` one of the lines below, ``{usage}`` its right form.
+INVALID_ACTION = "invalid {quote}: {reason}; write {usage}"
+FIELD_NOT_TEXT = "{name} must be a string"
+CALL_NEEDS_TASK_AND_TARGET = "CALL needs a task and a target"
+EMPTY_TASK = "the task is empty"
+EMPTY_TARGET = "the target is empty"
+PEEK_NEEDS_TARGET = "PEEK needs a target"
+GREP_NEEDS_PATTERN = "GREP needs a regex pattern"
+EMPTY_PATTERN = "the pattern is empty"
+FINAL_NEEDS_ANSWER = "FINAL needs an answer"
+EMPTY_ANSWER = "the answer is empty"
+
+# An action that cannot be read at all (text and tool forms), with the reasons below.
+UNPARSED_ACTION = "could not parse {quote}: {reason}; write {usage}"
+# The text form (``protocol.text_form``).
+ARGS_NOT_VALID = "not valid arguments"
+ARGS_UNPACK = "unpacking (*) is not allowed"
+ARGS_UNPACK_KEYWORDS = "unpacking (**) is not allowed"
+ARGS_NOT_QUOTED = "arguments must be quoted strings"
+CALL_TAKES_TWO = "CALL takes exactly a task and a target"
+GREP_TAKES_PATTERN = "GREP takes a regex and optionally a target"
+TAKES_ONE_ARGUMENT = "{op} takes one argument"
+GIVEN_TWICE = "{name} given twice"
+UNTERMINATED_STRING = "unterminated string"
+MISSING_PAREN = 'missing ")"'
+REPLY_CUT_OFF = (
+    "the reply's last action was cut off unfinished and was ignored; write fewer actions"
+)
+READING_STOPPED = (
+    "stopped reading: the reply is too long or has too many brackets; "
+    "reply with a few short actions"
+)
+# The JSON form (``protocol.json_form``).
+ACTION_NOT_OBJECT = (
+    'could not parse {quote}: each action must be an object like {{"op": "final", "answer": "..."}}'
+)
+BAD_OP = 'invalid {quote}: {shown}; "op" must be one of "call", "peek", "grep", "final"'
+NO_OP = "no op"
+UNKNOWN_OP = "unknown op {op}"
+# The tool-call form (``protocol.tool_form``).
+UNKNOWN_TOOL = "unknown tool {name!r} in {shown}: use the tools call, peek, grep or final"
+TOOL_ARGS_NOT_OBJECT = "arguments must be a JSON object"
+TOOL_ARGS_NOT_JSON = "arguments are not valid JSON"
+ANY_TOOL_USAGE = "call, peek, grep or final with JSON arguments"
+# A reply that could not be read at all (``protocol.parse``).
+UNREADABLE_REPLY = "could not read the reply ({error})"
+
+# -- REPL errors: what a REPL reply it cannot act on is told (``protocol/repl.py``) ----------
+REPL_NO_CODE = (
+    "your reply has no ```repl block and no FINAL line: write Python in a ```repl block, or "
+    "put your answer in FINAL(...) on a line of its own"
+)
+# A reply that is only a value (``42``, ``Paris``): how to give it as the answer.
+REPL_BARE_VALUE = (
+    "your reply has no FINAL line. If {value} is your answer, reply with exactly: FINAL({value})"
+)
+REPL_FINAL_WITH_CODE = (
+    "FINAL(...) was ignored because this reply also ran code: read its output first, then "
+    "answer (FINAL_VAR(...) with a variable's name answers with a value the code set)"
+)
+REPL_FINAL_IS_ERROR = (
+    "that FINAL holds an error message, not an answer: fix the code that failed, or answer "
+    "the question"
+)
+REPL_FINAL_IS_PLACEHOLDER = (
+    "FINAL({argument}) copies the instructions' placeholder: put your actual answer between "
+    "the brackets"
+)
+REPL_FINAL_VAR_NOT_A_NAME = (
+    "FINAL_VAR({argument}) is not a variable name: put the name of a variable your code set "
+    "between the brackets, or your answer itself in FINAL(...)"
+)
+REPL_TOO_MANY_CELLS = "only the first {limit} of {count} ```repl blocks were run"
+
+# -- REPL cells: what the model and its code are told (``graph/repl_cell.py``) ---------------
+# Observations: a cell's label, and an error about the reply (and its final line).
+REPL_CELL_LABEL = "cell {cell}"
+REPL_FINAL_LABEL = "FINAL({name})"
+REPL_FINAL_VAR_LABEL = "FINAL_VAR({name})"
+REPL_ERROR = "error: {error}"
+REPL_ERROR_WITH_HINT = "error: {error}. {hint}"
+REPL_FINAL_ECHOES = "that FINAL only repeats the question; answer it"
+REPL_NO_SUCH_VARIABLE = "no variable {name!r} is set"
+# Which variables the code set, after a FINAL_VAR (or FINAL(name)) that names none of them.
+REPL_NO_VARIABLES = (
+    "Your code has set no variables: compute the answer in a ```repl block first, "
+    "or put the answer itself in FINAL(...)"
+)
+REPL_VARIABLES_SET = (
+    "Variables your code set (latest first): {names}. Put the one holding "
+    "the answer in FINAL_VAR(...)"
+)
+# What a sub-call (llm_query, rlm_query) answers the code with when it is refused or fails:
+# raised in the sandbox as a RuntimeError the code can read.
+SUBCALL_TOO_DEEP = "not run: no sub-calls at this depth (max_depth={max_depth})"
+SUBCALL_NOT_RUN = "not run"
+SUBCALL_NEEDS_PROMPT = "llm_query needs a prompt"
+SUBCALL_NEEDS_TASK = "rlm_query needs a task"
+SUBCALL_TOO_LONG = (
+    "not run: {what} is ~{tokens:,} tokens and a sub-call reads at most ~{window:,}; "
+    "pass a shorter slice"
+)
+SUBCALL_PROMPT = "the prompt"
+SUBCALL_TEXT = "the text"
+SUBCALL_NO_CALLS = (
+    "not run: {asked} sub-call(s) asked and {left} left in the model-call budget; ask for fewer"
+)
+SUBCALL_NO_TOKENS = "not run: they need ~{cost:,} tokens and {left:,} are left in the token budget"
+SUBCALLS_REFUSED = "sub-calls refused too often: stop asking"
+SUBCALL_LOST = "{function}: the sub-call was lost"
+SUBCALL_FAILED = "{function} failed: {error}"
+SUBCALL_UNKNOWN_ERROR = "unknown error"

@@ -301,7 +301,9 @@ class _Cells:
             if outcome.status == "finished":
                 # A cell's error is something the model reads and fixes, like its output.
                 self.observe(
-                    f"cell {outcome.cell}", outcome.render(), failed=outcome.error is not None
+                    prompts.REPL_CELL_LABEL.format(cell=outcome.cell),
+                    outcome.render(),
+                    failed=outcome.error is not None,
                 )
                 outcome = None
                 continue
@@ -311,8 +313,7 @@ class _Cells:
             refusals += 1
             if refusals > MAX_REFUSALS_PER_CELL:
                 refused = {
-                    call.id: CallError(message="sub-calls refused too often: stop asking")
-                    for call in outcome.pending
+                    call.id: CallError(message=prompts.SUBCALLS_REFUSED) for call in outcome.pending
                 }
             outcome = await self.session.resume(refused)
         await self._final()
@@ -350,10 +351,11 @@ class _Cells:
         if answer is not None:
             answer = redact(strip_marks(answer)) or ""
             if not answer or echoes(answer, self.state.query):
-                text = "error: that FINAL only repeats the question; answer it"
+                text = prompts.REPL_ERROR.format(error=prompts.REPL_FINAL_ECHOES)
                 self.observe(prompts.YOUR_FINAL, text, "error")
             elif looks_like_error(answer):  # a copied message, literal or in a variable
-                self.observe(prompts.YOUR_FINAL, f"error: {FINAL_IS_ERROR}", "error")
+                text = prompts.REPL_ERROR.format(error=FINAL_IS_ERROR)
+                self.observe(prompts.YOUR_FINAL, text, "error")
             else:
                 self.ended = finish("done", answer)
                 return
@@ -372,16 +374,22 @@ class _Cells:
             except VariableError:
                 pass
             if not turn.get("final_is_name"):
-                text = f"error: no variable {name!r} is set. {self._variables_hint()}"
-                self.observe(f"FINAL_VAR({name})", text, "error")
+                text = prompts.REPL_ERROR_WITH_HINT.format(
+                    error=prompts.REPL_NO_SUCH_VARIABLE.format(name=name),
+                    hint=self._variables_hint(),
+                )
+                self.observe(prompts.REPL_FINAL_VAR_LABEL.format(name=name), text, "error")
                 return None
             # FINAL(name) and no such variable: the text itself, unless it is not an answer.
             if is_placeholder(name):
-                error = FINAL_IS_PLACEHOLDER.format(argument=name)
-                self.observe(f"FINAL({name})", f"error: {error}. {self._variables_hint()}", "error")
+                text = prompts.REPL_ERROR_WITH_HINT.format(
+                    error=FINAL_IS_PLACEHOLDER.format(argument=name), hint=self._variables_hint()
+                )
+                self.observe(prompts.REPL_FINAL_LABEL.format(name=name), text, "error")
                 return None
             if turn.get("ran_code"):
-                self.observe(prompts.YOUR_REPLY, f"error: {FINAL_WITH_CODE}", "error")
+                text = prompts.REPL_ERROR.format(error=FINAL_WITH_CODE)
+                self.observe(prompts.YOUR_REPLY, text, "error")
                 return None
             return name
         return turn["final"]
@@ -395,14 +403,8 @@ class _Cells:
                     names.extend(assigned_names(code))
         names = list(dict.fromkeys(reversed(names)))[:VARIABLES_LISTED]
         if not names:
-            return (
-                "Your code has set no variables: compute the answer in a ```repl block first, "
-                "or put the answer itself in FINAL(...)"
-            )
-        return (
-            f"Variables your code set (latest first): {', '.join(names)}. Put the one holding "
-            "the answer in FINAL_VAR(...)"
-        )
+            return prompts.REPL_NO_VARIABLES
+        return prompts.REPL_VARIABLES_SET.format(names=", ".join(names))
 
     # -- pending calls -> jobs ----------------------------------------------------------------
 
@@ -414,7 +416,7 @@ class _Cells:
         plans: list[tuple[PendingCall, ContextRef, bool, str]] = []
         problems: dict[str, str] = {}
         if depth > budget.max_depth:
-            message = f"not run: no sub-calls at this depth (max_depth={budget.max_depth})"
+            message = prompts.SUBCALL_TOO_DEEP.format(max_depth=budget.max_depth)
             return {
                 call.id: CallError(message=message) if i == 0 else ""
                 for i, call in enumerate(pending)
@@ -422,7 +424,7 @@ class _Cells:
         for call in pending:
             ref, leaf, problem = self._child_context(call, depth)
             if problem is not None or ref is None:
-                problems[call.id] = problem or "not run"
+                problems[call.id] = problem or prompts.SUBCALL_NOT_RUN
                 continue
             label = "prompt" if call.function.startswith("llm_") else ref.label
             plans.append((call, ref, leaf, label))
@@ -430,14 +432,12 @@ class _Cells:
             affordable = budget.calls_left - 1  # the planner's next turn is kept
             costs = [rt.reading_cost(ref.size) for _, ref, _, _ in plans]
             if len(pending) > affordable:
-                problems[pending[0].id] = (
-                    f"not run: {len(pending)} sub-call(s) asked and {max(0, affordable)} left "
-                    "in the model-call budget; ask for fewer"
+                problems[pending[0].id] = prompts.SUBCALL_NO_CALLS.format(
+                    asked=len(pending), left=max(0, affordable)
                 )
             elif budget.tokens_left is not None and sum(costs) > budget.tokens_left:
-                problems[pending[0].id] = (
-                    f"not run: they need ~{sum(costs):,} tokens and "
-                    f"{max(0, budget.tokens_left):,} are left in the token budget"
+                problems[pending[0].id] = prompts.SUBCALL_NO_TOKENS.format(
+                    cost=sum(costs), left=max(0, budget.tokens_left)
                 )
         if problems:
             return {
@@ -491,26 +491,25 @@ class _Cells:
         if call.function.startswith("llm_"):
             prompt = call.args["prompt"]
             if not prompt.strip():
-                return None, True, "llm_query needs a prompt"
+                return None, True, prompts.SUBCALL_NEEDS_PROMPT
             size = len(prompt.encode("utf-8"))
             if not rt.fits_leaf(size):
-                return None, True, self._too_long("the prompt", size)
+                return None, True, self._too_long(prompts.SUBCALL_PROMPT, size)
             return _text_context(rt, prompt, "prompt"), True, None
         task, text = call.args["task"], call.args["text"]
         if not task.strip():
-            return None, True, "rlm_query needs a task"
+            return None, True, prompts.SUBCALL_NEEDS_TASK
         ref = locate_text(self.view, self.context(), text)
         if ref is None:
             ref = _text_context(rt, text, "text")
         fits = rt.fits_leaf(ref.size)
         if depth >= self.budget.max_depth and not fits:
-            return None, True, self._too_long("the text", ref.size)
+            return None, True, self._too_long(prompts.SUBCALL_TEXT, ref.size)
         return ref, depth >= self.budget.max_depth or fits, None
 
     def _too_long(self, what: str, size: int) -> str:
-        return (
-            f"not run: {what} is ~{self.rt.slice_tokens(size):,} tokens and a sub-call reads "
-            f"at most ~{self.rt.leaf_window_tokens:,}; pass a shorter slice"
+        return prompts.SUBCALL_TOO_LONG.format(
+            what=what, tokens=self.rt.slice_tokens(size), window=self.rt.leaf_window_tokens
         )
 
 
@@ -533,7 +532,7 @@ async def run_cells(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, 
     cells = await _Cells.open(state, runtime)
     cells.observations = []
     for error in turn.get("errors") or []:
-        cells.observe(prompts.YOUR_REPLY, f"error: {error}", "error")
+        cells.observe(prompts.YOUR_REPLY, prompts.REPL_ERROR.format(error=error), "error")
     return await cells.advance(None)
 
 
@@ -547,12 +546,14 @@ def _answers(
     for meta in pending:
         result = by_call.get(meta.call_id)
         if result is None:
-            answers[meta.id] = CallError(message=f"{meta.function}: the sub-call was lost")
+            message = prompts.SUBCALL_LOST.format(function=meta.function)
+            answers[meta.id] = CallError(message=message)
         elif result.status == "error":
-            error = redact(result.error) or "unknown error"
-            answers[meta.id] = CallError(message=f"{meta.function} failed: {error}")
+            error = redact(result.error) or prompts.SUBCALL_UNKNOWN_ERROR
+            message = prompts.SUBCALL_FAILED.format(function=meta.function, error=error)
+            answers[meta.id] = CallError(message=message)
         elif result.outcome == "not_found":
-            answers[meta.id] = "not found"
+            answers[meta.id] = prompts.NOT_FOUND
         else:
             answers[meta.id] = redact(result.answer) or ""
     return answers

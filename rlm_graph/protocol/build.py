@@ -38,26 +38,7 @@ POSITIONAL: dict[ActionOp, tuple[str, ...]] = {
 }
 
 # The correct form of each op, quoted in every error so the model can copy it.
-USAGE: dict[Form, dict[ActionOp, str]] = {
-    "text": {
-        "call": 'CALL("task", "chunk:3")',
-        "peek": 'PEEK("lines:120-180")',
-        "grep": 'GREP("regex")',
-        "final": 'FINAL("answer")',
-    },
-    "json": {
-        "call": '{"op": "call", "task": "...", "target": "chunk:3"}',
-        "peek": '{"op": "peek", "target": "lines:120-180"}',
-        "grep": '{"op": "grep", "pattern": "regex"}',
-        "final": '{"op": "final", "answer": "..."}',
-    },
-    "tool": {
-        "call": 'call(task="...", target="chunk:3")',
-        "peek": 'peek(target="lines:120-180")',
-        "grep": 'grep(pattern="regex")',
-        "final": 'final(answer="...")',
-    },
-}
+USAGE: dict[Form, dict[ActionOp, str]] = prompts.ACTION_USAGE  # type: ignore[assignment]
 
 NO_ACTION_ERROR = prompts.NO_ACTION
 
@@ -127,14 +108,14 @@ def build_action(op: ActionOp, fields: dict[str, Any], *, form: Form, quote: str
     usage = USAGE[form][op]
 
     def fail(reason: str) -> str:
-        return f"invalid {quote}: {reason}; write {usage}"
+        return prompts.INVALID_ACTION.format(quote=quote, reason=reason, usage=usage)
 
     values: dict[str, str | None] = {}
     for name in POSITIONAL[op]:
         try:
             values[name] = _as_text(fields.get(name))
         except _BadValue:
-            return fail(f"{name} must be a string")
+            return fail(prompts.FIELD_NOT_TEXT.format(name=name))
 
     task, target = values.get("task"), values.get("target")
     pattern, answer = values.get("pattern"), values.get("answer")
@@ -145,24 +126,24 @@ def build_action(op: ActionOp, fields: dict[str, Any], *, form: Form, quote: str
 
     if op == "call":
         if task is None or target is None:
-            return fail("CALL needs a task and a target")
+            return fail(prompts.CALL_NEEDS_TASK_AND_TARGET)
         if not task:
-            return fail("the task is empty")
+            return fail(prompts.EMPTY_TASK)
         if not target:
-            return fail("the target is empty")
+            return fail(prompts.EMPTY_TARGET)
         return Action(op="call", task=task, target=target)
     if op == "peek":
         if not target:
-            return fail("PEEK needs a target")
+            return fail(prompts.PEEK_NEEDS_TARGET)
         return Action(op="peek", target=target)
     if op == "grep":
         if pattern is None:
-            return fail("GREP needs a regex pattern")
+            return fail(prompts.GREP_NEEDS_PATTERN)
         if not pattern.strip():
-            return fail("the pattern is empty")
+            return fail(prompts.EMPTY_PATTERN)
         return Action(op="grep", pattern=pattern, target=target or None)
     if answer is None:
-        return fail("FINAL needs an answer")
+        return fail(prompts.FINAL_NEEDS_ANSWER)
     if not answer:
-        return fail("the answer is empty")
+        return fail(prompts.EMPTY_ANSWER)
     return Action(op="final", answer=answer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlm_graph import prompts
 from rlm_graph.protocol.actions import MAX_ACTIONS_PER_TURN, TOO_MANY_ACTIONS, ParsedTurn
 from rlm_graph.protocol.build import (
     build_action,
@@ -56,17 +57,17 @@ def parse_payload(payload: Any) -> ParsedTurn:
     for item in items[:MAX_ACTIONS_PER_TURN]:
         quote = json_snippet(item)
         if not isinstance(item, dict):
-            turn.errors.append(
-                f'could not parse {quote}: each action must be an object like {{"op": "final", "answer": "..."}}'
-            )
+            turn.errors.append(prompts.ACTION_NOT_OBJECT.format(quote=quote))
             continue
         raw_op = next((item[key] for key in _OP_KEYS if key in item), None)
         op = normalize_op(raw_op)
         if op is None:
-            shown = "no op" if raw_op is None else f"unknown op {json_snippet(raw_op)}"
-            turn.errors.append(
-                f'invalid {quote}: {shown}; "op" must be one of "call", "peek", "grep", "final"'
+            shown = (
+                prompts.NO_OP
+                if raw_op is None
+                else prompts.UNKNOWN_OP.format(op=json_snippet(raw_op))
             )
+            turn.errors.append(prompts.BAD_OP.format(quote=quote, shown=shown))
             continue
         result = build_action(op, canonical_fields(item), form="json", quote=quote)
         if isinstance(result, str):

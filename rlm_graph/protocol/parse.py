@@ -6,6 +6,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from rlm_graph import prompts
 from rlm_graph.protocol.actions import ParsedTurn
 from rlm_graph.protocol.build import NO_ACTION_ERROR
 from rlm_graph.protocol.json_form import (
@@ -55,7 +56,7 @@ def parse_turn(output: str | BaseMessage | Any) -> ParsedTurn:
     try:
         turn = _dispatch(output)
     except Exception as exc:  # a parser bug must not take the graph down
-        turn = ParsedTurn(errors=[f"could not read the reply ({type(exc).__name__})"])
+        turn = ParsedTurn(errors=[prompts.UNREADABLE_REPLY.format(error=type(exc).__name__)])
     if not turn.actions and not turn.errors:
         turn.errors.append(NO_ACTION_ERROR)
     return turn

@@ -20,6 +20,8 @@ import re
 
 from pydantic import BaseModel, Field
 
+from rlm_graph import prompts
+
 # More blocks than this in one reply: the rest are not run (the model is told).
 MAX_CELLS_PER_REPLY = 8
 # The variable a ``FINAL(expression)`` inside a block is assigned to, then read back.
@@ -44,34 +46,17 @@ PLACEHOLDER_WORDS = frozenset(
 BARE_VALUE_CHARS = 40
 BARE_VALUE_WORDS = 3
 
-NO_CODE_ERROR = (
-    "your reply has no ```repl block and no FINAL line: write Python in a ```repl block, or "
-    "put your answer in FINAL(...) on a line of its own"
-)
-FINAL_WITH_CODE = (
-    "FINAL(...) was ignored because this reply also ran code: read its output first, then "
-    "answer (FINAL_VAR(...) with a variable's name answers with a value the code set)"
-)
-FINAL_IS_ERROR = (
-    "that FINAL holds an error message, not an answer: fix the code that failed, or answer "
-    "the question"
-)
-FINAL_IS_PLACEHOLDER = (
-    "FINAL({argument}) copies the instructions' placeholder: put your actual answer between "
-    "the brackets"
-)
-FINAL_VAR_NOT_A_NAME = (
-    "FINAL_VAR({argument}) is not a variable name: put the name of a variable your code set "
-    "between the brackets, or your answer itself in FINAL(...)"
-)
+# The corrections a reply gets (their text is in ``prompts``; these names are kept for callers).
+NO_CODE_ERROR = prompts.REPL_NO_CODE
+FINAL_WITH_CODE = prompts.REPL_FINAL_WITH_CODE
+FINAL_IS_ERROR = prompts.REPL_FINAL_IS_ERROR
+FINAL_IS_PLACEHOLDER = prompts.REPL_FINAL_IS_PLACEHOLDER
+FINAL_VAR_NOT_A_NAME = prompts.REPL_FINAL_VAR_NOT_A_NAME
 
 
 def bare_value_error(value: str) -> str:
     """The correction for a reply that is only a value: how to give it as the answer."""
-    return (
-        f"your reply has no FINAL line. If {value} is your answer, reply with exactly: "
-        f"FINAL({value})"
-    )
+    return prompts.REPL_BARE_VALUE.format(value=value)
 
 
 def is_placeholder(argument: str) -> bool:
@@ -219,7 +204,7 @@ def parse_repl(text: str) -> ReplTurn:
             turn.cells.append(found.code.rstrip() + "\n")
     if len(turn.cells) > MAX_CELLS_PER_REPLY:
         turn.errors.append(
-            f"only the first {MAX_CELLS_PER_REPLY} of {len(turn.cells)} ```repl blocks were run"
+            prompts.REPL_TOO_MANY_CELLS.format(limit=MAX_CELLS_PER_REPLY, count=len(turn.cells))
         )
         turn.cells = turn.cells[:MAX_CELLS_PER_REPLY]
     if not turn.has_final:

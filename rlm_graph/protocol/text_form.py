@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
+from rlm_graph import prompts
 from rlm_graph.protocol.actions import (
     MAX_ACTIONS_PER_TURN,
     TOO_MANY_ACTIONS,
@@ -29,7 +30,7 @@ from rlm_graph.protocol.build import (
     snippet,
 )
 
-CUT_OFF = "the reply's last action was cut off unfinished and was ignored; write fewer actions"
+CUT_OFF = prompts.REPLY_CUT_OFF
 MAX_SCAN_CHARS = 200_000  # only this much of a reply is ever examined
 MAX_ERRORS = 10  # an observation listing more problems than this helps nobody
 STEP_BUDGET = 300_000  # bracket/quote tokens examined per reply, across all scans
@@ -134,23 +135,23 @@ def _literal_args(inner: str) -> tuple[list[Any], dict[str, Any]] | str:
             # The newline lets a trailing "# comment" end before the ")".
             tree = ast.parse(f"_({inner}\n)", mode="eval")
     except Exception:  # SyntaxError, ValueError (NUL bytes), RecursionError, MemoryError
-        return "not valid arguments"
+        return prompts.ARGS_NOT_VALID
     call = tree.body
     if not isinstance(call, ast.Call):
-        return "not valid arguments"
+        return prompts.ARGS_NOT_VALID
     positional: list[Any] = []
     keywords: dict[str, Any] = {}
     try:
         for node in call.args:
             if isinstance(node, ast.Starred):
-                return "unpacking (*) is not allowed"
+                return prompts.ARGS_UNPACK
             positional.append(ast.literal_eval(node))
         for kw in call.keywords:
             if kw.arg is None:
-                return "unpacking (**) is not allowed"
+                return prompts.ARGS_UNPACK_KEYWORDS
             keywords[kw.arg] = ast.literal_eval(kw.value)
     except Exception:
-        return "arguments must be quoted strings"
+        return prompts.ARGS_NOT_QUOTED
     return positional, keywords
 
 
@@ -160,17 +161,17 @@ def _fields(op: ActionOp, args: tuple[list[Any], dict[str, Any]]) -> dict[str, A
     slots = POSITIONAL[op]
     if len(positional) > len(slots):
         if op == "call":
-            return "CALL takes exactly a task and a target"
+            return prompts.CALL_TAKES_TWO
         if op == "grep":
-            return "GREP takes a regex and optionally a target"
-        return f"{op.upper()} takes one argument"
+            return prompts.GREP_TAKES_PATTERN
+        return prompts.TAKES_ONE_ARGUMENT.format(op=op.upper())
     fields: dict[str, Any] = dict(zip(slots, positional, strict=False))
     for key, value in keywords.items():
         name = FIELD_SYNONYMS.get(key.lower())
         if name is None:
             continue  # unknown keywords are ignored; a missing field is reported later
         if name in fields:
-            return f"{name} given twice"
+            return prompts.GIVEN_TWICE.format(name=name)
         fields[name] = value
     return fields
 
@@ -271,7 +272,7 @@ def _done(result: Action | str, resume: int) -> _Outcome:
 
 
 def _syntax_error(quote: str, reason: str, op: ActionOp) -> str:
-    return f"could not parse {quote}: {reason}; write {USAGE['text'][op]}"
+    return prompts.UNPARSED_ACTION.format(quote=quote, reason=reason, usage=USAGE["text"][op])
 
 
 def _parse_other(op: ActionOp, text: str, start: int, after: int, budget: _Budget) -> _Outcome:
@@ -283,7 +284,7 @@ def _parse_other(op: ActionOp, text: str, start: int, after: int, budget: _Budge
             # The reply's last line, unfinished: it was cut off at the output limit. Echoing
             # the fragment back only teaches a small model to write it again.
             return _Outcome(None, CUT_OFF, line_end)
-        reason = "unterminated string" if scan.open_quote else 'missing ")"'
+        reason = prompts.UNTERMINATED_STRING if scan.open_quote else prompts.MISSING_PAREN
         quote = snippet(text[start:line_end].rstrip())
         return _Outcome(None, _syntax_error(quote, reason, op), line_end)
     quote = snippet(text[start : scan.end])
@@ -322,10 +323,7 @@ def parse_text(text: str) -> ParsedTurn:
         else:
             outcome = _parse_other(op, text, m.start(), m.end(), budget)
         if budget.steps < 0:
-            turn.errors.append(
-                "stopped reading: the reply is too long or has too many brackets; "
-                "reply with a few short actions"
-            )
+            turn.errors.append(prompts.READING_STOPPED)
             break
         if outcome.action is not None:
             turn.actions.append(outcome.action)

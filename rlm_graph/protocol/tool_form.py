@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rlm_graph import prompts
 from rlm_graph.protocol.actions import MAX_ACTIONS_PER_TURN, TOO_MANY_ACTIONS, ParsedTurn
 from rlm_graph.protocol.build import (
     USAGE,
@@ -57,14 +58,16 @@ def parse_tool_calls(
         op = normalize_op(name)
         if op is None:
             turn.errors.append(
-                f"unknown tool {snippet(str(name))!r} in {snippet(shown)}: "
-                "use the tools call, peek, grep or final"
+                prompts.UNKNOWN_TOOL.format(name=snippet(str(name)), shown=snippet(shown))
             )
             continue
         if args is None:
             turn.errors.append(
-                f"could not parse {snippet(shown)}: arguments must be a JSON object; "
-                f"write {USAGE['tool'][op]}"
+                prompts.UNPARSED_ACTION.format(
+                    quote=snippet(shown),
+                    reason=prompts.TOOL_ARGS_NOT_OBJECT,
+                    usage=USAGE["tool"][op],
+                )
             )
             continue
         result = build_action(op, canonical_fields(args), form="tool", quote=snippet(shown))
@@ -76,9 +79,13 @@ def parse_tool_calls(
         bad = bad if isinstance(bad, dict) else {}
         name = bad.get("name")
         op = normalize_op(name)
-        usage = USAGE["tool"][op] if op else "call, peek, grep or final with JSON arguments"
+        usage = USAGE["tool"][op] if op else prompts.ANY_TOOL_USAGE
         shown = snippet(f"{name if isinstance(name, str) else '?'}({bad.get('args') or ''})")
-        turn.errors.append(f"could not parse {shown}: arguments are not valid JSON; write {usage}")
+        turn.errors.append(
+            prompts.UNPARSED_ACTION.format(
+                quote=shown, reason=prompts.TOOL_ARGS_NOT_JSON, usage=usage
+            )
+        )
     return turn
 
 
