@@ -11,7 +11,15 @@ from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
-from rlm_graph.graph.outcome import STALLED, TURN_LIMIT, failed, finish, gave_up, is_last_turn
+from rlm_graph.graph.outcome import (
+    STALLED,
+    TURN_LIMIT,
+    failed,
+    finish,
+    gave_up,
+    is_last_turn,
+    verified_answer,
+)
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
@@ -120,7 +128,15 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
         if final is not None and not final.placeholder:
             result.update(finish("done", strip_marks(final.answer)))
         else:
-            result.update(gave_up(state, TURN_LIMIT if last_turn else STALLED, reply.text.strip()))
+            found = verified_answer(state)
+            if found is not None:
+                # Made to answer, the planner wrote no FINAL, but what its children verified
+                # answers the question (measured on the 0.5B: the right sentence found, then
+                # the run ended "stopped making progress"): that is the answer, grounded.
+                result.update(finish("done", found))
+            else:
+                why = TURN_LIMIT if last_turn else STALLED
+                result.update(gave_up(state, why, reply.text.strip()))
     return result
 
 

@@ -73,6 +73,18 @@ def failed(state: dict[str, Any], error: str | None, what: str = "model failed")
     return finish("error", partial_answer(state, what), error)
 
 
+def verified_answer(state: dict[str, Any]) -> str | None:
+    """The answer a call's verified findings give on their own (the first, when the question
+    asks for one thing; one a line, when it asks for every X), or None when none is verified."""
+    call = CallState(state)
+    verified = list(dict.fromkeys(f.answer for f in call.findings if f.verified))
+    if not verified:
+        return None
+    if not asks_for_many(call.query):
+        verified = verified[:1]
+    return "\n".join(verified)[:MAX_PARTIAL_CHARS]
+
+
 def partial_answer(state: dict[str, Any], reason: str) -> str:
     """The best answer a call can give without another model call: its children's verified
     findings (the first, when the question asks for one thing; one a line, when it asks for
