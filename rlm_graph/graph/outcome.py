@@ -89,13 +89,10 @@ def partial_answer(state: dict[str, Any], reason: str) -> str:
     """The best answer a call can give without another model call: its children's verified
     findings (the first, when the question asks for one thing; one a line, when it asks for
     every X); unverified ones are only counted."""
-    call = CallState(state)
-    findings = call.findings
-    verified = list(dict.fromkeys(f.answer for f in findings if f.verified))
+    answer = verified_answer(state)
+    if answer is not None:
+        return prompts.PARTIAL.format(reason=reason, answer=answer)
+    findings = CallState(state).findings
     unverified = sum(1 for f in findings if not f.verified)
-    if not verified:
-        note = prompts.PARTIAL_LEFT_OUT.format(count=unverified) if unverified else ""
-        return prompts.PARTIAL.format(reason=reason, answer=NOT_FOUND + note) if findings else ""
-    if not asks_for_many(call.query):
-        verified = verified[:1]
-    return prompts.PARTIAL.format(reason=reason, answer="\n".join(verified)[:MAX_PARTIAL_CHARS])
+    note = prompts.PARTIAL_LEFT_OUT.format(count=unverified) if unverified else ""
+    return prompts.PARTIAL.format(reason=reason, answer=NOT_FOUND + note) if findings else ""
