@@ -550,7 +550,14 @@ def _model_from(
 
 # The node whose edges lead from a checkpoint to its next step: a fork writes the checkpoint's
 # values into the new thread "as" that node, so LangGraph schedules the same next step.
-_WRITERS = {"plan": "begin", "call": "plan", "recurse": "call", "merge": "recurse"}
+# ``begin``'s edge picks ``plan`` or ``answer_now`` again from the checkpoint's values.
+_WRITERS = {
+    "plan": "begin",
+    "answer_now": "begin",
+    "call": "plan",
+    "recurse": "call",
+    "merge": "recurse",
+}
 
 
 def _writer_of(next_nodes: tuple[str, ...]) -> str:

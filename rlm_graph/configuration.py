@@ -21,12 +21,10 @@ from rlm_graph.limiter import ConcurrencyLimiter
 from rlm_graph.models import ResolvedModel
 from rlm_graph.secrets import redact
 from rlm_graph.settings import ActionFormat, Mode, ModelSettings, PlannerKind, RunSettings
-from rlm_graph.tokens import estimate_tokens, usable_tokens
+from rlm_graph.tokens import LEAF_PROMPT_RESERVE_TOKENS, estimate_tokens, reading_tokens
 
 Route = Literal["direct", "recursive"]
 
-# Tokens a leaf prompt needs beyond its slice: instructions, the task and the answer.
-LEAF_PROMPT_RESERVE_TOKENS = 512
 # The largest default chunk: small enough that a leaf's answer stays focused.
 MAX_DEFAULT_CHUNK_TOKENS = 2000
 
@@ -112,7 +110,7 @@ class RLMRuntime:
             window = self.sub_window_tokens or self.sub_model.window_tokens
         else:
             window = model.window_tokens
-        return max(256, usable_tokens(window - LEAF_PROMPT_RESERVE_TOKENS))
+        return reading_tokens(window)
 
     @property
     def leaf_window_tokens(self) -> int:

@@ -15,6 +15,7 @@ import asyncio
 from datetime import datetime
 from typing import Any, Literal
 
+from langgraph.types import Overwrite
 from pydantic import BaseModel, Field
 
 from rlm_graph.budget import Budget
@@ -138,7 +139,10 @@ async def _in_flight_records(
     found: dict[str, dict[str, Any]] = {}
     for task in snapshot.tasks or ():
         result = task.result if isinstance(task.result, dict) else {}
-        for child in result.get("child_results") or ():
+        children = result.get("child_results")
+        if isinstance(children, Overwrite):  # begin's reset of a new turn: no records
+            children = children.value
+        for child in children or ():
             found.update((record["id"], record) for record in child.get("records") or ())
         if task.name != "recurse" or result:
             continue

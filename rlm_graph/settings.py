@@ -55,3 +55,10 @@ class RunSettings(BaseModel):
         default="calls",
         description="calls: CALL/PEEK/GREP actions; repl: Python cells with sub-calls in code",
     )
+
+    @property
+    def sub_reading_tokens(self) -> int:
+        """Tokens of context one sub-call may read (as ``RLMRuntime.reading_tokens()``)."""
+        from rlm_graph.tokens import reading_tokens
+
+        return reading_tokens(self.sub_window_tokens or self.sub_model.window_tokens)

@@ -32,3 +32,13 @@ def estimate_tokens(text: str | bytes | int) -> int:
 def usable_tokens(window_tokens: int) -> int:
     """How many estimated tokens may be planned into a window of ``window_tokens``."""
     return max(1, int(window_tokens * ESTIMATE_MARGIN))
+
+
+# Tokens a leaf prompt needs beyond its slice: instructions, the task and the answer.
+LEAF_PROMPT_RESERVE_TOKENS = 512
+
+
+def reading_tokens(window_tokens: int) -> int:
+    """How many tokens of context one model call with a window of ``window_tokens`` may read
+    (the leaf prompt's reserve and the estimate's margin left out)."""
+    return max(256, usable_tokens(window_tokens - LEAF_PROMPT_RESERVE_TOKENS))

@@ -106,10 +106,9 @@ class MethodSetup:
         """Tokens of text one call of the root model may read: its window less the leaf
         prompt's reserve and the estimate's margin (as the RLM's direct route, but never
         capped by ``sub_window``, which is the sub-calls' limit)."""
-        from rlm_graph.configuration import LEAF_PROMPT_RESERVE_TOKENS
-        from rlm_graph.tokens import usable_tokens
+        from rlm_graph.tokens import reading_tokens
 
-        return max(256, usable_tokens(self.root.window_tokens - LEAF_PROMPT_RESERVE_TOKENS))
+        return reading_tokens(self.root.window_tokens)
 
 
 def head_that_fits(text: str, budget_tokens: int) -> str:

@@ -22,45 +22,14 @@ from rlm_graph.errors import ContextError
 from rlm_graph.graph.accounting import record_from_state, root_records
 from rlm_graph.graph.events import emit
 from rlm_graph.graph.outcome import finish
-from rlm_graph.graph.state import CallState, RLMState
+from rlm_graph.graph.state import TURN_START, CallState, RLMState
 from rlm_graph.state import ContextRef
 
-# What every turn starts from (the delta channels are overwritten, not appended to).
+# What every turn starts from (``TURN_START``); the delta channels, and the child results'
+# reducer, are overwritten rather than added to.
+_OVERWRITTEN = ("transcript", "findings", "observed", "call_cache", "child_results")
 FRESH_TURN: dict[str, Any] = {
-    "transcript": Overwrite([]),
-    "findings": Overwrite([]),
-    "observed": Overwrite([]),
-    "call_cache": Overwrite({}),
-    "child_results": Overwrite([]),
-    "iteration": 0,
-    "actions": {},
-    "observations": [],
-    "jobs": [],
-    "calls_made": 0,
-    "stalled": False,
-    "final_checked": False,
-    "force_reason": None,
-    "idle_turns": 0,
-    "coverage_note": None,
-    "strategy": None,
-    "repl_state": None,
-    "repl_cells": [],
-    "repl_turn": {},
-    "repl_pending": [],
-    "usage": {},
-    "own_usage": {},
-    "route": None,
-    "answer": None,
-    "error": None,
-    "status": "running",
-    "outcome": None,
-    "verified": None,
-    "evidence": [],
-    "unverified_answer": None,
-    "conflicts": [],
-    "depth": 0,
-    "parent_id": None,
-    "target": "all",
+    key: Overwrite(value) if key in _OVERWRITTEN else value for key, value in TURN_START.items()
 }
 
 

@@ -1,7 +1,11 @@
 """The RLM graph, assembled in one place:
 
-START -> begin (a thread's new turn; the root only) -> plan -> call
-      -> recurse (one per CALL, in parallel via Send) -> merge -> plan ... -> END
+START -> begin (a thread's new turn; the root only) -> plan | answer_now -> call
+      -> recurse (one per CALL, in parallel via Send) -> merge -> plan | answer_now ... -> END
+
+``answer_now`` is the planner step that must answer: the edges into the planner send a call
+there when ``outcome.must_answer_now`` says so (its last turn, a stalled planner, a FINAL sent
+back for review), and to ``plan`` otherwise.
 
 A root's finished answer to a lookup goes call -> review -> merge when the question names the
 kind of thing it asks for (the answer must be one) or asks for every X (sentences worded like
@@ -28,8 +32,8 @@ from rlm_graph.configuration import RLMConfig, runtime_context
 from rlm_graph.graph.begin import begin
 from rlm_graph.graph.call import call
 from rlm_graph.graph.merge import merge, route_after_merge
-from rlm_graph.graph.outcome import is_finished
-from rlm_graph.graph.plan import plan
+from rlm_graph.graph.outcome import is_finished, next_planner
+from rlm_graph.graph.plan import answer_now, plan
 from rlm_graph.graph.recurse import make_recurse
 from rlm_graph.graph.review import needs_review, review
 from rlm_graph.graph.state import CallState, RLMInput, RLMOutput, RLMState
@@ -102,7 +106,7 @@ def _repl_merge(state: Any, runtime: Any) -> AsyncNode | None:
 
 def route_from_start(state: RLMState) -> str:
     # Children (depth >= 1) arrive with everything set by their parent's call node.
-    return "plan" if CallState(state).depth > 0 else "begin"
+    return next_planner(state) if CallState(state).depth > 0 else "begin"
 
 
 def route_after_call(state: RLMState) -> str | list[Send]:
@@ -135,15 +139,18 @@ def build_rlm_graph() -> StateGraph:
 
     builder.add_node("begin", begin)
     builder.add_node("plan", _sync_and_async(plan, name="plan"))
+    builder.add_node("answer_now", _sync_and_async(answer_now, name="answer_now"))
     builder.add_node("call", _with_repl(call, _repl_call, name="call"))
     builder.add_node("recurse", _sync_and_async(make_recurse(child_graph), name="recurse"))
     builder.add_node("review", _sync_and_async(review, name="review"))
     builder.add_node("merge", _with_repl(merge, _repl_merge, name="merge"))
-    builder.add_conditional_edges(START, route_from_start, ["begin", "plan"])
-    builder.add_edge("begin", "plan")
+    planners = ["plan", "answer_now"]
+    builder.add_conditional_edges(START, route_from_start, ["begin", *planners])
+    builder.add_conditional_edges("begin", next_planner, planners)
     builder.add_edge("plan", "call")
+    builder.add_edge("answer_now", "call")
     builder.add_conditional_edges("call", route_after_call, ["recurse", "review", "merge"])
     builder.add_edge("review", "merge")
     builder.add_edge("recurse", "merge")
-    builder.add_conditional_edges("merge", route_after_merge, ["plan", "recurse", END])
+    builder.add_conditional_edges("merge", route_after_merge, [*planners, "recurse", END])
     return builder

@@ -33,7 +33,7 @@ from rlm_graph.graph.messages import (
     findings_of,
     seen_spans_of,
 )
-from rlm_graph.graph.outcome import NOT_FOUND, is_finished, out_of_budget
+from rlm_graph.graph.outcome import NOT_FOUND, is_finished, next_planner, out_of_budget
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.questions import task_kind
 
@@ -293,7 +293,7 @@ def route_after_merge(state: RLMState) -> str | list[Send]:
     # REPL mode: a cell resumed here paused again at sub-calls; run them before planning.
     if jobs := state.get("jobs"):  # Job dumps, sent as they are
         return [Send("recurse", job) for job in jobs]
-    return "plan"
+    return next_planner(state)
 
 
 def _merge_all(usage: dict | None, results: list[ChildResult]) -> dict:

@@ -1,7 +1,7 @@
 """The model as planner (``planner="model"``, calls mode): one turn of the conversation in,
-parsed CALL/PEEK/GREP/FINAL actions out. A turn that must end the call (the last turn, a
-stalled planner, a FINAL sent back for review) asks for the answer in a forced form, decoded
-under a JSON schema where the server can."""
+parsed CALL/PEEK/GREP/FINAL actions out. A turn that must answer (``forced``: the graph's edge
+to ``answer_now`` decided it and why) asks for the answer in a forced form, decoded under a
+JSON schema where the server can."""
 
 from __future__ import annotations
 
@@ -11,15 +11,7 @@ from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
-from rlm_graph.graph.outcome import (
-    STALLED,
-    TURN_LIMIT,
-    failed,
-    finish,
-    gave_up,
-    is_last_turn,
-    verified_answer,
-)
+from rlm_graph.graph.outcome import ForcedTurn, failed, finish, gave_up, verified_answer
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
@@ -56,8 +48,9 @@ def _bound_planner(runtime: RLMRuntime, chat: Any) -> tuple[Any, str]:
     return None, ""
 
 
-async def model_turn(step: PlanStep) -> dict[str, Any]:
-    """One turn of the model as planner: the conversation so far in, parsed actions out."""
+async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[str, Any]:
+    """One turn of the model as planner: the conversation so far in, parsed actions out;
+    ``forced``: the turn must answer, for that reason."""
     state, rt, view, model, budget = step.state, step.rt, step.view, step.model, step.budget
     iteration = step.iteration
     transcript = step.reads.transcript
@@ -72,18 +65,12 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
             budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
-    last_turn = is_last_turn(iteration, budget)
-    stalled = step.reads.stalled
-    review = step.reads.force_reason
-    forced = last_turn or stalled or bool(review)
     if forced:
         template = (
             prompts.PLANNER_FORCE_FINAL_JSON if model.json_schema else prompts.PLANNER_FORCE_FINAL
         )
         force = template.format(
-            reason=(
-                prompts.FORCE_REASON_TURNS if last_turn else review or prompts.FORCE_REASON_STALLED
-            ),
+            reason=forced.reason,
             query=step.query,
             findings=render_findings(step.reads.findings, verified_only=True),
         )
@@ -120,7 +107,7 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
         text = turn_text(turn)
     added.append({"author": "model", "text": text or turn_text(turn)})
     result = {**update, "transcript": added, "actions": turn.model_dump()}
-    if review:
+    if step.reads.force_reason:  # the review's one forced turn is taken
         result["force_reason"] = None
     if forced:
         # One chance to answer; a planner that still does not is not going to.
@@ -135,8 +122,7 @@ async def model_turn(step: PlanStep) -> dict[str, Any]:
                 # the run ended "stopped making progress"): that is the answer, grounded.
                 result.update(finish("done", found))
             else:
-                why = TURN_LIMIT if last_turn else STALLED
-                result.update(gave_up(state, why, reply.text.strip()))
+                result.update(gave_up(state, forced.ending, reply.text.strip()))
     return result
 
 

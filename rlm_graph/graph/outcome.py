@@ -3,8 +3,10 @@ call can end is decided by one function here.
 
 - an answer: ``finish("done", answer)`` (``call`` on FINAL, a planner strategy's answer);
 - the budget (calls, tokens, time) or the planner turns used up: :func:`out_of_budget`
-  (``plan`` before a step, ``merge`` after one), and :func:`is_last_turn` says when a planner
-  must answer now;
+  (``plan`` before a step, ``merge`` after one);
+- a planner turn that must answer now (its last turn, a stalled planner, a FINAL sent back for
+  review): :func:`must_answer_now`, read by the graph's edges, which send the call to the
+  ``answer_now`` node instead of ``plan``;
 - a planner that did not answer on its last chance: :func:`gave_up`;
 - the call's own model call failing: :func:`failed`.
 
@@ -16,6 +18,8 @@ through on its way to records, checkpoints, progress and JSON.
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel
 
 from rlm_graph import prompts
 from rlm_graph.budget import Budget
@@ -45,6 +49,35 @@ def is_finished(state: dict[str, Any]) -> bool:
 def is_last_turn(iteration: int, budget: Budget) -> bool:
     """Whether the planner turn after ``iteration`` turns is the call's last: it must answer."""
     return iteration >= budget.max_iterations - 1
+
+
+class ForcedTurn(BaseModel):
+    """Why the next planner turn must answer: the words the model is shown (``reason``), and
+    the record's error if it still does not (``ending``: ``TURN_LIMIT`` or ``STALLED``)."""
+
+    reason: str
+    ending: str
+
+
+def must_answer_now(state: dict[str, Any]) -> ForcedTurn | None:
+    """Whether the call's next planner turn is its one chance to answer, and why; None while
+    it may plan freely. The graph's edges route on it (``answer_now`` rather than ``plan``)."""
+    call = CallState(state)
+    if call.status in TERMINAL:
+        return None
+    if is_last_turn(call.iteration, call.budget):
+        return ForcedTurn(reason=prompts.FORCE_REASON_TURNS, ending=TURN_LIMIT)
+    if call.force_reason:  # a FINAL sent back once, to be answered in the forced form
+        return ForcedTurn(reason=call.force_reason, ending=STALLED)
+    if call.stalled:
+        return ForcedTurn(reason=prompts.FORCE_REASON_STALLED, ending=STALLED)
+    return None
+
+
+def next_planner(state: dict[str, Any]) -> str:
+    """The planner node a call goes on to: ``answer_now`` when its next turn must answer,
+    else ``plan`` (the graph's edges into the planner route on this)."""
+    return "answer_now" if must_answer_now(state) is not None else "plan"
 
 
 def out_of_budget(

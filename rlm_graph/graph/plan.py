@@ -10,6 +10,11 @@ The strategies, each in its own module and each given the same ``PlanStep``
 - ``repl_planner_turn`` (``graph/repl_turn.py``): REPL mode, the model writes Python cells;
 - ``map_reduce_step`` (``graph/map_reduce.py``): ``planner="map-reduce"``;
 - ``model_turn`` (``graph/model_planner.py``): the model plans CALL/PEEK/GREP/FINAL actions.
+
+Two nodes run this step: ``plan``, and ``answer_now`` where the graph's edges send a call whose
+next turn must answer (``outcome.must_answer_now``: its last turn, a stalled planner, a FINAL
+sent back for review). The model's and REPL turns then ask for the answer in a forced form;
+the other strategies take the step as they would in ``plan``.
 """
 
 from __future__ import annotations
@@ -23,7 +28,13 @@ from rlm_graph.graph.direct import direct_step
 from rlm_graph.graph.events import emit
 from rlm_graph.graph.map_reduce import map_reduce_step
 from rlm_graph.graph.model_planner import model_turn
-from rlm_graph.graph.outcome import finish, is_finished, out_of_budget
+from rlm_graph.graph.outcome import (
+    ForcedTurn,
+    finish,
+    is_finished,
+    must_answer_now,
+    out_of_budget,
+)
 from rlm_graph.graph.per_part import compose, per_part_turn
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.repl_turn import repl_planner_turn
@@ -31,6 +42,18 @@ from rlm_graph.graph.state import RLMState
 
 
 async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    """A planner step that may act freely."""
+    return await _step(state, runtime, None)
+
+
+async def answer_now(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
+    """A planner step that must answer (the edge that led here decided why)."""
+    return await _step(state, runtime, must_answer_now(state))
+
+
+async def _step(
+    state: RLMState, runtime: Runtime[RLMRuntime], forced: ForcedTurn | None
+) -> dict[str, Any]:
     if is_finished(state):  # begin refused the turn; merge closes it
         return {}
     step = PlanStep.of(state, runtime)
@@ -58,7 +81,7 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
             return {**base, **await direct_step(step)}
 
     if not calls_mode:  # REPL: the model writes code, which runs at any depth
-        return {**base, **await repl_planner_turn(step)}
+        return {**base, **await repl_planner_turn(step, forced)}
 
     if step.depth >= budget.max_depth:
         # Only the root gets here (children at the limit are leaves): it cannot fit one call.
@@ -77,7 +100,7 @@ async def plan(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 
     if rt.planner == "map-reduce":
         return {**base, **await map_reduce_step(step)}
-    return {**base, **await model_turn(step)}
+    return {**base, **await model_turn(step, forced)}
 
 
-__all__ = ["plan"]
+__all__ = ["answer_now", "plan"]

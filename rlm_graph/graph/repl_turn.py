@@ -12,7 +12,7 @@ from typing import Any
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
 from rlm_graph.graph.model_call import call_model, to_messages
-from rlm_graph.graph.outcome import STALLED, TURN_LIMIT, failed, gave_up, is_last_turn
+from rlm_graph.graph.outcome import ForcedTurn, failed, gave_up
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol.message import strip_think
@@ -42,8 +42,9 @@ def describe_context(view: ContextView) -> str:
     )
 
 
-async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
-    """One REPL turn: the conversation so far in; the cells to run and the final answer out."""
+async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[str, Any]:
+    """One REPL turn: the conversation so far in; the cells to run and the final answer out
+    (``forced``: the turn must answer, for that reason)."""
     state, rt, model, budget = step.state, step.rt, step.model, step.budget
     iteration = step.iteration
     transcript = step.reads.transcript
@@ -56,11 +57,10 @@ async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
             budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
-    last_turn = is_last_turn(iteration, budget)
-    forced = last_turn or step.reads.stalled
     if forced:
-        reason = prompts.FORCE_REASON_TURNS if last_turn else prompts.FORCE_REASON_STALLED
-        added.append({"author": "rlm", "text": prompts.REPL_FORCE_FINAL.format(reason=reason)})
+        added.append(
+            {"author": "rlm", "text": prompts.REPL_FORCE_FINAL.format(reason=forced.reason)}
+        )
 
     system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
     sent = fit_transcript(
@@ -88,12 +88,12 @@ async def repl_planner_turn(step: PlanStep) -> dict[str, Any]:
             "final_is_name": turn.final_is_name,
             "ran_code": bool(turn.cells),
             "errors": turn.errors,
-            "forced": forced,
+            "forced": forced is not None,
         },
     )
     if forced and not turn.has_final:
         # One chance to answer; a planner that still writes code is not going to.
-        update.update(repl_cells=[], **gave_up(state, TURN_LIMIT if last_turn else STALLED))
+        update.update(repl_cells=[], **gave_up(state, forced.ending))
     return update
 
 

@@ -130,6 +130,11 @@ class RLMState(RLMInput, total=False):
     # sub-calls a paused cell waits for (PendingSubcall dumps).
     repl_state: bytes | None
     repl_pending: list[dict[str, Any]]
+    # How many of the call's cells ran without an error (an answer nothing computed is not
+    # taken), and each failed cell's code (normalised, hashed) with the error's last line (the
+    # same code is not run again).
+    repl_ok_cells: int
+    repl_failed_cells: dict[str, str]
 
     # -- recurse ---------------------------------------------------------------------------
     child_results: Annotated[list[dict[str, Any]], add_child_results]  # ChildResult dumps
@@ -180,6 +185,51 @@ class RLMOutput(TypedDict, total=False):
     budget: dict[str, Any]
 
 
+# Every per-turn channel's value when a turn starts (``begin`` resets them to these; the
+# delta channels are overwritten with them) and what ``CallState`` reads when one is missing
+# or empty: each default is given here once.
+TURN_START: dict[str, Any] = {
+    "transcript": [],
+    "findings": [],
+    "observed": [],
+    "call_cache": {},
+    "child_results": [],
+    "iteration": 0,
+    "actions": {},
+    "observations": [],
+    "jobs": [],
+    "calls_made": 0,
+    "stalled": False,
+    "final_checked": False,
+    "force_reason": None,
+    "idle_turns": 0,
+    "coverage_note": None,
+    "strategy": None,
+    "repl_state": None,
+    "repl_cells": [],
+    "repl_turn": {},
+    "repl_pending": [],
+    "repl_ok_cells": 0,
+    "repl_failed_cells": {},
+    "usage": {},
+    "own_usage": {},
+    "route": None,
+    "answer": None,
+    "error": None,
+    "status": "running",
+    "outcome": None,
+    "verified": None,
+    "evidence": [],
+    "unverified_answer": None,
+    "conflicts": [],
+    "depth": 0,
+    "parent_id": None,
+    "target": "all",
+}
+# Channels set once per call, read with these defaults before they are.
+_SET_ONCE = {"query": "", "call_id": "t1", "records": {}}
+
+
 class CallState:
     """Typed reads of a call's state (or of a state with an update laid over it), each
     channel's default given here once: nodes read ``CallState(state).depth``, never
@@ -190,19 +240,24 @@ class CallState:
     def __init__(self, state: Mapping[str, Any]) -> None:
         self.raw = state
 
-    def _or(self, key: str, default: Any) -> Any:
+    def _or(self, key: str) -> Any:
         # Missing, None or empty reads as the default: a REPL step lays its lists (an empty
-        # ``records`` list among them) over the state before merge reads it.
-        return self.raw.get(key) or default
+        # ``records`` list among them) over the state before merge reads it. A fresh copy,
+        # so a caller that changes it changes nothing shared.
+        value = self.raw.get(key)
+        if value:
+            return value
+        default = TURN_START[key] if key in TURN_START else _SET_ONCE[key]
+        return type(default)(default) if isinstance(default, list | dict) else default
 
     # -- what the caller or the parent's job set ------------------------------------------
     @property
     def query(self) -> str:
-        return self._or("query", "")
+        return self._or("query")
 
     @property
     def call_id(self) -> str:
-        return self._or("call_id", "t1")
+        return self._or("call_id")
 
     @property
     def parent_id(self) -> str | None:
@@ -210,7 +265,7 @@ class CallState:
 
     @property
     def depth(self) -> int:
-        return self._or("depth", 0)
+        return self._or("depth")
 
     @property
     def turn(self) -> int:
@@ -218,7 +273,7 @@ class CallState:
 
     @property
     def target(self) -> str:
-        return self._or("target", "all")
+        return self._or("target")
 
     @property
     def started_at(self) -> float | None:
@@ -248,16 +303,16 @@ class CallState:
 
     @property
     def transcript(self) -> list[dict[str, str]]:
-        return list(self._or("transcript", []))
+        return list(self._or("transcript"))
 
     @property
     def iteration(self) -> int:
-        return self._or("iteration", 0)
+        return self._or("iteration")
 
     @property
     def actions(self) -> ParsedTurn:
         """The latest planner reply's actions, parsed."""
-        return ParsedTurn.model_validate(self._or("actions", {}))
+        return ParsedTurn.model_validate(self._or("actions"))
 
     @property
     def coverage_note(self) -> str | None:
@@ -269,11 +324,11 @@ class CallState:
 
     @property
     def repl_cells(self) -> list[str]:
-        return list(self._or("repl_cells", []))
+        return list(self._or("repl_cells"))
 
     @property
     def repl_turn(self) -> dict[str, Any]:
-        return self.raw.get("repl_turn") or {}
+        return self._or("repl_turn")
 
     # -- call ------------------------------------------------------------------------------
     @property
@@ -282,7 +337,7 @@ class CallState:
 
     @property
     def calls_made(self) -> int:
-        return self._or("calls_made", 0)
+        return self._or("calls_made")
 
     @property
     def observed(self) -> list[SeenSpan]:
@@ -301,6 +356,14 @@ class CallState:
         return self.raw.get("repl_state")
 
     @property
+    def repl_ok_cells(self) -> int:
+        return self._or("repl_ok_cells")
+
+    @property
+    def repl_failed_cells(self) -> dict[str, str]:
+        return dict(self._or("repl_failed_cells"))
+
+    @property
     def repl_pending(self) -> list[PendingSubcall]:
         return pending_of(self.raw)
 
@@ -313,7 +376,7 @@ class CallState:
     # -- merge -----------------------------------------------------------------------------
     @property
     def call_cache(self) -> dict[str, str]:
-        return dict(self._or("call_cache", {}))
+        return dict(self._or("call_cache"))
 
     @property
     def findings(self) -> list[Finding]:
@@ -321,7 +384,7 @@ class CallState:
 
     @property
     def idle_turns(self) -> int:
-        return self._or("idle_turns", 0)
+        return self._or("idle_turns")
 
     @property
     def stalled(self) -> bool:
@@ -329,20 +392,20 @@ class CallState:
 
     @property
     def usage(self) -> dict[str, dict[str, Any]]:
-        return self._or("usage", {})
+        return self._or("usage")
 
     @property
     def own_usage(self) -> Usage:
-        return Usage.model_validate(self._or("own_usage", {}))
+        return Usage.model_validate(self._or("own_usage"))
 
     @property
     def records(self) -> dict[str, dict[str, Any]]:
-        return self._or("records", {})
+        return self._or("records")
 
     # -- the outcome -----------------------------------------------------------------------
     @property
     def status(self) -> str:
-        return self.raw.get("status") or "running"
+        return self._or("status")
 
     @property
     def answer(self) -> str | None:
@@ -362,7 +425,7 @@ class CallState:
 
     @property
     def evidence(self) -> list[dict[str, Any]]:
-        return self._or("evidence", [])
+        return self._or("evidence")
 
     @property
     def unverified_answer(self) -> str | None:
@@ -370,4 +433,4 @@ class CallState:
 
     @property
     def conflicts(self) -> list[dict[str, Any]]:
-        return self._or("conflicts", [])
+        return self._or("conflicts")

@@ -47,11 +47,18 @@ def _clip(text: str) -> str:
     return text[:PROMPT_CHARS] + f"\n[... {len(text) - PROMPT_CHARS:,} more characters]"
 
 
-def _transcript_text(values: dict[str, Any], mode: str = "calls") -> str:
-    """A planner's conversation under the system prompt it ran with (``mode`` of the run)."""
+def _transcript_text(values: dict[str, Any], settings: dict[str, Any] | None) -> str:
+    """A planner's conversation under the system prompt it ran with (the run's settings)."""
     from rlm_graph import prompts
+    from rlm_graph.settings import RunSettings
 
-    system = prompts.REPL_SYSTEM if mode == "repl" else prompts.PLANNER_SYSTEM
+    system = prompts.PLANNER_SYSTEM
+    if (settings or {}).get("mode") == "repl":
+        try:
+            sub_tokens = f"{RunSettings.model_validate(settings).sub_reading_tokens:,}"
+        except ValueError:  # settings stored by an older version: the limit is not known
+            sub_tokens = "?"
+        system = prompts.REPL_SYSTEM.format(sub_tokens=sub_tokens)
     turns = [f"[system]\n{system}"]
     for entry in values.get("transcript") or []:
         who = "model" if entry.get("author") == "model" else "rlm"
@@ -96,9 +103,9 @@ async def aload(
         try:
             tree = build_tree(records, thread_id=thread_id, prices=prices, locate=_locator(view))
             if prompts:
-                mode = (snapshot.values.get("settings") or {}).get("mode", "calls")
+                settings = snapshot.values.get("settings")
                 planner_prompts = {
-                    values.get("call_id"): _transcript_text(values, mode)
+                    values.get("call_id"): _transcript_text(values, settings)
                     for values in states.values()
                     if values.get("transcript")
                 }

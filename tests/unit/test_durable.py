@@ -230,15 +230,18 @@ async def test_runs_lists_threads_with_their_status(target, haystack):
 
 async def test_a_thread_held_by_a_live_worker_is_refused(tmp_path, haystack):
     db = str(tmp_path / "runs.sqlite")
-    slow = make_rlm(fan_out_planner(1, latency=0.3), db)
+    slow = make_rlm(fan_out_planner(1, latency=1.0), db)  # ~3 s of work
     task = asyncio.create_task(
         slow.ainvoke(
             {"query": "What is the vault access code?", "context": haystack},
             {"configurable": {"thread_id": "busy"}},
         )
     )
-    await asyncio.sleep(1.0)
     other = make_rlm(fan_out_planner(1), db)
+    for _ in range(200):  # until its first checkpoint is stored (slow on a loaded machine)
+        await asyncio.sleep(0.1)
+        if any(r.thread_id == "busy" for r in await other.aruns()):
+            break
     with pytest.raises(ThreadError, match="running elsewhere"):
         await other.ainvoke({"query": "q2"}, {"configurable": {"thread_id": "busy"}})
     assert next(r for r in await other.aruns() if r.thread_id == "busy").status == "running"

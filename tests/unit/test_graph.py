@@ -173,22 +173,68 @@ async def test_repeated_calls_are_answered_from_the_first_result(haystack, check
     assert "no new results" in seen[2] and "chunk:1 -> " not in seen[2]
 
 
-async def test_looping_planner_is_forced_to_answer_with_its_findings(haystack, checkpointer):
+def looping_planner(haystack: str, seen: list[str]):
+    """A small model re-issuing the same calls until it is told they brought nothing new."""
     n = chunk_count(haystack)
-    seen = []
 
     def turns(messages, turn):
         seen.append(str(messages[-1].content))
         if "no new results" in seen[-1]:
             return final_from_results(messages)
-        return chunk_calls("find the code", n)  # a small model re-issuing the same calls
+        return chunk_calls("find the code", n)
 
-    result = await make_rlm(planner(turns), checkpointer).ainvoke(
+    return planner(turns)
+
+
+async def test_looping_planner_is_forced_to_answer_with_its_findings(haystack, checkpointer):
+    seen = []
+    result = await make_rlm(looping_planner(haystack, seen), checkpointer).ainvoke(
         {"query": "What is the vault access code?", "context": haystack}
     )
     assert result.status == "done" and result.answer == "7391-ALPHA"
     assert len(seen) == 3
     assert "Found so far:\n- 7391-ALPHA  [verified: " in seen[2]
+
+
+async def test_a_turn_that_must_answer_is_an_edge_to_answer_now_and_forks_from_there(haystack):
+    """Stalled, the call goes to the answer_now node (an edge decides it, not a flag the
+    planner reads back); a fork at that checkpoint takes the same forced turn."""
+    seen = []
+    rlm = make_rlm(looping_planner(haystack, seen))
+    config = {"configurable": {"thread_id": "loop"}}
+    result = await rlm.ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}, config
+    )
+    assert result.status == "done" and result.answer == "7391-ALPHA"
+    nexts = [c.next for c in (await rlm.ashow("loop")).checkpoints]
+    assert nexts.count(["answer_now"]) == 1 and nexts.count(["plan"]) == 2
+    at = next(c for c in (await rlm.ashow("loop")).checkpoints if c.next == ["answer_now"])
+    asked = len(seen)
+    fork = await rlm.afork("loop", at=at.checkpoint_id, new_thread_id="loop-b")
+    assert fork.status == "done" and fork.answer == "7391-ALPHA"
+    assert len(seen) == asked + 1 and "no new results" in seen[-1]
+
+
+async def test_a_one_turn_budget_goes_straight_to_answer_now(haystack):
+    n = chunk_count(haystack)
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return chunk_calls("find the code", n)
+
+    rlm = make_rlm(planner(turns), max_iterations=1)
+    config = {"configurable": {"thread_id": "one"}}
+    result = await rlm.ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}, config
+    )
+    assert [c.next for c in (await rlm.ashow("one")).checkpoints][-3:] == [
+        ["answer_now"],
+        ["begin"],
+        ["__start__"],
+    ]
+    assert len(seen) == 1 and "no turns left" in seen[0]
+    assert result.status == "budget_exhausted" and result.error == "planner turn limit reached"
 
 
 async def test_looping_planner_that_never_answers_answers_with_its_verified_finding(haystack):

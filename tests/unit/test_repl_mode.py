@@ -192,6 +192,11 @@ async def test_in_cell_children_are_in_the_checkpoints_and_the_stored_tree(tmp_p
     # The root's conversation is shown under the REPL system prompt it ran with.
     assert stored.nodes["t1"]["prompt"].startswith("[system]\nYou answer a question about a")
     assert "```repl" in stored.nodes["t1"]["prompt"].split("[model]")[0]
+    # ... with the sub-call's reading limit filled in as the model read it.
+    limit = f"reads about {rlm.runtime().reading_tokens():,} tokens at most"
+    assert (
+        limit in stored.nodes["t1"]["prompt"] and "{sub_tokens}" not in stored.nodes["t1"]["prompt"]
+    )
 
 
 async def test_rlm_query_on_a_slice_is_a_child_whose_finding_grounds_the_answer():

@@ -130,6 +130,9 @@ def test_the_root_advertises_what_a_user_needs_and_the_docs_use_only_that():
         for name in names.split(",")
     }
     assert imported and imported <= set(rlm_graph.__all__)
+    # Below the root, only the fake model for tests (the README offers it for users' own tests).
+    modules = {m for text in texts for m in re.findall(r"from rlm_graph\.([\w.]+) import", text)}
+    assert modules <= {"testing"}, modules
 
 
 def test_no_node_imports_another_node():
