@@ -473,11 +473,22 @@ REPL_TOO_MANY_CELLS = "only the first {limit} of {count} ```repl blocks were run
 # -- REPL cells: what the model and its code are told (``graph/repl_cell.py``) ---------------
 # Observations: a cell's label, and an error about the reply (and its final line).
 REPL_CELL_LABEL = "cell {cell}"
+REPL_NOT_RUN_LABEL = "your cell"
 REPL_FINAL_LABEL = "FINAL({name})"
 REPL_FINAL_VAR_LABEL = "FINAL_VAR({name})"
 REPL_ERROR = "error: {error}"
 REPL_ERROR_WITH_HINT = "error: {error}. {hint}"
 REPL_FINAL_ECHOES = "that FINAL only repeats the question; answer it"
+# A FINAL value when none of the call's code has run without an error: nothing computed it.
+REPL_FINAL_UNCOMPUTED = (
+    "FINAL({answer}) was not taken: none of your code has run without an error yet, so "
+    "nothing computed that answer. First run code that works it out and prints it"
+)
+# A cell whose code is the same as one that already failed: not run again.
+REPL_SAME_FAILED_CODE = (
+    "not run: this is the same code as a cell that already failed with {error}. Running it "
+    "again fails the same way: change the line that failed"
+)
 REPL_NO_SUCH_VARIABLE = "no variable {name!r} is set"
 # Which variables the code set, after a FINAL_VAR (or FINAL(name)) that names none of them.
 REPL_NO_VARIABLES = (

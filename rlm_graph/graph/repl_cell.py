@@ -249,6 +249,8 @@ class _Cells:
     jobs: list[Job] = field(default_factory=list)
     pending: list[PendingSubcall] = field(default_factory=list)
     calls_made: int = 0
+    ok_cells: int = 0
+    failed_cells: dict[str, str] = field(default_factory=dict)
     ended: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -278,6 +280,8 @@ class _Cells:
             observations=reads.observations,
             cells=reads.repl_cells,
             calls_made=reads.calls_made,
+            ok_cells=reads.repl_ok_cells,
+            failed_cells=reads.repl_failed_cells,
         )
 
     def observe(
@@ -292,11 +296,20 @@ class _Cells:
         """Run (or, given a resumed ``outcome``, go on with) the cells until one pauses at
         sub-calls that become jobs, or none is left; then apply the reply's final answer."""
         refusals = 0
+        code: str | None = None  # the running cell's code (unknown for a resumed one)
         while True:
             if outcome is None:
                 if not self.cells:
                     break
-                outcome = await self.session.run(self.cells.pop(0))
+                code = self.cells.pop(0)
+                if (error := self.failed_cells.get(_code_key(code))) is not None:
+                    # Small models at temperature 0 send the same failing cell turn after
+                    # turn (measured on the 1.5B: six times); running it again teaches
+                    # nothing, so it is refused with the error it raised.
+                    text = prompts.REPL_SAME_FAILED_CODE.format(error=error)
+                    self.observe(prompts.REPL_NOT_RUN_LABEL, text, failed=True)
+                    continue
+                outcome = await self.session.run(code)
                 refusals = 0
             if outcome.status == "finished":
                 # A cell's error is something the model reads and fixes, like its output.
@@ -305,7 +318,11 @@ class _Cells:
                     outcome.render(),
                     failed=outcome.error is not None,
                 )
-                outcome = None
+                if outcome.error is None:
+                    self.ok_cells += 1
+                elif code is not None:
+                    self.failed_cells[_code_key(code)] = _last_line(outcome.error)
+                outcome, code = None, None
                 continue
             refused = self._launch(outcome.pending)
             if refused is None:
@@ -334,6 +351,8 @@ class _Cells:
             "repl_cells": self.cells,
             "repl_pending": dumps(self.pending),
             "calls_made": self.calls_made,
+            "repl_ok_cells": self.ok_cells,
+            "repl_failed_cells": self.failed_cells,
             "records": [_running_record(job, self.rt) for job in self.jobs],
             **self.ended,
         }
@@ -356,6 +375,12 @@ class _Cells:
             elif looks_like_error(answer):  # a copied message, literal or in a variable
                 text = prompts.REPL_ERROR.format(error=FINAL_IS_ERROR)
                 self.observe(prompts.YOUR_FINAL, text, "error")
+            elif self.ok_cells == 0:
+                # None of the call's code has run without an error: nothing computed the
+                # answer (measured on the 1.5B: six failed cells, then ``FINAL(1)`` on its
+                # last turn). A variable cannot hold it either: no cell finished.
+                error = prompts.REPL_FINAL_UNCOMPUTED.format(answer=answer)
+                self.observe(prompts.YOUR_FINAL, prompts.REPL_ERROR.format(error=error), "error")
             else:
                 self.ended = finish("done", answer)
                 return
@@ -513,6 +538,19 @@ class _Cells:
         )
 
 
+def _code_key(code: str) -> str:
+    """A cell's code with its indentation-free layout and blank lines left out, hashed: the
+    same program sent twice (comments are kept: a '#' may stand inside a string)."""
+    lines = (line.strip() for line in code.strip().splitlines())
+    return hashlib.sha256("\n".join(line for line in lines if line).encode()).hexdigest()[:16]
+
+
+def _last_line(error: str) -> str:
+    """The line of a traceback that says what went wrong (its last non-empty one)."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else error.strip()
+
+
 def _running_record(job: Job, rt: RLMRuntime) -> dict[str, Any]:
     query = job.kind == "query"
     return running_record(
@@ -602,7 +640,8 @@ async def resume_cells(
     folded = fold(merged, runtime)
     folded["child_results"] = Overwrite([])
     folded["repl_pending"] = []
-    for key in ("repl_state", "repl_cells", "calls_made", "status", "answer", "error"):
+    carried = ("repl_state", "repl_cells", "calls_made", "repl_ok_cells", "repl_failed_cells")
+    for key in (*carried, "status", "answer", "error"):
         # What the cells ended with (grounding may have rewritten the answer: that stands).
         if key in step and key not in folded:
             folded[key] = step[key]

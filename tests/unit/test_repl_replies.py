@@ -157,3 +157,44 @@ async def test_a_plain_word_in_final_is_still_a_literal_answer():
     model = repl_model([COUNT_CELL, "FINAL(four_hundred)"])
     result = await repl_rlm(model).ainvoke({**QUESTION, "query": "Describe the length."})
     assert result.status == "done" and result.answer == "four_hundred"
+
+
+BROKEN_CELL = cell("import re\nlines = context.splitlines()\nn = len(re.findall('x', lines))")
+
+
+async def test_the_same_failing_cell_is_not_run_again_and_says_why():
+    # A small model at temperature 0 resends the cell that failed, word for word (with blank
+    # lines or trailing spaces of its own too): refused with the error it raised, not run.
+    respaced = BROKEN_CELL.replace("splitlines()", "splitlines()   ").replace("\nn =", "\n\nn =")
+    model = repl_model([BROKEN_CELL, respaced, COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    assert "cell 1 printed:" in seen[1] and "TypeError" in seen[1]
+    same = prompts.REPL_SAME_FAILED_CODE.split("{error}")[0]
+    assert same in seen[2] and "TypeError: expected string" in seen[2]
+    # Not run: the next cell the sandbox runs is its second.
+    assert "cell 2 printed:" in seen[3] and "cell 3" not in seen[3]
+    assert result.status == "done" and result.answer == str(LINES)
+
+
+async def test_a_changed_cell_after_a_failure_runs():
+    fixed = BROKEN_CELL.replace("lines))", "context))")
+    model = repl_model([BROKEN_CELL, fixed, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    assert "cell 2 printed:" in transcripts(model)[2]
+    assert result.status == "done" and result.answer == str(LOG.count("x"))
+
+
+async def test_a_final_value_nothing_computed_is_not_an_answer():
+    # Every cell failed, then a number: nothing computed it. Told so; then answered by code.
+    model = repl_model([BROKEN_CELL, "FINAL(1)", COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    assert "FINAL(1) was not taken: none of your code has run" in transcripts(model)[2]
+    assert result.status == "done" and result.answer == str(LINES)
+
+
+async def test_a_guess_on_the_last_turn_after_failed_code_ends_without_an_answer():
+    model = repl_model([BROKEN_CELL, BROKEN_CELL, "FINAL(1)"])
+    result = await repl_rlm(model, max_iterations=3).ainvoke(QUESTION)
+    assert result.status == "budget_exhausted" and result.error == "planner turn limit reached"
+    assert result.answer != "1"
