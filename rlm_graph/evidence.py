@@ -578,6 +578,9 @@ def invented_terms(answer: str, question: str, text: str, text_words: set[str]) 
 
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]*|\b\w*\d\w*\b")
+# Code identifiers: quoted in backticks, or snake_case / camelCase. Lower case or not, they
+# are names: no paraphrase changes them.
+_IDENTIFIER = re.compile(r"`([^`\n]+)`|\b_*[A-Za-z]\w*_\w+\b|\b_+[A-Za-z]\w*\b|\b[a-z]+[A-Z]\w*\b")
 
 
 # A reference to where in the text to look ("chunk 6", "lines 10-20", "part 3") names no fact.
@@ -596,9 +599,18 @@ def question_terms(question: str) -> list[str]:
 
 
 def named_terms(question: str) -> list[str]:
-    """Names and numbers of a question (capitalised inside it, or with a digit): what a passage
-    about it must name too, since no paraphrase changes them."""
+    """Names and numbers of a question (capitalised inside it, or with a digit, or a code
+    identifier): what a passage about it must name too, since no paraphrase changes them."""
     found = [m.group(0) for m in _NAME.finditer(_asked(question).strip())]
+    terms = [w for token in found for w in words_of(token) if w not in _ASKING_WORDS]
+    return list(dict.fromkeys([*terms, *identifiers(question)]))
+
+
+def identifiers(question: str) -> list[str]:
+    """The code identifiers a question names (``run_one_coro``, `sleep`, ``getEventLoop``):
+    held by a passage about it word for word, never up to an ending (``_wait`` is not
+    ``_waiter``)."""
+    found = [m.group(1) or m.group(0) for m in _IDENTIFIER.finditer(_asked(question).strip())]
     terms = [w for token in found for w in words_of(token) if w not in _ASKING_WORDS]
     return list(dict.fromkeys(terms))
 
@@ -635,6 +647,8 @@ def relevant(
     mine = set(words_of(own))
     held = mine | set(words_of(lead))
     if not all(holds_word(held, term) for term in named_terms(question)):
+        return False
+    if not all(term in held for term in identifiers(question)):
         return False
     terms = question_terms(question)
     if not terms:

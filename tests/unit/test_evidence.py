@@ -10,7 +10,7 @@ import pytest
 
 from rlm_graph import prompts
 from rlm_graph.context import open_context
-from rlm_graph.evidence import check, locate, parse_reply, rewords
+from rlm_graph.evidence import check, locate, named_terms, parse_reply, relevant, rewords
 from rlm_graph.graph.findings import citations, render_findings
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, is_reduce_prompt, leaf_text
@@ -367,6 +367,47 @@ def test_a_verbatim_but_irrelevant_passage_is_not_verified(question, answer):
     """The string occurs in the text, and its sentence is about something else."""
     verdict = check(open_context(ESSAY), reply(True, answer, []), question)
     assert verdict.outcome == "found" and not verdict.verified
+
+
+SOURCE = """# file: base_futures.py
+import reprlib
+
+
+def isfuture(obj):
+    return hasattr(obj.__class__, '_asyncio_future_blocking')
+
+# file: staggered.py
+async def staggered_race(coro_fns, delay):
+    async def run_one_coro(previous_failed):
+        return await coro_fns[0]()
+"""
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which file defines the function `run_one_coro`?",
+        "Which file defines run_one_coro?",
+        "Which file defines the function runOneCoro?",
+    ],
+)
+def test_a_file_header_is_not_about_a_question_naming_a_code_identifier(question):
+    """Measured on the bench's code task (seed 7): a leaf answered "base_futures.py" and quoted
+    the file's header line, which holds none of the question's identifier, and was verified:
+    a code identifier, lower case or not, is a name the passage must hold."""
+    verdict = check(open_context(SOURCE), reply(True, "base_futures.py", []), question)
+    assert verdict.outcome == "found" and not verdict.verified
+
+
+def test_code_identifiers_are_names_of_a_question():
+    assert named_terms("Which file defines the function `run_one_coro`?") == ["run_one_coro"]
+    assert named_terms("Which functions call _format_callbacks?") == ["_format_callbacks"]
+    assert named_terms("What does getEventLoop return?") == ["geteventloop"]
+    assert named_terms("Which function splits a header line?") == []
+    # Word for word: a passage naming ``_waiter`` is not about ``_wait``.
+    question = "Which function calls `_wait` to wait for the futures?"
+    assert relevant(question, "    # wait for the futures: return await _wait(fs, timeout)")
+    assert not relevant(question, "    # wait for the futures: waiter = self._waiter = None")
 
 
 @pytest.mark.parametrize(
