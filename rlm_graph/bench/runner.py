@@ -13,6 +13,8 @@ import importlib.util
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlm_graph.bench import report
@@ -166,30 +168,11 @@ async def arun_bench(
     progress: BenchProgress | None = None,
 ) -> BenchResult:
     """The async form of :func:`run_bench` (same arguments)."""
-    # Everything a user can get wrong is checked before a model starts.
-    task_names = parse_tasks(tasks)
-    method_names = parse_methods(methods)
-    length_specs = parse_lengths(lengths)
-    check_needles(needles)
-    if samples < 1:
-        raise BenchInputError(f"--samples must be at least 1, got {samples}")
-    if "retrieve" in method_names and importlib.util.find_spec("bm25s") is None:
-        raise BenchInputError(f"the retrieve method needs bm25s: {RETRIEVE_EXTRA}")
-    if plot is not None:
-        report.check_plotting()
-    out_path = report.check_out_path(out) if out is not None else None
-    if resume and out_path is None:
-        raise BenchInputError("--resume needs --out: the results file to go on from")
-    text = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
-    if "count" in task_names and not sentences(text):
-        raise BenchInputError(f"corpus {text.name} has no sentences or lines to make records of")
-    if "per-part" in task_names:
-        check_parts(text)
-    code_tree: CodeTree | None = None
-    if "code" in task_names:
-        code_tree = (
-            code_corpus if isinstance(code_corpus, CodeTree) else load_code_corpus(code_corpus)
-        )
+    inputs = _checked_inputs(
+        tasks, lengths, methods, samples, needles, plot, out, resume, corpus, code_corpus
+    )
+    task_names, method_names, length_specs = inputs.tasks, inputs.methods, inputs.lengths
+    text, code_tree, out_path = inputs.corpus, inputs.code_tree, inputs.out_path
     progress = progress or BenchProgress(enabled=not quiet)
 
     from rlm_graph.models import resolve_model
@@ -258,13 +241,7 @@ async def arun_bench(
                             continue  # measured by the run this one resumes
                         setup = cold_start(setup)
                         what = f"{task} {label} {method} sample {index + 1}/{samples}"
-                        async with progress.running(what) as watch:
-                            began = time.perf_counter()
-                            try:
-                                outcome = await run_method(method, setup, sample, watch)
-                            except Exception as exc:  # noqa: BLE001 - a failed run is data
-                                outcome = MethodOutcome(status="error", error=_error_text(exc))
-                            seconds = time.perf_counter() - began
+                        outcome, seconds = await _measure(method, setup, sample, progress, what)
                         row = _result(sample, label, method, samples, outcome, seconds)
                         result.samples.append(row)
                         result.rows = aggregate(result.samples)
@@ -284,6 +261,78 @@ async def arun_bench(
     if plot is not None:
         report.plot(result, plot)
     return result
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What a bench run was asked for, checked before any model starts."""
+
+    tasks: list[str]
+    methods: list[str]
+    lengths: list[Any]
+    corpus: Corpus
+    code_tree: CodeTree | None
+    out_path: Path | None
+
+
+def _checked_inputs(
+    tasks: str | Iterable[str] | None,
+    lengths: str | int | Iterable[str | int] | None,
+    methods: str | Iterable[str] | None,
+    samples: int,
+    needles: int,
+    plot: str | os.PathLike[str] | None,
+    out: str | os.PathLike[str] | None,
+    resume: bool,
+    corpus: str | os.PathLike[str] | Corpus | None,
+    code_corpus: str | os.PathLike[str] | CodeTree | None,
+) -> _Inputs:
+    # Everything a user can get wrong is checked before a model starts.
+    task_names = parse_tasks(tasks)
+    method_names = parse_methods(methods)
+    length_specs = parse_lengths(lengths)
+    check_needles(needles)
+    if samples < 1:
+        raise BenchInputError(f"--samples must be at least 1, got {samples}")
+    if "retrieve" in method_names and importlib.util.find_spec("bm25s") is None:
+        raise BenchInputError(f"the retrieve method needs bm25s: {RETRIEVE_EXTRA}")
+    if plot is not None:
+        report.check_plotting()
+    out_path = report.check_out_path(out) if out is not None else None
+    if resume and out_path is None:
+        raise BenchInputError("--resume needs --out: the results file to go on from")
+    text = corpus if isinstance(corpus, Corpus) else load_corpus(corpus)
+    if "count" in task_names and not sentences(text):
+        raise BenchInputError(f"corpus {text.name} has no sentences or lines to make records of")
+    if "per-part" in task_names:
+        check_parts(text)
+    code_tree: CodeTree | None = None
+    if "code" in task_names:
+        code_tree = (
+            code_corpus if isinstance(code_corpus, CodeTree) else load_code_corpus(code_corpus)
+        )
+
+    return _Inputs(
+        tasks=task_names,
+        methods=method_names,
+        lengths=length_specs,
+        corpus=text,
+        code_tree=code_tree,
+        out_path=out_path,
+    )
+
+
+async def _measure(
+    method: str, setup: MethodSetup, sample: TaskSample, progress: BenchProgress, what: str
+) -> tuple[MethodOutcome, float]:
+    """One method on one sample, timed; a run that fails is data (an error outcome)."""
+    async with progress.running(what) as watch:
+        began = time.perf_counter()
+        try:
+            outcome = await run_method(method, setup, sample, watch)
+        except Exception as exc:  # noqa: BLE001 - a failed run is data
+            outcome = MethodOutcome(status="error", error=_error_text(exc))
+        return outcome, time.perf_counter() - began
 
 
 def run_bench(**kwargs: Any) -> BenchResult:
