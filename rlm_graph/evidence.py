@@ -503,8 +503,12 @@ _ECHO_SHARE = 0.8
 
 def echoes(answer: str, question: str) -> bool:
     """Whether ``answer`` only repeats the question (or an instruction in it): nearly all its
-    words are the question's. An echo is never an answer, whatever it quotes. One word of the
-    question answers only a question that offers a choice ("Mars or Venus?")."""
+    words are the question's; or it quotes text this system wrote for the model (a note, an
+    instruction: :func:`repeats_system_text`). An echo is never an answer, whatever it
+    quotes. One word of the question answers only a question that offers a choice ("Mars or
+    Venus?")."""
+    if repeats_system_text(answer):
+        return True
     words = words_of(answer)
     if not words or not question.strip():
         return False
@@ -512,6 +516,38 @@ def echoes(answer: str, question: str) -> bool:
         return False  # a choice the question offers
     asked = set(words_of(question))
     return sum(1 for w in words if holds_word(asked, w)) / len(words) >= _ECHO_SHARE
+
+
+# A run of this many words of one of our own texts, in an answer, is that text copied.
+_SYSTEM_RUN_WORDS = 6
+
+
+def _system_runs() -> list[str]:
+    """The literal runs of every text the model is shown (``prompts.py``'s strings, cut at
+    their ``{fields}``, lines and sentences), normalised, each at least ``_SYSTEM_RUN_WORDS``
+    words long."""
+    if not _SYSTEM_RUN_CACHE:
+        for value in vars(prompts).values():
+            if isinstance(value, str):
+                # Each sentence or line of it on its own: a model copies one, not the text.
+                for piece in re.split(r"\{[^{}]*\}|\n|(?<=[.;!?])\s", value):
+                    run = " ".join(piece.casefold().split())
+                    if len(run.split()) >= _SYSTEM_RUN_WORDS:
+                        _SYSTEM_RUN_CACHE.append(run)
+    return _SYSTEM_RUN_CACHE
+
+
+_SYSTEM_RUN_CACHE: list[str] = []
+
+
+def repeats_system_text(answer: str) -> bool:
+    """Whether ``answer`` copies a run of words from a text this system wrote for the model
+    (measured on the 0.5B: a count question answered "18 CALLs repeat earlier calls (same
+    question, same target); their results are above", a note it had been shown)."""
+    text = " ".join(answer.casefold().split())
+    if len(text.split()) < _SYSTEM_RUN_WORDS:
+        return False
+    return any(run in text for run in _system_runs())
 
 
 def says(answer: str, passage_text: str, *, open_task: bool = False) -> bool:

@@ -10,7 +10,16 @@ import pytest
 
 from rlm_graph import prompts
 from rlm_graph.context import open_context
-from rlm_graph.evidence import check, locate, named_terms, parse_reply, relevant, rewords
+from rlm_graph.evidence import (
+    check,
+    echoes,
+    locate,
+    named_terms,
+    parse_reply,
+    relevant,
+    repeats_system_text,
+    rewords,
+)
 from rlm_graph.graph.findings import citations, render_findings
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, is_reduce_prompt, leaf_text
@@ -837,3 +846,16 @@ def test_a_part_line_whose_answer_has_a_semicolon_of_its_own_is_backed():
     final = "Part 1: It must be last; it matches any exception."
     assert citations(final, findings, PER_PART_QUESTION)
     assert not citations("Part 1: It must be first; it matches any exception.", findings, "")
+
+
+def test_an_answer_copying_a_note_of_ours_repeats_system_text():
+    note = prompts.REPEATED_CALLS.format(count=18).removeprefix("note: ")
+    assert repeats_system_text(note) and echoes(note, "How many records have label invoice?")
+    assert repeats_system_text(f"The answer: {prompts.FORCE_REASON_STALLED} Sorry.")
+    assert not repeats_system_text("The vault access code is 7391-ALPHA, as the note says.")
+    # Other people's prose is not taken for ours: no sentence of Python's help text is.
+    import pydoc_data.topics
+
+    text = "\n".join(pydoc_data.topics.topics.values())
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6]
+    assert len(sentences) > 2000 and not any(map(repeats_system_text, sentences))

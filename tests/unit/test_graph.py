@@ -692,6 +692,24 @@ async def test_a_forced_placeholder_final_ends_with_the_findings_not_the_placeho
     assert result.status == "done" and result.answer == "7391-ALPHA" and result.grounded
 
 
+async def test_a_final_that_copies_a_note_it_was_shown_is_not_an_answer(haystack):
+    # Measured on the 0.5B (bench count, seed 7): the answer to "how many records ..." was
+    # the note "18 CALLs repeat earlier calls (same question, same target); their results are
+    # above", reported done.
+    note = prompts.REPEATED_CALLS.format(count=18).removeprefix("note: ")
+    seen = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return f'FINAL("{note}")' if turn == 0 else 'FINAL("133")'
+
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "How many records have label invoice?", "context": haystack}
+    )
+    assert prompts.FINAL_PLACEHOLDER in seen[1]
+    assert result.status == "done" and result.answer == "133"
+
+
 async def test_many_out_of_range_calls_read_as_one_line(haystack):
     # The 0.5B planner went on writing CALLs past the last chunk; 26 error lines drowned the
     # one verified finding, and the model copied the errors back.
