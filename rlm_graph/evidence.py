@@ -12,6 +12,7 @@ caught by this check instead of winning by being first. A reply that is not in t
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from typing import TYPE_CHECKING, Any, Literal
@@ -522,22 +523,20 @@ def echoes(answer: str, question: str) -> bool:
 _SYSTEM_RUN_WORDS = 6
 
 
-def _system_runs() -> list[str]:
+@functools.cache
+def _system_runs() -> tuple[str, ...]:
     """The literal runs of every text the model is shown (``prompts.py``'s strings, cut at
     their ``{fields}``, lines and sentences), normalised, each at least ``_SYSTEM_RUN_WORDS``
     words long."""
-    if not _SYSTEM_RUN_CACHE:
-        for value in vars(prompts).values():
-            if isinstance(value, str):
-                # Each sentence or line of it on its own: a model copies one, not the text.
-                for piece in re.split(r"\{[^{}]*\}|\n|(?<=[.;!?])\s", value):
-                    run = " ".join(piece.casefold().split())
-                    if len(run.split()) >= _SYSTEM_RUN_WORDS:
-                        _SYSTEM_RUN_CACHE.append(run)
-    return _SYSTEM_RUN_CACHE
-
-
-_SYSTEM_RUN_CACHE: list[str] = []
+    runs = []
+    for value in vars(prompts).values():
+        if isinstance(value, str):
+            # Each sentence or line of it on its own: a model copies one, not the text.
+            for piece in re.split(r"\{[^{}]*\}|\n|(?<=[.;!?])\s", value):
+                run = " ".join(piece.casefold().split())
+                if len(run.split()) >= _SYSTEM_RUN_WORDS:
+                    runs.append(run)
+    return tuple(runs)
 
 
 def repeats_system_text(answer: str) -> bool:

@@ -539,9 +539,10 @@ class _Cells:
 
 
 def _code_key(code: str) -> str:
-    """A cell's code with its indentation-free layout and blank lines left out, hashed: the
-    same program sent twice (comments are kept: a '#' may stand inside a string)."""
-    lines = (line.strip() for line in code.strip().splitlines())
+    """A cell's code with trailing spaces and blank lines left out, hashed: the same program
+    sent twice. Indentation is kept (it is part of the program), and so are comments (a '#'
+    may stand inside a string)."""
+    lines = (line.rstrip() for line in code.strip("\n").splitlines())
     return hashlib.sha256("\n".join(line for line in lines if line).encode()).hexdigest()[:16]
 
 

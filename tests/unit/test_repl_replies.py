@@ -198,3 +198,13 @@ async def test_a_guess_on_the_last_turn_after_failed_code_ends_without_an_answer
     result = await repl_rlm(model, max_iterations=3).ainvoke(QUESTION)
     assert result.status == "budget_exhausted" and result.error == "planner turn limit reached"
     assert result.answer != "1"
+
+
+async def test_the_same_lines_indented_otherwise_are_another_program_and_run():
+    inside = cell("n = 0\nfor line in context.splitlines():\n    n += 1\n    assert n > 1")
+    after = cell("n = 0\nfor line in context.splitlines():\n    n += 1\nassert n > 1")
+    model = repl_model([inside, after, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    assert "AssertionError" in seen[1] and "cell 2 printed:" in seen[2]
+    assert result.status == "done" and result.answer == str(LINES)
