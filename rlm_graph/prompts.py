@@ -208,8 +208,8 @@ MAP_TASK = "{query}"
 # example's answer (or ``FINAL_VAR(name)``) into real replies. ``<answer>`` and ``<variable>``
 # cannot pass for an answer or a name; copied, they get a correction (protocol/repl.py).
 REPL_SYSTEM = """\
-You answer a question about a context that is too long to read at once. You work in a Python \
-REPL: write code in ```repl blocks; you see only what the code prints.
+You answer a question about a context that is too long for you to read, but not for code. You \
+work in a Python REPL: write code in ```repl blocks; you see only what the code prints.
 
 In the REPL:
 - `context` is a variable that already holds the whole context as a str (for a folder: a dict \
@@ -236,8 +236,16 @@ Question: {query}
 {earlier}{description}
 Budget: {budget}
 You have seen only the beginning of `context`. Write a ```repl block of Python that works out \
-the answer from the whole `context` variable, checking every condition the question sets, and \
-prints it."""
+the answer from the whole `context` variable ({scope}), checking every condition the question \
+sets, and prints it."""
+
+# How the first cell reaches all of ``context``: without it, the 1.5B model sliced the text at
+# line numbers it guessed ("the relevant part starts around line 1000") in 6 of 6 first cells.
+REPL_SCOPE_TEXT = (
+    "loop over every line of `context.splitlines()`, or over consecutive slices of it for "
+    "llm_query; do not slice it at guessed line numbers"
+)
+REPL_SCOPE_FILES = "loop over every file of `context.items()`; do not guess which files matter"
 
 # The way to answer comes first and stands apart from code: the 1.5B model printed the right
 # count, then wrote "# The answer is 1" inside a repl block six turns running.

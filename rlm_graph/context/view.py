@@ -54,6 +54,11 @@ class ContextView:
     def kind(self) -> str:
         return self.store.kind
 
+    @property
+    def whole_folder(self) -> bool:
+        """The view is a whole folder (the REPL's ``context`` is then file name -> text)."""
+        return self.kind == "dir" and self.start == 0 and self.end == self.store.size
+
     def approx_tokens(self, chunking: Chunking | None = None) -> int:
         return (chunking or _DEFAULT).tokens(self.size)
 

@@ -174,7 +174,7 @@ def sessions_of(rt: RLMRuntime) -> ReplSessions:
 
 def context_value(view: ContextView) -> ContextValue:
     """``context`` as the code sees it: the text, or a whole folder as file name -> text."""
-    if view.kind == "dir" and view.start == 0 and view.end == view.store.size:
+    if view.whole_folder:
         return {f.path: view.text(f.start, f.end) for f in view.files()}
     return view.text()
 
@@ -251,6 +251,7 @@ class _Cells:
     calls_made: int = 0
     ok_cells: int = 0
     failed_cells: dict[str, str] = field(default_factory=dict)
+    code_final: str | None = None  # what a cell that ran without an error gave FINAL(...)
     ended: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -320,6 +321,11 @@ class _Cells:
                 )
                 if outcome.error is None:
                     self.ok_cells += 1
+                    if outcome.final is not None:
+                        # The code answered with what it computed: the reply's other cells
+                        # and its written FINAL give way to it.
+                        self.code_final = outcome.final
+                        self.cells = []
                 elif code is not None:
                     self.failed_cells[_code_key(code)] = _last_line(outcome.error)
                 outcome, code = None, None
@@ -366,7 +372,9 @@ class _Cells:
     async def _final(self) -> None:
         """The reply's FINAL / FINAL_VAR, once its cells have run."""
         turn = self.state.repl_turn
-        answer = await self._final_answer(turn)
+        answer = self.code_final
+        if answer is None:
+            answer = await self._final_answer(turn)
         if answer is not None:
             answer = redact(strip_marks(answer)) or ""
             if not answer or echoes(answer, self.state.query):

@@ -27,7 +27,7 @@ MAX_LISTED_FILES = 20
 
 def describe_context(view: ContextView) -> str:
     """What ``context`` is inside the REPL: its type, size and a preview (a folder: its files)."""
-    if view.kind == "dir" and view.start == 0 and view.end == view.store.size:
+    if view.whole_folder:
         files = view.files()
         lines = [f"`context` is a dict of {len(files):,} files (file name -> text):"]
         lines.extend(f"  {f.path!r}: {f.size:,} chars" for f in files[:MAX_LISTED_FILES])
@@ -54,6 +54,7 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
             query=step.query,
             earlier=step.earlier_turns(),
             description=describe_context(step.view),
+            scope=prompts.REPL_SCOPE_FILES if step.view.whole_folder else prompts.REPL_SCOPE_TEXT,
             budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})

@@ -5,6 +5,7 @@ implementation on pydantic-monty. See docs/repl-sandbox.md for what it guarantee
 """
 
 from rlm_graph.repl.models import (
+    ANSWER_FUNCTIONS,
     SUB_CALL_FUNCTIONS,
     CallError,
     CellOutcome,
@@ -18,6 +19,7 @@ from rlm_graph.repl.sandbox import Sandbox, SandboxBusyError, SandboxSession, Va
 from rlm_graph.repl.state import SandboxStateError, SessionState
 
 __all__ = [
+    "ANSWER_FUNCTIONS",
     "SUB_CALL_FUNCTIONS",
     "CallError",
     "CellOutcome",

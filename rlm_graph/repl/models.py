@@ -23,6 +23,12 @@ SUB_CALL_FUNCTIONS: tuple[str, ...] = (
     "rlm_query_batched",
 )
 
+# The code's own way to answer: ``FINAL(value)`` (or ``FINAL_VAR(value)``) called in a cell
+# records ``value`` as the cell's answer and returns None. Small models write
+# ``print(FINAL(count))`` inside their code (the 1.5B: in most first cells); as a function,
+# the value the code computed is the answer instead of a NameError.
+ANSWER_FUNCTIONS: tuple[str, ...] = ("FINAL", "FINAL_VAR")
+
 # What can end a cell badly, so the caller can react without parsing the message:
 # "exception" and "syntax" are the model's own errors (the session is intact);
 # "timeout", "memory" and "crash" are limits or a dead worker (the session was rolled back).
@@ -115,7 +121,11 @@ class CellOutcome(BaseModel):
     pending: list[PendingCall] = Field(default_factory=list)
     """The sub-calls to answer before the cell can go on; empty unless ``status == "paused"``."""
 
-    @field_validator("output", "result", "error")
+    final: str | None = None
+    """The value the cell's code gave ``FINAL(...)`` / ``FINAL_VAR(...)``, as text (the last
+    such call wins); None when it called neither."""
+
+    @field_validator("output", "result", "error", "final")
     @classmethod
     def _no_secrets(cls, text: str | None) -> str | None:
         # Whatever a sandbox produced, no known secret leaves it: this text goes to the model,

@@ -6,6 +6,8 @@ Each session holds one worker. The host drives every cell step by step (``feed_s
 - calls to ``llm_query`` / ``llm_query_batched`` / ``rlm_query`` / ``rlm_query_batched`` stop
   the cell; the call becomes ``PendingCall`` records and the cell waits for ``resume``.
   A batched call is one suspension with many items, so all its sub-calls are pending at once;
+- ``FINAL(value)`` / ``FINAL_VAR(value)`` record ``value`` (as text) as the cell's answer and
+  return None, without stopping the cell;
 - any other call to an undefined function, and any undefined name, is answered with NameError;
 - every OS call (open, os.environ, os.getenv, Path.read_text, unknown imports, ...) is refused
   with monty's default answer (PermissionError, RuntimeError, ModuleNotFoundError);
@@ -24,6 +26,7 @@ from typing import Any
 import pydantic_monty as pm
 
 from rlm_graph.repl.models import (
+    ANSWER_FUNCTIONS,
     SUB_CALL_FUNCTIONS,
     CallError,
     CellOutcome,
@@ -47,6 +50,8 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "llm_query_batched": ("prompts",),
     "rlm_query": ("task", "text"),
     "rlm_query_batched": ("items",),
+    "FINAL": ("answer",),
+    "FINAL_VAR": ("answer",),
 }
 
 
@@ -58,7 +63,7 @@ def _placeholder(*_args: Any, **_kwargs: Any) -> None:
     raise RuntimeError("sub-calls are answered through resume()")
 
 
-_EXTERNALS = dict.fromkeys(SUB_CALL_FUNCTIONS, _placeholder)
+_EXTERNALS = dict.fromkeys(SUB_CALL_FUNCTIONS + ANSWER_FUNCTIONS, _placeholder)
 
 
 class MontySandbox:
@@ -135,6 +140,7 @@ class MontySandbox:
                 session._output = OutputBuffer(
                     limits.output_chars, text=paused.output, cut=paused.output_cut_chars
                 )
+                session._final = paused.final
                 snapshot = await session._checkout.load_snapshot(
                     saved.dump, print_callback=session._output.write, external_lookup=_EXTERNALS
                 )
@@ -188,6 +194,7 @@ class MontySession:
         self._idle_dump: bytes = b""
         self._paused: tuple[pm.AsyncFunctionSnapshot, PausedCell] | None = None
         self._output = OutputBuffer(limits.output_chars)
+        self._final: str | None = None  # what the running cell gave FINAL(...), if anything
 
     @property
     def paused(self) -> bool:
@@ -205,6 +212,7 @@ class MontySession:
         self._require(paused=False)
         self._cell += 1
         self._output = OutputBuffer(self._limits.output_chars)
+        self._final = None
         return await self._guard(
             self._checkout.feed_start(
                 code, print_callback=self._output.write, external_lookup=_EXTERNALS
@@ -251,6 +259,7 @@ class MontySession:
                     **paused.model_dump(),
                     "output": self._output.text,
                     "output_cut_chars": self._output.cut,
+                    "final": self._final,
                 }
             )
             saved = SessionState(
@@ -311,6 +320,14 @@ class MontySession:
             elif isinstance(step, pm.AsyncFunctionSnapshot):
                 if step.is_os_function:
                     step = await step.resume_not_handled()  # refused: no OS access
+                elif step.object_id is None and step.function_name in ANSWER_FUNCTIONS:
+                    try:
+                        value = _bind(step.function_name, step.args, step.kwargs)["answer"]
+                    except TypeError as exc:
+                        step = await step.resume({"exc_type": "TypeError", "message": str(exc)})
+                        continue
+                    self._final = value if isinstance(value, str) else str(value)
+                    step = await step.resume({"return_value": None})
                 elif step.object_id is None and step.function_name in _PARAMS:
                     try:
                         paused = self._pause(step)
@@ -327,6 +344,7 @@ class MontySession:
                         output=self._output.text,
                         output_cut_chars=self._output.cut,
                         pending=list(paused.pending),
+                        final=self._final,
                     )
                 else:
                     message = f"name {step.function_name!r} is not defined"
@@ -396,6 +414,7 @@ class MontySession:
             result=shown,
             error=None if error is None else _cap_tail(error, self._limits.error_chars),
             error_kind=kind,
+            final=self._final,
         )
 
     async def _rolled_back(self, error: str, kind: ErrorKind) -> CellOutcome:

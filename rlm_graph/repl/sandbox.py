@@ -3,7 +3,8 @@
 A sandbox runs the model's code cells in a session that keeps its variables between cells,
 with ``context`` bound to the run's context. A cell either finishes (output, error) or pauses
 at sub-calls (``llm_query``, ``llm_query_batched``, ``rlm_query``, ``rlm_query_batched``);
-the host answers them and the same cell goes on. A session's state serialises to bytes at any
+the host answers them and the same cell goes on. ``FINAL(value)`` / ``FINAL_VAR(value)`` called by
+the code set the outcome's ``final`` (the code's own answer) and the cell goes on. A session's state serialises to bytes at any
 point between calls, so a crash between a pause and its answers loses nothing.
 
 ``MontySandbox`` implements this on pydantic-monty; a container runtime can replace it by

@@ -44,12 +44,13 @@ class PausedCell(BaseModel):
     pending: list[PendingCall]
     output: str = ""
     output_cut_chars: int = 0
+    final: str | None = None  # the answer the cell's code gave FINAL(...) before it paused
 
-    @field_validator("output")
+    @field_validator("output", "final")
     @classmethod
-    def _no_secrets(cls, text: str) -> str:
+    def _no_secrets(cls, text: str | None) -> str | None:
         # The output so far of a paused cell is stored in the checkpoint with the dump.
-        return redact(text) or ""
+        return None if text is None else redact(text) or ""
 
 
 Segment = tuple[Literal["b", "ctx"], str | int]

@@ -74,7 +74,10 @@ def test_final_with_a_bare_name_in_prose_may_mean_a_variable():
 def test_no_example_in_the_repl_prompts_can_be_copied_as_an_answer():
     texts = [
         prompts.REPL_SYSTEM.format(sub_tokens="1,000"),
-        prompts.REPL_FIRST_TURN.format(query="q", earlier="", description="d", budget="b"),
+        prompts.REPL_FIRST_TURN.format(
+            query="q", earlier="", description="d", scope=prompts.REPL_SCOPE_TEXT, budget="b"
+        ),
+        prompts.REPL_SCOPE_FILES,
         prompts.REPL_OBSERVATIONS.format(observations="o", budget="b"),
         prompts.REPL_FORCE_FINAL.format(reason="r"),
     ]
@@ -208,3 +211,36 @@ async def test_the_same_lines_indented_otherwise_are_another_program_and_run():
     seen = transcripts(model)
     assert "AssertionError" in seen[1] and "cell 2 printed:" in seen[2]
     assert result.status == "done" and result.answer == str(LINES)
+
+
+async def test_final_called_inside_the_code_answers_with_what_the_code_computed():
+    computed = cell("n = len(context.splitlines())\nprint(FINAL(n))")
+    model = repl_model([computed, "FINAL(1)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    assert result.status == "done" and result.answer == str(LINES)
+    assert result.usage.model_calls == 1
+
+
+async def test_final_inside_code_that_then_fails_is_not_taken():
+    broken = cell("n = len(context.splitlines())\nFINAL(n)\nprint(undefined_name)")
+    model = repl_model([broken, COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    assert "NameError" in transcripts(model)[1]
+    assert result.status == "done" and result.answer == str(LINES)
+    assert result.usage.model_calls == 3
+
+
+async def test_the_first_turn_says_how_to_reach_all_of_the_context(tmp_path):
+    # The 1.5B sliced the text at line numbers it guessed in 6 of 6 first cells until told how
+    # to reach all of it: a text's every line, a folder's every file.
+    model = repl_model([COUNT_CELL, "FINAL_VAR(n)"])
+    await repl_rlm(model).ainvoke(QUESTION)
+    first = transcripts(model)[0]
+    assert prompts.REPL_SCOPE_TEXT in first and prompts.REPL_SCOPE_FILES not in first
+    (tmp_path / "a.log").write_text(LOG)
+    (tmp_path / "b.log").write_text(LOG)
+    model = repl_model([cell("n = len(context)\nprint(n)"), "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke({"query": "How many files?", "context": str(tmp_path)})
+    first = transcripts(model)[0]
+    assert prompts.REPL_SCOPE_FILES in first and prompts.REPL_SCOPE_TEXT not in first
+    assert result.answer == "2"

@@ -99,6 +99,40 @@ async def test_read_variable_for_final_var(session):
         await session.read_variable("n; import os")
 
 
+# -- the code's own answer --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call", ["FINAL", "FINAL_VAR"])
+async def test_final_called_in_code_is_the_cells_answer_and_the_cell_goes_on(session, call):
+    # Small models write ``print(FINAL(n))`` inside their code: the value is the answer.
+    code = f"n = len(context.splitlines())\nprint({call}(n))\nprint('after')"
+    out = await finished(session, code)
+    assert out.ok and out.final == "3" and out.output == "None\nafter\n"
+    # The last call wins; a str is the answer as it is; the next cell starts without one.
+    out = await finished(session, "FINAL(1)\nFINAL('gamma 42')")
+    assert out.final == "gamma 42"
+    assert (await finished(session, "x = 1")).final is None
+
+
+async def test_final_with_wrong_arguments_is_a_type_error_in_the_cell(session):
+    out = await finished(session, "FINAL(1, 2)")
+    assert out.final is None and "TypeError" in (out.error or "")
+
+
+async def test_a_final_before_a_pause_survives_in_bytes():
+    async with MontySandbox() as first:
+        s = await first.start("alpha\n", FAST)
+        paused = await s.run("FINAL(len(context))\nnote = llm_query('why?')")
+        assert paused.status == "paused" and paused.final == "6"
+        state = await s.state()
+        await s.close()
+    async with MontySandbox() as second:
+        s = await second.restore(state, "alpha\n")
+        done = await s.resume({p.id: "because" for p in s.pending})
+        assert done.ok and done.final == "6"
+        await s.close()
+
+
 # -- sub-calls ---------------------------------------------------------------------------------
 
 
