@@ -497,6 +497,12 @@ REPL_SAME_FAILED_CODE = (
     "not run: this is the same code as a cell that already failed with {error}. Running it "
     "again fails the same way: change the line that failed"
 )
+# A cell that assigns to ``context`` is not run: the 0.5B pasted the preview it was shown in as
+# ``context = """..."""``, and the 1.5B cut it down (``context = context.split('\n')[1000:1200]``).
+REPL_CONTEXT_ASSIGNED = (
+    "not run: your code assigns to `context`, which already holds the whole text. Remove that "
+    "assignment and read `context` as it is, for example `lines = context.splitlines()`"
+)
 REPL_NO_SUCH_VARIABLE = "no variable {name!r} is set"
 # Which variables the code set, after a FINAL_VAR (or FINAL(name)) that names none of them.
 REPL_NO_VARIABLES = (

@@ -303,6 +303,10 @@ class _Cells:
                 if not self.cells:
                     break
                 code = self.cells.pop(0)
+                if CONTEXT_NAME in assigned_names(code):
+                    text = prompts.REPL_CONTEXT_ASSIGNED
+                    self.observe(prompts.REPL_NOT_RUN_LABEL, text, failed=True)
+                    continue
                 if (error := self.failed_cells.get(_code_key(code))) is not None:
                     # Small models at temperature 0 send the same failing cell turn after
                     # turn (measured on the 1.5B: six times); running it again teaches
@@ -544,6 +548,9 @@ class _Cells:
         return prompts.SUBCALL_TOO_LONG.format(
             what=what, tokens=self.rt.slice_tokens(size), window=self.rt.leaf_window_tokens
         )
+
+
+CONTEXT_NAME = "context"  # the variable that holds the whole context in the REPL
 
 
 def _code_key(code: str) -> str:

@@ -253,7 +253,7 @@ async def test_a_cell_reaching_for_a_file_is_told_the_text_is_in_context():
     now says where the text is. A cell's own other errors get no such note."""
     model = repl_model(
         [
-            cell("with open('context.txt') as f:\n    context = f.read()"),
+            cell("with open('context.txt') as f:\n    text = f.read()"),
             cell("x = 1 / 0"),
             cell("total = len(context.splitlines())"),
             "FINAL_VAR(total)",
@@ -264,6 +264,25 @@ async def test_a_cell_reaching_for_a_file_is_told_the_text_is_in_context():
     seen = transcripts(model)
     assert prompts.REPL_NO_FILES_HINT in seen[1]
     assert "ZeroDivisionError" in seen[2] and prompts.REPL_NO_FILES_HINT not in seen[2]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        'context = """Record 1 | pasted from the preview"""\nprint(len(context))',
+        "context = context.splitlines()[1000:1200]\nprint(len(context))",
+        "with open('context.txt') as f:\n    context = f.read()",
+    ],
+)
+async def test_a_cell_assigning_to_context_is_not_run_and_says_why(code):
+    # Small models replace the text they were given (pasting the preview in, cutting it to
+    # lines they guess): such a cell is refused, and `context` stays whole for the next one.
+    model = repl_model([cell(code), cell("total = len(context.splitlines())"), "FINAL_VAR(total)"])
+    result = await repl_rlm(model).ainvoke({"query": "How many lines?", "context": LOG})
+    seen = transcripts(model)
+    assert prompts.REPL_CONTEXT_ASSIGNED in seen[1] and "cell 1" not in seen[1]
+    assert "cell 1 printed:" in seen[2]  # the refused cell never ran
+    assert result.status == "done" and result.answer == "400"
 
 
 async def test_a_reply_without_code_is_told_and_variables_persist_across_turns():
