@@ -70,6 +70,7 @@ from rlm_graph.protocol.repl import (
     parse_repl,
 )
 from rlm_graph.repl import (
+    CONTEXT_VARIABLE,
     CallError,
     CellOutcome,
     ContextValue,
@@ -303,7 +304,7 @@ class _Cells:
                 if not self.cells:
                     break
                 code = self.cells.pop(0)
-                if CONTEXT_NAME in assigned_names(code):
+                if CONTEXT_VARIABLE in assigned_names(code):
                     text = prompts.REPL_CONTEXT_ASSIGNED
                     self.observe(prompts.REPL_NOT_RUN_LABEL, text, failed=True)
                     continue
@@ -548,9 +549,6 @@ class _Cells:
         return prompts.SUBCALL_TOO_LONG.format(
             what=what, tokens=self.rt.slice_tokens(size), window=self.rt.leaf_window_tokens
         )
-
-
-CONTEXT_NAME = "context"  # the variable that holds the whole context in the REPL
 
 
 def _code_key(code: str) -> str:

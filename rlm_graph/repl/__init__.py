@@ -6,6 +6,7 @@ implementation on pydantic-monty. See docs/repl-sandbox.md for what it guarantee
 
 from rlm_graph.repl.models import (
     ANSWER_FUNCTIONS,
+    CONTEXT_VARIABLE,
     SUB_CALL_FUNCTIONS,
     CallError,
     CellOutcome,
@@ -20,6 +21,7 @@ from rlm_graph.repl.state import SandboxStateError, SessionState
 
 __all__ = [
     "ANSWER_FUNCTIONS",
+    "CONTEXT_VARIABLE",
     "SUB_CALL_FUNCTIONS",
     "CallError",
     "CellOutcome",

@@ -23,6 +23,9 @@ SUB_CALL_FUNCTIONS: tuple[str, ...] = (
     "rlm_query_batched",
 )
 
+# The name the whole context is bound to in every session.
+CONTEXT_VARIABLE = "context"
+
 # The code's own way to answer: ``FINAL(value)`` (or ``FINAL_VAR(value)``) called in a cell
 # records ``value`` as the cell's answer and returns None. Small models write
 # ``print(FINAL(count))`` inside their code (the 1.5B: in most first cells); as a function,

@@ -27,6 +27,7 @@ import pydantic_monty as pm
 
 from rlm_graph.repl.models import (
     ANSWER_FUNCTIONS,
+    CONTEXT_VARIABLE,
     SUB_CALL_FUNCTIONS,
     CallError,
     CellOutcome,
@@ -112,7 +113,7 @@ class MontySandbox:
         try:
             # Bound once as a global; it stays for the session's life and is cut out of states.
             await session._checkout.feed_run(
-                "None", inputs={"context": context}, print_callback=OutputBuffer(0).write
+                "None", inputs={CONTEXT_VARIABLE: context}, print_callback=OutputBuffer(0).write
             )
             session._idle_dump = await session._checkout.dump()
         except BaseException:
