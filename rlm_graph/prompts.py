@@ -276,6 +276,26 @@ REPL_NO_FILES_HINT = (
     "open(...) lines and use `context` directly, for example `lines = context.splitlines()`.]"
 )
 
+# A cell sent again unchanged after it ran: the 0.5B sent the cell that printed the right
+# count back six turns running, shown its output and the FINAL line to write each time.
+FORCE_REASON_SAME_CELL = "You sent the same code again, so there is nothing more to compute."
+
+# The turn that must answer, in REPL mode: a fresh conversation with the question and the
+# latest work quoted, not the transcript, whose own replies the 0.5B copied code from to its
+# turn limit (the paper's reference implementation also asks for the answer apart).
+REPL_ANSWER_SYSTEM = """\
+You give the final answer to a question from work already done on a long text: Python code \
+that was run over the text, and what the code printed. You write no code."""
+REPL_ANSWER_NOW = """\
+Question: {query}
+
+The latest work (code, then what it printed):
+{work}
+
+{reason} Reply with one line: FINAL(...) holding the answer that the printed output gives."""
+REPL_WORK_CODE = "Code:\n{text}"
+REPL_WORK_OUTPUT = "Printed:\n{text}"
+
 REPL_FORCE_FINAL = """\
 {reason} Answer now: reply with one line outside any code block, FINAL(<answer>), or \
 FINAL_VAR(<variable>) for a variable your code set. No more code."""
@@ -497,11 +517,28 @@ REPL_SAME_FAILED_CODE = (
     "not run: this is the same code as a cell that already failed with {error}. Running it "
     "again fails the same way: change the line that failed"
 )
+# A cell that is the same code as the latest one that ran: not run again, its output shown.
+REPL_SAME_OK_CODE = (
+    "not run: this is the same code as your last cell, which printed:\n{printed}\n"
+    "Running it again prints the same. If that answers the question, reply with one line "
+    "FINAL(...) holding the answer; otherwise change the code"
+)
+REPL_SAME_OK_CODE_VALUE = (
+    "not run: this is the same code as your last cell, which printed:\n{printed}\n"
+    "Running it again prints the same. If that answers the question, reply with just this "
+    "line: FINAL({value}); otherwise change the code"
+)
 # A cell that assigns to ``context`` is not run: the 0.5B pasted the preview it was shown in as
 # ``context = """..."""``, and the 1.5B cut it down (``context = context.split('\n')[1000:1200]``).
 REPL_CONTEXT_ASSIGNED = (
     "not run: your code assigns to `context`, which already holds the whole text. Remove that "
     "assignment and read `context` as it is, for example `lines = context.splitlines()`"
+)
+# A cell that loads ``context`` from a file or a literal: those lines are taken off, the rest
+# runs (protocol/context_loads.py says why).
+REPL_CONTEXT_LOAD_SKIPPED = (
+    "note: `context` already holds the whole text (there are no files to open), so these lines "
+    "of your cell were not run: {lines}. The rest ran on `context` as it is"
 )
 REPL_NO_SUCH_VARIABLE = "no variable {name!r} is set"
 # Which variables the code set, after a FINAL_VAR (or FINAL(name)) that names none of them.

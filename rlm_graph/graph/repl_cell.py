@@ -59,6 +59,7 @@ from rlm_graph.graph.messages import (
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.graph.outcome import TURN_LIMIT, finish, gave_up, is_finished
 from rlm_graph.graph.state import CallState, RLMState
+from rlm_graph.protocol.context_loads import take_off_context_loads
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import (
     FINAL_IS_ERROR,
@@ -94,6 +95,8 @@ MAX_REFUSALS_PER_CELL = 20
 TASK_PREVIEW_CHARS = 200
 # Variables named back to a model whose FINAL_VAR names none it set.
 VARIABLES_LISTED = 8
+# A repeated cell's output this short, on one line, is offered back as FINAL(output).
+SHORT_OUTPUT_CHARS = 100
 
 # -- the sandbox and the live sessions ---------------------------------------------------------
 
@@ -252,7 +255,9 @@ class _Cells:
     calls_made: int = 0
     ok_cells: int = 0
     failed_cells: dict[str, str] = field(default_factory=dict)
+    last_ok_cell: dict[str, str] = field(default_factory=dict)
     code_final: str | None = None  # what a cell that ran without an error gave FINAL(...)
+    force_reason: str | None = None  # the next turn must answer, for this reason
     ended: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -284,6 +289,7 @@ class _Cells:
             calls_made=reads.calls_made,
             ok_cells=reads.repl_ok_cells,
             failed_cells=reads.repl_failed_cells,
+            last_ok_cell=reads.repl_last_ok_cell,
         )
 
     def observe(
@@ -304,6 +310,14 @@ class _Cells:
                 if not self.cells:
                     break
                 code = self.cells.pop(0)
+                loads = take_off_context_loads(code, CONTEXT_VARIABLE)
+                if loads.skipped:
+                    code = loads.code
+                    lines = ", ".join(f"`{line}`" for line in loads.skipped)
+                    self.observe(
+                        prompts.REPL_NOT_RUN_LABEL,
+                        prompts.REPL_CONTEXT_LOAD_SKIPPED.format(lines=lines),
+                    )
                 if CONTEXT_VARIABLE in assigned_names(code):
                     text = prompts.REPL_CONTEXT_ASSIGNED
                     self.observe(prompts.REPL_NOT_RUN_LABEL, text, failed=True)
@@ -314,6 +328,12 @@ class _Cells:
                     # nothing, so it is refused with the error it raised.
                     text = prompts.REPL_SAME_FAILED_CODE.format(error=error)
                     self.observe(prompts.REPL_NOT_RUN_LABEL, text, failed=True)
+                    continue
+                if (printed := self.last_ok_cell.get(_code_key(code))) is not None:
+                    # The 0.5B sends the cell that printed the right count again, turn after
+                    # turn, instead of answering: show what it printed and how to answer.
+                    self.observe(prompts.REPL_NOT_RUN_LABEL, _same_ok_cell_note(printed))
+                    self.force_reason = prompts.FORCE_REASON_SAME_CELL
                     continue
                 outcome = await self.session.run(code)
                 refusals = 0
@@ -326,6 +346,8 @@ class _Cells:
                 )
                 if outcome.error is None:
                     self.ok_cells += 1
+                    if code is not None:
+                        self.last_ok_cell = {_code_key(code): outcome.render()}
                     if outcome.final is not None:
                         # The code answered with what it computed: the reply's other cells
                         # and its written FINAL give way to it.
@@ -364,6 +386,8 @@ class _Cells:
             "calls_made": self.calls_made,
             "repl_ok_cells": self.ok_cells,
             "repl_failed_cells": self.failed_cells,
+            "repl_last_ok_cell": self.last_ok_cell,
+            **({"force_reason": self.force_reason} if self.force_reason else {}),
             "records": [_running_record(job, self.rt) for job in self.jobs],
             **self.ended,
         }
@@ -398,7 +422,7 @@ class _Cells:
                 self.ended = finish("done", answer)
                 return
         if turn.get("forced"):
-            self.ended = gave_up(self.state.raw, TURN_LIMIT)
+            self.ended = gave_up(self.state.raw, turn.get("forced_ending") or TURN_LIMIT)
 
     async def _final_answer(self, turn: dict[str, Any]) -> str | None:
         """The answer the reply gave, or None (and an error for the model) when it gave none
@@ -438,7 +462,8 @@ class _Cells:
         for entry in self.state.transcript:
             if entry.get("author") == "model":
                 for code in parse_repl(entry.get("text", "")).cells:
-                    names.extend(assigned_names(code))
+                    ran = take_off_context_loads(code, CONTEXT_VARIABLE).code
+                    names.extend(n for n in assigned_names(ran) if n != CONTEXT_VARIABLE)
         names = list(dict.fromkeys(reversed(names)))[:VARIABLES_LISTED]
         if not names:
             return prompts.REPL_NO_VARIABLES
@@ -559,6 +584,15 @@ def _code_key(code: str) -> str:
     return hashlib.sha256("\n".join(line for line in lines if line).encode()).hexdigest()[:16]
 
 
+def _same_ok_cell_note(printed: str) -> str:
+    """What a repeated cell is told: its output again, and the answer line when that output
+    is one short line (the code computed it; the model still has to give it)."""
+    value = printed.strip()
+    if "\n" in value or not value or len(value) > SHORT_OUTPUT_CHARS or value == "[no output]":
+        return prompts.REPL_SAME_OK_CODE.format(printed=printed)
+    return prompts.REPL_SAME_OK_CODE_VALUE.format(printed=printed, value=value)
+
+
 def _last_line(error: str) -> str:
     """The line of a traceback that says what went wrong (its last non-empty one)."""
     lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
@@ -654,7 +688,15 @@ async def resume_cells(
     folded = fold(merged, runtime)
     folded["child_results"] = Overwrite([])
     folded["repl_pending"] = []
-    carried = ("repl_state", "repl_cells", "calls_made", "repl_ok_cells", "repl_failed_cells")
+    carried = (
+        "repl_state",
+        "repl_cells",
+        "calls_made",
+        "repl_ok_cells",
+        "repl_failed_cells",
+        "repl_last_ok_cell",
+        "force_reason",
+    )
     for key in (*carried, "status", "answer", "error"):
         # What the cells ended with (grounding may have rewritten the answer: that stands).
         if key in step and key not in folded:

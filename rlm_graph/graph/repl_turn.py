@@ -16,13 +16,15 @@ from rlm_graph.graph.outcome import ForcedTurn, failed, gave_up
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol.message import strip_think
-from rlm_graph.protocol.repl import parse_repl
+from rlm_graph.protocol.repl import bare_value, parse_repl
 from rlm_graph.secrets import redact
 
 # Room left in the window for the planner's reply: code takes more than actions.
 REPL_REPLY_RESERVE_TOKENS = 1536
 PREVIEW_CHARS = 300
 MAX_LISTED_FILES = 20
+# The turn that must answer is shown this many of the latest replies with what they printed.
+ANSWER_NOW_EXCHANGES = 3
 
 
 def describe_context(view: ContextView) -> str:
@@ -63,12 +65,22 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
             {"author": "rlm", "text": prompts.REPL_FORCE_FINAL.format(reason=forced.reason)}
         )
 
-    system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
-    sent = fit_transcript(
-        system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS
-    )
+    if forced:
+        system = prompts.REPL_ANSWER_SYSTEM
+        asked = prompts.REPL_ANSWER_NOW.format(
+            query=step.query,
+            work=_latest_work(transcript, system, model.window_tokens),
+            reason=forced.reason,
+        )
+        messages = to_messages(system, [{"author": "rlm", "text": asked}])
+    else:
+        system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
+        sent = fit_transcript(
+            system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS
+        )
+        messages = to_messages(system, sent)
     events = step.turn_started("plan", iteration + 1)
-    reply = await call_model(rt, model, to_messages(system, sent), events=events)
+    reply = await call_model(rt, model, messages, events=events)
     update: dict[str, Any] = {
         **step.charged(reply.usage),
         "iteration": iteration + 1,
@@ -79,6 +91,8 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
     # Redacted before it is parsed: a key the model wrote never reaches the sandbox's state.
     text = redact(strip_think(reply.text).strip()) or ""
     turn = parse_repl(text)
+    if forced and not turn.has_final and not turn.cells and (value := bare_value(text)):
+        turn.final, turn.errors = value, []  # asked for the answer only, a bare value is one
     added.append({"author": "model", "text": text or "(empty reply)"})
     update.update(
         transcript=added,
@@ -90,12 +104,34 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
             "ran_code": bool(turn.cells),
             "errors": turn.errors,
             "forced": forced is not None,
+            "forced_ending": forced.ending if forced else None,
         },
     )
-    if forced and not turn.has_final:
-        # One chance to answer; a planner that still writes code is not going to.
-        update.update(repl_cells=[], **gave_up(state, forced.ending))
+    if forced:
+        update["force_reason"] = None  # taken: the turn after it (if any) plans again
+        if not turn.has_final:
+            # One chance to answer; a planner that still writes code is not going to.
+            update.update(repl_cells=[], **gave_up(state, forced.ending))
     return update
+
+
+def _latest_work(transcript: list[dict[str, str]], system: str, window_tokens: int) -> str:
+    """The latest replies' code and what it printed, as quoted text (not as the model's own
+    turns, which a small model copies), fitted to the window."""
+    entries: list[dict[str, str]] = []
+    for entry in transcript[1:]:  # the first is the opening prompt; the question is asked anew
+        if entry["author"] == "model":
+            cells = parse_repl(entry["text"]).cells
+            if cells:
+                text = prompts.REPL_WORK_CODE.format(text="\n".join(cells).rstrip())
+                entries.append({"author": "model", "text": text})
+        else:
+            # REPL_OBSERVATIONS: what ran, then the budget and the instructions for a free turn.
+            printed = entry["text"].split("\nBudget: ")[0].removeprefix("Output:\n")
+            entries.append({"author": "rlm", "text": prompts.REPL_WORK_OUTPUT.format(text=printed)})
+    latest = entries[-2 * ANSWER_NOW_EXCHANGES :]
+    fitted = fit_transcript(system, latest, window_tokens, REPL_REPLY_RESERVE_TOKENS)
+    return "\n\n".join(entry["text"] for entry in fitted) or prompts.NO_RESULTS
 
 
 __all__ = ["describe_context", "repl_planner_turn"]

@@ -135,6 +135,9 @@ class RLMState(RLMInput, total=False):
     # same code is not run again).
     repl_ok_cells: int
     repl_failed_cells: dict[str, str]
+    # The latest cell that ran without an error: its code key -> what it printed (one entry;
+    # the same code sent again is not run, its output is shown again).
+    repl_last_ok_cell: dict[str, str]
 
     # -- recurse ---------------------------------------------------------------------------
     child_results: Annotated[list[dict[str, Any]], add_child_results]  # ChildResult dumps
@@ -211,6 +214,7 @@ TURN_START: dict[str, Any] = {
     "repl_pending": [],
     "repl_ok_cells": 0,
     "repl_failed_cells": {},
+    "repl_last_ok_cell": {},
     "usage": {},
     "own_usage": {},
     "route": None,
@@ -362,6 +366,10 @@ class CallState:
     @property
     def repl_failed_cells(self) -> dict[str, str]:
         return dict(self._or("repl_failed_cells"))
+
+    @property
+    def repl_last_ok_cell(self) -> dict[str, str]:
+        return dict(self._or("repl_last_ok_cell"))
 
     @property
     def repl_pending(self) -> list[PendingSubcall]:

@@ -176,7 +176,7 @@ def _final_in_cell(code: str) -> _CellFinal:
     return _CellFinal(code=code)
 
 
-def _bare_value(text: str) -> str | None:
+def bare_value(text: str) -> str | None:
     """The reply itself when it is nothing but a short value (``42``, ``Paris``)."""
     value = text.strip()
     if not value or "\n" in value or "`" in value or len(value) > BARE_VALUE_CHARS:
@@ -213,7 +213,7 @@ def parse_repl(text: str) -> ReplTurn:
         turn.errors.append(FINAL_WITH_CODE)
         turn.final = None
     if not turn.cells and not turn.has_final and not turn.errors:
-        value = _bare_value(text)
+        value = bare_value(text)
         turn.errors.append(NO_CODE_ERROR if value is None else bare_value_error(value))
     return turn
 
@@ -276,6 +276,7 @@ __all__ = [
     "NO_CODE_ERROR",
     "ReplTurn",
     "assigned_names",
+    "bare_value",
     "bare_value_error",
     "is_placeholder",
     "looks_like_error",

@@ -17,7 +17,13 @@ REPL_HEAD = prompts.REPL_SYSTEM.split("{")[0]
 
 
 def is_repl_turn(messages: list[BaseMessage]) -> bool:
-    return content_text(messages[0].content).startswith(REPL_HEAD)
+    """A REPL planner turn: a free one, or one that must answer (a conversation of its own)."""
+    system = content_text(messages[0].content)
+    return system.startswith(REPL_HEAD) or is_answer_now(messages)
+
+
+def is_answer_now(messages: list[BaseMessage]) -> bool:
+    return content_text(messages[0].content) == prompts.REPL_ANSWER_SYSTEM
 
 
 def repl_model(

@@ -15,6 +15,7 @@ from rlm_graph.cli import build_parser
 from rlm_graph.errors import RLMError
 from rlm_graph.graph.builder import build_rlm_graph
 from rlm_graph.persistence import open_backend
+from rlm_graph.protocol.message import content_text
 from rlm_graph.protocol.repl import (
     FINAL_EXPRESSION_VAR,
     FINAL_WITH_CODE,
@@ -28,6 +29,7 @@ from tests.unit.repl_fakes import (
     ERRORS,
     LOG,
     cell,
+    is_answer_now,
     is_repl_turn,
     query_prompts,
     repl_model,
@@ -266,23 +268,64 @@ async def test_a_cell_reaching_for_a_file_is_told_the_text_is_in_context():
     assert "ZeroDivisionError" in seen[2] and prompts.REPL_NO_FILES_HINT not in seen[2]
 
 
-@pytest.mark.parametrize(
-    "code",
-    [
-        'context = """Record 1 | pasted from the preview"""\nprint(len(context))',
-        "context = context.splitlines()[1000:1200]\nprint(len(context))",
-        "with open('context.txt') as f:\n    context = f.read()",
-    ],
-)
-async def test_a_cell_assigning_to_context_is_not_run_and_says_why(code):
-    # Small models replace the text they were given (pasting the preview in, cutting it to
-    # lines they guess): such a cell is refused, and `context` stays whole for the next one.
+async def test_a_cell_cutting_context_down_is_not_run_and_says_why():
+    # The 1.5B cut the text to lines it guessed: that changes what the code reads, so the cell
+    # is refused, and `context` stays whole for the next one.
+    code = "context = context.splitlines()[1000:1200]\nprint(len(context))"
     model = repl_model([cell(code), cell("total = len(context.splitlines())"), "FINAL_VAR(total)"])
     result = await repl_rlm(model).ainvoke({"query": "How many lines?", "context": LOG})
     seen = transcripts(model)
     assert prompts.REPL_CONTEXT_ASSIGNED in seen[1] and "cell 1" not in seen[1]
     assert "cell 1 printed:" in seen[2]  # the refused cell never ran
     assert result.status == "done" and result.answer == "400"
+
+
+@pytest.mark.parametrize(
+    ("load", "skipped"),
+    [
+        ('context = """Record 1 | pasted from the preview"""', 'context = """Record 1 | pasted'),
+        ("with open('context.txt') as f:\n    context = f.read()", "with open('context.txt')"),
+    ],
+)
+async def test_a_cell_loading_context_runs_without_the_load(load, skipped):
+    # Small models load the input themselves first (the 0.5B: a file read in 4 of 4 first
+    # cells, the rest of the cell a right count): the load is taken off and the rest runs on
+    # the whole text, with a note naming the lines that did not run.
+    code = f"{load}\n# count them\nprint(len(context.splitlines()))"
+    model = repl_model([cell(code), "FINAL(400)"])
+    result = await repl_rlm(model).ainvoke({"query": "How many lines?", "context": LOG})
+    seen = transcripts(model)
+    note = prompts.REPL_CONTEXT_LOAD_SKIPPED.split("{")[0]
+    assert note in seen[1] and skipped in seen[1]
+    assert shown(seen[1], "cell 1", "400")
+    assert result.status == "done" and result.answer == "400"
+
+
+async def test_the_same_cell_sent_again_is_not_run_and_the_next_turn_must_answer():
+    # The 0.5B sent the cell that printed the right count back turn after turn: the repeat is
+    # not run, and the next turn is asked for the answer apart from the transcript (with the
+    # code and its output quoted), where a bare value is an answer.
+    code = "n = sum(1 for line in context.splitlines() if line.startswith('ERROR'))\nprint(n)"
+    model = repl_model([cell(code), cell(code), str(ERRORS)])
+    result = await repl_rlm(model).ainvoke({"query": "How many errors?", "context": LOG})
+    assert result.status == "done" and result.answer == str(ERRORS)
+    turns = [call for call in model.calls if is_repl_turn(call)]
+    assert len(turns) == 3 and not is_answer_now(turns[1]) and is_answer_now(turns[2])
+    asked = content_text(turns[2][-1].content)
+    assert "How many errors?" in asked and "startswith('ERROR')" in asked
+    assert f"Printed:\ncell 1 printed:\n{ERRORS}" in asked
+    assert f"FINAL({ERRORS})" in asked  # the repeat's note offers the line to write
+    assert len(turns[2]) == 2  # system and one question: none of the model's own turns
+
+
+async def test_an_answer_turn_that_writes_code_gives_up():
+    # Made to answer, a model that still writes code is not going to: the run ends without an
+    # answer nothing computed (the sandbox is not run again).
+    code = "print(len(context))"
+    model = repl_model([cell(code), cell(code), cell("print(1)")])
+    result = await repl_rlm(model).ainvoke({"query": "How long?", "context": LOG})
+    assert result.status == "budget_exhausted" and not result.answer
+    assert sum(1 for call in model.calls if is_answer_now(call)) == 1
 
 
 async def test_a_reply_without_code_is_told_and_variables_persist_across_turns():

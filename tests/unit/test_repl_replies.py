@@ -10,6 +10,7 @@ import re
 import pytest
 
 from rlm_graph import prompts
+from rlm_graph.protocol.context_loads import take_off_context_loads
 from rlm_graph.protocol.repl import (
     FINAL_IS_ERROR,
     FINAL_IS_PLACEHOLDER,
@@ -100,6 +101,52 @@ def test_assigned_names_are_the_module_level_ones():
 
 
 # -- on the graph, with a fake model making the mistakes -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "kept", "skipped"),
+    [
+        # A load at the top, inside a loop's body, and as a with-block around other work.
+        (
+            "context = open('c.txt').read()\nprint(1)",
+            "print(1)",
+            ["context = open('c.txt').read()"],
+        ),
+        (
+            "for _ in range(1):\n    context = 'pasted'\nprint(2)",
+            "for _ in range(1):\n    pass\nprint(2)",
+            ["context = 'pasted'"],
+        ),
+        (
+            "with open('c.txt') as f:\n    context = f.read()\n    n = len(context)\nprint(n)",
+            "n = len(context)\nprint(n)",
+            ["with open('c.txt') as f:", "context = f.read()"],
+        ),
+    ],
+)
+def test_a_load_of_context_is_taken_off_and_named(code, kept, skipped):
+    loads = take_off_context_loads(code, "context")
+    assert loads.code.strip() == kept and loads.skipped == skipped
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "context = context[1000:2000]\nprint(len(context))",  # derived: the caller refuses it
+        "def f(context):\n    context = 'x'\n    return context\n# a comment stays\nprint(f(1))",
+        "with open('c.txt') as f:\n    text = f.read()",  # another name: the sandbox refuses
+        "print(len(context)",  # does not parse
+    ],
+)
+def test_code_without_a_load_of_context_is_left_as_written(code):
+    loads = take_off_context_loads(code, "context")
+    assert loads.code == code and not loads.skipped
+
+
+def test_a_long_pasted_load_is_quoted_short():
+    code = 'context = """' + "Record 1 | x\n" * 50 + '"""\nprint(1)'
+    (quoted,) = take_off_context_loads(code, "context").skipped
+    assert quoted.endswith(" ...") and len(quoted) <= 84
 
 
 async def test_a_bare_number_gets_a_correction_then_the_answer_stands():
