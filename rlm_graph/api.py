@@ -28,10 +28,18 @@ from rlm_graph.graph.builder import build_rlm_graph
 from rlm_graph.models import ResolvedModel, resolve_model
 from rlm_graph.options import Durability, RLMOptions
 from rlm_graph.persistence import Backend, CheckpointTarget, MemoryParts, open_backend
+from rlm_graph.questions import mode_for
 from rlm_graph.result import RLMResult
 from rlm_graph.runs import RunDetail, RunInfo, inspect_run, list_runs
 from rlm_graph.secrets import MASK, register_secret
-from rlm_graph.settings import ActionFormat, Mode, ModelSettings, PlannerKind, RunSettings
+from rlm_graph.settings import (
+    ActionFormat,
+    Mode,
+    ModeChoice,
+    ModelSettings,
+    PlannerKind,
+    RunSettings,
+)
 from rlm_graph.state import ContextRef
 from rlm_graph.sync import run_sync
 
@@ -89,7 +97,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         direct_below: int | None = None,
         approve_over: int | None = None,
         judge: bool = True,
-        mode: Mode = "calls",
+        mode: ModeChoice = "auto",
         checkpointer: CheckpointTarget = None,
         timeout: float | None = None,
         on_event: EventHandler | None = None,
@@ -117,7 +125,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         self.direct_below = options.direct_below
         self.approve_over = options.approve_over
         self.judge = options.judge
-        self.mode: Mode = options.mode
+        self.mode: ModeChoice = options.mode
         self.checkpointer = checkpointer
         # Memory checkpoints, blobs and leases last as long as this object.
         self._memory = MemoryParts()
@@ -168,7 +176,20 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         """The compiled graph without a checkpointer (invoke it with ``context=runtime``)."""
         return build_rlm_graph().compile()
 
-    def runtime(self, registry: ContextRegistry | None = None) -> RLMRuntime:
+    def mode_for(self, query: str | None) -> Mode:
+        """The mode a run of ``query`` plans in: the one asked for, or for ``auto`` the one its
+        wording calls for (``questions.mode_for``; ``calls`` with no question, or with the
+        map-reduce planner, which plans in CALLs only)."""
+        if self.mode != "auto":
+            return self.mode
+        if query is None or self.planner != "model":
+            return "calls"
+        return mode_for(query)
+
+    def runtime(
+        self, registry: ContextRegistry | None = None, query: str | None = None
+    ) -> RLMRuntime:
+        """The runtime of a run (of ``query``: with ``mode="auto"``, it picks the mode)."""
         return RLMRuntime(
             root_model=self.root_model,
             sub_model=self.sub_model,
@@ -182,7 +203,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             direct_below=self.direct_below,
             approve_over=self.approve_over,
             judge=self.judge,
-            mode=self.mode,
+            mode=self.mode_for(query),
         )
 
     # -- asking ----------------------------------------------------------------------------------
@@ -204,7 +225,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         """LangGraph steps a call may take: four per planner turn, and in REPL mode two more
         (recurse, merge) for every pause of a cell at sub-calls, which max_calls bounds."""
         steps = self.limits.max_iterations * 4 + 10
-        return steps + (2 * self.limits.max_calls if self.mode == "repl" else 0)
+        return steps + (2 * self.limits.max_calls if self.mode != "calls" else 0)
 
     @asynccontextmanager
     async def _session(self, thread_id: str) -> AsyncIterator[tuple[Backend, Any, Any]]:
@@ -281,7 +302,8 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
                 if view.store.kept_in_blobs:
                     backend.blobs.put(view.store)  # so a later turn or a resume can reopen it
                 state = {"query": request.query, "context": view.ref.model_dump()}
-                return await self._run(graph, state, run_config, self.runtime(registry), started)
+                runtime = self.runtime(registry, request.query)
+                return await self._run(graph, state, run_config, runtime, started)
             finally:
                 registry.close()  # long-lived processes must not collect memory maps
 

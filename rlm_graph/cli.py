@@ -161,10 +161,12 @@ _RUN_FLAGS = (
         "--mode",
         "mode",
         {
-            "choices": ["calls", "repl"],
-            "default": "calls",
-            "help": "calls: the model writes CALL/PEEK/GREP actions (default); repl: it writes "
-            "Python against the context in a sandbox, with llm_query/rlm_query sub-calls",
+            "choices": ["auto", "calls", "repl"],
+            "default": "auto",
+            "help": "calls: the model writes CALL/PEEK/GREP actions; repl: it writes Python "
+            "against the context in a sandbox, with llm_query/rlm_query sub-calls; auto "
+            "(default): repl for a question that counts or totals what the text holds (how "
+            "many records have ..., count ...), calls for any other",
         },
     ),
     _RunFlag(

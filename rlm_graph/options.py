@@ -24,7 +24,7 @@ from rlm_graph.budget import Limits
 from rlm_graph.context.chunking import Chunking
 from rlm_graph.errors import RLMError
 from rlm_graph.models import ResolvedModel
-from rlm_graph.settings import ActionFormat, Mode, PlannerKind, RunSettings
+from rlm_graph.settings import ActionFormat, ModeChoice, PlannerKind, RunSettings
 
 # A model as a user names it: a spec string, a LangChain chat model, or one already resolved.
 ModelChoice = str | BaseChatModel | ResolvedModel
@@ -41,7 +41,7 @@ _RULE = "rlm_option"
 _MESSAGES: dict[str, Callable[[Any], str]] = {
     "planner": lambda value: f"unknown planner {value!r}: use 'model' or 'map-reduce'",
     "action_format": lambda value: f"unknown action format {value!r}: use text, json or tools",
-    "mode": lambda value: f"unknown mode {value!r}: use 'calls' or 'repl'",
+    "mode": lambda value: f"unknown mode {value!r}: use 'calls', 'repl' or 'auto'",
     "durability": lambda value: f"unknown durability {value!r}: use sync, async or exit",
     "concurrency": lambda _: "concurrency must be at least 1",
     "direct_below": lambda _: "direct_below must be 0 (always recurse) or a number of tokens",
@@ -106,9 +106,10 @@ class RLMOptions(BaseModel):
         default=True,
         description="verify a lookup's finding by a second call that reads its passage alone",
     )
-    mode: Mode = Field(
-        default="calls",
-        description="calls: CALL/PEEK/GREP actions; repl: Python cells with sub-calls in code",
+    mode: ModeChoice = Field(
+        default="auto",
+        description="calls: CALL/PEEK/GREP actions; repl: Python cells with sub-calls in code; "
+        "auto: repl for a question that counts or totals, calls for any other",
     )
     timeout: float | None = Field(default=None, description="seconds per model request")
     durability: Durability = Field(

@@ -39,6 +39,20 @@ _PER_PART = re.compile(
 )
 
 
+# Counting what the text holds: "count", "how often", a sum or an average, or "how many" with
+# the counted things as the subject of the verb ("how many records have", "... are there");
+# not "how many X does Y have" (a quantity stated about Y, a lookup).
+_COUNT_VERBS = (
+    r"are there|were there|is there|have|has|had|are|were|contain|contains|mention|mentions|"
+    r"match|matches|appear|appears|occur|occurs|use|uses|call|calls|fail|failed"
+)
+_COUNTS = re.compile(
+    r"\b(?:count|how often|(?:number of|how many) times|sum of|total of|average|add up)\b|"
+    r"\bhow many(?:\s+(?!(?:does|do|did|will|can|could|would|should)\b)[\w'-]+){0,4}?\s+"
+    rf"(?:{_COUNT_VERBS})\b",
+    re.I,
+)
+
 # Questions answered by a figure: a count, an amount, an age, a year.
 _ASKS_NUMBER = re.compile(
     r"\b(how (?:many|much|old)|(?:what|which|in what) year|what (?:number|percentage|age))\b",
@@ -110,6 +124,21 @@ def task_kind(question: str) -> TaskKind:
     if _OPEN.search(question) or _PER_PART.search(question.strip()):
         return "open"
     return "lookup"
+
+
+def asks_to_count(question: str) -> bool:
+    """Whether the question asks to count or total what the text holds ("How many records
+    have ...", "How many X are there", "Count ...", "the sum of ..."), not for a quantity the
+    text states about something ("How many employees does Acme have?")."""
+    return _COUNTS.search(question) is not None
+
+
+def mode_for(question: str) -> Literal["calls", "repl"]:
+    """The mode ``auto`` runs a question in: counting or totalling is done by code over every
+    record (``repl``); anything else is read by sub-calls (``calls``). Measured in
+    BENCHMARKS.md: on ``count``, REPL mode beat calls mode and ``direct`` on the embedded
+    model; it is not measured to do better on lookups."""
+    return "repl" if asks_to_count(question) else "calls"
 
 
 def asks_for_many(question: str) -> bool:

@@ -21,6 +21,9 @@ ActionFormat = Literal["text", "json", "tools"]
 # "calls": the model writes CALL/PEEK/GREP/FINAL actions; "repl": it writes Python cells against
 # ``context`` in a sandbox, with sub-calls from inside the code (docs/repl-sandbox.md).
 Mode = Literal["calls", "repl"]
+# What a user may ask for: a mode, or "auto", chosen for each question from its wording when
+# the run starts (``questions.mode_for``); a stored run keeps the mode it ran in.
+ModeChoice = Literal["calls", "repl", "auto"]
 
 
 class ModelSettings(BaseModel):

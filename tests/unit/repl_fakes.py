@@ -51,8 +51,8 @@ def repl_model(
 
 
 def repl_rlm(model, checkpointer=None, **kwargs) -> RLM:
-    defaults = {"concurrency": 4, "judge": False, "sub_window_tokens": 1200}
-    return RLM(model=model, mode="repl", checkpointer=checkpointer, **{**defaults, **kwargs})
+    defaults = {"concurrency": 4, "judge": False, "sub_window_tokens": 1200, "mode": "repl"}
+    return RLM(model=model, checkpointer=checkpointer, **{**defaults, **kwargs})
 
 
 def cell(code: str) -> str:

@@ -703,7 +703,7 @@ async def test_a_final_that_copies_a_note_it_was_shown_is_not_an_answer(haystack
         seen.append(str(messages[-1].content))
         return f'FINAL("{note}")' if turn == 0 else 'FINAL("133")'
 
-    result = await make_rlm(planner(turns)).ainvoke(
+    result = await make_rlm(planner(turns), mode="calls").ainvoke(
         {"query": "How many records have label invoice?", "context": haystack}
     )
     assert prompts.FINAL_PLACEHOLDER in seen[1]

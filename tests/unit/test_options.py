@@ -36,7 +36,7 @@ def fake() -> ScriptedChatModel:
     [
         ({"planner": "tree"}, "unknown planner 'tree': use 'model' or 'map-reduce'"),
         ({"action_format": "xml"}, "unknown action format 'xml': use text, json or tools"),
-        ({"mode": "code"}, "unknown mode 'code': use 'calls' or 'repl'"),
+        ({"mode": "code"}, "unknown mode 'code': use 'calls', 'repl' or 'auto'"),
         (
             {"mode": "repl", "planner": "map-reduce"},
             "mode 'repl' is planned by the model: use planner='model' with it",
@@ -124,7 +124,7 @@ NON_DEFAULT: dict[str, Any] = {
     "approve_over": 9000,
     "judge": False,
 }
-EITHER = [{"planner": "map-reduce"}, {"mode": "repl"}]
+EITHER = [{"planner": "map-reduce", "mode": "calls"}, {"mode": "repl"}]
 
 
 def test_the_round_trip_below_sets_every_stored_option():
@@ -146,6 +146,17 @@ def test_a_stored_run_gives_back_the_options_it_ran_with(either):
         name: getattr(rlm.options, name) for name in stored
     }
     assert back.limits == rlm.limits and back.chunking == rlm.chunking
+
+
+@pytest.mark.parametrize(
+    ("query", "mode"), [("How many records have label refund?", "repl"), ("Who wrote it?", "calls")]
+)
+def test_a_run_in_auto_mode_stores_the_mode_it_ran_in(query, mode):
+    # A resume or a fork runs as the run did, whatever auto would pick for its next question.
+    model = fake()
+    settings = RLM(model=model).runtime(query=query).settings()
+    assert settings.mode == mode
+    assert RLM.from_settings(settings, model=model).mode == mode
 
 
 # -- the CLI --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from rlm_graph.protocol.repl import (
     NO_CODE_ERROR,
     parse_repl,
 )
+from rlm_graph.questions import mode_for
 from rlm_graph.samples import make_haystack
 from rlm_graph.settings import RunSettings
 from rlm_graph.tree.load import aload, checkpoint_namespaces
@@ -70,10 +71,13 @@ def test_protocol_errors_are_for_the_model():
 
 
 def test_mode_is_a_setting_everywhere():
+    # A stored run names the mode it ran in (runs stored before modes existed: calls); a new
+    # one picks it from its question unless told.
     assert RunSettings.model_fields["mode"].default == "calls"
     args = build_parser().parse_args(["ask", "q", "--context", "x", "--mode", "repl"])
     assert args.mode == "repl"
-    assert build_parser().parse_args(["ask", "q", "--context", "x"]).mode == "calls"
+    assert build_parser().parse_args(["ask", "q", "--context", "x"]).mode == "auto"
+    assert RLM(model="x").mode == "auto"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["ask", "q", "--mode", "code"])
     with pytest.raises(RLMError, match="unknown mode"):
@@ -490,3 +494,40 @@ def test_sync_invoke_runs_cells_too():
     model = repl_model([cell("xs = llm_query_batched(['a', 'b'])"), "FINAL_VAR(xs)"])
     result = repl_rlm(model).invoke({"query": "Summarize the replies.", "context": LOG})
     assert result.status == "done" and result.answer == "['A', 'B']"
+
+
+@pytest.mark.parametrize(
+    ("question", "mode"),
+    [
+        ("How many records have label refund?", "repl"),
+        ("Count the ERROR lines.", "repl"),
+        ("What is the total of all invoices in March?", "repl"),
+        ("How many times is the word 'ferry' used?", "repl"),
+        ("How many functions call parse_args?", "repl"),
+        # A quantity the text states about one thing is a lookup.
+        ("How many employees does Acme have?", "calls"),
+        ("How many people live in Ravensholm?", "calls"),
+        ("What is the vault access code?", "calls"),
+        ("Who reports to Ana Ruiz?", "calls"),
+        ("For each section, say what it is about.", "calls"),
+    ],
+)
+def test_auto_picks_the_mode_from_the_question(question, mode):
+    assert mode_for(question) == mode
+    assert RLM(model="x", mode="auto").mode_for(question) == mode
+    # The map-reduce planner plans in CALLs, whatever the question.
+    assert RLM(model="x", mode="auto", planner="map-reduce").mode_for(question) == "calls"
+    assert build_parser().parse_args(["ask", question, "--mode", "auto"]).mode == "auto"
+
+
+async def test_auto_runs_a_count_in_repl_and_a_lookup_in_calls_and_stores_which(tmp_path):
+    code = "n = sum(1 for line in context.splitlines() if line.startswith('ERROR'))\nprint(n)"
+    model = repl_model([cell(code), "FINAL_VAR(n)"])
+    rlm = repl_rlm(model, checkpointer=str(tmp_path / "c.sqlite"), mode="auto")
+    counted = await rlm.ainvoke({"query": "How many ERROR lines are there?", "context": LOG})
+    assert counted.answer == str(ERRORS) and all(is_repl_turn(call) for call in model.calls)
+    assert rlm.show(counted.thread_id).settings.mode == "repl"
+    # A lookup on the same RLM plans in CALL actions (no REPL prompt is sent).
+    lookup = await rlm.ainvoke({"query": "Which disk is full first?", "context": LOG})
+    assert rlm.show(lookup.thread_id).settings.mode == "calls"
+    assert len([call for call in model.calls if is_repl_turn(call)]) == 2
