@@ -670,15 +670,106 @@ def rewords(task: str, earlier: str) -> bool:
     return shared / (len(mine) + len(theirs) - shared) >= _REWORDING_SHARE
 
 
+class Contrast(BaseModel):
+    """A place where a passage says what the question asks in the same words, of something
+    else: the question's phrase and the passage's (``asked``, ``said``: a few words each)."""
+
+    asked: str
+    said: str
+
+
+def _base(word: str) -> str:
+    """A word without its plural or verb ending ("carries" -> "carry", "marked" -> "mark")."""
+    for ending, instead in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ing", "")):
+        if word.endswith(ending) and len(word) - len(ending) >= 3 and not word.endswith("ss"):
+            return word[: -len(ending)] + instead
+    return word
+
+
+def _alike(a: str, b: str) -> bool:
+    return _same_word(a, b) or _same_word(_base(a), _base(b))
+
+
+# Words that place or relate rather than name ("near", "above"): a question's "near X" said
+# as "above X" is a paraphrase, not another thing.
+_RELATION_WORDS = frozenset((
+    "near", "above", "below", "under", "over", "behind", "beside", "across", "between",
+    "after", "before", "around", "inside", "outside", "within", "without", "upon", "through",
+    "during", "against", "among", "beyond", "toward", "towards", "onto", "off", "out", "up",
+    "down", "first", "last", "next", "new", "old",
+))  # fmt: skip
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of ``text`` as written (case kept), punctuation folded as ``normalized``."""
+    return re.sub(r"[^\w\s-]", " ", text).split()
+
+
+def _is_name(token: str) -> bool:
+    """A name as written: capitalised, or a code identifier (``_wait``, ``parse_header``)."""
+    return token[:1].isupper() or "_" in token or any(c.isdigit() for c in token)
+
+
+def _names_something(word: str) -> bool:
+    return word not in _STOPWORDS and word not in _ASKING_WORDS and word not in _RELATION_WORDS
+
+
+def contrasted(question: str, passage_text: str) -> Contrast | None:
+    """Where the passage says what the question asks in the same words, but of something
+    else: a word of the question is missing from the passage, and the passage puts another
+    word in its place before the same noun ("the aspen archive" asked, "the ember archive"
+    said; "Bram Yarrowby's mentor" and "Jory Varrow's mentor"; "the crate marked tundra
+    carries" and "the crate marked sparrow carries"). Only the words *before* a shared noun
+    count: a different noun before the same "of Kelcombe" or after the same "obsidian" is how
+    a question is reworded ("the chart of Kelcombe", "the map of Kelcombe")."""
+    written = _tokens(question)
+    asked = [w.casefold() for w in written]
+    # An identifier's parts stand for it too ("parse_header" says "header").
+    said = [
+        part.casefold()
+        for w in _tokens(passage_text)
+        for part in ((w, *w.split("_")) if "_" in w else (w,))
+        if part
+    ]
+    for i, word in enumerate(asked):
+        if not _names_something(word) or any(_alike(word, w) for w in said):
+            continue
+        # The noun after it, or the possessive's "s" and the noun after that; never a name
+        # (what stands before a name, "sold Ilsa", "implemented Ilsa", is not a key of it).
+        width = 2 if i + 1 < len(asked) and asked[i + 1] == "s" else 1
+        anchor = asked[i + 1 : i + 1 + width]
+        if len(anchor) < width or not _names_something(anchor[-1]):
+            continue
+        if _is_name(written[i + width]):
+            continue
+        for start in range(1, len(said) - width + 1):
+            window = said[start : start + width]
+            if not all(_alike(a, b) for a, b in zip(anchor, window, strict=True)):
+                continue
+            other = said[start - 1]
+            if not _names_something(other) or _has_digit(other) != _has_digit(word):
+                continue
+            if any(_alike(other, w) for w in asked):
+                continue
+            return Contrast(
+                asked=" ".join(asked[i : i + 1 + width]),
+                said=" ".join(said[start - 1 : start + width]),
+            )
+    return None
+
+
 def relevant(
     question: str, window: tuple[str, str] | str, slice_words: set[str] | None = None
 ) -> bool:
     """Whether a passage (``window``: the passage and the sentence before it) is about
     ``question``: the two name the question's names and numbers; the passage itself holds one
     of the question's other words, and the two at least half of those that occur in the slice
-    at all (``slice_words``; every word counts when it is not given). A verbatim string proves
+    at all (``slice_words``; every word counts when it is not given); and the passage does not
+    say the question's words of another thing (:func:`contrasted`). A verbatim string proves
     nothing when its passage is about something else."""
     own, lead = (window, "") if isinstance(window, str) else window
+    if contrasted(question, own) is not None:
+        return False  # the same words, said of another thing
     mine = set(words_of(own))
     held = mine | set(words_of(lead))
     if not all(holds_word(held, term) for term in named_terms(question)):

@@ -12,6 +12,7 @@ from rlm_graph import prompts
 from rlm_graph.context import open_context
 from rlm_graph.evidence import (
     check,
+    contrasted,
     echoes,
     locate,
     named_terms,
@@ -378,6 +379,60 @@ def test_a_verbatim_but_irrelevant_passage_is_not_verified(question, answer):
     assert verdict.outcome == "found" and not verdict.verified
 
 
+@pytest.mark.parametrize(
+    ("question", "passage", "asked", "said"),
+    [
+        # Another key before the same noun: the fact is about a different thing.
+        (
+            "What shipping tag does the crate marked birch carry?",
+            "The crate marked lagoon carries the shipping tag 9641-PLOVER.",
+            "birch carry",
+            "lagoon carries",
+        ),
+        (
+            "In which town does Bram Yarrowby's mentor live?",
+            "Jory Varrow's mentor is Wilhelmina Marchbank.",
+            "yarrowby s mentor",
+            "varrow s mentor",
+        ),
+        (
+            "How many passengers does the ferry from the south quay carry?",
+            "The ferry from the north quay carries 148 passengers.",
+            "south quay",
+            "north quay",
+        ),
+    ],
+)
+def test_the_same_words_said_of_another_thing_are_not_about_the_question(
+    question, passage, asked, said
+):
+    found = contrasted(question, passage)
+    assert found is not None and (found.asked, found.said) == (asked, said)
+    assert not relevant(question, passage)
+    # With the question's own key in place the passage is about it.
+    right = passage.replace(said.split()[0], asked.split()[0])
+    right = right.replace(said.split()[0].capitalize(), asked.split()[0].capitalize())
+    right = right.replace("Jory", "Bram")
+    assert contrasted(question, right) is None and relevant(question, right)
+
+
+@pytest.mark.parametrize(
+    ("question", "passage"),
+    [
+        # Rewordings: another noun before the same "of X", after the same modifier, another
+        # relation word, another verb before a name.
+        ("Which cartographer produced the earliest chart of Kelcombe?", "The first map of Kelcombe was drawn by Jory Ollerton."),
+        ("Which combination lets someone into the obsidian records store?", "The access code for the obsidian archive is 9810-PUFFIN."),
+        ("At what altitude is the telescope station near Yarhaven?", "The observatory above Yarhaven stands 4,413 metres above sea level."),
+        ("Who sold Ilsa Pennimore a boat?", "It should be implemented Ilsa Pennimore bought a boat from Edda Quennell."),
+        ("Which function calls `_wait` to wait?", "# wait for them: return await _wait(fs, timeout)"),
+        ("Which function splits a header line?", "def parse_header(line):"),
+    ],
+)  # fmt: skip
+def test_a_reworded_question_is_no_contrast(question, passage):
+    assert contrasted(question, passage) is None
+
+
 SOURCE = """# file: base_futures.py
 import reprlib
 
@@ -656,16 +711,17 @@ async def test_a_part_nothing_verifies_is_marked_and_the_answer_not_grounded():
 
 
 async def test_the_judge_refuses_a_passage_about_another_thing(haystack):
-    """Word overlap lets "the granite archive" answer a question about the cobalt archive when
-    the question's key word is lowercase; the judge, reading the passage alone, does not."""
+    """Word overlap lets "the archive of granite" answer a question about the archive of
+    cobalt when the question's key word is lowercase (after its noun, so no contrast of words
+    before a shared noun either); the judge, reading the passage alone, does not."""
     text = haystack.replace(
         "The vault access code is 7391-ALPHA.",
-        "The access code for the granite archive is 7710-HERON.",
+        "The access code for the archive of granite is 7710-HERON.",
     )
 
     def leaf(messages):
         match = re.search(
-            r"The access code for the granite archive is (\S+)\.", leaf_text(messages)
+            r"The access code for the archive of granite is (\S+)\.", leaf_text(messages)
         )
         return reply(True, match.group(1), [match.group(0)]) if match else reply(False)
 
@@ -681,12 +737,12 @@ async def test_the_judge_refuses_a_passage_about_another_thing(haystack):
 
     def turns(messages, turn):
         return (
-            chunk_calls("What is the access code for the cobalt archive?", 11)
+            chunk_calls("What is the access code for the archive of cobalt?", 11)
             if turn == 0
             else 'FINAL("7710-HERON")'
         )
 
-    question = "What is the access code for the cobalt archive?"
+    question = "What is the access code for the archive of cobalt?"
     model = planner(turns, leaf=leaf).model_copy(update={"judge": cautious_judge})
     with_judge = await make_rlm(model, judge=True).ainvoke({"query": question, "context": text})
     assert with_judge.answer == "not found" and not with_judge.grounded
