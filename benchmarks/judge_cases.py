@@ -18,6 +18,8 @@ quoting it is about the question and says the answer, ``evidence.check`` over th
 slice around it); the last column counts the judge's refusals among those.
 
 ``--prompt typed`` tries a judge that first names the kind of thing the question asks for.
+``--word-check-only`` runs no model: per task and role, how many passages the word check
+(``evidence.check``) lets through to the judge.
 """
 
 from __future__ import annotations
@@ -144,6 +146,19 @@ async def judge_all(spec: str, items: list[dict], *, kind_check: bool = False) -
     return row
 
 
+def print_word_check(items: list[dict], seed: int) -> None:
+    """Per task and role: passages the word check passes, of all (right ones should pass)."""
+    rows: dict[str, list[int]] = {}
+    for item in items:
+        role = "fact (right)" if item["answers"] else item["role"]
+        counts = rows.setdefault(f"{item['task']} | {role}", [0, 0])
+        counts[0] += item["word_check"]
+        counts[1] += 1
+    print(f"seed {seed}\n\n| task | passage | past the word check |\n|---|---|---:|")
+    for key, (passed, total) in sorted(rows.items()):
+        print(f"| {key} | {passed}/{total} |")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="local")
@@ -155,8 +170,14 @@ async def main() -> None:
         action="store_true",
         help="after agreeing, ask if the answer is the kind asked for",
     )
+    parser.add_argument(
+        "--word-check-only", action="store_true", help="no model: what the word check passes"
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
+    if args.word_check_only:
+        print_word_check(cases(args.samples, args.seed), args.seed)
+        return
     if args.prompt == "typed":
         prompts.JUDGE_SYSTEM = TYPED_SYSTEM
         judge_module.JUDGE_FORMAT = TYPED_FORMAT
