@@ -163,7 +163,10 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     if entries or not is_finished(state):
         repl = rt.mode == "repl"
         template = prompts.REPL_OBSERVATIONS if repl else prompts.PLANNER_OBSERVATIONS
-        if repl and entries and entries[-1].failed:
+        # The latest cell failed: fixing it is the way on, whatever note about the reply's
+        # FINAL follows it (the 1.5B, offered FINAL after a NameError, guessed "Final(1)").
+        ran = [entry for entry in entries if entry.kind != "error"]
+        if repl and ran and ran[-1].failed:
             template = prompts.REPL_OBSERVATIONS_FAILED
         rendered = render_repl_observations(entries) if repl else render_observations(entries)
         observed = template.format(

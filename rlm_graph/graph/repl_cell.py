@@ -438,14 +438,15 @@ class _Cells:
             if not turn.get("final_is_name"):
                 text = prompts.REPL_ERROR_WITH_HINT.format(
                     error=prompts.REPL_NO_SUCH_VARIABLE.format(name=name),
-                    hint=self._variables_hint(),
+                    hint=await self._variables_hint(),
                 )
                 self.observe(prompts.REPL_FINAL_VAR_LABEL.format(name=name), text, "error")
                 return None
             # FINAL(name) and no such variable: the text itself, unless it is not an answer.
             if is_placeholder(name):
                 text = prompts.REPL_ERROR_WITH_HINT.format(
-                    error=FINAL_IS_PLACEHOLDER.format(argument=name), hint=self._variables_hint()
+                    error=FINAL_IS_PLACEHOLDER.format(argument=name),
+                    hint=await self._variables_hint(),
                 )
                 self.observe(prompts.REPL_FINAL_LABEL.format(name=name), text, "error")
                 return None
@@ -456,15 +457,24 @@ class _Cells:
             return name
         return turn["final"]
 
-    def _variables_hint(self) -> str:
-        """Which variables the model's code assigned in this call, to answer FINAL_VAR with."""
+    async def _variables_hint(self) -> str:
+        """Which variables the model's code assigned in this call and the session holds, to
+        answer FINAL_VAR with (a cell that failed before its assignment set nothing: the 1.5B
+        was told "no variable 'count' is set. Variables your code set: count")."""
         names: list[str] = []
         for entry in self.state.transcript:
             if entry.get("author") == "model":
                 for code in parse_repl(entry.get("text", "")).cells:
                     ran = take_off_context_loads(code, CONTEXT_VARIABLE).code
                     names.extend(n for n in assigned_names(ran) if n != CONTEXT_VARIABLE)
-        names = list(dict.fromkeys(reversed(names)))[:VARIABLES_LISTED]
+        held = []
+        for name in dict.fromkeys(reversed(names)):
+            try:
+                await self.session.read_variable(name)
+            except VariableError:
+                continue
+            held.append(name)
+        names = held[:VARIABLES_LISTED]
         if not names:
             return prompts.REPL_NO_VARIABLES
         return prompts.REPL_VARIABLES_SET.format(names=", ".join(names))

@@ -167,6 +167,29 @@ async def test_final_var_of_an_unknown_name_is_an_error_listing_the_variables():
     assert result.status == "done" and result.answer == str(LINES)  # not "name", not an error
 
 
+async def test_a_variable_a_failed_cell_never_set_is_not_listed():
+    # The 1.5B's cell failed on `count = count + 1` (never set); it was told "no variable
+    # 'count' is set. Variables your code set: count", and sent FINAL_VAR(count) again.
+    failing = cell("for line in context.splitlines():\n    count = count + 1")
+    model = repl_model([failing, "FINAL_VAR(count)", COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    # The loop ran once before the error: `line` is set, `count` never was.
+    assert "no variable 'count' is set" in seen[2]
+    assert "Variables your code set (latest first): line." in seen[2]
+    assert result.answer == str(LINES)
+
+
+async def test_a_failed_cell_asks_for_a_fix_even_when_a_final_note_follows_it():
+    failing = cell("count = count + 1") + "\nFINAL_VAR(count)"
+    model = repl_model([failing, COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    after = transcripts(model)[1]
+    assert "NameError" in after and "no variable 'count' is set" in after
+    assert after.endswith(prompts.REPL_OBSERVATIONS_FAILED.rsplit("\n", 1)[-1])
+    assert result.answer == str(LINES)
+
+
 async def test_final_var_before_any_code_says_there_are_no_variables():
     model = repl_model(["FINAL_VAR(result)", COUNT_CELL, "FINAL_VAR(n)"])
     result = await repl_rlm(model).ainvoke(QUESTION)
