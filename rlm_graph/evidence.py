@@ -442,9 +442,13 @@ def lines_of(view: ContextView, start: int, end: int) -> dict:
     return {"file": None, "line": line, "line_end": line_end}
 
 
+# Punctuation, folded to spaces wherever words are compared.
+_PUNCTUATION = re.compile(r"[^\w\s-]")
+
+
 def normalized(text: str) -> str:
     """Lower case, punctuation and runs of spaces folded: for comparing answers."""
-    return " ".join(re.sub(r"[^\w\s-]", " ", text.casefold()).split())
+    return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
 
 
 # Words that say nothing about what an answer claims or a question asks.
@@ -702,7 +706,7 @@ _RELATION_WORDS = frozenset((
 
 def _tokens(text: str) -> list[str]:
     """The words of ``text`` as written (case kept), punctuation folded as ``normalized``."""
-    return re.sub(r"[^\w\s-]", " ", text).split()
+    return _PUNCTUATION.sub(" ", text).split()
 
 
 def _is_name(token: str) -> bool:

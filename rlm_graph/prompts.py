@@ -520,14 +520,11 @@ REPL_SAME_FAILED_CODE = (
 # A cell that is the same code as the latest one that ran: not run again, its output shown.
 REPL_SAME_OK_CODE = (
     "not run: this is the same code as your last cell, which printed:\n{printed}\n"
-    "Running it again prints the same. If that answers the question, reply with one line "
-    "FINAL(...) holding the answer; otherwise change the code"
+    "Running it again prints the same. If that answers the question, {how}; otherwise change "
+    "the code"
 )
-REPL_SAME_OK_CODE_VALUE = (
-    "not run: this is the same code as your last cell, which printed:\n{printed}\n"
-    "Running it again prints the same. If that answers the question, reply with just this "
-    "line: FINAL({value}); otherwise change the code"
-)
+REPL_ANSWER_ANY = "reply with one line FINAL(...) holding the answer"
+REPL_ANSWER_VALUE = "reply with just this line: FINAL({value})"
 # A cell that assigns to ``context`` is not run: the 0.5B pasted the preview it was shown in as
 # ``context = """..."""``, and the 1.5B cut it down (``context = context.split('\n')[1000:1200]``).
 REPL_CONTEXT_ASSIGNED = (

@@ -17,6 +17,7 @@ import re
 from typing import Literal
 
 from rlm_graph import prompts
+from rlm_graph.settings import Mode
 
 TaskKind = Literal["lookup", "open", "aggregate"]
 
@@ -133,7 +134,7 @@ def asks_to_count(question: str) -> bool:
     return _COUNTS.search(question) is not None
 
 
-def mode_for(question: str) -> Literal["calls", "repl"]:
+def mode_for(question: str) -> Mode:
     """The mode ``auto`` runs a question in: counting or totalling is done by code over every
     record (``repl``); anything else is read by sub-calls (``calls``). Measured in
     BENCHMARKS.md: on ``count``, REPL mode beat calls mode and ``direct`` on the embedded

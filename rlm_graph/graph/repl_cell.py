@@ -467,14 +467,16 @@ class _Cells:
                 for code in parse_repl(entry.get("text", "")).cells:
                     ran = take_off_context_loads(code, CONTEXT_VARIABLE).code
                     names.extend(n for n in assigned_names(ran) if n != CONTEXT_VARIABLE)
-        held = []
+        held: list[str] = []
         for name in dict.fromkeys(reversed(names)):
+            if len(held) == VARIABLES_LISTED:
+                break
             try:
                 await self.session.read_variable(name)
             except VariableError:
                 continue
             held.append(name)
-        names = held[:VARIABLES_LISTED]
+        names = held
         if not names:
             return prompts.REPL_NO_VARIABLES
         return prompts.REPL_VARIABLES_SET.format(names=", ".join(names))
@@ -598,9 +600,11 @@ def _same_ok_cell_note(printed: str) -> str:
     """What a repeated cell is told: its output again, and the answer line when that output
     is one short line (the code computed it; the model still has to give it)."""
     value = printed.strip()
-    if "\n" in value or not value or len(value) > SHORT_OUTPUT_CHARS or value == "[no output]":
-        return prompts.REPL_SAME_OK_CODE.format(printed=printed)
-    return prompts.REPL_SAME_OK_CODE_VALUE.format(printed=printed, value=value)
+    one_value = value and "\n" not in value and len(value) <= SHORT_OUTPUT_CHARS
+    how = prompts.REPL_ANSWER_ANY
+    if one_value and value != "[no output]":
+        how = prompts.REPL_ANSWER_VALUE.format(value=value)
+    return prompts.REPL_SAME_OK_CODE.format(printed=printed, how=how)
 
 
 def _last_line(error: str) -> str:

@@ -25,6 +25,10 @@ PREVIEW_CHARS = 300
 MAX_LISTED_FILES = 20
 # The turn that must answer is shown this many of the latest replies with what they printed.
 ANSWER_NOW_EXCHANGES = 3
+# What a REPL observation holds around its output ("Output:\n" ... "\nBudget: "): the output
+# alone is quoted to the turn that must answer.
+_OUTPUT_HEAD, _AFTER_OUTPUT = prompts.REPL_OBSERVATIONS.split("{observations}")
+_BUDGET_LINE = _AFTER_OUTPUT.split("{budget}")[0]
 
 
 def describe_context(view: ContextView) -> str:
@@ -126,8 +130,8 @@ def _latest_work(transcript: list[dict[str, str]], system: str, window_tokens: i
                 text = prompts.REPL_WORK_CODE.format(text="\n".join(cells).rstrip())
                 entries.append({"author": "model", "text": text})
         else:
-            # REPL_OBSERVATIONS: what ran, then the budget and the instructions for a free turn.
-            printed = entry["text"].split("\nBudget: ")[0].removeprefix("Output:\n")
+            # What ran, then the budget and the instructions for a free turn.
+            printed = entry["text"].split(_BUDGET_LINE)[0].removeprefix(_OUTPUT_HEAD)
             entries.append({"author": "rlm", "text": prompts.REPL_WORK_OUTPUT.format(text=printed)})
     latest = entries[-2 * ANSWER_NOW_EXCHANGES :]
     fitted = fit_transcript(system, latest, window_tokens, REPL_REPLY_RESERVE_TOKENS)
