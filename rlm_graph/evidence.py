@@ -721,11 +721,11 @@ def _names_something(word: str) -> bool:
 def contrasted(question: str, passage_text: str) -> Contrast | None:
     """Where the passage says what the question asks in the same words, but of something
     else: a word of the question is missing from the passage, and the passage puts another
-    word in its place before the same noun ("the aspen archive" asked, "the ember archive"
-    said; "Bram Yarrowby's mentor" and "Jory Varrow's mentor"; "the crate marked tundra
-    carries" and "the crate marked sparrow carries"). Only the words *before* a shared noun
-    count: a different noun before the same "of Kelcombe" or after the same "obsidian" is how
-    a question is reworded ("the chart of Kelcombe", "the map of Kelcombe")."""
+    word in its place before the same noun ("the south quay" asked, "the north quay" said;
+    "Ann Hale's manager" and "Tom Reed's manager"; "the box labelled red holds" and "the box
+    labelled blue holds"). Only the words *before* a shared noun count: a different noun
+    before the same "of Lisbon" or after the same "city" is how a question is reworded ("the
+    chart of Lisbon", "the map of Lisbon")."""
     written = _tokens(question)
     asked = [w.casefold() for w in written]
     # An identifier's parts stand for it too ("parse_header" says "header").
