@@ -72,6 +72,7 @@ class TaskSample(BaseModel):
     label: str | None = None
     date_range: tuple[str, str] | None = None
     records: int | None = None  # count: records in the text
+    record_format: str | None = None  # count: how they are written (tasks.RECORD_FORMATS)
     needles: list[Needle] = Field(default_factory=list)
     parts: list[PartTruth] = Field(default_factory=list)
     code: CodeQuestion | None = None

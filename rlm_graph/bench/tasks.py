@@ -14,9 +14,12 @@
   ``HOP_TEMPLATES``) planted in different halves; "In which office does A's manager work?" is
   Z. Even samples also plant a second chain with other people and another place, so the
   place facts alone do not give Z.
-- ``count`` (OOLONG-style aggregation): the slice is a list of records, one per line,
-  ``Record 0412 | 2023-05-17 | label: invoice | <a real sentence of the corpus>``, labels and
-  dates drawn at random; "how many records have label X" (odd samples: and a date range).
+- ``count`` (OOLONG-style aggregation): the slice is a list of records, one per line, in one
+  of three formats taken in turn a pair of samples each (``RECORD_FORMATS``): pipes,
+  ``Record 0412 | 2023-05-17 | label: invoice | <a real sentence of the corpus>``; a table,
+  tab-separated under a header line; a log, ``[2023-05-17] #0412 invoice: <sentence>``.
+  Labels and dates drawn at random; "how many records have label X" (odd samples: and a date
+  range).
 - ``per-part``: k (4-8) whole parts of the corpus, each led by ``=== Part N ===``; say what
   each is about (``parts.py``).
 - ``code``: whole Python files of a source tree; which file defines a function, or which
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import NamedTuple
 
 from rlm_graph.bench.code_tasks import CodeTree, code_sample, default_code_corpus
 from rlm_graph.bench.corpus import Corpus, sentences, take_slice, tokens_to_bytes
@@ -69,11 +73,46 @@ ABSENT_ANSWER = "not found"
 
 LABELS = ("invoice", "complaint", "refund", "inquiry", "shipment", "feedback")
 RECORD_YEAR_START = dt.date(2023, 1, 1)
-RECORD_TEMPLATE = "Record {id} | {date} | label: {label} | {text}"
-COUNT_PREAMBLE = (
-    "The text is a list of records, one per line: Record ID | date (YYYY-MM-DD) | label: LABEL "
-    "| text. "
+
+
+class RecordFormat(NamedTuple):
+    """How the count task writes its records: users' records come as pipes, tables and logs,
+    and a rule that reads one of them is not a rule for records."""
+
+    name: str
+    preamble: str  # what the question says of the format
+    line: str  # a record: {id}, {date}, {label}, {text}
+    header: str | None = None
+
+
+RECORD_FORMATS = (
+    RecordFormat(
+        "pipe",
+        "The text is a list of records, one per line: Record ID | date (YYYY-MM-DD) | "
+        "label: LABEL | text. ",
+        "Record {id} | {date} | label: {label} | {text}",
+    ),
+    RecordFormat(
+        "tsv",
+        "The text is a table of records, one per line, its fields separated by tabs under a "
+        "header line: id, date (YYYY-MM-DD), label, text. ",
+        "{id}\t{date}\t{label}\t{text}",
+        header="id\tdate\tlabel\ttext",
+    ),
+    RecordFormat(
+        "log",
+        "The text is a log, one record per line: [date (YYYY-MM-DD)] #ID LABEL: text. ",
+        "[{date}] #{id} {label}: {text}",
+    ),
 )
+
+
+def record_format(index: int) -> RecordFormat:
+    """Sample ``index``'s format: each format in turn for a pair of samples, one counting a
+    label, the other a label in a date window."""
+    return RECORD_FORMATS[index // 2 % len(RECORD_FORMATS)]
+
+
 COUNT_QUESTION = "How many records have label {label}? Answer with a number."
 COUNT_RANGE_QUESTION = (
     "How many records have label {label} and a date from {first} to {last} (both included)? "
@@ -265,6 +304,7 @@ def _count_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSam
     if not pool:
         raise BenchInputError(f"corpus {corpus.name} has no sentences or lines to make records of")
     label = rng.choice(LABELS)
+    form = record_format(index)
     date_range: tuple[dt.date, dt.date] | None = None
     if index % 2 == 1:  # odd samples also filter by a date window of one to three months
         first = RECORD_YEAR_START + dt.timedelta(days=rng.randrange(0, 270))
@@ -277,11 +317,12 @@ def _count_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSam
         sentence = pool[(start + len(rows)) % len(pool)]
         date = RECORD_YEAR_START + dt.timedelta(days=rng.randrange(365))
         rows.append((date.isoformat(), rng.choice(LABELS), sentence))
-        line = RECORD_TEMPLATE.format(id="0000", date=rows[-1][0], label=rows[-1][1], text=sentence)
+        line = form.line.format(id="0000", date=rows[-1][0], label=rows[-1][1], text=sentence)
         size += len(line.encode("utf-8")) + 1
     width = max(4, len(str(len(rows))))
-    lines = [
-        RECORD_TEMPLATE.format(id=f"{i + 1:0{width}d}", date=d, label=lab, text=s)
+    lines = [form.header] if form.header else []
+    lines += [
+        form.line.format(id=f"{i + 1:0{width}d}", date=d, label=lab, text=s)
         for i, (d, lab, s) in enumerate(rows)
     ]
     text = "\n".join(lines) + "\n"
@@ -303,12 +344,13 @@ def _count_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSam
         length=length,
         index=index,
         seed=seed,
-        question=COUNT_PREAMBLE + question,
+        question=form.preamble + question,
         answer=str(count),
         expected=[str(count)],
         count=count,
         label=label,
         date_range=(date_range[0].isoformat(), date_range[1].isoformat()) if date_range else None,
+        record_format=form.name,
         records=len(rows),
         corpus_offset=start,
         corpus_repeats=(start + len(rows) - 1) // len(pool),

@@ -45,7 +45,27 @@ from rlm_graph.tokens import estimate_tokens
 ROOT = Path(__file__).resolve().parents[2]
 # The record shape and the needle value shapes, written here again on purpose: the checks must
 # not reuse the generator's own templates.
-RECORD = re.compile(r"^Record (\d+) \| (\d{4}-\d\d-\d\d) \| label: ([a-z]+) \| (.+)$")
+# A record in each format the count task writes (pipes, a tab-separated table, a log): groups
+# id, date, label, text.
+RECORD_LINES = (
+    r"^Record (\d+) \| (\d{4}-\d\d-\d\d) \| label: ([a-z]+) \| (.+)$",
+    r"^(\d+)\t(\d{4}-\d\d-\d\d)\t([a-z]+)\t(.+)$",
+    r"^\[(?P<date>\d{4}-\d\d-\d\d)\] #(?P<id>\d+) (?P<label>[a-z]+): (?P<text>.+)$",
+)
+RECORD = re.compile("|".join(f"(?:{p})" for p in RECORD_LINES))
+
+
+def record(line: str) -> tuple[str, str, str, str] | None:
+    """(id, date, label, text) of a record line in any of the formats, or None."""
+    match = RECORD.match(line)
+    if not match:
+        return None
+    found = [g for g in match.groups() if g is not None]
+    if match["date"] is not None:  # the log writes the date first
+        return match["id"], match["date"], match["label"], match["text"]
+    return found[0], found[1], found[2], found[3]
+
+
 SHAPE_ORDER = ("sentence", "name", "date", "number", "code")
 VALUE_SHAPES = {
     "sentence": re.compile(r"^[a-z][a-z' ]+[a-z]$"),
@@ -98,13 +118,13 @@ def _leaf_answer(text: str, question: str) -> str:
     if "How many records" in question:
         label = re.search(r"label ([a-z]+)", question).group(1)
         window = re.search(r"from (\S+) to (\S+) \(", question)
-        rows = [RECORD.match(line) for line in text.splitlines()]
+        rows = [record(line) for line in text.splitlines()]
         n = sum(
             1
             for row in rows
             if row
-            and row.group(3) == label
-            and (not window or window.group(1) <= row.group(2) <= window.group(2))
+            and row[2] == label
+            and (not window or window.group(1) <= row[1] <= window.group(2))
         )
         return f"There are {n} records."
     return _found_in(text, KNOWN.get(question, ())) or "NOT FOUND"
@@ -132,8 +152,13 @@ def _repl_reply(messages: list[BaseMessage]) -> str:
     first, last = window.groups() if window else ("0", "9")
     code = (
         "import re\n"
-        r"rows = re.findall(r'^Record \d+ \| (\S+) \| label: ([a-z]+) \|', context, re.M)"
-        f"\ncount = len([1 for day, lab in rows if lab == {label!r} and {first!r} <= day <= {last!r}])"
+        "rows = []\n"
+        "for line in context.splitlines():\n"
+        f"    match = re.match({RECORD.pattern!r}, line)\n"
+        "    if match:\n"
+        "        fields = [g for g in match.groups() if g is not None]\n"
+        "        rows.append((fields[0], fields[2]) if line.startswith('[') else (fields[1], fields[2]))\n"
+        f"count = len([1 for day, lab in rows if lab == {label!r} and {first!r} <= day <= {last!r}])"
         "\nprint(count)"
     )
     return f"```repl\n{code}\n```"
@@ -234,29 +259,32 @@ def test_multi_niah_plants_k_distinct_needles_spread_through_the_text(corpus, k,
     assert len(frames) == 1
 
 
-@pytest.mark.parametrize("index", [0, 1, 2, 3])
+@pytest.mark.parametrize("index", range(6))  # each format with a label, then with a window
 def test_count_truth_matches_an_independent_recount(corpus, index):
     sample = generate_sample("count", corpus, 6000, index, seed=9)
     lines = sample.text.splitlines()
-    rows = [RECORD.match(line) for line in lines]
+    if sample.record_format == "tsv":
+        assert lines.pop(0) == "id\tdate\tlabel\ttext"
+    assert sample.record_format == ("pipe", "tsv", "log")[index // 2]
+    rows = [record(line) for line in lines]
     assert all(rows) and len(rows) == sample.records
-    assert [int(r.group(1)) for r in rows] == list(range(1, len(rows) + 1))
-    assert {r.group(3) for r in rows} <= set(LABELS)
+    assert [int(r[0]) for r in rows] == list(range(1, len(rows) + 1))
+    assert {r[2] for r in rows} <= set(LABELS)
     label = re.search(r"have label ([a-z]+)", sample.question).group(1)
     window = re.search(r"from (\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)", sample.question)
     assert (window is not None) == (index % 2 == 1)
     count = 0
     for row in rows:
-        date = dt.date.fromisoformat(row.group(2))
+        date = dt.date.fromisoformat(row[1])
         inside = window is None or (
             dt.date.fromisoformat(window.group(1)) <= date <= dt.date.fromisoformat(window.group(2))
         )
-        count += row.group(3) == label and inside
+        count += row[2] == label and inside
     assert count == sample.count == int(sample.answer)
     assert 0 < count < len(rows)
     # Every record carries a real sentence of the corpus.
     flat = " ".join(corpus.text.split())
-    assert all(r.group(4) in flat for r in rows[:50])
+    assert all(r[3] in flat for r in rows[:50])
 
 
 def test_generation_is_reproducible_and_seeded(corpus):
@@ -440,7 +468,8 @@ async def test_count_is_exact_when_the_records_fit_one_call(corpus):
     assert score_answer(sample, rlm.answer).correct and rlm.model_calls == 2
 
 
-@pytest.mark.parametrize("index", [0, 1])  # a label; a label and a date window
+# Pipes with a label; a table, then a log, with a label and a date window.
+@pytest.mark.parametrize("index", [0, 3, 5])
 async def test_rlm_repl_counts_in_code_beyond_the_window(corpus, index):
     setup = setup_for(oracle(window=4000))
     sample = generate_sample("count", corpus, 8000, index, seed=5)
