@@ -45,7 +45,7 @@ def test_records_are_split_on_their_delimiter(text, delimiter, header, example):
     [
         inspect.getsource(json),  # code
         inspect.getdoc(inspect),  # prose
-        "\n".join(f"[2024-01-0{i}] #{i} event {'x, ' * i}done" for i in range(1, 8)),  # uneven
+        "\n".join(f"{'x, ' * i}done" for i in range(1, 8)),  # uneven, and no date or id
         "a | b | c\nd | e | f\n",  # too few lines to tell
     ],
 )
@@ -68,6 +68,7 @@ def test_the_description_says_what_the_split_and_a_value_read_really_give():
     # The key-value field's value alone, as the description writes the expression.
     alone = re.search(r"its value alone: (.+?) == ('[^']*')\)", said)
     assert eval(alone.group(1), {"parts": parts}) == eval(alone.group(2)) == "refund"
+    assert said.endswith("parts[3] == 'Some words, and more; here.'.")  # a sentence is a value
 
 
 def test_a_header_is_named_and_the_first_record_shown():
