@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,7 +22,12 @@ from rlm_graph.limiter import ConcurrencyLimiter
 from rlm_graph.models import ResolvedModel
 from rlm_graph.secrets import redact
 from rlm_graph.settings import ActionFormat, Mode, ModelSettings, PlannerKind, RunSettings
-from rlm_graph.tokens import LEAF_PROMPT_RESERVE_TOKENS, estimate_tokens, reading_tokens
+from rlm_graph.tokens import (
+    LEAF_PROMPT_RESERVE_TOKENS,
+    dense_tokens,
+    estimate_tokens,
+    reading_tokens,
+)
 
 Route = Literal["direct", "recursive"]
 
@@ -140,11 +146,14 @@ class RLMRuntime:
         """Whether one sub-call can read a slice of ``nbytes`` bytes whole."""
         return self.slice_tokens(nbytes) <= self.leaf_window_tokens
 
-    def route_for(self, nbytes: int) -> Route:
-        """``direct`` when the root should answer the whole context in one call."""
+    def route_for(self, nbytes: int, read: Callable[[], str] | None = None) -> Route:
+        """``direct`` when the root should answer the whole context in one call. ``read``
+        gives the text, read only when its size says it fits: its digits may say otherwise."""
         tokens = self.slice_tokens(nbytes)
         if self.direct_below is not None and tokens >= self.direct_below:
             return "recursive"
+        if tokens <= self.reading_tokens(self.root_model) and read is not None:
+            tokens = max(tokens, dense_tokens(read()))
         return "direct" if tokens <= self.reading_tokens(self.root_model) else "recursive"
 
 

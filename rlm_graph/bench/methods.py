@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from rlm_graph.bench.corpus import tokens_to_bytes
 from rlm_graph.bench.tasks import TaskSample
-from rlm_graph.tokens import estimate_tokens
+from rlm_graph.tokens import dense_tokens, estimate_tokens
 
 if TYPE_CHECKING:
     from rlm_graph.api import RLM
@@ -112,15 +112,22 @@ class MethodSetup:
 
 
 def head_that_fits(text: str, budget_tokens: int) -> str:
-    """The start of ``text`` within ``budget_tokens``, cut after a line break when one is near."""
+    """The start of ``text`` within ``budget_tokens``, cut after a line break when one is near
+    (cut shorter again while its digits make it estimate over the budget)."""
     data = text.encode("utf-8")
     limit = tokens_to_bytes(budget_tokens)
-    if len(data) <= limit:
-        return text
-    cut = data.rfind(b"\n", 0, limit) + 1
-    if cut < limit * 0.9:  # no line break near the limit: cut mid-line
-        cut = limit
-    return data[:cut].decode("utf-8", errors="ignore")
+    while True:
+        if len(data) <= limit:
+            head = data
+        else:
+            cut = data.rfind(b"\n", 0, limit) + 1
+            if cut < limit * 0.9:  # no line break near the limit: cut mid-line
+                cut = limit
+            head = data[:cut]
+        tokens = dense_tokens(head)
+        if tokens <= budget_tokens:
+            return head.decode("utf-8", errors="ignore")
+        limit = int(len(head) * budget_tokens / tokens)
 
 
 async def _one_call(setup: MethodSetup, text: str, question: str) -> MethodOutcome:

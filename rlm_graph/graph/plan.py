@@ -74,7 +74,7 @@ async def _step(
     # REPL mode plans in code whatever the size, unless a direct_below was set.
     code_only = not calls_mode and rt.direct_below is None
     if step.depth == 0 and step.iteration == 0:
-        route = "recursive" if per_part or code_only else rt.route_for(view.size)
+        route = "recursive" if per_part or code_only else rt.route_for(view.size, view.text)
         base["route"] = route
         emit(runtime, "route", id=step.call_id, route=route, tokens=rt.slice_tokens(view.size))
         if route == "direct":

@@ -24,7 +24,7 @@ from rlm_graph.bench import (
     score_answer,
 )
 from rlm_graph.bench.corpus import REPEAT_MARKER, Corpus, default_corpus, sentences
-from rlm_graph.bench.methods import MethodSetup, run_method
+from rlm_graph.bench.methods import MethodSetup, head_that_fits, run_method
 from rlm_graph.bench.options import (
     DEFAULT_METHODS,
     METHODS,
@@ -40,7 +40,7 @@ from rlm_graph.bench.tasks import LABELS, NIAH_DEPTHS, TaskSample, generate_samp
 from rlm_graph.bench.text import stems
 from rlm_graph.models import ResolvedModel
 from rlm_graph.testing import ScriptedChatModel, is_leaf_prompt, is_reduce_prompt, leaf_text
-from rlm_graph.tokens import estimate_tokens
+from rlm_graph.tokens import dense_tokens, estimate_tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 # The record shape and the needle value shapes, written here again on purpose: the checks must
@@ -454,6 +454,14 @@ async def test_recursive_methods_find_the_needle_beyond_the_window(corpus, metho
     assert (len(planned) > 0, len(reduced) > 0) == (
         (True, False) if method == "rlm" else (False, True)
     )
+
+
+def test_the_direct_baseline_cuts_a_table_of_records_to_the_window_by_its_digits(corpus):
+    sample = generate_sample("count", corpus, 6000, 2, seed=3)  # the tab-separated table
+    head = head_that_fits(sample.text, 1000)
+    assert dense_tokens(head) <= 1000 < dense_tokens(sample.text)
+    assert estimate_tokens(head) < 900  # its size alone would have let more in
+    assert head.endswith("\n") and sample.text.startswith(head)
 
 
 async def test_count_is_exact_when_the_records_fit_one_call(corpus):

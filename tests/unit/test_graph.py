@@ -15,6 +15,7 @@ from rlm_graph.models import resolve_model
 from rlm_graph.protocol import ActionsPayload
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, leaf_text, needle_finder
+from rlm_graph.tokens import dense_tokens, estimate_tokens, reading_tokens
 from tests.unit.conftest import NEEDLE_PATTERN, chunk_calls, final_from_results, make_rlm, planner
 
 
@@ -371,6 +372,22 @@ async def test_direct_below_is_a_token_threshold():
         {"query": "What is the vault access code?", "context": text}
     )
     assert (below.route, above.route) == ("direct", "recursive")
+
+
+async def test_a_table_of_numbers_that_fits_by_its_size_but_not_its_digits_recurses():
+    table = "".join(f"{i:04d}\t2023-04-{i % 28 + 1:02d}\t{i * 37 % 1000:03d}\n" for i in range(100))
+    prose = "the answer is on the last line. " * 60
+    routes = []
+    for text in (table, prose):
+        model = planner(lambda m, t: 'CALL("find", "all")' if t == 0 else 'FINAL("none")')
+        rlm = make_rlm(model)
+        reading = reading_tokens(rlm.sub_window_tokens)
+        # By its size alone each would fit one call; the table's digits are a token each.
+        assert estimate_tokens(text) <= reading
+        assert (dense_tokens(text) > reading) == (text is table)
+        result = await rlm.ainvoke({"query": "Which id has the largest amount?", "context": text})
+        routes.append(result.route)
+    assert routes == ["recursive", "direct"]
 
 
 async def test_the_direct_route_needs_the_context_to_fit_the_root_model(haystack):
