@@ -124,8 +124,8 @@ def test_cli_json_on_local_model(haystack, tmp_path):
     assert out["tree"]["nodes"] <= out["usage"]["model_calls"] <= out["tree"]["nodes"] + 2 * found
 
 
-# Sample 2 of the bench's count task asks for one label (odd samples add a date window, which
-# the 0.5B's code gets wrong: see BENCHMARKS.md).
+# Sample 2 of the bench's count task asks for one label in a tab-separated table under a header
+# (odd samples add a date window, which the 0.5B's code gets wrong more often: BENCHMARKS.md).
 COUNT_SAMPLE = 2
 
 
