@@ -4,7 +4,8 @@ REPL mode describes ``context`` to the model with its first characters. For reco
 not enough for a small model: shown "Record 0001 | 2023-01-05 | label: refund | ...", the
 0.5B split on whitespace and tested ``parts[2] == "label refund"``; the 1.5B compared the
 field "label: refund" with "refund". Told how a line splits, and what each field of a real
-line holds by its index, both wrote tests on fields that exist.
+line holds by its index, the 1.5B counted 6 of 6 tuning samples right (2 of 6 before); on
+fresh seeds both models gained (BENCHMARKS.md), most on tab-separated tables.
 """
 
 from __future__ import annotations
