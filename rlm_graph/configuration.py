@@ -152,9 +152,10 @@ class RLMRuntime:
         tokens = self.slice_tokens(nbytes)
         if self.direct_below is not None and tokens >= self.direct_below:
             return "recursive"
-        if tokens <= self.reading_tokens(self.root_model) and read is not None:
+        fits = self.reading_tokens(self.root_model)
+        if tokens <= fits and read is not None:
             tokens = max(tokens, dense_tokens(read()))
-        return "direct" if tokens <= self.reading_tokens(self.root_model) else "recursive"
+        return "direct" if tokens <= fits else "recursive"
 
 
 def _model_settings(model: ResolvedModel) -> ModelSettings:

@@ -15,8 +15,8 @@ CHARS_PER_TOKEN = 4.0
 # The embedded models' tokenizer (Qwen2.5's) writes every digit as a token of its own: a table
 # of ids and dates, estimated at 4 bytes a token, overflowed an 8,192-token window (8,209).
 TOKENS_PER_DIGIT = 1.0
-_DIGIT_BYTES = b"0123456789"
-_NO_DIGITS = str.maketrans("", "", "0123456789")
+_DIGITS = "0123456789"
+_NO_DIGITS = str.maketrans("", "", _DIGITS)
 # Real tokenizers vary (code, numbers and non-English text run denser); keep 15% spare.
 ESTIMATE_MARGIN = 0.85
 
@@ -41,7 +41,7 @@ def dense_tokens(text: str | bytes) -> int:
     if isinstance(text, str):
         digits = len(text) - len(text.translate(_NO_DIGITS))
     else:
-        digits = len(text) - len(text.translate(None, _DIGIT_BYTES))
+        digits = len(text) - len(text.translate(None, _DIGITS.encode()))
     return math.ceil(estimate_tokens(text) + digits * (TOKENS_PER_DIGIT - 1 / CHARS_PER_TOKEN))
 
 

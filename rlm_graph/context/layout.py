@@ -44,7 +44,7 @@ def record_layout(head: str) -> RecordLayout | None:
         counts = {line.count(delimiter) for line in lines}
         if len(counts) == 1 and counts.pop() + 1 >= MIN_FIELDS:
             first, second = (line.split(delimiter) for line in lines[:2])
-            if _is_header(first, second):
+            if _is_header(lines[0], lines[1]):
                 return RecordLayout(delimiter=delimiter, header=first, example=second)
             return RecordLayout(delimiter=delimiter, example=first)
     return None
@@ -68,11 +68,9 @@ def describe_layout(layout: RecordLayout) -> str:
     )
 
 
-def _is_header(first: list[str], second: list[str]) -> bool:
+def _is_header(first: str, second: str) -> bool:
     """Column names: no digit in the first line, some in the record after it."""
-    return not any(c.isdigit() for c in "".join(first)) and any(
-        c.isdigit() for c in "".join(second)
-    )
+    return not any(c.isdigit() for c in first) and any(c.isdigit() for c in second)
 
 
 def _value_alone(index: int, field: str) -> str:
