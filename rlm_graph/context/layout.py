@@ -86,3 +86,89 @@ def _shown(field: str) -> str:
     if len(field) <= SHOWN_FIELD_CHARS:
         return repr(field)
     return repr(field[:SHOWN_FIELD_CHARS]) + "..."
+
+
+class LinePattern(BaseModel):
+    """Lines of one shape that no delimiter splits (a log: "[2023-05-17] #0412 refund: ..."):
+    a regular expression whose groups are a line's fields."""
+
+    pattern: str
+    example: list[str]  # the groups of the first line
+
+
+# A line's pieces: a value (no blank, no mark; a colon or "=" inside it, as in "21:51:56", is
+# part of it), a run of blanks, or one mark. Lines of one shape have the same marks in turn.
+_PIECE = re.compile(
+    r"(?P<value>(?:[^\s\[\](){}<>\"'#|,;:=]|[:=](?=\S))+)|(?P<blank>\s+)|(?P<mark>.)"
+)
+MIN_VALUES = 2
+# Marks escaped in the expression shown (re.escape would also escape "#", " " and "-", which
+# a model copies for nothing).
+REGEX_SPECIALS = frozenset("\\.^$*+?{}[]|()")
+
+
+def line_pattern(head: str) -> LinePattern | None:
+    """The shape the lines ``head`` begins with share, as a regular expression, or None when
+    they share none with a mark in it (prose, code). The shared part ends at its last mark, so
+    words that happen to line up are left to the last field, which takes the rest of the line."""
+    lines = [line.strip() for line in head.splitlines()[:-1] if line.strip()][:SAMPLE_LINES]
+    if len(lines) < MIN_LINES:
+        return None
+    pieces = [[(m.lastgroup, m.group()) for m in _PIECE.finditer(line)] for line in lines]
+    shared = 0
+    for column in zip(*pieces, strict=False):
+        kinds = {kind for kind, _ in column}
+        if len(kinds) > 1 or (kinds == {"mark"} and len({text for _, text in column}) > 1):
+            break
+        shared += 1
+    marks = [i for i, (kind, _) in enumerate(pieces[0][:shared]) if kind == "mark"]
+    if not marks:
+        return None
+    shared = marks[-1] + 1
+    if all(len(p) > shared and p[shared][0] == "blank" for p in pieces):
+        shared += 1  # the blank before the rest belongs to the shape, not to the last field
+    parts: list[str] = []
+    for kind, text in pieces[0][:shared]:
+        if kind == "value":
+            parts.append(r"(\S+)")
+        elif kind == "blank":
+            parts.append(" " if all(p[len(parts)][1] == " " for p in pieces) else r"\s+")
+        else:
+            parts.append("\\" + text if text in REGEX_SPECIALS else text)
+    values = sum(kind == "value" for kind, _ in pieces[0][:shared])
+    rest = any(len(p) > shared for p in pieces)
+    if rest:
+        parts.append("(.*)")
+    if values + rest < MIN_FIELDS or values < MIN_VALUES:
+        return None
+    pattern = "".join(parts)
+    matches = [re.match(pattern, line) for line in lines]
+    # The pattern is shown as reading each line into its pieces; one it misreads is not shown.
+    for match, line_pieces in zip(matches, pieces, strict=True):
+        expected = [text for kind, text in line_pieces[:shared] if kind == "value"]
+        if rest:
+            expected.append("".join(text for _, text in line_pieces[shared:]))
+        if match is None or list(match.groups()) != expected:
+            return None
+    return LinePattern(pattern=pattern, example=list(matches[0].groups()))
+
+
+def describe_pattern(found: LinePattern) -> str:
+    """Sentences for the model: the expression, and what each group of a real line holds."""
+    groups = ", ".join(
+        f"m.group({i}) == {_shown(field)}" for i, field in enumerate(found.example, 1)
+    )
+    quote = "'" if "'" not in found.pattern else '"'
+    return (
+        f"Its lines are records of {len(found.example)} fields. On its first line, "
+        f"`m = re.match(r{quote}{found.pattern}{quote}, line)` gives {groups}."
+    )
+
+
+def describe_records(head: str) -> str | None:
+    """How the records ``head`` begins with split, for the model; None for other text."""
+    layout = record_layout(head)
+    if layout is not None:
+        return describe_layout(layout)
+    found = line_pattern(head)
+    return describe_pattern(found) if found is not None else None

@@ -11,7 +11,7 @@ from typing import Any
 
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
-from rlm_graph.context.layout import describe_layout, record_layout
+from rlm_graph.context.layout import describe_records
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.outcome import ForcedTurn, failed, gave_up
 from rlm_graph.graph.planning import PlanStep
@@ -45,10 +45,10 @@ def describe_context(view: ContextView) -> str:
         return "\n".join(lines)
     preview = view.text(0, PREVIEW_CHARS)
     more = " ..." if view.size > PREVIEW_CHARS else ""
-    layout = record_layout(view.text(0, LAYOUT_SAMPLE_CHARS))
+    records = describe_records(view.text(0, LAYOUT_SAMPLE_CHARS))
     return (
         f"`context` is a str of about {view.size:,} chars in {view.line_count():,} lines. "
-        f"It begins:\n{preview}{more}" + (f"\n{describe_layout(layout)}" if layout else "")
+        f"It begins:\n{preview}{more}" + (f"\n{records}" if records else "")
     )
 
 

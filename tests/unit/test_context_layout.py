@@ -8,7 +8,13 @@ import re
 
 import pytest
 
-from rlm_graph.context.layout import describe_layout, record_layout
+from rlm_graph.context.layout import (
+    describe_layout,
+    describe_pattern,
+    describe_records,
+    line_pattern,
+    record_layout,
+)
 from tests.unit.repl_fakes import cell, repl_model, repl_rlm
 
 PIPES = "\n".join(
@@ -18,6 +24,23 @@ PIPES = "\n".join(
 CSV = "name,age,city\n" + "\n".join(f"person{i},{30 + i},Town {i}" for i in range(8))
 TSV = "\n".join(f"{i}\tlevel=INFO\tworker-{i}\tstarted job {i}" for i in range(6))
 SEMICOLONS = "\n".join(f"{i};{i * 3};ok" for i in range(5))
+# Logs: no delimiter splits them, but every line has the same marks in the same order.
+BRACKETED = "\n".join(
+    f"[2024-03-{10 + i}] #{i:04d} {lab}: Customer wrote {'at length, ' * i}about it."
+    for i, lab in enumerate(["refund", "invoice", "refund", "shipment"])
+)
+PYTHON_LOGGING = "\n".join(
+    f"2024-03-0{i} 12:0{i}:33,12{i} {lvl} worker.{i}: job {i} {'done' if i % 2 else 'failed: x'}"
+    for i, lvl in enumerate(["INFO", "WARNING", "INFO", "ERROR", "INFO"], 1)
+)
+ACCESS_LOG = "\n".join(
+    f'10.0.0.{i} - - [10/Oct/2000:13:5{i}:36 -0700] "GET /p/{i}.html HTTP/1.0" {200 + i} {2326 * i}'
+    for i in range(1, 5)
+)
+SYSLOG = "\n".join(
+    f"Dec {day:>2} 0{i}:11:22 host sshd[{40 + i}]: Accepted key for user{i} from 10.1.1.{i}"
+    for i, day in enumerate([4, 14, 4, 5], 1)
+)
 
 
 @pytest.mark.parametrize(
@@ -53,6 +76,57 @@ def test_other_text_is_not_taken_for_records(text):
     assert record_layout(text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "example"),
+    [
+        (BRACKETED, ["2024-03-10", "0000", "refund", "Customer wrote about it."]),
+        (PYTHON_LOGGING, ["2024-03-01", "12:01:33", "121", "INFO", "worker.1", "job 1 done"]),
+        (
+            ACCESS_LOG,
+            ["10.0.0.1", "-", "-", "10/Oct/2000:13:51:36", "-0700", "GET", "/p/1.html"]
+            + ["HTTP/1.0", "201 2326"],
+        ),
+        (
+            SYSLOG,
+            ["Dec", "4", "01:11:22", "host", "sshd", "41", "Accepted key for user1 from 10.1.1.1"],
+        ),
+    ],
+)
+def test_lines_of_one_shape_are_read_by_one_expression(text, example):
+    found = line_pattern(text + "\n")
+    assert found is not None and found.example == example
+    for line in text.splitlines():  # every line, not only the first, is read by it
+        assert re.match(found.pattern, line) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        inspect.getsource(json),
+        inspect.getdoc(inspect),
+        inspect.getsource(inspect)[20000:30000],
+        inspect.getdoc(json).replace("\n", "\n- "),  # a bulleted list of sentences
+        "\n".join(["alpha beta gamma", "delta epsilon", "zeta eta theta iota", "kappa"]),
+    ],
+)
+def test_prose_code_and_lists_have_no_line_pattern(text):
+    assert line_pattern(text) is None
+    assert describe_records(text) is None
+
+
+def test_the_pattern_description_says_what_a_real_line_gives():
+    said = describe_pattern(line_pattern(BRACKETED + "\n"))
+    line = BRACKETED.splitlines()[0]
+    expression = re.search(r"`m = (re\.match\(r'.*?', line\))`", said).group(1)
+    match = eval(expression, {"re": re, "line": line})
+    claims = re.findall(r"m\.group\((\d)\) == ('[^']*')", said)
+    assert len(claims) == 4
+    for index, shown in claims:
+        assert match.group(int(index)) == eval(shown)
+    # A delimiter, when there is one, is the simpler read and is the one described.
+    assert "line.split(' | ')" in describe_records(PIPES + "\n")
+
+
 def test_a_last_line_cut_short_does_not_hide_the_records():
     assert record_layout(PIPES[:-20]) is not None
 
@@ -84,12 +158,14 @@ async def test_the_repl_first_turn_describes_records_and_only_records():
         seen.append(str(messages[-1].content))
         return cell("print(len(context))") if turn == 0 else "FINAL(done)"
 
-    for text in ("\n".join([PIPES] * 40), inspect.getdoc(inspect) * 4):
+    for text in ("\n".join([PIPES] * 40), "\n".join([BRACKETED] * 40), inspect.getdoc(inspect) * 4):
         seen.clear()
         await repl_rlm(repl_model(turns)).ainvoke({"query": "How many lines?", "context": text})
         first = seen[0]
         if text.startswith("Record"):
             assert "records of 4 fields separated by ' | '" in first
             assert "parts[2] == 'label: refund'" in first
+        elif text.startswith("["):
+            assert "m.group(3) == 'refund'" in first
         else:
             assert "records of" not in first
