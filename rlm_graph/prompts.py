@@ -531,6 +531,13 @@ REPL_CONTEXT_ASSIGNED = (
     "not run: your code assigns to `context`, which already holds the whole text. Remove that "
     "assignment and read `context` as it is, for example `lines = context.splitlines()`"
 )
+# A cell that pastes text into ``context = """...`` until the reply is cut off: no code came
+# after the paste (protocol/context_loads.py).
+REPL_CONTEXT_PASTE_CUT = (
+    'not run: your cell pastes text into `context = """...` and was cut off before that string '
+    "ended, so none of your code came after it. `context` already holds the whole text: write "
+    "only the code that reads it, with no text pasted and no assignment to `context`"
+)
 # A cell that loads ``context`` from a file or a literal: those lines are taken off, the rest
 # runs (protocol/context_loads.py says why).
 REPL_CONTEXT_LOAD_SKIPPED = (
@@ -538,6 +545,11 @@ REPL_CONTEXT_LOAD_SKIPPED = (
     "of your cell were not run: {lines}. The rest ran on `context` as it is"
 )
 REPL_NO_SUCH_VARIABLE = "no variable {name!r} is set"
+# FINAL_VAR of a list (or set, dict) for a question that asks for a number.
+REPL_FINAL_COLLECTION = (
+    "{name!r} is a {kind} of {items:,} items, and the question asks for a number. Reply with "
+    "one line FINAL(<the number>)"
+)
 # Which variables the code set, after a FINAL_VAR (or FINAL(name)) that names none of them.
 REPL_NO_VARIABLES = (
     "Your code has set no variables: compute the answer in a ```repl block first, "

@@ -59,7 +59,7 @@ from rlm_graph.graph.messages import (
 from rlm_graph.graph.model_call import call_model
 from rlm_graph.graph.outcome import TURN_LIMIT, finish, gave_up, is_finished
 from rlm_graph.graph.state import CallState, RLMState
-from rlm_graph.protocol.context_loads import take_off_context_loads
+from rlm_graph.protocol.context_loads import pastes_cut_off, take_off_context_loads
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import (
     FINAL_IS_ERROR,
@@ -70,6 +70,7 @@ from rlm_graph.protocol.repl import (
     looks_like_error,
     parse_repl,
 )
+from rlm_graph.questions import asks_for_number
 from rlm_graph.repl import (
     CONTEXT_VARIABLE,
     CallError,
@@ -310,6 +311,10 @@ class _Cells:
                 if not self.cells:
                     break
                 code = self.cells.pop(0)
+                if pastes_cut_off(code, CONTEXT_VARIABLE):
+                    text = prompts.REPL_CONTEXT_PASTE_CUT
+                    self.observe(prompts.REPL_NOT_RUN_LABEL, text, failed=True)
+                    continue
                 loads = take_off_context_loads(code, CONTEXT_VARIABLE)
                 if loads.skipped:
                     code = loads.code
@@ -432,9 +437,11 @@ class _Cells:
             if not name:
                 return None
             try:
-                return await self.session.read_variable(name)
+                value = await self.session.read_variable(name)
             except VariableError:
                 pass
+            else:
+                return await self._number_not_collection(name, value)
             if not turn.get("final_is_name"):
                 text = prompts.REPL_ERROR_WITH_HINT.format(
                     error=prompts.REPL_NO_SUCH_VARIABLE.format(name=name),
@@ -456,6 +463,25 @@ class _Cells:
                 return None
             return name
         return turn["final"]
+
+    async def _number_not_collection(self, name: str, value: str) -> str | None:
+        """A variable's value as the answer, unless the question asks for a number and the
+        variable holds a collection (the 1.5B printed the right count of 143 records, then
+        answered ``FINAL_VAR(complaint_records)``, the list of them): the model is told what
+        the variable holds, and answers again."""
+        if not asks_for_number(self.state.query):
+            return value
+        size = await self.session.collection_size(name)
+        if size is None:
+            return value
+        kind, items = size
+        error = prompts.REPL_FINAL_COLLECTION.format(name=name, kind=kind, items=items)
+        self.observe(
+            prompts.REPL_FINAL_VAR_LABEL.format(name=name),
+            prompts.REPL_ERROR.format(error=error),
+            "error",
+        )
+        return None
 
     async def _variables_hint(self) -> str:
         """Which variables the model's code assigned in this call and the session holds, to

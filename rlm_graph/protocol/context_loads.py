@@ -12,11 +12,17 @@ runs on the real ``context``:
 
 An assignment that derives ``context`` from itself (``context = context[1000:2000]``) changes
 what the code reads and is not taken off; the caller refuses it.
+
+A pasted text can also run on until the reply is cut off: the 1.5B began a triple-quoted
+string for ``context``, wrote made-up records to the end of its reply, and, told of the
+unclosed string, pasted again.
+Such a cell holds no code after the paste; :func:`pastes_cut_off` tells the caller so.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 
 from pydantic import BaseModel, Field
 
@@ -126,4 +132,21 @@ def take_off_context_loads(code: str, name: str) -> ContextLoads:
     return ContextLoads(code=ast.unparse(tree) + "\n", skipped=rewriter.skipped)
 
 
-__all__ = ["ContextLoads", "take_off_context_loads"]
+def pastes_cut_off(code: str, name: str) -> bool:
+    """Whether ``code`` assigns ``name`` a triple-quoted string that never ends (the code
+    does not parse, and no code follows the paste)."""
+    start = re.search(
+        rf"^[ \t]*{re.escape(name)}[ \t]*(?::[^=\n]*)?=[ \t]*[rRbBuU]?('''|\"\"\")",
+        code,
+        re.MULTILINE,
+    )
+    if start is None or start.group(1) in code[start.end() :]:
+        return False
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return True
+    return False
+
+
+__all__ = ["ContextLoads", "pastes_cut_off", "take_off_context_loads"]

@@ -229,19 +229,30 @@ class MontySession:
         return await self._guard(snapshot.resume(answer))
 
     async def read_variable(self, name: str) -> str:
+        value = await self._evaluate(name, name)
+        return value if isinstance(value, str) else str(value)
+
+    async def collection_size(self, name: str) -> tuple[str, int] | None:
+        kinds = "(list, tuple, set, dict)"
+        found = await self._evaluate(
+            name, f"(type({name}).__name__, len({name})) if isinstance({name}, {kinds}) else None"
+        )
+        return (str(found[0]), int(found[1])) if found else None
+
+    async def _evaluate(self, name: str, expression: str) -> Any:
+        """``expression`` over the variable ``name``, evaluated in the session."""
         self._require(paused=False)
         if not name.isidentifier() or keyword.iskeyword(name):
             raise VariableError(f"{name!r} is not a variable name")
         try:
-            step = await self._checkout.feed_start(name, print_callback=OutputBuffer(0).write)
+            step = await self._checkout.feed_start(expression, print_callback=OutputBuffer(0).write)
             if isinstance(step, pm.AsyncNameLookupSnapshot):
                 await step.resume()  # leaves it undefined: NameError below
             if not isinstance(step, pm.MontyComplete):
                 raise VariableError(f"variable {name!r} is not defined")
         except pm.MontyRuntimeError as exc:
             raise VariableError(f"variable {name!r} is not defined") from exc
-        value = step.output
-        return value if isinstance(value, str) else str(value)
+        return step.output
 
     async def state(self) -> bytes:
         if self._paused is None:

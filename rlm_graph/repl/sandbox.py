@@ -48,6 +48,11 @@ class SandboxSession(Protocol):
         """A variable's value as text (``str(value)``), for FINAL_VAR. Raises VariableError."""
         ...
 
+    async def collection_size(self, name: str) -> tuple[str, int] | None:
+        """The type name and length of a list, tuple, set or dict variable; None for any
+        other value. Raises VariableError."""
+        ...
+
     async def state(self) -> bytes:
         """The session's state (variables, and a paused cell if any), without the context."""
         ...

@@ -141,8 +141,9 @@ def slow_queries(messages) -> float:
 async def test_a_batch_runs_concurrently_and_its_calls_are_tree_nodes():
     model = repl_model([cell(BATCH_OF_EIGHT), "FINAL_VAR(replies)"], query=lambda p: "1")
     model.latency = slow_queries
+    # Each part's count is the answer: a list, for a question that asks for no single number.
     result = await repl_rlm(model, concurrency=4).ainvoke(
-        {"query": "How many ERROR lines?", "context": LOG}
+        {"query": "What does each part say of ERROR lines?", "context": LOG}
     )
     assert result.status == "done" and result.answer == str(["1"] * 8)
     # Peak in flight, counted by the model: the eight sub-calls filled the one limit of 4 and
@@ -164,7 +165,8 @@ async def test_in_cell_children_are_in_the_checkpoints_and_the_stored_tree(tmp_p
     model = repl_model([cell(BATCH_OF_EIGHT), "FINAL_VAR(replies)"], query=lambda p: "1")
     rlm = repl_rlm(model, db)
     await rlm.ainvoke(
-        {"query": "How many ERROR lines?", "context": LOG}, {"configurable": {"thread_id": thread}}
+        {"query": "What does each part say of ERROR lines?", "context": LOG},
+        {"configurable": {"thread_id": thread}},
     )
     children = [f"t1.{i}" for i in range(1, 9)]
     async with open_backend(db) as backend:
@@ -350,13 +352,13 @@ print(len(replies))
 """
     model = repl_model([cell(code), "FINAL_VAR(replies)"])
     result = await repl_rlm(model, max_calls=5).ainvoke(
-        {"query": "How many replies?", "context": LOG}
+        {"query": "What replies come back?", "context": LOG}
     )
     seen = transcripts(model)[1]
     assert "refused: llm_query_batched() failed: item 0: not run: 10 sub-call(s) asked" in seen
     assert query_prompts(model) == []  # nothing was run, nothing was paid
     assert not [r for r in result.records if r.kind == "query"]
-    assert result.status == "done" and result.answer == "[]"
+    assert result.status == "done" and "[]" in (result.answer, result.unverified_answer)
 
 
 async def test_a_token_budget_refuses_an_oversized_call():

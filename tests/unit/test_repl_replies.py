@@ -10,7 +10,7 @@ import re
 import pytest
 
 from rlm_graph import prompts
-from rlm_graph.protocol.context_loads import take_off_context_loads
+from rlm_graph.protocol.context_loads import pastes_cut_off, take_off_context_loads
 from rlm_graph.protocol.repl import (
     FINAL_IS_ERROR,
     FINAL_IS_PLACEHOLDER,
@@ -147,6 +147,50 @@ def test_a_long_pasted_load_is_quoted_short():
     code = 'context = """' + "Record 1 | x\n" * 50 + '"""\nprint(1)'
     (quoted,) = take_off_context_loads(code, "context").skipped
     assert quoted.endswith(" ...") and len(quoted) <= 84
+
+
+@pytest.mark.parametrize(
+    ("code", "cut"),
+    [
+        ('import re\ncontext = """\n[2023-01-01] #1 a: x\n[2023-01-02] #2 b: y', True),
+        ("context: str = r'''Record 1 | x\nRecord 2 |", True),
+        ('context = """a"""\nprint(len(context))', False),  # closed: taken off, the rest runs
+        ('text = """a\nb', False),  # not context
+        ("x = (", False),
+        ('lines = context.splitlines()\nprint("""done""")', False),
+    ],
+)
+def test_a_paste_into_context_cut_off_is_told_apart(code, cut):
+    assert pastes_cut_off(code, "context") is cut
+
+
+async def test_a_paste_cut_off_is_not_run_and_says_why():
+    pasted = '```repl\nimport re\ncontext = """\n' + "[2023-01-01] #1 x: words\n" * 30
+    model = repl_model([pasted, COUNT_CELL, "FINAL_VAR(n)"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    after = transcripts(model)[1]
+    assert "was cut off before that string ended" in after and "SyntaxError" not in after
+    assert result.answer == str(LINES)
+
+
+async def test_a_collection_for_a_number_is_refused_and_its_size_said():
+    # The 1.5B printed the right count, then answered FINAL_VAR with the list it counted.
+    listing = cell("rows = context.splitlines()\nprint(len(rows))")
+    model = repl_model([listing, "FINAL_VAR(rows)", f"FINAL({LINES})"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    after = transcripts(model)[2]
+    assert f"'rows' is a list of {LINES:,} items, and the question asks for a number" in after
+    assert result.status == "done" and result.answer == str(LINES)
+
+
+async def test_a_collection_is_an_answer_when_no_number_is_asked():
+    listing = cell("names = sorted({line.split()[0] for line in context.splitlines()})")
+    model = repl_model([listing, "FINAL_VAR(names)"])
+    result = await repl_rlm(model).ainvoke(
+        {"query": "Which words begin the lines?", "context": LOG}
+    )
+    words = str(sorted({line.split()[0] for line in LOG.splitlines()}))
+    assert result.status == "done" and words in (result.answer, result.unverified_answer)
 
 
 async def test_a_bare_number_gets_a_correction_then_the_answer_stands():

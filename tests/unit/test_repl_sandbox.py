@@ -99,6 +99,19 @@ async def test_read_variable_for_final_var(session):
         await session.read_variable("n; import os")
 
 
+async def test_collection_size_tells_a_collection_from_a_value(session):
+    await finished(session, "rows = [(1, 'a'), (2, 'b')]\nseen = {'x'}\ncounts = {'a': 2}\nn = 7")
+    assert await session.collection_size("rows") == ("list", 2)
+    assert await session.collection_size("seen") == ("set", 1)
+    assert await session.collection_size("counts") == ("dict", 1)
+    assert await session.collection_size("n") is None
+    assert await session.collection_size("context") is None  # a str is a value
+    with pytest.raises(VariableError):
+        await session.collection_size("nope")
+    with pytest.raises(VariableError):
+        await session.collection_size("len(n)")
+
+
 # -- the code's own answer --------------------------------------------------------------------
 
 
