@@ -53,10 +53,7 @@ def record_layout(head: str) -> RecordLayout | None:
 def describe_layout(layout: RecordLayout) -> str:
     """Sentences for the model: the delimiter, and what each field of a real record holds, by
     its index (a small model indexes the fields it is shown, not ones it counts itself)."""
-    fields = ", ".join(
-        f"parts[{i}] == {_shown(field)}{_value_alone(i, field)}"
-        for i, field in enumerate(layout.example)
-    )
+    fields = _indexed(layout.example)
     split = f"`parts = line.split({layout.delimiter!r})`"
     if layout.header:
         where = f"Its first line is a header, {layout.header!r}. On its second line, {split}"
@@ -65,6 +62,12 @@ def describe_layout(layout: RecordLayout) -> str:
     return (
         f"Its lines are records of {len(layout.example)} fields separated by "
         f"{layout.delimiter!r}. {where} gives {fields}."
+    )
+
+
+def _indexed(fields: list[str]) -> str:
+    return ", ".join(
+        f"parts[{i}] == {_shown(field)}{_value_alone(i, field)}" for i, field in enumerate(fields)
     )
 
 
@@ -154,14 +157,15 @@ def line_pattern(head: str) -> LinePattern | None:
 
 
 def describe_pattern(found: LinePattern) -> str:
-    """Sentences for the model: the expression, and what each group of a real line holds."""
-    groups = ", ".join(
-        f"m.group({i}) == {_shown(field)}" for i, field in enumerate(found.example, 1)
-    )
+    """Sentences for the model: the expression, and what each field of a real line holds, by
+    its index in the match's groups: indexed from 0 as a split's fields are, in one expression
+    to copy (shown ``m.group(3) == 'feedback'``, the 0.5B tested ``m.group(2)``, the third
+    field; shown ``m`` and ``parts = m.groups()`` apart, it split the line on blanks)."""
     quote = "'" if "'" not in found.pattern else '"'
     return (
         f"Its lines are records of {len(found.example)} fields. On its first line, "
-        f"`m = re.match(r{quote}{found.pattern}{quote}, line)` gives {groups}."
+        f"`parts = re.match(r{quote}{found.pattern}{quote}, line).groups()` gives "
+        f"{_indexed(found.example)} (on a line of another shape, re.match gives None)."
     )
 
 

@@ -117,12 +117,12 @@ def test_prose_code_and_lists_have_no_line_pattern(text):
 def test_the_pattern_description_says_what_a_real_line_gives():
     said = describe_pattern(line_pattern(BRACKETED + "\n"))
     line = BRACKETED.splitlines()[0]
-    expression = re.search(r"`m = (re\.match\(r'.*?', line\))`", said).group(1)
-    match = eval(expression, {"re": re, "line": line})
-    claims = re.findall(r"m\.group\((\d)\) == ('[^']*')", said)
+    expression = re.search(r"`parts = (re\.match\(r'.*?', line\)\.groups\(\))`", said).group(1)
+    parts = eval(expression, {"re": re, "line": line})
+    claims = re.findall(r"parts\[(\d)\] == ('[^']*')", said)
     assert len(claims) == 4
     for index, shown in claims:
-        assert match.group(int(index)) == eval(shown)
+        assert parts[int(index)] == eval(shown)
     # A delimiter, when there is one, is the simpler read and is the one described.
     assert "line.split(' | ')" in describe_records(PIPES + "\n")
 
@@ -166,6 +166,7 @@ async def test_the_repl_first_turn_describes_records_and_only_records():
             assert "records of 4 fields separated by ' | '" in first
             assert "parts[2] == 'label: refund'" in first
         elif text.startswith("["):
-            assert "m.group(3) == 'refund'" in first
+            assert ".groups()` gives parts[0] == '2024-03-10'" in first
+            assert "parts[2] == 'refund'" in first
         else:
             assert "records of" not in first
