@@ -114,7 +114,8 @@ def line_pattern(head: str) -> LinePattern | None:
     """The shape the lines ``head`` begins with share, as a regular expression, or None when
     they share none with a mark in it (prose, code). The shared part ends at its last mark, so
     words that happen to line up are left to the last field, which takes the rest of the line."""
-    lines = [line.strip() for line in head.splitlines()[:-1] if line.strip()][:SAMPLE_LINES]
+    # As written, indent and all: the expression is applied to the text's own lines.
+    lines = [line for line in head.splitlines()[:-1] if line.strip()][:SAMPLE_LINES]
     if len(lines) < MIN_LINES:
         return None
     pieces = [[(m.lastgroup, m.group()) for m in _PIECE.finditer(line)] for line in lines]
@@ -145,6 +146,8 @@ def line_pattern(head: str) -> LinePattern | None:
     if values + rest < MIN_FIELDS or values < MIN_VALUES:
         return None
     pattern = "".join(parts)
+    if "'" in pattern and '"' in pattern:
+        return None  # no raw string literal shows it as it is
     matches = [re.match(pattern, line) for line in lines]
     # The pattern is shown as reading each line into its pieces; one it misreads is not shown.
     for match, line_pieces in zip(matches, pieces, strict=True):

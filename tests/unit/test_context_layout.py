@@ -99,6 +99,13 @@ def test_lines_of_one_shape_are_read_by_one_expression(text, example):
         assert re.match(found.pattern, line) is not None
 
 
+def test_an_indented_log_is_read_as_written():
+    indented = "\n".join("  " + line for line in BRACKETED.splitlines())
+    found = line_pattern(indented + "\n")
+    assert found is not None and found.example[2] == "refund"
+    assert all(re.match(found.pattern, line) for line in indented.splitlines())
+
+
 @pytest.mark.parametrize(
     "text",
     [
