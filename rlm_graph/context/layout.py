@@ -132,11 +132,11 @@ def line_pattern(head: str) -> LinePattern | None:
     if all(len(p) > shared and p[shared][0] == "blank" for p in pieces):
         shared += 1  # the blank before the rest belongs to the shape, not to the last field
     parts: list[str] = []
-    for kind, text in pieces[0][:shared]:
+    for i, (kind, text) in enumerate(pieces[0][:shared]):
         if kind == "value":
             parts.append(r"(\S+)")
         elif kind == "blank":
-            parts.append(" " if all(p[len(parts)][1] == " " for p in pieces) else r"\s+")
+            parts.append(" " if all(p[i][1] == " " for p in pieces) else r"\s+")
         else:
             parts.append("\\" + text if text in REGEX_SPECIALS else text)
     values = sum(kind == "value" for kind, _ in pieces[0][:shared])
