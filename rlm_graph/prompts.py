@@ -512,6 +512,12 @@ REPL_FINAL_UNCOMPUTED = (
     "FINAL({answer}) was not taken: none of your code has run without an error yet, so "
     "nothing computed that answer. First run code that works it out and prints it"
 )
+# A number given as FINAL to a question that asks for one, which no output of the code shows.
+REPL_FINAL_NOT_SHOWN = (
+    "FINAL({answer}) was not taken: no output of your code shows {answer}. Answer with a "
+    "number your code printed, or write a ```repl block that computes the number itself "
+    "(a counter, or len(...)) and prints it"
+)
 # A cell whose code is the same as one that already failed: not run again.
 REPL_SAME_FAILED_CODE = (
     "not run: this is the same code as a cell that already failed with {error}. Running it "

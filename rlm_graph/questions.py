@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Literal
 
 from rlm_graph import prompts
@@ -81,6 +82,9 @@ _NOT_A_KIND = frozenset((
     "everything", "someone", "something", "people", "they", "it", "he", "she", "we", "you", "i",
     "this", "that", "these", "those", "there", "its", "their", "his", "her", "our", "my",
 ))  # fmt: skip
+# A word of a text, as far as numbers go: "2023-01-06" and "A12" are words, not numbers.
+_WORD = re.compile(r"[^\s()\[\]{}'\"`=:;<>|]+")
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 _WHO = re.compile(r"^\W*(?:who|whom)\b|[,;:]\s*(?:who|whom)\b", re.I)
 _WHERE = re.compile(r"^\W*where\b|[,;:]\s*where\b", re.I)
 
@@ -107,6 +111,17 @@ def asked_kind(question: str) -> str | None:
 def asks_for_number(question: str) -> bool:
     """Whether the question asks for a figure ("how many", "what year")."""
     return _ASKS_NUMBER.search(question) is not None
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers written in ``text`` as words of their own ("137", "1,234", "2.5"; not the
+    parts of a date, a code or a name: "2023-01-06", "A12"), without thousands separators."""
+    found: set[str] = set()
+    for word in _WORD.findall(text):
+        word = word.rstrip(".,")
+        if _NUMBER.fullmatch(word):
+            found.add(format(Decimal(word.replace(",", "")).normalize(), "f"))
+    return found
 
 
 def fits_asked(answer: str, question: str) -> bool:

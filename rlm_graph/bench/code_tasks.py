@@ -234,6 +234,7 @@ def code_sample(tree: CodeTree, length: int, index: int, seed: int) -> TaskSampl
         code=question,
         corpus_offset=start,
         text=text,
+        folder={f.path: f.text for f in files},
     )
 
 

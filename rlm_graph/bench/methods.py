@@ -1,7 +1,9 @@
 """The ways a bench answers a sample, all on the same models.
 
 - ``rlm``: ``RLM(planner="model")`` as a user gets it (its direct route included: a text that
-  fits the model's window is answered with one call, and the route is recorded).
+  fits the model's window is answered with one call, and the route is recorded). The ``code``
+  task's source tree is passed as a folder, as a user passes one (the baselines read its files
+  joined, each led by ``# file: PATH``).
 - ``rlm-repl``: the same RLM with ``mode="repl"``: the model writes Python against ``context``
   in a sandbox (REPL mode plans in code whatever the text's size, so its route is recursive).
 - ``map-reduce``: ``RLM(planner="map-reduce")``.
@@ -21,9 +23,11 @@ Every outcome says whether its answer is *grounded*: backed by a passage found i
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -180,8 +184,14 @@ async def run_rlm(
     mode: str | None = None,
 ) -> MethodOutcome:
     rlm = setup.rlm(planner, on_event, mode)
-    # Bytes are always the text itself, never read as a path.
-    result = await rlm.ainvoke({"query": sample.question, "context": sample.text.encode("utf-8")})
+    if sample.folder is None:
+        # Bytes are always the text itself, never read as a path.
+        context: bytes | Path = sample.text.encode("utf-8")
+        result = await rlm.ainvoke({"query": sample.question, "context": context})
+    else:
+        with tempfile.TemporaryDirectory(prefix="rlm-bench-") as folder:
+            write_folder(Path(folder), sample.folder)
+            result = await rlm.ainvoke({"query": sample.question, "context": Path(folder)})
     return MethodOutcome(
         answer=result.answer,
         status=result.status,
@@ -208,6 +218,14 @@ async def run_method(
     if method == "retrieve":
         return await run_retrieve(setup, sample)
     raise ValueError(f"unknown method {method!r}")
+
+
+def write_folder(root: Path, files: dict[str, str]) -> None:
+    """A sample's source tree as files under ``root`` (paths as the tree names them)."""
+    for path, text in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
 
 
 def _bytes(text: str) -> int:

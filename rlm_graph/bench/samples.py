@@ -84,6 +84,9 @@ class TaskSample(BaseModel):
     corpus_offset: int
     corpus_repeats: int = 0  # > 0: the corpus was shorter than asked and repeats
     text: str = Field(repr=False, exclude=True)
+    # code: the source tree's files (path -> text) the text joins; the RLM methods get them as
+    # a folder, the way a user passes a source tree.
+    folder: dict[str, str] | None = Field(default=None, repr=False, exclude=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -6,21 +6,35 @@ not enough for a small model: shown "Record 0001 | 2023-01-05 | label: refund | 
 field "label: refund" with "refund". Told how a line splits, and what each field of a real
 line holds by its index, the 1.5B counted 6 of 6 tuning samples right (2 of 6 before); on
 fresh seeds both models gained (BENCHMARKS.md), most on tab-separated tables.
+
+The code gets the reading ready-made: a function ``fields(line)`` (:func:`fields_code`) bound
+in the REPL before the first cell, which splits a line or matches the expression and returns
+the fields as a list. Shown the expression to copy, both models dropped its ``.groups()`` or
+used ``m.group(2)`` for the field shown as ``parts[2]`` (the 1.5B, 4 of 5 log samples of the
+tuning seed); a list indexed as it is shown leaves nothing to translate.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from rlm_graph.context.view import ContextView
 
 # Tried in this order: a spaced delimiter before its bare form, so fields come without blanks.
 DELIMITERS = (" | ", "|", "\t", ", ", ",", ";")
 SAMPLE_LINES = 12
+# How much of a text's beginning is read to tell whether its lines are records.
+LAYOUT_SAMPLE_CHARS = 4000
 MIN_LINES = 3
 MIN_FIELDS = 3
 # A field longer than this is shown cut in the description.
 SHOWN_FIELD_CHARS = 40
+# The function the REPL binds for records (fields_code).
+FIELDS_FUNCTION = "record_fields"
 # A field that is a short key and a value: "label: refund", "level=INFO", "status = open".
 KEYED_FIELD = re.compile(r"(?P<key>[A-Za-z_][\w.-]{0,30})(?P<sep>\s?[:=]\s?)(?P<value>\S.{0,30})$")
 
@@ -53,21 +67,28 @@ def record_layout(head: str) -> RecordLayout | None:
 def describe_layout(layout: RecordLayout) -> str:
     """Sentences for the model: the delimiter, and what each field of a real record holds, by
     its index (a small model indexes the fields it is shown, not ones it counts itself)."""
-    fields = _indexed(layout.example)
-    split = f"`parts = line.split({layout.delimiter!r})`"
-    if layout.header:
-        where = f"Its first line is a header, {layout.header!r}. On its second line, {split}"
-    else:
-        where = f"On its first line, {split}"
+    where = (
+        f"Its first line is a header, {layout.header!r}. On its second line"
+        if layout.header
+        else "On its first line"
+    )
     return (
         f"Its lines are records of {len(layout.example)} fields separated by "
-        f"{layout.delimiter!r}. {where} gives {fields}."
+        f"{layout.delimiter!r}. {_fields_sentence(where, layout)}"
+    )
+
+
+def _fields_sentence(where: str, found: Records) -> str:
+    return (
+        f"This function is defined already (use it, do not define it again); it gives a "
+        f"line's fields as a list, None for a line of another shape:\n```python\n"
+        f"{fields_code(found)}```\n{where}, `f = {FIELDS_FUNCTION}(line)` gives {_indexed(found.example)}."
     )
 
 
 def _indexed(fields: list[str]) -> str:
     return ", ".join(
-        f"parts[{i}] == {_shown(field)}{_value_alone(i, field)}" for i, field in enumerate(fields)
+        f"f[{i}] == {_shown(field)}{_value_alone(i, field)}" for i, field in enumerate(fields)
     )
 
 
@@ -82,7 +103,7 @@ def _value_alone(index: int, field: str) -> str:
     match = KEYED_FIELD.match(field)
     if not match:
         return ""
-    return f" (its value alone: parts[{index}].split({match['sep']!r}, 1)[1] == {match['value']!r})"
+    return f" (its value alone: f[{index}].split({match['sep']!r}, 1)[1] == {match['value']!r})"
 
 
 def _shown(field: str) -> str:
@@ -146,8 +167,6 @@ def line_pattern(head: str) -> LinePattern | None:
     if values + rest < MIN_FIELDS or values < MIN_VALUES:
         return None
     pattern = "".join(parts)
-    if "'" in pattern and '"' in pattern:
-        return None  # no raw string literal shows it as it is
     matches = [re.match(pattern, line) for line in lines]
     # The pattern is shown as reading each line into its pieces; one it misreads is not shown.
     for match, line_pieces in zip(matches, pieces, strict=True):
@@ -160,22 +179,59 @@ def line_pattern(head: str) -> LinePattern | None:
 
 
 def describe_pattern(found: LinePattern) -> str:
-    """Sentences for the model: the expression, and what each field of a real line holds, by
-    its index in the match's groups: indexed from 0 as a split's fields are, in one expression
-    to copy (shown ``m.group(3) == 'feedback'``, the 0.5B tested ``m.group(2)``, the third
-    field; shown ``m`` and ``parts = m.groups()`` apart, it split the line on blanks)."""
-    quote = "'" if "'" not in found.pattern else '"'
-    return (
-        f"Its lines are records of {len(found.example)} fields. On its first line, "
-        f"`parts = re.match(r{quote}{found.pattern}{quote}, line).groups()` gives "
-        f"{_indexed(found.example)} (on a line of another shape, re.match gives None)."
+    """Sentences for the model: what each field of a real line holds, by its index in the list
+    ``fields(line)`` returns (the expression is not shown: both models copied it wrong)."""
+    return f"Its lines are records of {len(found.example)} fields. " + _fields_sentence(
+        "On its first line", found
     )
 
 
-def describe_records(head: str) -> str | None:
-    """How the records ``head`` begins with split, for the model; None for other text."""
-    layout = record_layout(head)
-    if layout is not None:
-        return describe_layout(layout)
-    found = line_pattern(head)
-    return describe_pattern(found) if found is not None else None
+Records = RecordLayout | LinePattern
+
+
+def find_records(head: str) -> Records | None:
+    """How the records ``head`` begins with read: a delimiter first, else a line pattern;
+    None for other text."""
+    return record_layout(head) or line_pattern(head)
+
+
+def view_records(view: ContextView) -> Records | None:
+    """How a text context's records read (None for a folder: its files are not records)."""
+    if view.whole_folder:
+        return None
+    return find_records(view.text(0, LAYOUT_SAMPLE_CHARS))
+
+
+def describe_records(found: Records) -> str:
+    """How the records read, for the model."""
+    if isinstance(found, RecordLayout):
+        return describe_layout(found)
+    return describe_pattern(found)
+
+
+def fields_code(found: Records) -> str:
+    """The source of ``fields(line)``, bound in the REPL before the first cell: a line's fields
+    as a list (the last one takes the rest of the line), None for a line of another shape."""
+    if isinstance(found, RecordLayout):
+        count = len(found.example)
+        return (
+            f"def {FIELDS_FUNCTION}(line):\n"
+            f"    parts = line.split({found.delimiter!r}, {count - 1})\n"
+            f"    return parts if len(parts) == {count} else None\n"
+        )
+    return (
+        "import re\n"
+        f"def {FIELDS_FUNCTION}(line):\n"
+        f"    match = re.match({_raw_literal(found.pattern)}, line)\n"
+        "    return list(match.groups()) if match else None\n"
+    )
+
+
+def _raw_literal(pattern: str) -> str:
+    """``pattern`` as a raw string literal, as a person writes one (repr doubles every
+    backslash), or its repr when no raw literal can hold it."""
+    if not pattern.endswith("\\"):
+        for quote in ("'", '"'):
+            if quote not in pattern:
+                return f"r{quote}{pattern}{quote}"
+    return repr(pattern)

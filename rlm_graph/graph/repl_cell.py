@@ -38,6 +38,7 @@ from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView, TextStore
+from rlm_graph.context.layout import fields_code, view_records
 from rlm_graph.evidence import echoes
 from rlm_graph.graph.accounting import (
     child_usage,
@@ -69,8 +70,9 @@ from rlm_graph.protocol.repl import (
     is_placeholder,
     looks_like_error,
     parse_repl,
+    printed_literals,
 )
-from rlm_graph.questions import asks_for_number
+from rlm_graph.questions import asks_for_number, numbers_in
 from rlm_graph.repl import (
     CONTEXT_VARIABLE,
     CallError,
@@ -135,7 +137,11 @@ class ReplSessions:
     restored: int = 0  # sessions rebuilt from state bytes (a resume, a fork)
 
     async def session(
-        self, key: tuple[str, str], saved: bytes | None, context: Callable[[], ContextValue]
+        self,
+        key: tuple[str, str],
+        saved: bytes | None,
+        context: Callable[[], ContextValue],
+        prelude: Callable[[], str] = str,
     ) -> SandboxSession:
         with self._lock:
             live = self._live.pop(key, None)
@@ -144,7 +150,7 @@ class ReplSessions:
                 return live.session
             await live.session.close()  # out of step with the checkpoint: rebuild it
         if saved is None:
-            return await self.sandbox().start(context(), REPL_LIMITS)
+            return await self.sandbox().start(context(), REPL_LIMITS, prelude())
         self.restored += 1
         return await self.sandbox().restore(saved, context())
 
@@ -182,6 +188,13 @@ def context_value(view: ContextView) -> ContextValue:
     if view.whole_folder:
         return {f.path: view.text(f.start, f.end) for f in view.files()}
     return view.text()
+
+
+def _prelude(view: ContextView) -> str:
+    """The host's code a fresh session runs first: ``fields(line)`` when the text's lines are
+    records (described to the model by ``repl_turn.describe_context``)."""
+    found = view_records(view)
+    return fields_code(found) if found is not None else ""
 
 
 def _session_key(state: Mapping[str, Any]) -> tuple[str, str]:
@@ -257,6 +270,7 @@ class _Cells:
     ok_cells: int = 0
     failed_cells: dict[str, str] = field(default_factory=dict)
     last_ok_cell: dict[str, str] = field(default_factory=dict)
+    numbers_printed: set[str] = field(default_factory=set)
     code_final: str | None = None  # what a cell that ran without an error gave FINAL(...)
     force_reason: str | None = None  # the next turn must answer, for this reason
     ended: dict[str, Any] = field(default_factory=dict)
@@ -275,7 +289,9 @@ class _Cells:
                 holder["v"] = context_value(view)
             return holder["v"]
 
-        session = await sessions_of(rt).session(key, reads.repl_state, value)
+        session = await sessions_of(rt).session(
+            key, reads.repl_state, value, lambda: _prelude(view)
+        )
         return cls(
             rt=rt,
             runtime=runtime,
@@ -291,6 +307,7 @@ class _Cells:
             ok_cells=reads.repl_ok_cells,
             failed_cells=reads.repl_failed_cells,
             last_ok_cell=reads.repl_last_ok_cell,
+            numbers_printed=set(reads.repl_numbers_printed),
         )
 
     def observe(
@@ -351,6 +368,9 @@ class _Cells:
                 )
                 if outcome.error is None:
                     self.ok_cells += 1
+                    self.numbers_printed |= numbers_in(outcome.render()) - numbers_in(
+                        printed_literals(code or "")
+                    )
                     if code is not None:
                         self.last_ok_cell = {_code_key(code): outcome.render()}
                     if outcome.final is not None:
@@ -392,6 +412,7 @@ class _Cells:
             "repl_ok_cells": self.ok_cells,
             "repl_failed_cells": self.failed_cells,
             "repl_last_ok_cell": self.last_ok_cell,
+            "repl_numbers_printed": sorted(self.numbers_printed),
             **({"force_reason": self.force_reason} if self.force_reason else {}),
             "records": [_running_record(job, self.rt) for job in self.jobs],
             **self.ended,
@@ -406,9 +427,9 @@ class _Cells:
     async def _final(self) -> None:
         """The reply's FINAL / FINAL_VAR, once its cells have run."""
         turn = self.state.repl_turn
-        answer = self.code_final
+        answer, written = self.code_final, False
         if answer is None:
-            answer = await self._final_answer(turn)
+            answer, written = await self._final_answer(turn)
         if answer is not None:
             answer = redact(strip_marks(answer)) or ""
             if not answer or echoes(answer, self.state.query):
@@ -423,32 +444,36 @@ class _Cells:
                 # last turn). A variable cannot hold it either: no cell finished.
                 error = prompts.REPL_FINAL_UNCOMPUTED.format(answer=answer)
                 self.observe(prompts.YOUR_FINAL, prompts.REPL_ERROR.format(error=error), "error")
+            elif written and not self._number_shown(answer):
+                error = prompts.REPL_FINAL_NOT_SHOWN.format(answer=answer.strip())
+                self.observe(prompts.YOUR_FINAL, prompts.REPL_ERROR.format(error=error), "error")
             else:
                 self.ended = finish("done", answer)
                 return
         if turn.get("forced"):
             self.ended = gave_up(self.state.raw, turn.get("forced_ending") or TURN_LIMIT)
 
-    async def _final_answer(self, turn: dict[str, Any]) -> str | None:
-        """The answer the reply gave, or None (and an error for the model) when it gave none
-        that can stand: an unknown variable, a copied placeholder, a guess beside code."""
+    async def _final_answer(self, turn: dict[str, Any]) -> tuple[str | None, bool]:
+        """The answer the reply gave and whether the model wrote it itself (not a variable's
+        value); None (and an error for the model) when it gave none that can stand: an unknown
+        variable, a copied placeholder, a guess beside code."""
         if turn.get("final") is None or turn.get("final_is_name"):
             name = turn.get("final_var") or turn.get("final")
             if not name:
-                return None
+                return None, False
             try:
                 value = await self.session.read_variable(name)
             except VariableError:
                 pass
             else:
-                return await self._number_not_collection(name, value)
+                return await self._number_not_collection(name, value), False
             if not turn.get("final_is_name"):
                 text = prompts.REPL_ERROR_WITH_HINT.format(
                     error=prompts.REPL_NO_SUCH_VARIABLE.format(name=name),
                     hint=await self._variables_hint(),
                 )
                 self.observe(prompts.REPL_FINAL_VAR_LABEL.format(name=name), text, "error")
-                return None
+                return None, False
             # FINAL(name) and no such variable: the text itself, unless it is not an answer.
             if is_placeholder(name):
                 text = prompts.REPL_ERROR_WITH_HINT.format(
@@ -456,13 +481,22 @@ class _Cells:
                     hint=await self._variables_hint(),
                 )
                 self.observe(prompts.REPL_FINAL_LABEL.format(name=name), text, "error")
-                return None
+                return None, False
             if turn.get("ran_code"):
                 text = prompts.REPL_ERROR.format(error=FINAL_WITH_CODE)
                 self.observe(prompts.YOUR_REPLY, text, "error")
-                return None
-            return name
-        return turn["final"]
+                return None, False
+            return name, True
+        return turn["final"], True
+
+    def _number_shown(self, answer: str) -> bool:
+        """Whether an answer the model wrote itself can stand: any answer to a question that
+        does not ask for a number, and otherwise one whose number an output of the code showed
+        (the 1.5B printed 137 matching dates, one a line, then answered ``FINAL(3)``)."""
+        if not asks_for_number(self.state.query):
+            return True
+        given = numbers_in(answer)
+        return not given or bool(given & self.numbers_printed)
 
     async def _number_not_collection(self, name: str, value: str) -> str | None:
         """A variable's value as the answer, unless the question asks for a number and the
@@ -735,6 +769,7 @@ async def resume_cells(
         "repl_ok_cells",
         "repl_failed_cells",
         "repl_last_ok_cell",
+        "repl_numbers_printed",
         "force_reason",
     )
     for key in (*carried, "status", "answer", "error"):

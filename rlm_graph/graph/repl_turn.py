@@ -11,7 +11,7 @@ from typing import Any
 
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
-from rlm_graph.context.layout import describe_records
+from rlm_graph.context.layout import describe_records, view_records
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.outcome import ForcedTurn, failed, gave_up
 from rlm_graph.graph.planning import PlanStep
@@ -23,8 +23,6 @@ from rlm_graph.secrets import redact
 # Room left in the window for the planner's reply: code takes more than actions.
 REPL_REPLY_RESERVE_TOKENS = 1536
 PREVIEW_CHARS = 300
-# How much of the text's beginning is read to tell whether its lines are records.
-LAYOUT_SAMPLE_CHARS = 4000
 MAX_LISTED_FILES = 20
 # The turn that must answer is shown this many of the latest replies with what they printed.
 ANSWER_NOW_EXCHANGES = 3
@@ -45,7 +43,8 @@ def describe_context(view: ContextView) -> str:
         return "\n".join(lines)
     preview = view.text(0, PREVIEW_CHARS)
     more = " ..." if view.size > PREVIEW_CHARS else ""
-    records = describe_records(view.text(0, LAYOUT_SAMPLE_CHARS))
+    found = view_records(view)
+    records = describe_records(found) if found is not None else None
     return (
         f"`context` is a str of about {view.size:,} chars in {view.line_count():,} lines. "
         f"It begins:\n{preview}{more}" + (f"\n{records}" if records else "")

@@ -138,6 +138,9 @@ class RLMState(RLMInput, total=False):
     # The latest cell that ran without an error: its code key -> what it printed (one entry;
     # the same code sent again is not run, its output is shown again).
     repl_last_ok_cell: dict[str, str]
+    # Every number the call's cells printed without an error (a number given as FINAL to a
+    # question that asks for one must be among them).
+    repl_numbers_printed: list[str]
 
     # -- recurse ---------------------------------------------------------------------------
     child_results: Annotated[list[dict[str, Any]], add_child_results]  # ChildResult dumps
@@ -215,6 +218,7 @@ TURN_START: dict[str, Any] = {
     "repl_ok_cells": 0,
     "repl_failed_cells": {},
     "repl_last_ok_cell": {},
+    "repl_numbers_printed": [],
     "usage": {},
     "own_usage": {},
     "route": None,
@@ -370,6 +374,10 @@ class CallState:
     @property
     def repl_last_ok_cell(self) -> dict[str, str]:
         return dict(self._or("repl_last_ok_cell"))
+
+    @property
+    def repl_numbers_printed(self) -> list[str]:
+        return list(self._or("repl_numbers_printed"))
 
     @property
     def repl_pending(self) -> list[PendingSubcall]:

@@ -1,9 +1,10 @@
 """REPL mode's protocol: a model reply -> the code cells to run and the final answer, if any.
 
-The model writes fenced ```` ```repl ```` blocks (```` ```python ```` is accepted too) and ends
-with ``FINAL(answer)`` or ``FINAL_VAR(name)`` on a line of its own. Models also put the final
-line as the last line *inside* a block; there it is part of the program: it is taken off the
-code and applied after the block runs (``FINAL(expression)`` is evaluated by the code itself).
+The model writes fenced ```` ```repl ```` blocks (```` ```python ```` is accepted too, and so is
+an untagged block that is a program) and ends with ``FINAL(answer)`` or ``FINAL_VAR(name)`` on
+a line of its own. Models also put the final line as the last line *inside* a block; there it
+is part of the program: it is taken off the code and applied after the block runs
+(``FINAL(expression)`` is evaluated by the code itself).
 
 Parsing never raises: a reply with nothing to do comes back with an error for the model.
 Small models make three mistakes often enough to get their own short corrections: a bare
@@ -27,7 +28,8 @@ MAX_CELLS_PER_REPLY = 8
 # The variable a ``FINAL(expression)`` inside a block is assigned to, then read back.
 FINAL_EXPRESSION_VAR = "final_answer_value"
 
-_FENCE = re.compile(r"```[ \t]*(repl|python|py)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"```[ \t]*(\w*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+CODE_TAGS = frozenset({"repl", "python", "py"})
 # Any other fenced block (output the model imagined, plain text): not code, and not read for
 # FINAL either.
 _OTHER_FENCE = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
@@ -193,7 +195,7 @@ def parse_repl(text: str) -> ReplTurn:
     """The cells and the final answer of one model reply."""
     turn = ReplTurn()
     for match in _FENCE.finditer(text):
-        if not match.group(2).strip():
+        if not match.group(2).strip() or not _is_cell(match.group(1), match.group(2)):
             continue
         found = _final_in_cell(match.group(2))
         if found.final is not None or found.final_var is not None:
@@ -208,7 +210,7 @@ def parse_repl(text: str) -> ReplTurn:
         )
         turn.cells = turn.cells[:MAX_CELLS_PER_REPLY]
     if not turn.has_final:
-        _prose_final(turn, _OTHER_FENCE.sub("", _FENCE.sub("", text)))
+        _prose_final(turn, _OTHER_FENCE.sub("", text))
     if turn.final is not None and turn.cells and not turn.final_in_code and not turn.final_is_name:
         turn.errors.append(FINAL_WITH_CODE)
         turn.final = None
@@ -216,6 +218,28 @@ def parse_repl(text: str) -> ReplTurn:
         value = bare_value(text)
         turn.errors.append(NO_CODE_ERROR if value is None else bare_value_error(value))
     return turn
+
+
+def _is_cell(tag: str, body: str) -> bool:
+    """A block tagged as Python, or an untagged one that is a program: it parses and does
+    something (the 1.5B wrote its right code in a bare ``` block, which was not run). A bare
+    value, a list or a lone ``FINAL(...)`` is output the model imagined, not code."""
+    if tag.lower() in CODE_TAGS:
+        return True
+    if tag:
+        return False
+    try:
+        statements = ast.parse(body).body
+    except (SyntaxError, ValueError):
+        return False
+    return any(
+        not isinstance(statement, ast.Expr)
+        or (
+            isinstance(statement.value, ast.Call)
+            and getattr(statement.value.func, "id", None) not in ("FINAL", "FINAL_VAR")
+        )
+        for statement in statements
+    )
 
 
 def _prose_final(turn: ReplTurn, prose: str) -> None:
@@ -235,6 +259,23 @@ def _prose_final(turn: ReplTurn, prose: str) -> None:
             turn.errors.append(FINAL_IS_PLACEHOLDER.format(argument=argument.strip()))
         else:
             turn.final = _literal_or_text(argument)
+
+
+def printed_literals(code: str) -> str:
+    """The text of every constant a cell hands to ``print`` as it is (``print(129)``,
+    ``print("Total: 129")``): a value written, not computed (the 0.5B printed the number it
+    meant to answer with); empty when the cell does not parse."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return ""
+    written: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+            for argument in node.args:
+                parts = argument.values if isinstance(argument, ast.JoinedStr) else [argument]
+                written += [str(p.value) for p in parts if isinstance(p, ast.Constant)]
+    return "\n".join(written)
 
 
 def assigned_names(code: str) -> list[str]:

@@ -96,6 +96,10 @@ class CallError(BaseModel):
     message: str
 
 
+# Output of more lines than this is cut to them, with its count of lines.
+SHOWN_LINES = 20
+
+
 class CellOutcome(BaseModel):
     """What one ``run`` or ``resume`` ended with: the cell finished, or it waits for sub-calls."""
 
@@ -108,6 +112,9 @@ class CellOutcome(BaseModel):
 
     output_cut_chars: int = 0
     """How many printed characters were cut; 0 when the output is complete."""
+
+    output_lines: int = 0
+    """How many lines the cell printed in all, those cut included."""
 
     result: str | None = None
     """``repr`` of the cell's trailing expression when it has one and it is not None."""
@@ -142,9 +149,19 @@ class CellOutcome(BaseModel):
     def render(self) -> str:
         """The text shown back to the model for a finished cell."""
         parts: list[str] = []
-        if self.output:
-            parts.append(self.output.rstrip("\n"))
-        if self.output_cut_chars:
+        lines = self.output.rstrip("\n").split("\n") if self.output else []
+        if len(lines) > SHOWN_LINES:
+            lines = lines[:SHOWN_LINES]
+        if lines:
+            parts.append("\n".join(lines))
+        if self.output_lines > len(lines):
+            # Models printed every match and then counted the lines by eye (3 for 137): the
+            # count is said, and the wall of lines is not shown.
+            parts.append(
+                f"[output cut: the cell printed {self.output_lines:,} lines; the first "
+                f"{len(lines):,} are shown. Print less, a count, or a slice]"
+            )
+        elif self.output_cut_chars:
             parts.append(
                 f"[output truncated: {self.output_cut_chars} more characters were printed and "
                 "are not shown; print less, or a slice]"

@@ -105,7 +105,7 @@ class MontySandbox:
             await pool.__aexit__(None, None, None)
 
     async def start(
-        self, context: ContextValue, limits: SandboxLimits | None = None
+        self, context: ContextValue, limits: SandboxLimits | None = None, prelude: str = ""
     ) -> MontySession:
         limits = limits or SandboxLimits()
         session = MontySession(self, context, limits)
@@ -113,7 +113,9 @@ class MontySandbox:
         try:
             # Bound once as a global; it stays for the session's life and is cut out of states.
             await session._checkout.feed_run(
-                "None", inputs={CONTEXT_VARIABLE: context}, print_callback=OutputBuffer(0).write
+                prelude or "None",
+                inputs={CONTEXT_VARIABLE: context},
+                print_callback=OutputBuffer(0).write,
             )
             session._idle_dump = await session._checkout.dump()
         except BaseException:
@@ -139,7 +141,10 @@ class MontySandbox:
                 assert saved.paused is not None and saved.rollback is not None
                 paused = saved.paused
                 session._output = OutputBuffer(
-                    limits.output_chars, text=paused.output, cut=paused.output_cut_chars
+                    limits.output_chars,
+                    text=paused.output,
+                    cut=paused.output_cut_chars,
+                    lines=paused.output_lines,
                 )
                 session._final = paused.final
                 snapshot = await session._checkout.load_snapshot(
@@ -269,8 +274,7 @@ class MontySession:
             paused = PausedCell.model_validate(
                 {
                     **paused.model_dump(),
-                    "output": self._output.text,
-                    "output_cut_chars": self._output.cut,
+                    **self._output.fields(),
                     "final": self._final,
                 }
             )
@@ -353,8 +357,7 @@ class MontySession:
                     return CellOutcome(
                         status="paused",
                         cell=self._cell,
-                        output=self._output.text,
-                        output_cut_chars=self._output.cut,
+                        **self._output.fields(),
                         pending=list(paused.pending),
                         final=self._final,
                     )
@@ -421,8 +424,7 @@ class MontySession:
         return CellOutcome(
             status="finished",
             cell=self._cell,
-            output=self._output.text,
-            output_cut_chars=self._output.cut,
+            **self._output.fields(),
             result=shown,
             error=None if error is None else _cap_tail(error, self._limits.error_chars),
             error_kind=kind,
@@ -441,8 +443,7 @@ class MontySession:
         return CellOutcome(
             status="finished",
             cell=self._cell,
-            output=self._output.text,
-            output_cut_chars=self._output.cut,
+            **self._output.fields(),
             error=_cap_tail(error, self._limits.error_chars),
             error_kind=kind,
             rolled_back=True,

@@ -1,4 +1,5 @@
-"""What a cell prints, kept up to a cap: the head is shown, the rest is only counted."""
+"""What a cell prints, kept up to a cap: the head is shown, the rest is only counted (its
+characters, and the lines of the whole output)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,21 @@ class OutputBuffer:
     MemoryError past their cap, which would turn a chatty but correct cell into an error.
     """
 
-    def __init__(self, limit: int, *, text: str = "", cut: int = 0) -> None:
+    def __init__(
+        self, limit: int, *, text: str = "", cut: int = 0, lines: int | None = None
+    ) -> None:
         self.limit = limit
         self._parts: list[str] = [text] if text else []
         self._kept = len(text)
         self.cut = cut
+        self._open_line = bool(text) and not text.endswith("\n")
+        self.lines = text.count("\n") + self._open_line if lines is None else lines
 
     def write(self, _stream: str, text: str) -> None:
+        if text:
+            # A line is counted when it starts: print("a", end="") then print("b") is one.
+            self.lines += text.count("\n") + (not self._open_line) - text.endswith("\n")
+            self._open_line = not text.endswith("\n")
         room = self.limit - self._kept
         if room > 0:
             head = text[:room]
@@ -29,3 +38,7 @@ class OutputBuffer:
     @property
     def text(self) -> str:
         return "".join(self._parts)
+
+    def fields(self) -> dict[str, str | int]:
+        """The output as a cell's outcome holds it."""
+        return {"output": self.text, "output_cut_chars": self.cut, "output_lines": self.lines}

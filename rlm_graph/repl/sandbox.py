@@ -67,9 +67,11 @@ class Sandbox(Protocol):
     """A factory of sessions. One per process is enough; it may own worker processes."""
 
     async def start(
-        self, context: ContextValue, limits: SandboxLimits | None = None
+        self, context: ContextValue, limits: SandboxLimits | None = None, prelude: str = ""
     ) -> SandboxSession:
-        """A fresh session with ``context`` bound: a str, or a folder as file name -> text."""
+        """A fresh session with ``context`` bound: a str, or a folder as file name -> text;
+        ``prelude``, the host's own code (helpers such as ``fields``), run before any cell and
+        not counted as one."""
         ...
 
     async def restore(

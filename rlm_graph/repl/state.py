@@ -44,6 +44,7 @@ class PausedCell(BaseModel):
     pending: list[PendingCall]
     output: str = ""
     output_cut_chars: int = 0
+    output_lines: int = 0
     final: str | None = None  # the answer the cell's code gave FINAL(...) before it paused
 
     @field_validator("output", "final")

@@ -164,3 +164,25 @@ def test_a_code_corpus_folder(tmp_path):
     (empty / "x.txt").write_text("text\n")
     with pytest.raises(BenchInputError, match="no Python files"):
         load_code_corpus(empty)
+
+
+async def test_the_rlm_methods_get_the_source_tree_as_a_folder():
+    from rlm_graph.bench.methods import MethodSetup, run_method
+    from rlm_graph.models import resolve_model
+    from tests.unit.repl_fakes import cell, repl_model, transcripts
+
+    pytest.importorskip("pydantic_monty")
+    sample = generate_sample("code", default_corpus(), 8000, 0, seed=1)
+    assert sample.code.kind == "defines" and sorted(sample.folder) == sorted(sample.code.files)
+    joined = {path: text.strip() for path, text in split_files(sample.text).items()}
+    assert joined == {path: text.strip() for path, text in sample.folder.items()}
+    # Code that only works on a mapping of file name -> text finds the defining file.
+    find = (
+        "import re\nhits = [p for p, t in context.items() "
+        f"if re.search(r'def {sample.code.name}\\b', t)]\nprint(type(context).__name__, hits)"
+    )
+    model = repl_model([cell(find), "FINAL_VAR(hits)"])
+    setup = MethodSetup(root=resolve_model(model, window_tokens=4000), sub=resolve_model(model))
+    outcome = await run_method("rlm-repl", setup, sample)
+    assert f"dict ['{sample.code.path}']" in transcripts(model)[1]
+    assert outcome.status == "done" and outcome.model_calls == 2

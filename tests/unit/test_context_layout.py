@@ -1,4 +1,5 @@
-"""Records told apart from other text, and described to the REPL model by a real line's split."""
+"""Records told apart from other text, described to the REPL model by a real line's fields, and
+read by the ``record_fields`` function the REPL binds."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import re
 import pytest
 
 from rlm_graph.context.layout import (
+    FIELDS_FUNCTION,
     describe_layout,
     describe_pattern,
     describe_records,
+    fields_code,
+    find_records,
     line_pattern,
     record_layout,
 )
@@ -118,20 +122,31 @@ def test_an_indented_log_is_read_as_written():
 )
 def test_prose_code_and_lists_have_no_line_pattern(text):
     assert line_pattern(text) is None
-    assert describe_records(text) is None
+    assert find_records(text) is None
+
+
+def _described(said: str, line: str) -> tuple[list[str], list[tuple[int, str]]]:
+    """What the function shown in a description gives for ``line``, and the description's
+    claims about it (index, value)."""
+    code = re.search(r"```python\n(.*?)```", said, re.S).group(1)
+    namespace: dict = {}
+    exec(code, namespace)
+    claims = [(int(i), eval(v)) for i, v in re.findall(r"f\[(\d)\] == ('[^']*')", said)]
+    return namespace[FIELDS_FUNCTION](line), claims
 
 
 def test_the_pattern_description_says_what_a_real_line_gives():
-    said = describe_pattern(line_pattern(BRACKETED + "\n"))
-    line = BRACKETED.splitlines()[0]
-    expression = re.search(r"`parts = (re\.match\(r'.*?', line\)\.groups\(\))`", said).group(1)
-    parts = eval(expression, {"re": re, "line": line})
-    claims = re.findall(r"parts\[(\d)\] == ('[^']*')", said)
+    found = line_pattern(BRACKETED + "\n")
+    said = describe_pattern(found)
+    assert fields_code(found) in said  # the function shown is the one the REPL binds
+    fields, claims = _described(said, BRACKETED.splitlines()[0])
     assert len(claims) == 4
     for index, shown in claims:
-        assert parts[int(index)] == eval(shown)
+        assert fields[index] == shown
+    # A line of another shape gives None, as the description says.
+    assert _described(said, "not a record")[0] is None
     # A delimiter, when there is one, is the simpler read and is the one described.
-    assert "line.split(' | ')" in describe_records(PIPES + "\n")
+    assert "line.split(' | ', 3)" in describe_records(find_records(PIPES + "\n"))
 
 
 def test_a_last_line_cut_short_does_not_hide_the_records():
@@ -141,39 +156,48 @@ def test_a_last_line_cut_short_does_not_hide_the_records():
 def test_the_description_says_what_the_split_and_a_value_read_really_give():
     layout = record_layout(PIPES + "\n")
     said = describe_layout(layout)
-    line = PIPES.splitlines()[0]
-    split = re.search(r"`parts = (line\.split\('.*?'\))`", said).group(1)
-    parts = eval(split, {"line": line})
-    for index, shown in re.findall(r"parts\[(\d)\] == ('[^']*')", said):
-        assert parts[int(index)] == eval(shown)
+    assert fields_code(layout) in said
+    fields, claims = _described(said, PIPES.splitlines()[0])
+    assert len(claims) == 4 and all(fields[index] == shown for index, shown in claims)
     # The key-value field's value alone, as the description writes the expression.
     alone = re.search(r"its value alone: (.+?) == ('[^']*')\)", said)
-    assert eval(alone.group(1), {"parts": parts}) == eval(alone.group(2)) == "refund"
-    assert said.endswith("parts[3] == 'Some words, and more; here.'.")  # a sentence is a value
+    assert eval(alone.group(1), {"f": fields}) == eval(alone.group(2)) == "refund"
+    assert said.endswith("f[3] == 'Some words, and more; here.'.")  # a sentence is a value
+    # The last field takes the rest of the line, delimiters and all; a short line is not one.
+    assert _described(said, "a | b | c | d | e")[0] == ["a", "b", "c", "d | e"]
+    assert _described(said, "a | b")[0] is None
 
 
 def test_a_header_is_named_and_the_first_record_shown():
     said = describe_layout(record_layout(CSV + "\n"))
     assert "header, ['name', 'age', 'city']" in said
-    assert "parts[0] == 'person0'" in said and "parts[1] == '30'" in said
+    assert "f[0] == 'person0'" in said and "f[1] == '30'" in said
 
 
 async def test_the_repl_first_turn_describes_records_and_only_records():
     seen: list[str] = []
+    # The model's code calls the function it was told of: the REPL has it, for records only.
+    probe = (
+        "n = 0\nfor line in context.splitlines():\n    f = record_fields(line)\n"
+        "    if f and f[2].endswith('refund'):\n        n += 1\nprint('matched', n)"
+    )
 
     def turns(messages, turn):
         seen.append(str(messages[-1].content))
-        return cell("print(len(context))") if turn == 0 else "FINAL(done)"
+        return cell(probe) if turn == 0 else "FINAL(done)"
 
     for text in ("\n".join([PIPES] * 40), "\n".join([BRACKETED] * 40), inspect.getdoc(inspect) * 4):
         seen.clear()
-        await repl_rlm(repl_model(turns)).ainvoke({"query": "How many lines?", "context": text})
-        first = seen[0]
+        await repl_rlm(repl_model(turns)).ainvoke({"query": "Which lines?", "context": text})
+        first, output = seen[0], seen[1]
         if text.startswith("Record"):
             assert "records of 4 fields separated by ' | '" in first
-            assert "parts[2] == 'label: refund'" in first
+            assert "f[2] == 'label: refund'" in first
+            assert "matched 120" in output  # 3 of 5 lines, 40 times
         elif text.startswith("["):
-            assert ".groups()` gives parts[0] == '2024-03-10'" in first
-            assert "parts[2] == 'refund'" in first
+            assert "`f = record_fields(line)` gives f[0] == '2024-03-10'" in first
+            assert "f[2] == 'refund'" in first
+            assert "matched 80" in output
         else:
             assert "records of" not in first
+            assert "NameError" in output and "record_fields" in output

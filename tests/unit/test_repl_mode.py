@@ -52,6 +52,11 @@ def test_protocol_reads_blocks_and_final_forms():
     # Output the model imagined is neither code nor an answer.
     imagined = parse_repl("```\nFINAL(7)\n```\nFINAL_VAR(n)")
     assert imagined.final is None and imagined.final_var == "n" and not imagined.cells
+    for output in ("```\n137\n```", "```\n['a', 'b']\n```", "```text\nx = 1\n```"):
+        assert not parse_repl(output).cells
+    # An untagged block that is a program is code (the 1.5B wrote its right code so).
+    bare = parse_repl("```\nn = len(context)\nprint(n)\n```\n```\nprint(n)\n```")
+    assert bare.cells == ["n = len(context)\nprint(n)\n", "print(n)\n"]
 
 
 def test_protocol_final_inside_a_block_follows_the_code():

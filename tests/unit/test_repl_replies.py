@@ -310,6 +310,41 @@ async def test_a_final_value_nothing_computed_is_not_an_answer():
     assert result.status == "done" and result.answer == str(LINES)
 
 
+async def test_a_number_no_output_showed_is_not_an_answer():
+    # The code printed the matches, one a line; the model answered with a number it did not
+    # see. Told so, it answers with the count of lines it was shown.
+    matches = cell("for line in context.splitlines():\n    print(line[:3])")
+    model = repl_model([matches, "FINAL(3)", f"FINAL({LINES})"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    seen = transcripts(model)
+    assert f"the cell printed {LINES} lines" in seen[1]
+    assert "FINAL(3) was not taken: no output of your code shows 3" in seen[2]
+    assert result.status == "done" and result.answer == str(LINES)
+
+
+async def test_a_number_the_code_only_wrote_out_is_not_shown():
+    # print(129) writes a number, it does not compute one.
+    model = repl_model([cell("print(129)"), "FINAL(129)", COUNT_CELL, f"FINAL({LINES})"])
+    result = await repl_rlm(model).ainvoke(QUESTION)
+    assert "FINAL(129) was not taken" in transcripts(model)[2]
+    assert result.status == "done" and result.answer == str(LINES)
+
+
+@pytest.mark.parametrize(
+    ("query", "final"),
+    [
+        ("How many lines are there?", f"FINAL({LINES})"),  # printed by the code
+        ("How many lines are there?", f"FINAL(There are {LINES} lines.)"),
+        ("Which line comes second?", "FINAL(INFO request 1 ok)"),  # no number asked for
+    ],
+)
+async def test_a_written_answer_the_code_backs_stands(query, final):
+    model = repl_model([COUNT_CELL, final])
+    result = await repl_rlm(model).ainvoke({**QUESTION, "query": query})
+    assert result.status == "done" and "was not taken" not in "".join(transcripts(model))
+    assert len(transcripts(model)) == 2  # taken on the turn it was given
+
+
 async def test_a_guess_on_the_last_turn_after_failed_code_ends_without_an_answer():
     model = repl_model([BROKEN_CELL, BROKEN_CELL, "FINAL(1)"])
     result = await repl_rlm(model, max_iterations=3).ainvoke(QUESTION)

@@ -68,10 +68,27 @@ async def test_print_is_captured_and_truncated_with_a_note(sandbox):
         assert len(out.output) == 100
         full = sum(len(f"line {i}\n") for i in range(50))
         assert out.output_cut_chars == full - 100
-        assert f"{full - 100} more characters" in out.render()
+        assert out.output_lines == 50
+        # Cut at the characters and at the lines: the count of lines is what is said.
+        assert "the cell printed 50 lines; the first 14 are shown" in out.render()
+        few = await finished(s, "print('a' * 150)")
+        assert few.output_lines == 1 and f"{151 - 100} more characters" in few.render()
         small = await finished(s, "print('ok')")
         assert small.output == "ok\n" and small.output_cut_chars == 0
-        assert "truncated" not in small.render()
+        assert "truncated" not in small.render() and "cut" not in small.render()
+    finally:
+        await s.close()
+
+
+async def test_many_short_lines_are_cut_to_a_few_and_counted(sandbox):
+    # A model printed 137 matches, one a line, then counted them by eye: it is told the count.
+    s = await sandbox.start("", FAST)
+    try:
+        out = await finished(s, "for i in range(137):\n    print(i, end='')\n    print('.')")
+        assert out.output_cut_chars == 0 and out.output_lines == 137
+        shown = out.render()
+        assert shown.startswith("0.\n1.\n") and "\n20." not in shown and "19." in shown
+        assert "the cell printed 137 lines; the first 20 are shown" in shown
     finally:
         await s.close()
 
@@ -546,3 +563,22 @@ async def test_unsupported_python_fails_cleanly(session, name):
     out = await finished(session, code)
     assert out.error is not None and expected in out.error, out
     assert (await finished(session, "1")).result == "1"
+
+
+# -- the host's prelude -----------------------------------------------------------------------
+
+
+async def test_a_prelude_is_bound_before_the_first_cell_and_survives_a_restore():
+    prelude = "def twice(x):\n    return 2 * x\n"
+    async with MontySandbox() as first:
+        s = await first.start("abc", FAST, prelude)
+        out = await finished(s, "print(twice(len(context)))")
+        assert out.cell == 1 and out.output == "6\n"  # the prelude is not a cell
+        state = await s.state()
+        await s.close()
+    async with MontySandbox() as second:
+        s = await second.restore(state, "abc")
+        try:
+            assert (await finished(s, "print(twice(5))")).output == "10\n"
+        finally:
+            await s.close()
