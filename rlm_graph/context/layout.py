@@ -7,9 +7,9 @@ field "label: refund" with "refund". Told how a line splits, and what each field
 line holds by its index, the 1.5B counted 6 of 6 tuning samples right (2 of 6 before); on
 fresh seeds both models gained (BENCHMARKS.md), most on tab-separated tables.
 
-The code gets the reading ready-made: a function ``fields(line)`` (:func:`fields_code`) bound
-in the REPL before the first cell, which splits a line or matches the expression and returns
-the fields as a list. Shown the expression to copy, both models dropped its ``.groups()`` or
+The code gets the reading ready-made: a function ``record_fields(line)`` (:func:`fields_code`)
+bound in the REPL before the first cell, which splits a line or matches the expression and
+returns the fields as a list. Shown the expression to copy, both models dropped its ``.groups()`` or
 used ``m.group(2)`` for the field shown as ``parts[2]`` (the 1.5B, 4 of 5 log samples of the
 tuning seed); a list indexed as it is shown leaves nothing to translate.
 """
@@ -180,7 +180,8 @@ def line_pattern(head: str) -> LinePattern | None:
 
 def describe_pattern(found: LinePattern) -> str:
     """Sentences for the model: what each field of a real line holds, by its index in the list
-    ``fields(line)`` returns (the expression is not shown: both models copied it wrong)."""
+    ``record_fields(line)`` returns (its source is shown: the function, not an expression to
+    copy into the model's own code)."""
     return f"Its lines are records of {len(found.example)} fields. " + _fields_sentence(
         "On its first line", found
     )
@@ -210,8 +211,8 @@ def describe_records(found: Records) -> str:
 
 
 def fields_code(found: Records) -> str:
-    """The source of ``fields(line)``, bound in the REPL before the first cell: a line's fields
-    as a list (the last one takes the rest of the line), None for a line of another shape."""
+    """The source of ``record_fields(line)``, bound in the REPL before the first cell: a line's
+    fields as a list (the last one takes the rest of the line), None for a line of another shape."""
     if isinstance(found, RecordLayout):
         count = len(found.example)
         return (

@@ -191,8 +191,8 @@ def context_value(view: ContextView) -> ContextValue:
 
 
 def _prelude(view: ContextView) -> str:
-    """The host's code a fresh session runs first: ``fields(line)`` when the text's lines are
-    records (described to the model by ``repl_turn.describe_context``)."""
+    """The host's code a fresh session runs first: ``record_fields(line)`` when the text's
+    lines are records (described to the model by ``repl_turn.describe_context``)."""
     found = view_records(view)
     return fields_code(found) if found is not None else ""
 
@@ -361,18 +361,19 @@ class _Cells:
                 refusals = 0
             if outcome.status == "finished":
                 # A cell's error is something the model reads and fixes, like its output.
+                shown = outcome.render()
                 self.observe(
                     prompts.REPL_CELL_LABEL.format(cell=outcome.cell),
-                    outcome.render(),
+                    shown,
                     failed=outcome.error is not None,
                 )
                 if outcome.error is None:
                     self.ok_cells += 1
-                    self.numbers_printed |= numbers_in(outcome.render()) - numbers_in(
+                    self.numbers_printed |= numbers_in(shown) - numbers_in(
                         printed_literals(code or "")
                     )
                     if code is not None:
-                        self.last_ok_cell = {_code_key(code): outcome.render()}
+                        self.last_ok_cell = {_code_key(code): shown}
                     if outcome.final is not None:
                         # The code answered with what it computed: the reply's other cells
                         # and its written FINAL give way to it.

@@ -70,7 +70,7 @@ class Sandbox(Protocol):
         self, context: ContextValue, limits: SandboxLimits | None = None, prelude: str = ""
     ) -> SandboxSession:
         """A fresh session with ``context`` bound: a str, or a folder as file name -> text;
-        ``prelude``, the host's own code (helpers such as ``fields``), run before any cell and
+        ``prelude``, the host's own code (helpers such as ``record_fields``), run before any cell and
         not counted as one."""
         ...
 
