@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from rlm_graph import prompts
+from rlm_graph.context.scopes import scope_of
 from rlm_graph.protocol.reply_json import find_json
 from rlm_graph.questions import asks_for_number, fits_asked, task_kind
 
@@ -70,11 +71,27 @@ class Evidence(BaseModel):
     start: int | None = None
     end: int | None = None
     file: str | None = None
+    # In code: the definition around it ("function send_signal", "class Queue").
+    scope: str | None = None
     page: int | None = None
     line: int | None = None
     line_end: int | None = None
     # A LangChain Document's metadata (source, page, ...), so an app can link to it.
     metadata: dict[str, Any] | None = None
+
+    def place(self) -> str:
+        """Where it stands, as words: ``file a.py, in function run`` ('' in a plain text)."""
+        place = [f"file {self.file}"] if self.file else []
+        if self.scope:
+            place.append(f"in {self.scope}")
+        return ", ".join(place)
+
+    def located_text(self) -> str:
+        """The quote with the file and the definition it stands in: where a passage is, is
+        part of what it says ("which file defines `run`?" is answered by where ``def run():``
+        stands, "which functions call `run`?" by the function around ``run()``)."""
+        place = self.place()
+        return f"{self.quote} ({place})" if place else self.quote
 
     def where(self) -> str:
         if not self.verified:
@@ -179,11 +196,16 @@ def _verdict(
         return [
             item
             for item in items
-            if open_task or relevant(question, with_lead(view, item), slice_words)
+            if open_task
+            or relevant(question, with_lead(view, item), slice_words, place=item.place())
         ]
 
     def backing_of(text: str, items: list[Evidence]) -> list[Evidence]:
-        return [item for item in items if says(text, item.quote, open_task=open_task)]
+        return [
+            item
+            for item in items
+            if says(text, item.located_text(), open_task=open_task, question=question)
+        ]
 
     candidates = about(passages)
     backing = backing_of(answer, candidates)
@@ -193,7 +215,7 @@ def _verdict(
         # a third of them anywhere would back almost anything).
         everything = passages_in(view, MAX_SCANNED_PASSAGES)
         per_sentence = [
-            [item for item in everything if says(s, item.quote)]
+            [item for item in everything if says(s, item.located_text())]
             for s in _SENTENCES.split(answer.strip())
         ]
         if per_sentence and all(per_sentence):
@@ -322,9 +344,9 @@ def backed_by(question: str, claim: str, item: Evidence, view: ContextView) -> b
     """Whether a located passage backs one claim of an answer to ``question``: it says the
     claim and, for a lookup, it is about the question."""
     open_task = task_kind(question) == "open"
-    if not says(claim, item.quote, open_task=open_task):
+    if not says(claim, item.located_text(), open_task=open_task, question=question):
         return False
-    return open_task or relevant(question, with_lead(view, item))
+    return open_task or relevant(question, with_lead(view, item), place=item.place())
 
 
 # How far back the sentence before a passage is looked for.
@@ -422,7 +444,7 @@ def locate(
 
 
 def lines_of(view: ContextView, start: int, end: int) -> dict:
-    """``file``, ``line`` and ``line_end`` of an absolute byte span (lines 1-based, counted in
+    """``file``, ``line``, ``line_end`` and ``scope`` of an absolute byte span (lines 1-based, counted in
     the file for a folder context, in the page for a PDF), with the part's ``page`` and
     ``metadata`` (a LangChain Document's) where it has them."""
     store = view.store
@@ -436,10 +458,20 @@ def lines_of(view: ContextView, start: int, end: int) -> dict:
     if at >= 0 and start < max(parts[at].end, parts[at].start + 1):
         part = parts[at]
         offset = index.newlines_before(part.start)
-        found = {"file": part.path, "line": line - offset, "line_end": line_end - offset}
+        found = {
+            "file": part.path,
+            "line": line - offset,
+            "line_end": line_end - offset,
+            "scope": scope_of(store.read_bytes, start, part.start) or None,
+        }
         extra = {"page": part.page, "metadata": part.metadata}
         return found | {key: value for key, value in extra.items() if value is not None}
-    return {"file": None, "line": line, "line_end": line_end}
+    return {
+        "file": None,
+        "line": line,
+        "line_end": line_end,
+        "scope": scope_of(store.read_bytes, start) or None,
+    }
 
 
 # Punctuation, folded to spaces wherever words are compared.
@@ -486,9 +518,12 @@ def words_of(text: str) -> list[str]:
 
 def _same_word(a: str, b: str) -> bool:
     """Two words the same up to their ending: equal, or sharing their first letters (five, or
-    all of a four-letter word: "open" and "opened", "restoration" and "restored")."""
+    all of a four-letter word: "open" and "opened", "restoration" and "restored"). Code
+    identifiers only equal (``_proc`` is not ``_process_exited``)."""
     if a == b:
         return True
+    if "_" in a or "_" in b:  # an identifier is a name: no ending of it is another form
+        return False
     n = min(len(a), len(b), _STEM)
     return n >= 4 and a[:n] == b[:n]
 
@@ -553,11 +588,14 @@ def repeats_system_text(answer: str) -> bool:
     return any(run in text for run in _system_runs())
 
 
-def says(answer: str, passage_text: str, *, open_task: bool = False) -> bool:
+def says(answer: str, passage_text: str, *, open_task: bool = False, question: str = "") -> bool:
     """Whether ``passage_text`` says ``answer``: the answer stands in it, or every number of
     the answer does and most of its other words (by their first letters; a third of them for
     an open answer such as a summary). Holds for every answer shape: names, dates, numbers,
-    codes, sentences, lists. An answer with no such words (``yes``) is said by any passage."""
+    codes, sentences, lists. An answer with no such words (``yes``) is said by any passage.
+    Given the ``question``, an answer in a sentence that restates it ("The function `run` is
+    defined in the file `a.py`.") is said too when every word it adds to the question's is:
+    it must add something."""
     answer_n, passage_n = normalized(answer), normalized(passage_text)
     if answer_n and answer_n in passage_n:
         return True
@@ -570,8 +608,19 @@ def says(answer: str, passage_text: str, *, open_task: bool = False) -> bool:
     plain = [w for w in words if not _has_digit(w)]
     if not plain:
         return True
-    share = sum(1 for w in plain if holds_word(held, w)) / len(plain)
-    return share >= (_OPEN_SHARE if open_task else _SAYS_SHARE)
+    needed = _OPEN_SHARE if open_task else _SAYS_SHARE
+
+    def said(part: list[str]) -> bool:
+        return sum(1 for w in part if holds_word(held, w)) / len(part) >= needed
+
+    if said(plain):
+        return True
+    if not question:
+        return False
+    asked = set(words_of(question))
+    added = [w for w in plain if not holds_word(asked, w)]
+    # All it adds: an answer of two facts is not said by a passage that says one of them.
+    return bool(added) and len(added) < len(plain) and all(holds_word(held, w) for w in added)
 
 
 # The words of an answer that must stand in the text it was read from: names (capitalised) and
@@ -763,22 +812,30 @@ def contrasted(question: str, passage_text: str) -> Contrast | None:
 
 
 def relevant(
-    question: str, window: tuple[str, str] | str, slice_words: set[str] | None = None
+    question: str,
+    window: tuple[str, str] | str,
+    slice_words: set[str] | None = None,
+    *,
+    place: str = "",
 ) -> bool:
     """Whether a passage (``window``: the passage and the sentence before it) is about
     ``question``: the two name the question's names and numbers; the passage itself holds one
     of the question's other words, and the two at least half of those that occur in the slice
     at all (``slice_words``; every word counts when it is not given); and the passage does not
     say the question's words of another thing (:func:`contrasted`). A verbatim string proves
-    nothing when its passage is about something else."""
+    nothing when its passage is about something else. Its ``place`` (its file, the
+    definition around it) counts as its words, but a code name the question gives must stand
+    in the passage itself."""
     own, lead = (window, "") if isinstance(window, str) else window
     if contrasted(question, own) is not None:
         return False  # the same words, said of another thing
-    mine = set(words_of(own))
+    quoted = set(words_of(own))
+    mine = quoted | set(words_of(place))
     held = mine | set(words_of(lead))
     if not all(holds_word(held, term) for term in named_terms(question)):
         return False
-    if not all(term in held for term in identifiers(question)):
+    # A line of code about a name holds the name itself (the line before is another line).
+    if not all(term in quoted for term in identifiers(question)):
         return False
     terms = question_terms(question)
     if not terms:

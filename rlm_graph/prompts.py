@@ -16,7 +16,14 @@ if TYPE_CHECKING:
 PLANNER_FIRST_TURN = """\
 Question: {query}
 {earlier}{description}
-{chunk_list}Budget: {budget}"""
+{searched}{chunk_list}Budget: {budget}"""
+
+# The names a question gives (code identifiers), searched before the first turn
+# (graph/name_search.py): the lines that name them, with their files and functions.
+NAME_SEARCH = """\
+{action}, already run for you ->
+{hits}
+"""
 
 # A follow-up question on a thread: what was asked and answered before (never the transcripts).
 EARLIER_TURNS = """\
@@ -26,6 +33,7 @@ Earlier questions on this context, with their final answers:
 
 # The chunk targets spelled out (small models copy a list's length, not a range's).
 CHUNK_TARGETS = "Chunk targets: {targets}\n"
+NAMED_CHUNK_TARGETS = "Chunk targets that hold these lines: {targets}\n"
 
 PLANNER_OBSERVATIONS = """\
 Results:
@@ -41,6 +49,7 @@ EXAMPLE_FINAL = "The old bridge was built in 1932."
 _EXAMPLE_FIRST_TURN = PLANNER_FIRST_TURN.format(
     query=_EXAMPLE_QUESTION,
     earlier="",
+    searched="",
     description="""\
 Context: file minutes.txt
 Size: 45,112 chars (bytes), about 11,278 tokens, 912 lines

@@ -36,6 +36,11 @@ def file_header(relpath: str) -> bytes:
     return f"=== file: {relpath} ===\n".encode()
 
 
+def continued_header(relpath: str, line: int) -> str:
+    """What a reader of a slice that starts inside a file is told first (never stored)."""
+    return f"=== file: {relpath}, continued from its line {line:,} ===\n"
+
+
 class _Member(NamedTuple):
     rel: str
     path: Path

@@ -7,16 +7,19 @@ walking the hits in order with a running newline count, so a 1 GB file is never 
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from rlm_graph.context.chunking import Chunking
 from rlm_graph.context.regex import compile_pattern
+from rlm_graph.context.scopes import scope_of
 from rlm_graph.context.targets import parse_target
 from rlm_graph.context.utf8 import decode, is_continuation
 
 if TYPE_CHECKING:
+    from rlm_graph.context.stores import FileEntry
     from rlm_graph.context.view import ContextView
 
 # Counting every match of a pattern like "e" in 1 GB takes long and tells the model nothing.
@@ -34,6 +37,19 @@ class GrepHit(BaseModel):
     offset: int
     chunk: int
     text: str = Field(description="the matching line, stripped, cut to ~200 chars around the match")
+    file: str | None = Field(default=None, description="in a folder: the file the line is in")
+    scope: str = Field(
+        default="", description="in code: the function or class around the line (`function run`)"
+    )
+
+    def place(self) -> str:
+        """``chunk 6``, and where known ``a.py``, ``in function send_signal``."""
+        where = [f"chunk {self.chunk}"]
+        if self.file:
+            where.append(self.file)
+        if self.scope:
+            where.append(f"in {self.scope}")
+        return ", ".join(where)
 
 
 class GrepResult(BaseModel):
@@ -44,12 +60,12 @@ class GrepResult(BaseModel):
     capped: bool = Field(default=False, description="counting stopped at COUNT_CAP")
 
     def render(self) -> str:
-        """Hits as ``line 812 (chunk 6): text`` plus a one-line summary."""
+        """Hits as ``line 812 (chunk 6, a.py, in function run): text`` plus a summary line."""
         if self.total == 0:
             return f"no matches for {self.pattern!r}"
         out, size = [], 0
         for hit in self.hits:
-            line = f"line {hit.line:,} (chunk {hit.chunk}): {hit.text}"
+            line = f"line {hit.line:,} ({hit.place()}): {hit.text}"
             size += len(line) + 1
             if size > MAX_RENDER_CHARS:
                 out.append(f"[... {len(self.hits) - len(out):,} more hits not shown]")
@@ -85,6 +101,12 @@ def _snippet(view: ContextView, start: int, end: int) -> str:
     return f"{prefix}{text}{suffix}"
 
 
+def _file_at(files: list[FileEntry], offset: int) -> FileEntry | None:
+    """The file whose span holds ``offset`` (spans are in order and do not overlap)."""
+    at = bisect.bisect_right([f.start for f in files], offset) - 1
+    return files[at] if at >= 0 and offset < files[at].end else None
+
+
 def grep_view(
     view: ContextView,
     pattern: str,
@@ -97,6 +119,7 @@ def grep_view(
     start, end = view.span_of(parse_target(target), chunking)
     layout = view.layout(chunking)
     index = view.store.line_index()
+    files = view.files() if view.kind == "dir" else []
     result = GrepResult(pattern=pattern)
     prev_abs, line = view.start, 1
     for abs_start, abs_end in view.store.iter_matches(rx, view.start + start, view.start + end):
@@ -106,12 +129,15 @@ def grep_view(
             line += index.newlines_between(prev_abs, abs_start)
             prev_abs = abs_start
             rel = abs_start - view.start
+            file = _file_at(files, rel)
             result.hits.append(
                 GrepHit(
                     line=line,
                     offset=rel,
                     chunk=layout.chunk_of(rel),
                     text=_snippet(view, rel, abs_end - view.start),
+                    file=file.path if file else None,
+                    scope=scope_of(view.read_bytes, rel, file.start if file else 0),
                 )
             )
         if result.total >= COUNT_CAP:

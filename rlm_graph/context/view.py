@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rlm_graph.context.chunking import Chunking, ChunkLayout
+from rlm_graph.context.directory import continued_header, file_header
 from rlm_graph.context.sections import Section, find_sections
 from rlm_graph.context.stores import ContextStore, FileEntry
 from rlm_graph.context.targets import TARGET_FORMS, Target, parse_target
@@ -73,6 +74,24 @@ class ContextView:
         start = snap_forward(self.read_bytes, start, self.size)
         end = snap_forward(self.read_bytes, end, self.size)
         return decode(self.read_bytes(start, end))
+
+    def reader_text(self) -> str:
+        """The slice's text as a reader gets it: in a folder, a slice that starts inside a file
+        first says which file (the file's own header line stands where the file begins, maybe
+        chunks earlier, or just before a ``file:`` slice), so its reader can say where it read."""
+        text = self.text()
+        if self.kind != "dir" or self.size == 0:
+            return text
+        inside = next(
+            (f for f in self.store.files() if f.start < self.start + 1 and self.start < f.end),
+            None,
+        )
+        if inside is None:
+            return text  # it starts at (or inside) a file's header line
+        if inside.start == self.start:  # the header stands just before the slice
+            return file_header(inside.path).decode() + text
+        line = self.store.line_index().newlines_between(inside.start, self.start) + 1
+        return continued_header(inside.path, line) + text
 
     def _clamp(self, start: int, end: int | None) -> tuple[int, int]:
         end = self.size if end is None else end

@@ -242,10 +242,11 @@ def call(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     turn = reads.actions
     final = next((action for action in turn.actions if action.op == "final"), None)
     if final is not None and all(action.op == "final" for action in turn.actions):
-        if final.placeholder or echoes(final.answer or "", reads.query):
+        # The marks a finding was copied with are ours, not the answer's: judged without them.
+        answer = strip_marks(final.answer or "")
+        if final.placeholder or echoes(answer, reads.query):
             observation = _about_final(prompts.FINAL_PLACEHOLDER)
             return {"observations": [observation.dump()], "jobs": []}
-        answer = strip_marks(final.answer or "")
         bounce = _second_look(reads, answer)
         if bounce is None:
             return {**finish("done", answer), "observations": [], "jobs": []}

@@ -164,7 +164,7 @@ def without_echoes(answer: str, question: str) -> str:
     return "\n".join(kept) if kept else answer
 
 
-def backs(finding: Finding, claim: str, *, open_task: bool = False) -> bool:
+def backs(finding: Finding, claim: str, *, open_task: bool = False, question: str = "") -> bool:
     """Whether a verified finding backs one claim of an answer: the finding's answer stands in
     the claim (or the claim in it), or one of its passages says the claim."""
     if not finding.verified:
@@ -178,7 +178,12 @@ def backs(finding: Finding, claim: str, *, open_task: bool = False) -> bool:
     if len(unlabelled) >= 2 and unlabelled != claim_n and unlabelled in answer_n:
         return True
     return any(
-        says(claim, item["quote"], open_task=open_task)
+        says(
+            claim,
+            Evidence.model_validate(item).located_text(),
+            open_task=open_task,
+            question=question,
+        )
         for item in finding.evidence
         if item.get("verified")
     )
@@ -196,7 +201,7 @@ def citations(
     open_task = task_kind(question) == "open"
     cited: dict[tuple[Any, ...], dict[str, Any]] = {}
     for claim in claims(final) or [final]:
-        backing = [f for f in findings if backs(f, claim, open_task=open_task)]
+        backing = [f for f in findings if backs(f, claim, open_task=open_task, question=question)]
         if not backing:
             return []
         for f in backing:

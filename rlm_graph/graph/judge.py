@@ -132,6 +132,13 @@ async def read_passage(
     return read_reply(reply.text), reply.usage, None
 
 
+def _judged_text(item: Evidence, lead: str) -> str:
+    """The passage as the judge reads it: the sentence before it, and where it stands (its
+    file, the definition around it)."""
+    located = item.located_text()
+    return f"{lead} {located}".strip()
+
+
 async def judge(
     rt: RLMRuntime,
     model: ResolvedModel,
@@ -148,7 +155,7 @@ async def judge(
     events = ModelCallEvents(runtime, call_id, "judge")
     for item, lead in passages[:MAX_JUDGED]:
         reading, spent, error = await read_passage(
-            rt, model, question, f"{lead} {item.quote}".strip(), events
+            rt, model, question, _judged_text(item, lead), events
         )
         usage = usage.add(spent)
         if error:

@@ -50,7 +50,7 @@ def leaf_messages(view: ContextView, task: str) -> list[BaseMessage]:
     if view.size == 0:
         user = prompts.NO_CONTEXT_USER.format(task=task)
     else:
-        user = prompts.LEAF_USER.format(text=view.text(), task=task)
+        user = prompts.LEAF_USER.format(text=view.reader_text(), task=task)
     return [SystemMessage(prompts.LEAF_SYSTEM), HumanMessage(user)]
 
 

@@ -10,7 +10,9 @@ from typing import Any
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.graph.findings import render_findings, strip_marks
+from rlm_graph.graph.messages import SeenSpan, dumps
 from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
+from rlm_graph.graph.name_search import search_names
 from rlm_graph.graph.outcome import ForcedTurn, failed, finish, gave_up, verified_answer
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
@@ -55,13 +57,17 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
     iteration = step.iteration
     transcript = step.reads.transcript
     added: list[dict[str, str]] = []
+    seen: list[SeenSpan] = []
     if not transcript:
         chunking = rt.chunking_for_view()
+        searched = search_names(view, step.query, chunking)
+        seen = searched.seen
         first = prompts.PLANNER_FIRST_TURN.format(
             query=step.query,
             earlier=step.earlier_turns(),
             description=view.describe(chunking),
-            chunk_list=chunk_list(view.chunk_count(chunking)),
+            searched=searched.text,
+            chunk_list=chunk_list(view.chunk_count(chunking), searched.chunks),
             budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
@@ -93,6 +99,8 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
     else:
         reply = await call_model(rt, model, messages, bound=bound, events=events)
     update = {**step.charged(reply.usage), "iteration": iteration + 1}
+    if seen:
+        update["observed"] = dumps(seen)
     if reply.error:
         # The planner itself failing is not something the model can fix: end this call.
         return {**update, "transcript": added, **failed(state, reply.error)}
@@ -149,8 +157,14 @@ def _json_answer(text: str, question: str) -> str | None:
     return "\n".join(parts) if asks_for_many(question) else parts[0]
 
 
-def chunk_list(count: int) -> str:
-    """Spell out the chunk targets: small models copy a list's length, not a range's."""
+def chunk_list(count: int, named: list[int] | None = None) -> str:
+    """Spell out the chunk targets: small models copy a list's length, not a range's. Where
+    the question's names were found, the chunks that hold them are the ones listed (read
+    first; the description still gives the whole range)."""
+    if named:
+        return prompts.NAMED_CHUNK_TARGETS.format(
+            targets=", ".join(f"chunk:{i}" for i in named[:MAX_LISTED_CHUNKS])
+        )
     if count > MAX_LISTED_CHUNKS:
         return ""
     return prompts.CHUNK_TARGETS.format(targets=", ".join(f"chunk:{i}" for i in range(count)))
