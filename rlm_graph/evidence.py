@@ -189,8 +189,7 @@ def _verdict(
         [passage(view, item.start or 0, item.end or 0) for item in located if item.verified]
     )
     open_task = task_kind(question) == "open"
-    # Read once: which of the question's words the slice holds at all.
-    slice_words = set(words_of(view.text())) if view.size <= RELEVANCE_SLICE_BYTES else None
+    slice_words = words_in(view)
 
     def about(items: list[Evidence]) -> list[Evidence]:
         return [
@@ -209,6 +208,13 @@ def _verdict(
 
     candidates = about(passages)
     backing = backing_of(answer, candidates)
+    items = list_items(answer)
+    if not backing and len(items) > 1 and view.size <= RELEVANCE_SLICE_BYTES:
+        # A list of names read off several lines: each name backed by a line of its own.
+        everything = about(passages_in(view, MAX_SCANNED_PASSAGES))
+        per_item = [backing_of(item, everything) for item in items]
+        if all(per_item):
+            backing = _unique([found[0] for found in per_item])
     if not backing and open_task and view.size <= RELEVANCE_SLICE_BYTES:
         # Open work in the text's own words, unquoted: backed when each of its sentences
         # restates one sentence of the slice (most of its words, as a lookup's answer must;
@@ -265,10 +271,16 @@ PASSAGE_WRAPS = 2
 _SENTENCE_END = re.compile(rb"[.!?](?=\s|$)|\n[ \t]*\n")
 
 
-def _goes_on(line: bytes) -> bool:
-    """A line that continues a wrapped sentence: it starts in lower case."""
+# How a line of code ends (a call, a block's opening or end, a statement): no sentence goes on
+# from it onto the next line, so each line of code is a passage of its own.
+_CODE_LINE_ENDS = (b")", b":", b"{", b"}", b";", b"]")
+
+
+def _goes_on(line: bytes, before: bytes = b"") -> bool:
+    """A line that continues a wrapped sentence: it starts in lower case, and the line
+    ``before`` it is no line of code."""
     text = line.lstrip()
-    return bool(text) and text[:1].islower()
+    return bool(text) and text[:1].islower() and not before.rstrip().endswith(_CODE_LINE_ENDS)
 
 
 def _passage_left(data: bytes, lo: int) -> int:
@@ -287,7 +299,8 @@ def _passage_left(data: bytes, lo: int) -> int:
         space = data.find(b" ", reach, lo)
         return space + 1 if space >= 0 else reach
     line = newline + 1
-    if ends and (ends[-1] >= line or _goes_on(data[line:lo])):
+    above = data[data.rfind(b"\n", 0, newline) + 1 : newline]
+    if ends and (ends[-1] >= line or _goes_on(data[line:lo], above)):
         return ends[-1]
     return line
 
@@ -295,7 +308,9 @@ def _passage_left(data: bytes, lo: int) -> int:
 def _passage_right(data: bytes, hi: int) -> int:
     reach = min(len(data), hi + PASSAGE_REACH)
     newline = data.find(b"\n", hi, reach)
-    limit = reach if newline < 0 or _goes_on(data[newline + 1 : newline + 80]) else newline
+    this_line = data[data.rfind(b"\n", 0, hi) + 1 : newline] if newline >= 0 else b""
+    goes_on = newline < 0 or _goes_on(data[newline + 1 : newline + 80], this_line)
+    limit = reach if goes_on else newline
     stop = _SENTENCE_END.search(data, hi, limit)
     if stop is not None and data.count(b"\n", hi, stop.start()) <= PASSAGE_WRAPS:
         return stop.start() + (data[stop.start()] != ord("\n"))  # the full stop kept
@@ -305,6 +320,24 @@ def _passage_right(data: bytes, hi: int) -> int:
         return reach
     space = data.rfind(b" ", hi, reach)
     return space if space >= 0 else reach
+
+
+# A list of names written in one line ("send_signal, terminate and kill"): items of a few words
+# each, between commas or a last "and".
+_LIST_SEPARATOR = re.compile(r",\s+(?:and\s+)?|\s+and\s+")
+_MAX_ITEM_WORDS = 3
+
+
+def list_items(text: str) -> list[str]:
+    """The items of a one-line list of short names (``a, b and c``), or ``[text]`` when it is
+    not one: a sentence, or any part of more than a few words or with sentence punctuation."""
+    parts = [part.strip(" .`'\"") for part in _LIST_SEPARATOR.split(text.strip())]
+    if len(parts) < 2 or any(
+        not part or len(part.split()) > _MAX_ITEM_WORDS or re.search(r"[.!?:;]\s", part)
+        for part in parts
+    ):
+        return [text]
+    return parts
 
 
 def passage(view: ContextView, start: int, end: int) -> Evidence:
@@ -340,13 +373,28 @@ def passages_in(view: ContextView, limit: int = 200) -> list[Evidence]:
     return _unique(found)
 
 
-def backed_by(question: str, claim: str, item: Evidence, view: ContextView) -> bool:
+def words_in(view: ContextView) -> set[str] | None:
+    """Every word a slice holds (None: too big to read whole), read once: which of a
+    question's words stand in it at all (the others are paraphrase, not evidence)."""
+    return set(words_of(view.text())) if view.size <= RELEVANCE_SLICE_BYTES else None
+
+
+def backed_by(
+    question: str,
+    claim: str,
+    item: Evidence,
+    view: ContextView,
+    slice_words: set[str] | None = None,
+) -> bool:
     """Whether a located passage backs one claim of an answer to ``question``: it says the
-    claim and, for a lookup, it is about the question."""
+    claim and, for a lookup, it is about the question (judged among ``slice_words``, the
+    words of the text it was read in, when given)."""
     open_task = task_kind(question) == "open"
     if not says(claim, item.located_text(), open_task=open_task, question=question):
         return False
-    return open_task or relevant(question, with_lead(view, item), place=item.place())
+    if open_task:
+        return True
+    return relevant(question, with_lead(view, item), slice_words, place=item.place())
 
 
 # How far back the sentence before a passage is looked for.

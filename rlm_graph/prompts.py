@@ -21,7 +21,7 @@ Question: {query}
 # The names a question gives (code identifiers), searched before the first turn
 # (graph/name_search.py): the lines that name them, with their files and functions.
 NAME_SEARCH = """\
-{action}, already run for you ->
+Lines that name {name} (searched before your first turn):
 {hits}
 """
 
@@ -366,6 +366,9 @@ FINAL_WITH_WORK = (
     "read them first, then answer with FINAL."
 )
 CALL_NEEDS_TASK = 'CALL needs a task: CALL("question", "chunk:0")'
+CALL_PLACEHOLDER_TASK = (
+    'not run: the task is a placeholder; ask the question itself: CALL("{query}", "{target}")'
+)
 TARGET_TOO_LARGE = (
     "target {target} is too large for a helper (~{tokens:,} tokens; a helper "
     "reads at most ~{window:,}). Use smaller targets such as "

@@ -3,6 +3,7 @@ each runnable CALL into a job for the recurse node."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,12 +70,30 @@ def _looked_up(index: int, action: Action, text: str) -> Observation:
     return _observation(index, action, text, "error" if text.startswith("error:") else "info")
 
 
+# Task words copied from a usage line or an error (``CALL("task", "chunk:3")``): no question.
+PLACEHOLDER_TASKS = frozenset({"task", "the task", "question", "the question", "your question"})
+
+
 def _validate_call(
-    action: Action, view: ContextView, runtime: RLMRuntime, child_depth: int, max_depth: int
+    action: Action,
+    view: ContextView,
+    runtime: RLMRuntime,
+    child_depth: int,
+    max_depth: int,
+    query: str = "",
 ) -> tuple[ContextRef | None, bool, str | None]:
     """The child's slice and whether it is a leaf, or an error for the model."""
     if not action.task or not action.task.strip():
         return None, False, prompts.CALL_NEEDS_TASK
+    if " ".join(re.sub(r"[\W_]+", " ", action.task.lower()).split()) in PLACEHOLDER_TASKS:
+        # Measured on the 0.5B: told the right form with "task" in it, it sent 15 CALLs whose
+        # task was "task", and read nothing useful. Its own question is what it can copy.
+        question = query.replace('"', "'")  # what the model copies must parse as a CALL
+        return (
+            None,
+            False,
+            prompts.CALL_PLACEHOLDER_TASK.format(query=question, target=action.target),
+        )
     try:
         ref = view.resolve(action.target or "all", runtime.chunking_for_view())
     except TargetError as exc:
@@ -158,7 +177,9 @@ class _Step:
                     text = f"error: {exc}"
                 self.observations.append(_looked_up(index, action, text))
                 continue
-            ref, leaf, error = _validate_call(action, view, rt, depth + 1, self.budget.max_depth)
+            ref, leaf, error = _validate_call(
+                action, view, rt, depth + 1, self.budget.max_depth, self.state.query
+            )
             if error or ref is None:
                 self.observations.append(_observation(index, action, f"error: {error}"))
                 continue

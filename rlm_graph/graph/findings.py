@@ -13,7 +13,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rlm_graph import prompts
-from rlm_graph.evidence import Evidence, echoes, is_not_found, normalized, says, task_kind
+from rlm_graph.evidence import (
+    Evidence,
+    echoes,
+    is_not_found,
+    list_items,
+    normalized,
+    says,
+    task_kind,
+)
 from rlm_graph.graph.messages import ChildResult, Finding, findings_of
 from rlm_graph.questions import asks_for_many, fits_asked
 
@@ -148,9 +156,11 @@ _LABEL = re.compile(r"^[^:\n]{1,60}:\s+")
 
 
 def claims(answer: str) -> list[str]:
-    """The separate claims of an answer: its lines or ``;``-separated parts, bullets off."""
+    """The separate claims of an answer: its lines or ``;``-separated parts, bullets off, and
+    the names of a one-line list of them (``a, b and c``)."""
     parts = (_BULLET.sub("", part.strip()) for part in _CLAIM_SPLIT.split(answer.strip()))
-    return [part for part in parts if len(normalized(part)) >= 2]
+    items = (item for part in parts for item in list_items(part))
+    return [item for item in items if len(normalized(item)) >= 2]
 
 
 def without_echoes(answer: str, question: str) -> str:

@@ -12,7 +12,7 @@ from langgraph.types import Overwrite, Send
 
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.evidence import backed_by, is_not_found, passages_in
+from rlm_graph.evidence import backed_by, is_not_found, passages_in, words_in
 from rlm_graph.graph.accounting import child_usage, merge_usage, record_from_state, root_records
 from rlm_graph.graph.events import emit_call_finished
 from rlm_graph.graph.findings import (
@@ -259,11 +259,15 @@ def observed_findings(
         return []
     question = state.query
     ref = state.context
+    slice_words = words_in(rt.registry.view(ref))
     found: list[Finding] = []
     for span in seen[-MAX_OBSERVED_SPANS:]:
         view = rt.registry.view(ref.model_copy(update={"start": span.start, "end": span.end}))
         for item in passages_in(view):
-            if any(backed_by(question, claim, item, view) for claim in claims(answer) or [answer]):
+            if any(
+                backed_by(question, claim, item, view, slice_words)
+                for claim in claims(answer) or [answer]
+            ):
                 found.append(
                     Finding(
                         action=span.action,

@@ -50,9 +50,12 @@ def search_names(view: ContextView, question: str, chunking: Chunking) -> NameSe
     chunks: set[int] = set()
     for name in identifiers(question)[:MAX_NAMES]:
         found = view.grep(name_pattern(name), chunking, max_hits=MAX_HITS_PER_NAME)
-        found = found.model_copy(update={"pattern": name})  # rendered as the name, not the regex
+        lines = {hit.line: hit for hit in reversed(found.hits)}  # a line named twice: once
+        found = found.model_copy(  # rendered as the name, not the regex
+            update={"pattern": name, "hits": sorted(lines.values(), key=lambda hit: hit.line)}
+        )
         action = f'GREP("{name}")'
-        blocks.append(prompts.NAME_SEARCH.format(action=action, hits=found.render()))
+        blocks.append(prompts.NAME_SEARCH.format(name=f"`{name}`", hits=found.render()))
         for hit in found.hits:
             chunks.add(hit.chunk)
             start = view.start + max(0, hit.offset - SEEN_REACH)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rlm_graph.context import Chunking, open_context
-from rlm_graph.evidence import Evidence, check, says
+from rlm_graph.evidence import Evidence, check, passages_in, says
 from rlm_graph.graph.name_search import name_pattern, search_names
 from rlm_graph.testing import leaf_text
 
@@ -155,7 +155,7 @@ def test_the_question_names_are_searched_with_their_files_and_functions(source_f
     assert callers and all(
         f"in function {name}): self._check_proc()" in searched.text for name in callers
     )
-    assert 'GREP("_check_proc")' in searched.text
+    assert "Lines that name `_check_proc`" in searched.text
     assert searched.chunks and len(searched.seen) == searched.text.count("base_subprocess.py")
     assert search_names(view, "What does this package do?", CHUNKING).text == ""
 
@@ -182,7 +182,7 @@ async def test_the_first_turn_lists_the_chunks_that_hold_the_name_and_its_line_g
         {"query": question, "context": str(source_folder)}
     )
     first = first_turns[0]
-    assert 'GREP("py_scanstring"), already run for you' in first
+    assert "Lines that name `py_scanstring` (searched before your first turn):" in first
     assert "json/decoder.py): def py_scanstring(" in first
     assert "Chunk targets that hold these lines: chunk:" in first
     assert result.answer == "json/decoder.py" and result.grounded
@@ -219,3 +219,67 @@ def test_the_functions_around_a_call_are_grounded_as_its_callers(source_folder):
         assert f"def {caller}(" in item.quote or item.scope == f"function {caller}"
     for other in ("close", "_process_exited"):  # functions of the file that do not call it
         assert not check(inside, reply(True, other, []), question).verified
+
+
+def test_a_list_of_callers_is_verified_name_by_name(source_folder):
+    view = open_context(source_folder)
+    span = next(f for f in view.files() if f.path == "asyncio/base_subprocess.py")
+    text = view.text()
+    first = text.index("self._check_proc()", span.start)
+    last = text.rindex("self._check_proc()", span.start, span.end)
+    inside = view.child(f"chars:{first - 600}-{last + 200}")
+    question = "Which functions call `_check_proc`?"
+    for listed in ("send_signal, terminate and kill", "kill, send_signal, terminate"):
+        verdict = check(inside, reply(True, listed, []), question)
+        assert verdict.verified and len(verdict.evidence) == 3, listed
+    assert not check(inside, reply(True, "send_signal, terminate, close", []), question).verified
+
+
+async def test_callers_read_off_the_searched_lines_are_grounded_one_by_one(source_folder):
+    question = "Which functions call `_check_proc`?"
+
+    def final(answer):
+        return lambda messages, turn: f'FINAL("{answer}")'
+
+    result = await make_rlm(planner(final("send_signal, terminate, kill"))).ainvoke(
+        {"query": question, "context": str(source_folder)}
+    )
+    assert result.grounded
+    assert {c["scope"] for c in result.citations} == {
+        "function send_signal",
+        "function terminate",
+        "function kill",
+    }
+    one_invented = await make_rlm(planner(final("send_signal, close"))).ainvoke(
+        {"query": question, "context": str(source_folder)}
+    )
+    assert not one_invented.grounded
+
+
+def test_each_line_of_code_is_a_passage_of_its_own_while_wrapped_prose_is_one():
+    code = "    def send_signal(self, signal):\n        self._check_proc()\n        self.x = y\n"
+    view = open_context(code)
+    assert [item.quote for item in passages_in(view)] == [
+        "def send_signal(self, signal):",
+        "self._check_proc()",
+        "self.x = y",
+    ]
+    prose = "The ferry leaves the north quay at nine and\nreturns before noon every day.\n"
+    assert [item.quote for item in passages_in(open_context(prose))] == [
+        "The ferry leaves the north quay at nine and returns before noon every day."
+    ]
+
+
+async def test_a_call_whose_task_is_a_placeholder_is_refused_with_the_question_to_ask(haystack):
+    question = "What is the vault access code?"
+    seen: list[str] = []
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        return 'CALL("task", "chunk:0")' if turn == 0 else 'FINAL("not found")'
+
+    def no_leaf(messages):
+        raise AssertionError("a placeholder task must not be run")
+
+    await make_rlm(planner(turns, leaf=no_leaf)).ainvoke({"query": question, "context": haystack})
+    assert f'ask the question itself: CALL("{question}", "chunk:0")' in seen[1]
