@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rlm_graph.context import Chunking, open_context
+from rlm_graph.context import Chunking, ContextView, open_context
 from rlm_graph.evidence import Evidence, check, passages_in, says
 from rlm_graph.graph.name_search import name_pattern, search_names
 from rlm_graph.testing import leaf_text
@@ -203,14 +203,20 @@ async def test_a_file_where_the_name_does_not_stand_is_never_grounded(source_fol
     assert result.answer == "not found" and not result.grounded
 
 
-def test_the_functions_around_a_call_are_grounded_as_its_callers(source_folder):
+def _check_proc_calls(source_folder: Path) -> tuple[ContextView, str]:
+    """The stretch of base_subprocess.py that holds every call of ``_check_proc``, and the
+    question about its callers."""
     view = open_context(source_folder)
     span = next(f for f in view.files() if f.path == "asyncio/base_subprocess.py")
     text = view.text()
     first = text.index("self._check_proc()", span.start)
     last = text.rindex("self._check_proc()", span.start, span.end)
     inside = view.child(f"chars:{first - 600}-{last + 200}")
-    question = "Which functions call `_check_proc`?"
+    return inside, "Which functions call `_check_proc`?"
+
+
+def test_the_functions_around_a_call_are_grounded_as_its_callers(source_folder):
+    inside, question = _check_proc_calls(source_folder)
     for caller in ("send_signal", "terminate", "kill"):
         right = check(inside, reply(True, caller, []), question)
         assert right.verified
@@ -222,13 +228,7 @@ def test_the_functions_around_a_call_are_grounded_as_its_callers(source_folder):
 
 
 def test_a_list_of_callers_is_verified_name_by_name(source_folder):
-    view = open_context(source_folder)
-    span = next(f for f in view.files() if f.path == "asyncio/base_subprocess.py")
-    text = view.text()
-    first = text.index("self._check_proc()", span.start)
-    last = text.rindex("self._check_proc()", span.start, span.end)
-    inside = view.child(f"chars:{first - 600}-{last + 200}")
-    question = "Which functions call `_check_proc`?"
+    inside, question = _check_proc_calls(source_folder)
     for listed in ("send_signal, terminate and kill", "kill, send_signal, terminate"):
         verdict = check(inside, reply(True, listed, []), question)
         assert verdict.verified and len(verdict.evidence) == 3, listed
