@@ -656,12 +656,8 @@ def says(answer: str, passage_text: str, *, open_task: bool = False, question: s
     plain = [w for w in words if not _has_digit(w)]
     if not plain:
         return True
-    needed = _OPEN_SHARE if open_task else _SAYS_SHARE
-
-    def said(part: list[str]) -> bool:
-        return sum(1 for w in part if holds_word(held, w)) / len(part) >= needed
-
-    if said(plain):
+    share = sum(1 for w in plain if holds_word(held, w)) / len(plain)
+    if share >= (_OPEN_SHARE if open_task else _SAYS_SHARE):
         return True
     if not question:
         return False

@@ -83,7 +83,7 @@ class ContextView:
         if self.kind != "dir" or self.size == 0:
             return text
         inside = next(
-            (f for f in self.store.files() if f.start < self.start + 1 and self.start < f.end),
+            (f for f in self.store.files() if f.start <= self.start < f.end),
             None,
         )
         if inside is None:

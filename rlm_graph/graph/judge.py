@@ -135,8 +135,7 @@ async def read_passage(
 def _judged_text(item: Evidence, lead: str) -> str:
     """The passage as the judge reads it: the sentence before it, and where it stands (its
     file, the definition around it)."""
-    located = item.located_text()
-    return f"{lead} {located}".strip()
+    return f"{lead} {item.located_text()}".strip()
 
 
 async def judge(

@@ -19,13 +19,12 @@ from rlm_graph import prompts
 from rlm_graph.context import ContextView
 from rlm_graph.context.chunking import Chunking
 from rlm_graph.evidence import identifiers
+from rlm_graph.graph.call import GREP_REACH
 from rlm_graph.graph.messages import SeenSpan
 
 # Names searched at most, and hits shown per name: enough to place a definition and its callers.
 MAX_NAMES = 3
 MAX_HITS_PER_NAME = 12
-# Bytes around a hit that count as seen (as for a GREP the planner sends).
-SEEN_REACH = 300
 
 
 def name_pattern(name: str) -> str:
@@ -50,15 +49,15 @@ def search_names(view: ContextView, question: str, chunking: Chunking) -> NameSe
     chunks: set[int] = set()
     for name in identifiers(question)[:MAX_NAMES]:
         found = view.grep(name_pattern(name), chunking, max_hits=MAX_HITS_PER_NAME)
-        lines = {hit.line: hit for hit in reversed(found.hits)}  # a line named twice: once
+        once = {hit.line: hit for hit in found.hits}  # a line that names it twice, shown once
         found = found.model_copy(  # rendered as the name, not the regex
-            update={"pattern": name, "hits": sorted(lines.values(), key=lambda hit: hit.line)}
+            update={"pattern": name, "hits": list(once.values())}
         )
         action = f'GREP("{name}")'
         blocks.append(prompts.NAME_SEARCH.format(name=f"`{name}`", hits=found.render()))
         for hit in found.hits:
             chunks.add(hit.chunk)
-            start = view.start + max(0, hit.offset - SEEN_REACH)
-            end = view.start + min(view.size, hit.offset + SEEN_REACH)
+            start = view.start + max(0, hit.offset - GREP_REACH)
+            end = view.start + min(view.size, hit.offset + GREP_REACH)
             seen.append(SeenSpan(action=action, start=start, end=end))
     return NameSearch(text="".join(blocks), seen=seen, chunks=sorted(chunks))

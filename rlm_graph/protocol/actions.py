@@ -18,11 +18,18 @@ MAX_ACTIONS_PER_TURN = 100
 TOO_MANY_ACTIONS = prompts.TOO_MANY_ACTIONS.format(limit=MAX_ACTIONS_PER_TURN)
 
 
+def _bare(text: str) -> str:
+    """Lowercased, punctuation folded to single spaces: how a copied placeholder is spotted."""
+    return " ".join(re.sub(r"[\W_]+", " ", text.lower()).split())
+
+
 # What a FINAL copied from the instructions says, once lowercased and stripped of punctuation.
 PLACEHOLDER_ANSWERS = frozenset(
     {"", "answer", "the answer", "your answer", "final answer", "your final answer", "short answer"}
-    | {" ".join(re.sub(r"[\W_]+", " ", prompts.EXAMPLE_FINAL.lower()).split())}
+    | {_bare(prompts.EXAMPLE_FINAL)}
 )
+# Task words copied from a usage line or an error (``CALL("task", "chunk:3")``): no question.
+PLACEHOLDER_TASKS = frozenset({"task", "the task", "question", "the question", "your question"})
 
 
 class Action(BaseModel):
@@ -62,8 +69,13 @@ class Action(BaseModel):
         (``FINAL("answer")``), which small models do when told to answer now."""
         if self.op != "final":
             return False
-        words = re.sub(r"[\W_]+", " ", (self.answer or "").lower()).split()
-        return " ".join(words) in PLACEHOLDER_ANSWERS
+        return _bare(self.answer or "") in PLACEHOLDER_ANSWERS
+
+    @property
+    def placeholder_task(self) -> bool:
+        """A CALL whose task is the usage line's own word (``CALL("task", ...)``), not a
+        question."""
+        return self.op == "call" and _bare(self.task or "") in PLACEHOLDER_TASKS
 
 
 class ParsedTurn(BaseModel):
