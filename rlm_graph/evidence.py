@@ -559,6 +559,11 @@ _OPEN_SHARE = 1 / 3
 _RELEVANT_SHARE = 0.5
 
 
+def is_stopword(word: str) -> bool:
+    """A word that names nothing ("The", "when"), whatever its case."""
+    return word.casefold() in _STOPWORDS
+
+
 def words_of(text: str) -> list[str]:
     """The words of ``text`` that say something (stop words left out), normalised."""
     return [w for w in normalized(text).replace("-", " ").split() if w not in _STOPWORDS]
@@ -811,14 +816,17 @@ def _names_something(word: str) -> bool:
     return word not in _STOPWORDS and word not in _ASKING_WORDS and word not in _RELATION_WORDS
 
 
-def contrasted(question: str, passage_text: str) -> Contrast | None:
+def contrasted(
+    question: str, passage_text: str, links: frozenset[str] = frozenset()
+) -> Contrast | None:
     """Where the passage says what the question asks in the same words, but of something
     else: a word of the question is missing from the passage, and the passage puts another
     word in its place before the same noun ("the south quay" asked, "the north quay" said;
     "Ann Hale's manager" and "Tom Reed's manager"; "the box labelled red holds" and "the box
     labelled blue holds"). Only the words *before* a shared noun count: a different noun
     before the same "of Lisbon" or after the same "city" is how a question is reworded ("the
-    chart of Lisbon", "the map of Lisbon")."""
+    chart of Lisbon", "the map of Lisbon"). A word of ``links`` (a name another passage gave
+    for the question's: "Tom Reed" for "Ann Hale's manager") is the same thing, not another."""
     written = _tokens(question)
     asked = [w.casefold() for w in written]
     # An identifier's parts stand for it too ("parse_header" says "header").
@@ -846,7 +854,7 @@ def contrasted(question: str, passage_text: str) -> Contrast | None:
             other = said[start - 1]
             if not _names_something(other) or _has_digit(other) != _has_digit(word):
                 continue
-            if any(_alike(other, w) for w in asked):
+            if any(_alike(other, w) for w in asked) or other in links:
                 continue
             return Contrast(
                 asked=" ".join(asked[i : i + 1 + width]),
@@ -861,6 +869,7 @@ def relevant(
     slice_words: set[str] | None = None,
     *,
     place: str = "",
+    links: frozenset[str] = frozenset(),
 ) -> bool:
     """Whether a passage (``window``: the passage and the sentence before it) is about
     ``question``: the two name the question's names and numbers; the passage itself holds one
@@ -869,9 +878,10 @@ def relevant(
     say the question's words of another thing (:func:`contrasted`). A verbatim string proves
     nothing when its passage is about something else. Its ``place`` (its file, the
     definition around it) counts as its words, but a code name the question gives must stand
-    in the passage itself."""
+    in the passage itself. ``links``: words the passage may put for the question's own
+    (:func:`contrasted`)."""
     own, lead = (window, "") if isinstance(window, str) else window
-    if contrasted(question, own) is not None:
+    if contrasted(question, own, links) is not None:
         return False  # the same words, said of another thing
     quoted = set(words_of(own))
     mine = quoted | set(words_of(place))

@@ -24,6 +24,11 @@ NAME_SEARCH = """\
 Lines that name {name} (searched before your first turn):
 {hits}
 """
+# A name those lines give, searched next: the second fact of a chain (X reports to Y; Y ...).
+LINKED_NAME_SEARCH = """\
+Lines that name {name}, a name the lines above give:
+{hits}
+"""
 
 # A follow-up question on a thread: what was asked and answered before (never the transcripts).
 EARLIER_TURNS = """\
@@ -342,6 +347,7 @@ CHILD_EMPTY = "(empty answer)"
 CHILD_INCOMPLETE = "(incomplete, budget ran out) {answer}"
 CHILD_VERIFIED = "{answer}  [verified: {where}]{quote}"
 CHILD_UNVERIFIED = "{answer}  [unverified: no passage of its text backs it]"
+CHILD_OFF_QUESTION = "{answer}  [unverified: its passage is not about the question]"
 SHOWN_QUOTE = ' "{quote}"'
 MARKS = re.compile(r"\s*\[(?:un)?verified(?::[^\]]*)?\]", re.IGNORECASE)
 

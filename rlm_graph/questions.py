@@ -23,6 +23,14 @@ from rlm_graph.settings import Mode
 TaskKind = Literal["lookup", "open", "aggregate"]
 
 _AGGREGATE = re.compile(r"\b(how many|count|number of|total|sum of|average|how often)\b", re.I)
+# "How many passengers does the ferry carry?": a figure the text states about one thing (an
+# auxiliary and its subject after the counted noun), a lookup like any other; "How many ERROR
+# lines?" and "How many functions call it?" count what the text holds.
+_STATED_QUANTITY = re.compile(
+    r"\bhow (?:many|much)(?:\s+(?!(?:does|do|did|will|can|could|would|should)\b)[\w'-]+){0,4}?"
+    r"\s+(?:does|do|did|will|can|could|would|should)\b",
+    re.I,
+)
 _OPEN = re.compile(
     r"\b(summari[sz]e|summary|describe|overview|outline|main (?:idea|point|topic)s?|"
     r"(?:is|are) (?:it |they |this |these )?(?:mainly |mostly )?about|"
@@ -34,9 +42,20 @@ _MANY = re.compile(
     r"name (?:the|all)|enumerate)\b|\b\w+s (?:does|do) the text (?:mention|name)",
     re.I,
 )
+# What a text is divided into: the things a question asks the same of, one part at a time.
+_DIVISIONS = (
+    r"part|section|essay|chapter|file|document|article|page|paragraph|story|stories|letter|"
+    r"report|module|book|poem|entry|entries|post|message|email|transcript|speech|lecture|"
+    r"episode|paper|contract|memo|note|scene|act|volume|appendix|appendices|source"
+)
 # "For each essay, say ..." at the start of a sentence: the rest of it is every part's task.
+# Only a division of the text counts ("For each source file", "In every chapter of the
+# book"): "For each town whose people gather on feast days, what do they gather to do?" asks
+# for a fact of every town, a lookup (measured: read as per-part work, its leaves were given
+# open tasks and a summary of the wrong passage was grounded by a third of its words).
 _PER_PART = re.compile(
-    r"(?:^|[.!?:]\s+)(?:for|in) (?:each|every) [\w\s'-]{1,40}?[,:]\s*(?P<task>[^\n]+)$",
+    r"(?:^|[.!?:]\s+)(?:for|in) (?:each|every) (?:of the )?(?:[\w'-]+\s+){0,2}?"
+    rf"(?:{_DIVISIONS})s?\b[\w\s'-]{{0,40}}?[,:]\s*(?P<task>[^\n]+)$",
     re.I,
 )
 
@@ -135,7 +154,9 @@ def fits_asked(answer: str, question: str) -> bool:
 
 def task_kind(question: str) -> TaskKind:
     """A lookup, open work or an aggregate, decided from the question's wording."""
-    if _AGGREGATE.search(question):
+    if asks_to_count(question) or (
+        _AGGREGATE.search(question) and not _STATED_QUANTITY.search(question)
+    ):
         return "aggregate"
     if _OPEN.search(question) or _PER_PART.search(question.strip()):
         return "open"

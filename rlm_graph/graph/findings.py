@@ -72,6 +72,8 @@ def child_text(result: ChildResult) -> str:
         return prompts.CHILD_VERIFIED.format(
             answer=answer, where=_where(result.evidence), quote=quote
         )
+    if result.off_question:
+        return prompts.CHILD_OFF_QUESTION.format(answer=answer)
     if result.verified is False:
         return prompts.CHILD_UNVERIFIED.format(answer=answer)
     return answer

@@ -12,8 +12,18 @@ from langgraph.types import Overwrite, Send
 
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.evidence import backed_by, is_not_found, passages_in, words_in
+from rlm_graph.context import ContextView
+from rlm_graph.evidence import (
+    Evidence,
+    backed_by,
+    is_not_found,
+    passages_in,
+    relevant,
+    with_lead,
+    words_in,
+)
 from rlm_graph.graph.accounting import child_usage, merge_usage, record_from_state, root_records
+from rlm_graph.graph.chains import linking_passage
 from rlm_graph.graph.events import emit_call_finished
 from rlm_graph.graph.findings import (
     child_text,
@@ -122,7 +132,7 @@ def render_observations(entries: list[Observation]) -> str:
 def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     """The update for one step's results: transcript, findings, cache, records, usage, budget."""
     reads = CallState(state)
-    results = reads.child_results
+    results = on_question(rt, reads, reads.child_results)
     # What a repeated CALL is answered with: its first result, as the planner read it.
     new_cache = {
         result.cache_key: child_text(result) for result in results if result.status == "done"
@@ -238,6 +248,42 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
     return grounded
 
 
+def on_question(rt: RLMRuntime, state: CallState, results: list[ChildResult]) -> list[ChildResult]:
+    """The root's children, a verified one left unverified when none of its passages is about
+    the user's question.
+
+    A child answers the task its CALL gave it, and its passage was checked against that task.
+    A planner that drifts (measured on the 0.5B: asked about feast-day customs, it CALLed for
+    what defines the source character set) gets a verified answer to another question: shown
+    as verified it is copied into the answer, and asked for again when left out. Each passage
+    is judged as a leaf judges it, among the words of a slice of one chunk around it. Only a
+    lookup (open work is backed by its part) and only the root: a task a planner wrote for a
+    child ("find in half") says too little to judge a passage by, and what that child passes
+    up is judged here."""
+    if not results or state.depth != 0 or task_kind(state.query) != "lookup":
+        return results
+    view = rt.registry.view(state.context)
+    reach = rt.chunking_for_view().chunk_bytes // 2
+    kept: list[ChildResult] = []
+    for result in results:
+        items = [Evidence.model_validate(item) for item in result.evidence]
+        verified = [item for item in items if item.verified]
+        about = [item for item in verified if _about(rt, state.query, item, view, reach)]
+        if result.verified and verified and not about:
+            result = result.model_copy(update={"verified": False, "off_question": True})
+        elif result.verified and len(about) < len(verified):
+            result = result.model_copy(update={"evidence": [i.model_dump() for i in about]})
+        kept.append(result)
+    return kept
+
+
+def _about(rt: RLMRuntime, question: str, item: Evidence, view: ContextView, reach: int) -> bool:
+    start, end = item.start or view.start, item.end or view.start
+    span = {"start": max(view.start, start - reach), "end": min(view.end, end + reach)}
+    around = rt.registry.view(view.ref.model_copy(update=span))
+    return relevant(question, with_lead(view, item), words_in(around), place=item.place())
+
+
 def earlier_findings(state: CallState) -> list[Finding]:
     """The grounded answers of the thread's earlier turns, with their citations: a follow-up
     that repeats one is backed by what backed it."""
@@ -254,30 +300,39 @@ def observed_findings(
     rt: RLMRuntime, state: CallState, answer: str | None, seen: list[SeenSpan]
 ) -> list[Finding]:
     """The passages of what the planner saw (PEEK, GREP) that say a claim of ``answer`` and
-    are about the question, as verified findings of this call."""
+    are about the question, as verified findings of this call; a passage about the question
+    only with another seen passage before it (the two facts of a chain, ``chains``) is one
+    with that passage as its second piece of evidence."""
     if not answer or not seen:
         return []
     question = state.query
     ref = state.context
     slice_words = words_in(rt.registry.view(ref))
-    found: list[Finding] = []
+    read: list[tuple[SeenSpan, ContextView, Evidence]] = []
     for span in seen[-MAX_OBSERVED_SPANS:]:
         view = rt.registry.view(ref.model_copy(update={"start": span.start, "end": span.end}))
-        for item in passages_in(view):
-            if any(
-                backed_by(question, claim, item, view, slice_words)
-                for claim in claims(answer) or [answer]
-            ):
-                found.append(
-                    Finding(
-                        action=span.action,
-                        call_id=state.call_id,
-                        answer=item.quote,
-                        verified=True,
-                        where=item.where(),
-                        evidence=[item.model_dump()],
-                    )
+        read.extend((span, view, item) for item in passages_in(view))
+    others = [item for _, _, item in read]
+    found: list[Finding] = []
+    for span, view, item in read:
+        for claim in claims(answer) or [answer]:
+            if backed_by(question, claim, item, view, slice_words):
+                evidence = [item]
+            elif link := linking_passage(question, claim, item, others, slice_words):
+                evidence = [item, link]
+            else:
+                continue
+            found.append(
+                Finding(
+                    action=span.action,
+                    call_id=state.call_id,
+                    answer=item.quote,
+                    verified=True,
+                    where=item.where(),
+                    evidence=[e.model_dump() for e in evidence],
                 )
+            )
+            break
     return found
 
 

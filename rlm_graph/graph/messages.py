@@ -99,6 +99,8 @@ class ChildResult(_Message):
     verified: bool | None = None
     evidence: list[dict[str, Any]] = []
     """The passages that back the answer (``Evidence`` dumps), with where they stand."""
+    off_question: bool = False
+    """Verified for its own task, by no passage about the user's question (``merge``)."""
     usage: dict[str, dict[str, Any]] = {}
     """Model name -> ``Usage`` dump: the child's whole subtree, charged to the parent."""
     records: list[dict[str, Any]] = []

@@ -626,6 +626,53 @@ async def test_an_answer_read_off_a_grep_line_is_grounded(haystack):
     assert citation["quote"] == "The vault access code is 7391-ALPHA." and citation["line"] > 1
 
 
+DRIFTED_FACT = "The source character set is defined by the encoding declaration."
+DRIFTED_TASK = "What defines the source character set?"
+
+
+@pytest.mark.parametrize(
+    ("question", "grounded"),
+    [
+        (DRIFTED_TASK, True),  # the child's task is the question: its passage grounds it
+        ("For each town whose people gather on feast days, what do they gather to do?", False),
+        ("What is the vault access code?", False),
+    ],
+)
+async def test_a_child_verified_on_a_task_of_its_own_grounds_only_that_question(question, grounded):
+    """A planner that drifts CALLs for another question than the user's (the 0.5B, asked about
+    feast-day customs, asked its leaves what defines the source character set). The leaf's
+    answer is verified for its task; the user's question is answered only by a passage about
+    it."""
+    lines = make_haystack(20_000, seed=3).split("\n")
+    lines.insert(30, DRIFTED_FACT)
+
+    def leaf(messages):
+        if DRIFTED_FACT in leaf_text(messages):
+            return reply(True, "the encoding declaration", [DRIFTED_FACT])
+        return reply(False)
+
+    shown: list[str] = []
+
+    def turns(messages, turn):
+        if turn == 0:
+            return chunk_calls(DRIFTED_TASK, 12)
+        shown.append(str(messages[-1].content))
+        return 'FINAL("the encoding declaration")'
+
+    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke(
+        {"query": question, "context": "\n".join(lines)}
+    )
+    assert any(r.kind == "leaf" and r.verified for r in result.records)  # verified for its task
+    # The planner reads it as its question's standing, not its child's task's.
+    mark = "the encoding declaration  [verified" if grounded else "not about the question]"
+    assert mark in shown[0]
+    assert result.grounded is grounded
+    if grounded:
+        assert [c["quote"] for c in result.citations] == [DRIFTED_FACT]
+    else:
+        assert result.answer == "not found" and not result.citations
+
+
 async def test_a_grep_line_about_something_else_grounds_nothing():
     text = make_haystack(20_000, seed=3).replace(
         "The vault access code is 7391-ALPHA.", "The locker code is 5520-BETA."

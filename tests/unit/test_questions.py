@@ -1,0 +1,70 @@
+"""What a question asks for, read from its wording (``rlm_graph.questions``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlm_graph.bench.needles import TEMPLATES
+from rlm_graph.bench.parts import PER_PART_QUESTION
+from rlm_graph.questions import asks_for_many, asks_per_part, part_task, task_kind
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "For each town whose people gather on feast days, what do they gather to do?",
+        "For each town whose charter the text says was signed, on what date was it signed?",
+        "For each function in the module, which file defines it?",
+        "For every ship that sailed in May, who was its captain?",
+    ],
+)
+def test_a_fact_of_every_thing_is_a_lookup_for_many_not_per_part_work(question):
+    """Only a division of the text (a part, a section, an essay, a file) is asked about part
+    by part; "for each town ..." asks for one fact of every town."""
+    assert task_kind(question) == "lookup" and asks_for_many(question)
+    assert not asks_per_part(question) and part_task(question) == question
+
+
+@pytest.mark.parametrize(
+    ("question", "task"),
+    [
+        (PER_PART_QUESTION.format(n=4), "Say in one line what it is mainly about."),
+        ("This file holds several essays. For each essay, say what it argues.", "Say what"),
+        ("For each of the chapters, who dies in it?", "Who dies in it?"),
+        ("For each source file, list the classes it defines.", "List the classes"),
+        ("In every section of the report: what does it say about costs?", "What does it say"),
+    ],
+)
+def test_a_question_about_every_division_of_the_text_is_per_part_work(question, task):
+    assert task_kind(question) == "open" and asks_per_part(question)
+    assert part_task(question).startswith(task)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many passengers does the ferry from Kelwold carry on each crossing?", "lookup"),
+        ("How many bound volumes does the library of Dunmere hold?", "lookup"),
+        ("How many employees does Acme have?", "lookup"),
+        ("How many ERROR lines?", "aggregate"),
+        ("How many records have label invoice?", "aggregate"),
+        ("How many functions call `_wait`?", "aggregate"),
+        ("How many times does the word harbour appear?", "aggregate"),
+        ("What is the number of records labelled refund?", "aggregate"),
+    ],
+)
+def test_a_figure_stated_about_one_thing_is_a_lookup_and_a_count_is_an_aggregate(question, kind):
+    assert task_kind(question) == kind
+
+
+def test_every_bench_needle_question_is_a_lookup_or_a_count_never_per_part_work():
+    """The bench's needle questions in every shape, in the needle's words and in others: one
+    asks for one fact, "multi" for every one; none is read as a question about each part."""
+    for templates in TEMPLATES.values():
+        for template in templates:
+            for field in ("question", "paraphrase", "multi", "multi_paraphrase"):
+                question = getattr(template, field)
+                assert task_kind(question) != "open", question
+                assert not asks_per_part(question), question
+                if field.startswith("multi"):
+                    assert asks_for_many(question), question
