@@ -672,6 +672,24 @@ def says(answer: str, passage_text: str, *, open_task: bool = False, question: s
     return bool(added) and len(added) < len(plain) and all(holds_word(held, w) for w in added)
 
 
+def added_phrase(answer: str, question: str) -> str:
+    """What an answer that restates the question adds to it ("Ann Hale's manager works in the
+    office of Tom Reed." -> "Tom Reed"): its words in order less the question's and stop
+    words; the answer itself when it restates fewer than two of the question's words."""
+    asked = set(question_terms(question))
+    tokens = [t.strip(".,;:!?\"'()[]") for t in answer.split()]
+    named = [[w for w in words_of(t) if not is_stopword(w)] for t in tokens]
+    restated = {w for words in named for w in words if holds_word(asked, w)}
+    if len(restated) < 2:
+        return answer
+    kept = [
+        t
+        for t, words in zip(tokens, named, strict=True)
+        if words and not all(holds_word(asked, w) for w in words)
+    ]
+    return " ".join(kept) or answer
+
+
 # The words of an answer that must stand in the text it was read from: names (capitalised) and
 # figures. Digit runs of one or two digits are left out: days, months and small counts are often
 # written another way ("03" for "March") or worked out.

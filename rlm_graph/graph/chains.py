@@ -11,7 +11,16 @@ never make a chain.
 
 from __future__ import annotations
 
-from rlm_graph.evidence import Evidence, holds_word, named_terms, relevant, says, words_of
+from rlm_graph.evidence import (
+    Evidence,
+    holds_word,
+    is_stopword,
+    named_terms,
+    question_terms,
+    relevant,
+    says,
+    words_of,
+)
 from rlm_graph.graph.name_search import line_names
 
 
@@ -36,6 +45,9 @@ def linking_passage(
     }
     if not links:
         return None
+    second_words = set(words_of(item.quote))
+    terms = set(question_terms(question))
+    claimed = [w for w in words_of(claim) if not holds_word(terms, w) and not is_stopword(w)]
     for other in others:
         if other.start == item.start:
             continue
@@ -43,6 +55,10 @@ def linking_passage(
         if not all(holds_word(held, name) for name in names):
             continue
         if not any(link in held for link in links):
+            continue
+        # The answer must be the second fact's own: one that says only what the first one
+        # does ("... works in the office of Tom Reed") is the middle of the chain.
+        if not any(w in second_words and w not in held for w in claimed):
             continue
         # The link stands for the question's words ("Tom Reed works" for "manager work").
         window = (item.quote, other.quote)

@@ -20,7 +20,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
-from rlm_graph.evidence import Evidence, normalized, says
+from rlm_graph.evidence import Evidence, added_phrase, normalized, says
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.model_call import call_model_json, json_schema_format
 from rlm_graph.models import ResolvedModel
@@ -56,7 +56,24 @@ KIND_FORMAT = json_schema_format(
 )
 # Kinds a question's wording names directly; other nouns ("cartographer", "office") are
 # classified by the model like the answer is.
-_KNOWN_KINDS = {"person": "person", "place": "place"}
+# Common question nouns whose kind needs no model call (the 0.5B reads "an office" as a thing,
+# and then checks nothing); any other noun is put to the model.
+_PLACES = (
+    "place", "location", "town", "city", "village", "country", "county", "region", "state",
+    "province", "office", "branch", "building", "room", "street", "island", "port", "harbour",
+    "harbor", "district", "neighbourhood", "neighborhood", "capital", "continent",
+)  # fmt: skip
+_PEOPLE = (
+    "person", "man", "woman", "author", "writer", "manager", "mentor", "owner", "founder",
+    "captain", "leader", "employee", "engineer", "artist", "king", "queen", "teacher",
+    "student", "doctor", "scientist", "member", "colleague", "boss", "friend", "child",
+)  # fmt: skip
+_TIMES = ("date", "day", "year", "month", "time", "century", "decade", "season")
+_KNOWN_KINDS = {
+    **dict.fromkeys(_PLACES, "place"),
+    **dict.fromkeys(_PEOPLE, "person"),
+    **dict.fromkeys(_TIMES, "time"),
+}
 
 
 def with_article(kind: str) -> str:
@@ -80,11 +97,18 @@ async def kind_of(
 
 
 async def is_kind(
-    rt: RLMRuntime, model: ResolvedModel, answer: str, kind: str, events: ModelCallEvents
+    rt: RLMRuntime,
+    model: ResolvedModel,
+    answer: str,
+    kind: str,
+    events: ModelCallEvents,
+    question: str = "",
 ) -> tuple[bool, Usage, str | None]:
     """Whether ``answer`` names the kind of thing the question's ``kind`` noun does (a person
     for "which cartographer", a place for "which town"): a passage that names a person does
-    not answer "in which town". Either side read as "thing" decides nothing (True)."""
+    not answer "in which town". Either side read as "thing" decides nothing (True). An answer
+    that restates the ``question`` is judged by what it adds ("... works in the office of Tom
+    Reed" names a person: the 0.5B read the whole sentence as a place)."""
     usage = Usage()
     wanted = _KNOWN_KINDS.get(kind)
     if wanted is None:
@@ -94,7 +118,7 @@ async def is_kind(
             return True, usage, error
     if wanted == "thing":
         return True, usage, None
-    given, spent, error = await kind_of(rt, model, answer, events)
+    given, spent, error = await kind_of(rt, model, added_phrase(answer, question), events)
     usage = usage.add(spent)
     return given in ("thing", wanted), usage, error
 
@@ -164,7 +188,7 @@ async def judge(
             # "in which town": the answer must be of the kind the question asks for.
             kind = asked_kind(question)
             if kind is not None and not asks_for_many(question):
-                fits, spent, error = await is_kind(rt, model, answer, kind, events)
+                fits, spent, error = await is_kind(rt, model, answer, kind, events, question)
                 usage = usage.add(spent)
                 if error or not fits:
                     return None, usage, error

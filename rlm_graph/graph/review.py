@@ -135,7 +135,7 @@ async def _kind_check(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str
         return {}
     model = rt.model_for(1)
     events = ModelCallEvents(runtime, call.call_id, "review")
-    fits, usage, error = await is_kind(rt, model, answer, kind, events)
+    fits, usage, error = await is_kind(rt, model, answer, kind, events, call.query)
     budget = call.budget
     spent = rt.tick(budget.charge(calls=usage.model_calls, tokens=usage.total_tokens))
     update: dict[str, Any] = {

@@ -87,6 +87,11 @@ def test_the_second_fact_is_about_the_question_only_after_the_first():
     assert linking_passage(QUESTION, "Fenbury", other_second, everything, None) is None
     # A passage that says something else is no answer, linked or not.
     assert linking_passage(QUESTION, "Fenbury", second, everything, None) is None
+    # The middle of the chain restated as the answer (the 0.5B's reply) is no second fact.
+    middle = "Maelis Thistlewood's manager works in the office of Zofia Dunstaple."
+    assert linking_passage(QUESTION, middle, second, everything, None) is None
+    right = "Maelis Thistlewood's manager works in the Selmoor office."
+    assert linking_passage(QUESTION, right, second, everything, None) == first
 
 
 @pytest.mark.parametrize(("answer", "grounded"), [("Selmoor", True), ("Fenbury", False)])

@@ -189,7 +189,7 @@ async def test_an_answer_of_the_kind_asked_for_stays_grounded():
         {"query": "In which town was Nerys Cobbold born?", "context": text_with(list(HOPS))}
     )
     assert result.answer == "Osthaven" and result.grounded
-    assert judged(model) == 2  # what a town is, and what "Osthaven" is
+    assert judged(model) == 1  # what "Osthaven" is (a town is a place: no call)
 
 
 async def test_a_leafs_finding_of_another_kind_is_not_verified():
@@ -208,3 +208,32 @@ async def test_a_leafs_finding_of_another_kind_is_not_verified():
         verified[judge] = (finding.verified, result.grounded)
     assert verified[False] == (True, True)  # words alone: it names the question's names
     assert verified[True] == (False, False)
+
+
+def sentence_reading_judge(messages):
+    """As the 0.5B read whole sentences: one that says "town" names a place."""
+    if str(messages[0].content) == prompts.KIND_SYSTEM:
+        phrase = re.search(r'"(.+?)"', str(messages[-1].content)).group(1)
+        place = phrase in TOWNS or "town" in phrase
+        return json.dumps({"names": "place" if place else "person"})
+    return town_judge(messages)
+
+
+@pytest.mark.parametrize(
+    ("answer", "grounded"),
+    [
+        ("Nerys Cobbold was born in the town of Fennick Sallow.", False),
+        ("Nerys Cobbold was born in the town of Osthaven.", True),
+    ],
+)
+async def test_an_answer_that_restates_the_question_is_judged_by_what_it_adds(answer, grounded):
+    """Every word the sentence adds stands in a passage about Nerys Cobbold; what it adds is
+    a person where a town is asked for, whatever the rest of the sentence says."""
+    model = planner(grep_then_final("Nerys Cobbold", answer)).model_copy(
+        update={"judge": sentence_reading_judge}
+    )
+    result = await make_rlm(model, judge=True).ainvoke(
+        {"query": "In which town was Nerys Cobbold born?", "context": text_with(list(HOPS))}
+    )
+    assert result.grounded is grounded
+    assert (result.answer == answer) is grounded
