@@ -103,10 +103,11 @@ class _Search:
             return None
         if once and once.keys() <= self.shown:
             return None  # its lines are shown above already
-        once = {line: hit for line, hit in once.items() if line not in self.shown}
+        above = once.keys() & self.shown
+        once = {line: hit for line, hit in once.items() if line not in above}
         self.shown.update(once)
-        found = found.model_copy(  # rendered as the name, not the regex
-            update={"pattern": name, "hits": list(once.values())}
+        found = found.model_copy(  # rendered as the name, not the regex; counted as shown
+            update={"pattern": name, "hits": list(once.values()), "total": found.total - len(above)}
         )
         action = f'GREP("{name}")'
         self.blocks.append(template.format(name=f"`{name}`", hits=found.render()))

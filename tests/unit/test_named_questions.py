@@ -56,7 +56,8 @@ def test_both_facts_of_a_chain_are_shown_and_no_other(seed):
     assert "Lines that name `Zofia Dunstaple`, a name the lines above give" in found.text
     assert all(fact in found.text for fact in CHAIN)
     assert not any(fact in found.text for fact in OTHER_CHAIN)
-    assert found.text.count(CHAIN[0]) == 1  # a line is shown once
+    assert found.text.count(CHAIN[0]) == 1  # a line is shown once, and counted once
+    assert found.text.count("1 match\n") == 2
     # The chunks to read first are the two that hold the facts.
     assert found.chunks == sorted({view.chunk_of(text.index(f), CHUNKING) for f in CHAIN})
 
