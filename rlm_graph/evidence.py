@@ -647,8 +647,8 @@ def says(answer: str, passage_text: str, *, open_task: bool = False, question: s
     an open answer such as a summary). Holds for every answer shape: names, dates, numbers,
     codes, sentences, lists. An answer with no such words (``yes``) is said by any passage.
     Given the ``question``, an answer in a sentence that restates it ("The function `run` is
-    defined in the file `a.py`.") is said too when every word it adds to the question's is:
-    it must add something."""
+    defined in the file `a.py`.") is said too when every word it adds to the question's is,
+    and at least half of those it restates: it must add something."""
     answer_n, passage_n = normalized(answer), normalized(passage_text)
     if answer_n and answer_n in passage_n:
         return True
@@ -668,8 +668,16 @@ def says(answer: str, passage_text: str, *, open_task: bool = False, question: s
         return False
     asked = set(words_of(question))
     added = [w for w in plain if not holds_word(asked, w)]
-    # All it adds: an answer of two facts is not said by a passage that says one of them.
-    return bool(added) and len(added) < len(plain) and all(holds_word(held, w) for w in added)
+    restated = [w for w in plain if holds_word(asked, w)]
+    # All it adds: an answer of two facts is not said by a passage that says one of them. And
+    # half of what it restates: "Ann's manager works in the office of Tom" is not said by "Ann
+    # reports to Tom", which holds both names and no office.
+    return (
+        bool(added)
+        and bool(restated)
+        and all(holds_word(held, w) for w in added)
+        and sum(1 for w in restated if holds_word(held, w)) * 2 >= len(restated)
+    )
 
 
 def added_phrase(answer: str, question: str) -> str:

@@ -32,9 +32,10 @@ def linking_passage(
     slice_words: set[str] | None,
 ) -> Evidence | None:
     """A passage of ``others`` that holds the question's names and a name of ``item``, when
-    ``item`` says ``claim`` and, read after it, is about the question; None otherwise."""
+    the two say ``claim``, ``item`` says its own part of it, and ``item``, read after the
+    other, is about the question; None otherwise."""
     names = named_terms(question)
-    if not names or not says(claim, item.located_text(), question=question):
+    if not names:
         return None
     asked = {word for name in names for word in words_of(name)}
     links = {
@@ -60,6 +61,8 @@ def linking_passage(
         # does ("... works in the office of Tom Reed") is the middle of the chain.
         if not any(w in second_words and w not in held for w in claimed):
             continue
+        if not says(claim, f"{other.quote} {item.located_text()}", question=question):
+            continue  # the two together must say it
         # The link stands for the question's words ("Tom Reed works" for "manager work").
         window = (item.quote, other.quote)
         if relevant(question, window, slice_words, place=item.place(), links=frozenset(links)):

@@ -122,6 +122,11 @@ def test_a_restated_question_with_two_facts_is_not_said_by_a_passage_of_one():
     question = "In which office does Corvin Abernathy's manager work?"
     answer = "Corvin Abernathy reports to Bram Halloran. Bram Halloran works in the Corbury office."
     assert not says(answer, "Corvin Abernathy reports to Bram Halloran.", question=question)
+    # Its names all held, the relation not: the passage says nothing of an office.
+    middle = "Corvin Abernathy's manager works in the office of Bram Halloran."
+    assert not says(middle, "Corvin Abernathy reports to Bram Halloran.", question=question)
+    right = "Corvin Abernathy's manager works in the Corbury office."
+    assert says(right, "Corvin Abernathy works in the Corbury office.", question=question)
 
 
 def test_a_leaf_in_a_files_middle_grounds_the_files_name(source_folder):
