@@ -78,6 +78,9 @@ class Evidence(BaseModel):
     line_end: int | None = None
     # A LangChain Document's metadata (source, page, ...), so an app can link to it.
     metadata: dict[str, Any] | None = None
+    # A passage in other words than its question's is about it only by a reader's judgement:
+    # the question a reader given the passage alone answered the same way (``graph.judge``).
+    read_for: str | None = None
 
     def place(self) -> str:
         """Where it stands, as words: ``file a.py, in function run`` ('' in a plain text)."""
@@ -114,6 +117,11 @@ class LeafVerdict(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     formatted: bool = Field(description="the reply was in the evidence format")
     rejected: str | None = Field(default=None, description="why a located passage was refused")
+    reworded: bool = Field(
+        default=False,
+        description="unverified, but a passage says the answer in words other than the "
+        "question's: verified if a reader of the passage alone answers the question the same way",
+    )
 
 
 def _is_leaf_object(value: Any) -> bool:
@@ -243,9 +251,23 @@ def _verdict(
             if not any(backing_of(s, everything) for s in rest):
                 answer = " ".join(said)
                 backing = _unique([p for s in said for p in backing_of(s, candidates)])
+    reworded = False
+    if not backing and not open_task and view.size <= RELEVANCE_SLICE_BYTES:
+        # The question in other words than the text's ("a repaired public timepiece" for "the
+        # clock tower ... was restored"): a passage that says the answer and fails only for
+        # want of the question's words is left to a reader of it alone (the leaf's judge).
+        loose = [
+            item
+            for item in [*passages, *passages_in(view, MAX_SCANNED_PASSAGES)]
+            if relevance(question, with_lead(view, item), slice_words, place=item.place())
+            == "reworded"
+        ]
+        backing = _unique(backing_of(answer, loose))
+        reworded = bool(backing)
     # A passage that says a name is no backing for a "how many" answered with that name.
-    verified = bool(backing) and fits_asked(answer, question)
-    if not verified and not open_task and slice_words is not None:
+    fits = bool(backing) and fits_asked(answer, question)
+    verified, reworded = fits and not reworded, fits and reworded
+    if not verified and not reworded and not open_task and slice_words is not None:
         missing = invented_terms(answer, question, view.text(), slice_words)
         if missing:
             # The answer names what its slice nowhere holds: made up (a small model asked for
@@ -258,9 +280,18 @@ def _verdict(
                 rejected=f"invented: its slice nowhere holds {', '.join(missing)}",
             )
     # Keep what backs the answer; an unverified answer keeps what was located, to show.
-    shown = backing if verified else (passages or [item for item in located if not item.verified])
+    shown = (
+        backing
+        if verified or reworded
+        else (passages or [item for item in located if not item.verified])
+    )
     return LeafVerdict(
-        outcome="found", answer=answer, verified=verified, evidence=shown, formatted=formatted
+        outcome="found",
+        answer=answer,
+        verified=verified,
+        evidence=shown,
+        formatted=formatted,
+        reworded=reworded,
     )
 
 
@@ -889,6 +920,9 @@ def contrasted(
     return None
 
 
+Relevance = Literal["about", "reworded", "not_about"]
+
+
 def relevant(
     question: str,
     window: tuple[str, str] | str,
@@ -906,23 +940,43 @@ def relevant(
     definition around it) counts as its words, but a code name the question gives must stand
     in the passage itself. ``links``: words the passage may put for the question's own
     (:func:`contrasted`)."""
+    return relevance(question, window, slice_words, place=place, links=links) == "about"
+
+
+def relevance(
+    question: str,
+    window: tuple[str, str] | str,
+    slice_words: set[str] | None = None,
+    *,
+    place: str = "",
+    links: frozenset[str] = frozenset(),
+) -> Relevance:
+    """:func:`relevant`'s reading, with ``reworded`` for a passage that fails only for want of
+    the question's words while the question uses a word its slice nowhere holds (the question
+    is asked in other words than the text's): nothing in the words says it is about the
+    question, and only a reader of it can (``graph.judge``). Names, numbers, code names and a
+    contrast still refuse it."""
     own, lead = (window, "") if isinstance(window, str) else window
     if contrasted(question, own, links) is not None:
-        return False  # the same words, said of another thing
+        return "not_about"  # the same words, said of another thing
     quoted = set(words_of(own))
     mine = quoted | set(words_of(place))
     held = mine | set(words_of(lead))
     if not all(holds_word(held, term) for term in named_terms(question)):
-        return False
+        return "not_about"
     # A line of code about a name holds the name itself (the line before is another line).
     if not all(term in quoted for term in identifiers(question)):
-        return False
+        return "not_about"
     terms = question_terms(question)
     if not terms:
-        return True
+        return "about"
+    in_slice = terms
     if slice_words is not None:
-        terms = [t for t in terms if holds_word(slice_words, t)] or terms
-    if not any(holds_word(mine, t) for t in terms):
-        return False
-    share = sum(1 for t in terms if holds_word(held, t)) / len(terms)
-    return share >= _RELEVANT_SHARE
+        in_slice = [t for t in terms if holds_word(slice_words, t)] or terms
+    share = sum(1 for t in in_slice if holds_word(held, t)) / len(in_slice)
+    if any(holds_word(mine, t) for t in in_slice) and share >= _RELEVANT_SHARE:
+        return "about"
+    unknown = slice_words is not None and not all(holds_word(slice_words, t) for t in terms)
+    # In other words, the passage itself names the question's names (not the one before it).
+    named = all(holds_word(mine, term) for term in named_terms(question))
+    return "reworded" if unknown and named else "not_about"

@@ -31,6 +31,21 @@ _STATED_QUANTITY = re.compile(
     r"\s+(?:does|do|did|will|can|could|would|should)\b",
     re.I,
 )
+# "How many people fit on one trip of the boat?": no auxiliary, yet a figure the text states,
+# since people are not a unit of a text. Counting is asked of what a text is made of (its
+# lines, records, errors, functions ...); any other counted noun asks for a stated figure
+# (measured on the 0.5B: read as a count, the boat question had no judge and no sweep).
+_HOW_MANY_NOUN = re.compile(r"\bhow (?:many|much)\s+(?:of the\s+)?([a-z][\w'-]*)", re.I)
+_TEXT_UNITS = frozenset((
+    "line", "record", "row", "column", "field", "entry", "item", "thing", "time",
+    "occurrence", "instance", "error", "warning", "failure", "request", "response", "event",
+    "message", "log", "file", "folder", "directory", "function", "method", "class", "call",
+    "import", "module", "definition", "word", "character", "char", "letter", "digit", "number",
+    "string", "mention", "section", "part", "chapter", "paragraph", "page", "document",
+    "sentence", "user", "customer", "order", "transaction", "ticket", "issue", "test", "label",
+    "match", "hit", "value", "key", "commit", "change", "step", "task", "job", "element",
+    "node", "essay", "article", "post", "email", "note", "comment", "review", "case", "result",
+))  # fmt: skip
 _OPEN = re.compile(
     r"\b(summari[sz]e|summary|describe|overview|outline|main (?:idea|point|topic)s?|"
     r"(?:is|are) (?:it |they |this |these )?(?:mainly |mostly )?about|"
@@ -155,12 +170,27 @@ def fits_asked(answer: str, question: str) -> bool:
 def task_kind(question: str) -> TaskKind:
     """A lookup, open work or an aggregate, decided from the question's wording."""
     if asks_to_count(question) or (
-        _AGGREGATE.search(question) and not _STATED_QUANTITY.search(question)
+        _AGGREGATE.search(question)
+        and not _STATED_QUANTITY.search(question)
+        and not _counts_no_text_unit(question)
     ):
         return "aggregate"
     if _OPEN.search(question) or _PER_PART.search(question.strip()):
         return "open"
     return "lookup"
+
+
+def _counts_no_text_unit(question: str) -> bool:
+    """Whether "how many" asks about something other than a unit of the text ("how many
+    people fit", not "how many lines", "how many errors were logged")."""
+    match = _HOW_MANY_NOUN.search(question)
+    if match is None:
+        return False
+    noun = match.group(1).lower()
+    forms = {noun, noun.removesuffix("s"), noun.removesuffix("es")}
+    if noun.endswith("ies"):
+        forms.add(noun[:-3] + "y")
+    return not forms & _TEXT_UNITS
 
 
 def asks_to_count(question: str) -> bool:

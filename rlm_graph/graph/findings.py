@@ -176,6 +176,38 @@ def without_echoes(answer: str, question: str) -> str:
     return "\n".join(kept) if kept else answer
 
 
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)")
+
+
+def sentences_of(claim: str) -> list[str]:
+    """The sentences of one claim (one line of an answer)."""
+    return _SENTENCE_BREAK.split(claim.strip())
+
+
+def without_unbacked_sentences(
+    answer: str, findings: Iterable[Finding | Mapping[str, Any]], question: str
+) -> str:
+    """A lookup's answer less the sentences of a line that nothing backs, where another
+    sentence of that line is backed. A line is backed as a whole by a finding it holds, and
+    the 0.5B planner runs on past its answer into text it read ("The charter of Pelby was
+    signed on October 7, 1940. provides a value using the 'yield' expression."): that tail is
+    no claim of the text's, and it is left out rather than shown as grounded."""
+    if task_kind(question) != "lookup":
+        return answer
+    findings = [f for f in findings_of(findings) if f.verified]
+    if not findings:
+        return answer
+    lines = []
+    for line in answer.splitlines():
+        sentences = sentences_of(line)
+        if len(sentences) < 2:
+            lines.append(line)
+            continue
+        backed = [s for s in sentences if any(backs(f, s, question=question) for f in findings)]
+        lines.append(" ".join(backed) if backed else line)
+    return "\n".join(lines)
+
+
 def backs(finding: Finding, claim: str, *, open_task: bool = False, question: str = "") -> bool:
     """Whether a verified finding backs one claim of an answer: the finding's answer stands in
     the claim (or the claim in it), or one of its passages says the claim."""

@@ -95,7 +95,10 @@ async def answer_leaf(
     question = task if question is None else question  # what the evidence must be about
     verdict = check(view, reply.text, question)
     usage = reply.usage
-    if verdict.verified and rt.judge and task_kind(question) == "lookup":
+    judged = rt.judge and task_kind(question) == "lookup"
+    if verdict.reworded and judged:  # only a reader can say a reworded passage is about it
+        verdict.verified = True
+    if verdict.verified and judged:
         # Words in common are not enough: a reader given only the passage must answer the
         # question the same way (``rlm_graph.graph.judge``).
         candidates = [(item, with_lead(view, item)[1]) for item in verdict.evidence]
@@ -107,7 +110,8 @@ async def answer_leaf(
             verdict.verified = False
             verdict.rejected = error or "a reader of its passage alone did not answer so"
         else:
-            verdict.evidence = [agreed]
+            read_for = question if verdict.reworded else None
+            verdict.evidence = [agreed.model_copy(update={"read_for": read_for})]
     return LeafOutcome(
         verdict.answer if verdict.outcome == "found" else None,
         usage,

@@ -17,6 +17,7 @@ from rlm_graph.evidence import (
     Evidence,
     backed_by,
     is_not_found,
+    normalized,
     passages_in,
     relevant,
     with_lead,
@@ -31,8 +32,10 @@ from rlm_graph.graph.findings import (
     claims,
     conflicts,
     finding,
+    sentences_of,
     standing,
     without_echoes,
+    without_unbacked_sentences,
 )
 from rlm_graph.graph.messages import (
     ChildResult,
@@ -230,13 +233,15 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
             *observed_findings(rt, reads, answer, seen),
             *earlier_findings(reads),
         ]
+        if answer:
+            answer = without_unbacked_sentences(answer, sources, question)
         cited = citations(answer, sources, question)
         grounded = {
             "verified": bool(cited),
             "evidence": cited,
             "conflicts": conflicts(answer, all_findings, question) if cited else [],
         }
-    if answer != merged.answer:  # lines that echoed the question left out
+    if answer != merged.answer:  # lines that echoed the question, or unbacked tails, left out
         grounded["answer"] = answer
     if merged.status == "done" and merged.outcome != "not_found":
         if not answer or is_not_found(answer):
@@ -278,6 +283,8 @@ def on_question(rt: RLMRuntime, state: CallState, results: list[ChildResult]) ->
 
 
 def _about(rt: RLMRuntime, question: str, item: Evidence, view: ContextView, reach: int) -> bool:
+    if item.read_for is not None:  # in other words: only a reader's judgement says it is about
+        return normalized(item.read_for) == normalized(question)
     start, end = item.start or view.start, item.end or view.start
     span = {"start": max(view.start, start - reach), "end": min(view.end, end + reach)}
     around = rt.registry.view(view.ref.model_copy(update=span))
@@ -315,7 +322,12 @@ def observed_findings(
     others = [item for _, _, item in read]
     found: list[Finding] = []
     for span, view, item in read:
-        for claim in claims(answer) or [answer]:
+        # A line's sentences too: the one that says the answer backs it, whatever runs on.
+        whole = claims(answer) or [answer]
+        for claim in [
+            *whole,
+            *(s for c in whole if len(sentences_of(c)) > 1 for s in sentences_of(c)),
+        ]:
             if backed_by(question, claim, item, view, slice_words):
                 evidence = [item]
             elif link := linking_passage(question, claim, item, others, slice_words):

@@ -85,6 +85,29 @@ def shared_terms(question: str, quotes: list[str]) -> list[str]:
     return sorted(terms, key=len, reverse=True)
 
 
+# A question in other words than the text's shares none of them with the passages that back
+# its answer: the words those passages share with each other (names and figures left out)
+# say how the text words one item, and at most this many of the longest are looked for.
+MAX_PASSAGE_TERMS = 4
+
+
+def passage_terms(quotes: list[str]) -> list[str]:
+    """The words every backing passage holds, other than stop words, names and figures,
+    longest first: "ferry", "passengers", "crossing", "carries" of "The ferry from Tarnstead
+    carries 2,223 passengers on each crossing." for "Which towns have a boat service, and how
+    many people fit on one trip?"."""
+    named = {n.casefold() for quote in quotes for n in _CAPITALISED.findall(quote)}
+    held = [set(words_of(quote)) for quote in quotes]
+    terms = [
+        w
+        for w in dict.fromkeys(words_of(quotes[0]) if quotes else [])
+        if w not in named
+        and not any(c.isdigit() for c in w)
+        and all(holds_word(h, w) for h in held)
+    ]
+    return sorted(terms, key=len, reverse=True)[:MAX_PASSAGE_TERMS]
+
+
 def _anchor(term: str) -> str:
     """A regex for ``term`` and its other endings (the first five letters of a longer word)."""
     stem = re.escape(term[:5] if len(term) > 5 else term)
@@ -153,7 +176,10 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
     rt, call = runtime_context(runtime), CallState(state)
     question, answer = call.query, call.answer or ""
     cited = citations(answer, call.findings, question)
-    terms = shared_terms(question, [item["quote"] for item in cited])
+    quotes = [item["quote"] for item in cited]
+    terms = shared_terms(question, quotes)
+    if len(terms) < MIN_SHARED_TERMS:
+        terms = passage_terms(quotes)
     if not cited or len(terms) < MIN_SHARED_TERMS:
         return {}
     view = rt.registry.view(call.context)

@@ -626,6 +626,41 @@ async def test_an_answer_read_off_a_grep_line_is_grounded(haystack):
     assert citation["quote"] == "The vault access code is 7391-ALPHA." and citation["line"] > 1
 
 
+@pytest.mark.parametrize(
+    ("final", "answer"),
+    [
+        # The 0.5B ran on past its answer into a line it had read: the tail is left out.
+        (
+            "The vault access code is 7391-ALPHA. provides a value using the 'yield' expression.",
+            "The vault access code is 7391-ALPHA.",
+        ),
+        ("7391-ALPHA. For example:", "7391-ALPHA."),
+        # Every sentence backed: nothing is left out.
+        ("The vault access code is 7391-ALPHA. It is 7391-ALPHA.", None),
+    ],
+)
+async def test_a_sentence_nothing_backs_is_left_out_of_a_backed_line(haystack, final, answer):
+    def turns(messages, turn):
+        return 'GREP("vault access code")' if turn == 0 else f"FINAL({json.dumps(final)})"
+
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    assert result.answer == (answer or final) and result.grounded
+
+
+async def test_a_line_of_only_unbacked_sentences_is_not_trimmed_into_grounding(haystack):
+    final = "The vault access code is 7391-ALPHA.\nThe boiler code is 4417-LIME. It opens at noon."
+
+    def turns(messages, turn):
+        return 'GREP("vault access code")' if turn == 0 else f"FINAL({json.dumps(final)})"
+
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    assert not result.grounded and result.answer == "not found"
+
+
 DRIFTED_FACT = "The source character set is defined by the encoding declaration."
 DRIFTED_TASK = "What defines the source character set?"
 

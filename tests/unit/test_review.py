@@ -116,6 +116,44 @@ async def test_a_swept_sentence_the_judge_cannot_answer_from_adds_nothing():
     assert judged(model) == 1 + 2  # the leaf's finding, then the two swept sentences
 
 
+FERRIES = {"Tarnstead": "2,223", "Ostwick": "2,399", "Eskcombe": "224"}
+BOAT_QUESTION = (
+    "Which towns have a boat service with a stated capacity, and how many people fit on one "
+    "trip for each?"
+)
+
+
+def ferry(town: str) -> str:
+    return f"The ferry from {town} carries {FERRIES[town]} passengers on each crossing."
+
+
+async def test_a_list_question_in_other_words_is_swept_by_how_the_text_words_an_item():
+    """No word of the question stands in the passage that backs its answer ("boat", "people",
+    "fit" against "ferry", "passengers", "carries"): the sentences worded like that passage
+    are read instead, and a sentence that holds only some of its words is not."""
+    text = text_with([*map(ferry, FERRIES), "The ferry timetable is posted at each quay."])
+
+    def leaf(messages):
+        if ferry("Tarnstead") in leaf_text(messages):
+            return json.dumps({"found": True, "answer": "2,223", "quotes": [ferry("Tarnstead")]})
+        return json.dumps({"found": False, "answer": "", "quotes": []})
+
+    def judge(messages):
+        passage = str(messages[-1].content).split("Question:")[0]
+        match = re.search(r"carries ([\d,]+) passengers", passage)
+        return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
+
+    def turns(messages, turn):
+        return chunk_calls(BOAT_QUESTION, 12) if turn == 0 else 'FINAL("Tarnstead: 2,223")'
+
+    model = planner(turns, leaf=leaf).model_copy(update={"judge": judge})
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer.splitlines() == ["Tarnstead: 2,223", "Ostwick: 2,399", "Eskcombe: 224"]
+    assert result.grounded
+    assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
+    assert judged(model) == 1 + 2  # the leaf's finding, then the two sentences worded alike
+
+
 @pytest.mark.parametrize(
     "question",
     [
