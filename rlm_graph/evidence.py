@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -189,6 +190,29 @@ _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 MAX_SCANNED_PASSAGES = 2000
 
 
+def _said_by(
+    answer: str,
+    candidates: list[Evidence],
+    everything: list[Evidence],
+    backing_of: Callable[[str, list[Evidence]], list[Evidence]],
+) -> tuple[str, list[Evidence]]:
+    """The answer and the ``candidates`` that say it; or, for a right answer with talk of the
+    model's own after it ("... In addition, it is known for ..."), the sentences of it that a
+    candidate says, when the rest is said nowhere in the slice (never a second fact, which the
+    answer would then lose); else the answer and no backing."""
+    backing = backing_of(answer, candidates)
+    if backing:
+        return answer, backing
+    sentences = _SENTENCES.split(answer.strip())
+    said = [s for s in sentences if backing_of(s, candidates)]
+    if not said or len(said) == len(sentences):
+        return answer, []
+    rest = [s for s in sentences if s not in said]
+    if any(backing_of(s, everything) for s in rest):
+        return answer, []
+    return " ".join(said), _unique([p for s in said for p in backing_of(s, candidates)])
+
+
 def _verdict(
     view: ContextView, question: str, answer: str, quotes: list[str], *, formatted: bool
 ) -> LeafVerdict:
@@ -234,36 +258,25 @@ def _verdict(
         ]
         if per_sentence and all(per_sentence):
             backing = _unique([item for items in per_sentence for item in items[:1]])
+    reworded = False
     if not backing and not open_task and view.size <= RELEVANCE_SLICE_BYTES:
         # Misquoted or not quoted at all: the slice's own sentences are looked at for one about
         # the question that says the answer.
         everything = passages_in(view, MAX_SCANNED_PASSAGES)
-        candidates = about(everything)
-        backing = backing_of(answer, candidates)
-        sentences = _SENTENCES.split(answer.strip())
-        said = [s for s in sentences if backing_of(s, candidates)]
-        if not backing and said and len(said) < len(sentences):
-            # A right answer with talk of the model's own after it ("... In addition, it is
-            # known for ..."): the finding is the sentences a passage about the question says,
-            # and only when the rest is said nowhere in the slice (never a second fact, which
-            # the answer would then lose).
-            rest = [s for s in sentences if s not in said]
-            if not any(backing_of(s, everything) for s in rest):
-                answer = " ".join(said)
-                backing = _unique([p for s in said for p in backing_of(s, candidates)])
-    reworded = False
-    if not backing and not open_task and view.size <= RELEVANCE_SLICE_BYTES:
-        # The question in other words than the text's ("a repaired public timepiece" for "the
-        # clock tower ... was restored"): a passage that says the answer and fails only for
-        # want of the question's words is left to a reader of it alone (the leaf's judge).
-        loose = [
-            item
-            for item in [*passages, *passages_in(view, MAX_SCANNED_PASSAGES)]
-            if relevance(question, with_lead(view, item), slice_words, place=item.place())
-            == "reworded"
-        ]
-        backing = _unique(backing_of(answer, loose))
-        reworded = bool(backing)
+        answer, backing = _said_by(answer, about(everything), everything, backing_of)
+        if not backing:
+            # The question in other words than the text's ("a repaired public timepiece" for
+            # "the clock tower ... was restored"): a passage that says the answer and fails
+            # only for want of the question's words is left to a reader of it alone (the
+            # leaf's judge).
+            loose = [
+                item
+                for item in _unique([*passages, *everything])
+                if relevance(question, with_lead(view, item), slice_words, place=item.place())
+                == "reworded"
+            ]
+            answer, backing = _said_by(answer, loose, everything, backing_of)
+            reworded = bool(backing)
     # A passage that says a name is no backing for a "how many" answered with that name.
     fits = bool(backing) and fits_asked(answer, question)
     verified, reworded = fits and not reworded, fits and reworded

@@ -14,7 +14,9 @@
   passages that back the answer show how the text states one item. Every sentence of the whole
   context that holds the same words of the question (at least two of them: "everyone",
   "moves", "soon", "learns") is read by the judge alone, and each one it answers from joins the
-  answer as a verified finding.
+  answer as a verified finding. A question in other words than the text's shares no word with
+  those passages: the words the passages share with each other, names and figures left out
+  (``passage_terms``), stand for it.
 
 Both rules read the question's wording and the passages, never the answer's shape, so they
 hold for names, dates, numbers, codes and sentences alike. The direct route (its own leaf is
