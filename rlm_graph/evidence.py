@@ -990,6 +990,13 @@ def relevance(
     if any(holds_word(mine, t) for t in in_slice) and share >= _RELEVANT_SHARE:
         return "about"
     unknown = slice_words is not None and not all(holds_word(slice_words, t) for t in terms)
-    # In other words, the passage itself names the question's names (not the one before it).
-    named = all(holds_word(mine, term) for term in named_terms(question))
-    return "reworded" if unknown and named else "not_about"
+    # In other words, the passage itself names the question's names (not the one before it);
+    # a question that names nothing is answered in other words only by a passage that states
+    # something a reader can check, a name or a figure (measured on the 0.5B, fresh seed 31:
+    # its judge agreed that "These are known as *soft keywords*." lists every records store).
+    names = named_terms(question)
+    if names:
+        specific = all(holds_word(mine, term) for term in names)
+    else:
+        specific = _NAME.search(own.strip()) is not None
+    return "reworded" if unknown and specific else "not_about"
