@@ -705,6 +705,8 @@ def says(answer: str, passage_text: str, *, open_task: bool = False, question: s
     plain = [w for w in words if not _has_digit(w)]
     if not plain:
         return True
+    if not open_task and _names_elsewhere(answer, held, question):
+        return False
     share = sum(1 for w in plain if holds_word(held, w)) / len(plain)
     if share >= (_OPEN_SHARE if open_task else _SAYS_SHARE):
         return True
@@ -722,6 +724,20 @@ def says(answer: str, passage_text: str, *, open_task: bool = False, question: s
         and all(holds_word(held, w) for w in added)
         and sum(1 for w in restated if holds_word(held, w)) * 2 >= len(restated)
     )
+
+
+def _names_elsewhere(answer: str, held: set[str], question: str) -> bool:
+    """Whether the answer names what neither the passage (its words ``held``) nor the question
+    holds: a name is said as a number is, or not at all ("Selby celebrates ..., while Wencombe
+    celebrates ..." is not said by the sentence about Wencombe alone)."""
+    asked = set(words_of(question))
+    for match in _ANSWER_NAME.finditer(answer):
+        # A sentence's first word is a name too ("Selby celebrates ..."), unless it is a stop
+        # word ("The", "On"): words_of leaves those out.
+        for word in words_of(match.group(0)):
+            if not holds_word(held, word) and not holds_word(asked, word):
+                return True
+    return False
 
 
 def added_phrase(answer: str, question: str) -> str:

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from rlm_graph.context import open_context
-from rlm_graph.evidence import check, relevance, words_in
+from rlm_graph.evidence import check, relevance, says, words_in
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_judge_prompt, leaf_text
 from tests.unit.conftest import chunk_calls, make_rlm, planner
@@ -96,8 +96,21 @@ async def test_a_reader_of_another_question_does_not_ground_the_users():
             return chunk_calls("Who restored a clock tower?", 12)
         return 'FINAL("Fencombe: Fennick Greywell")'
 
-    model = planner(drifted, leaf=leaf).model_copy(
-        update={"judge": reader("Fennick Greywell")}
-    )
+    model = planner(drifted, leaf=leaf).model_copy(update={"judge": reader("Fennick Greywell")})
     result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text()})
     assert not result.grounded and result.answer == "not found"
+
+
+def test_an_answer_is_not_said_by_a_passage_that_lacks_one_of_its_names():
+    """Measured on the 0.5B (fresh seed 32): one sentence about two towns, the custom of one
+    given to both, was verified by the passage about the one town alone."""
+    passage = "On feast days the people of Wencombe gather to climb the old signal tower."
+    both = "Selby climbs the old signal tower, while Wencombe climbs the old signal tower."
+    assert not says(both, passage)
+    assert says("Wencombe climbs the old signal tower.", passage)
+    # A name the question gives may be said back without standing in the passage.
+    assert says(
+        "Wencombe climbs the old signal tower on feast days in Selby.",
+        passage,
+        question="What do people in Selby do?",
+    )
