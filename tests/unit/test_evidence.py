@@ -866,6 +866,19 @@ def test_a_second_fact_the_slice_says_elsewhere_is_never_trimmed_away():
     assert verdict.answer == answer and not verdict.verified
 
 
+def test_a_line_of_the_slice_an_answer_ran_on_into_is_trimmed_away():
+    """The 0.5B ran on past its answer into a line of its slice that names nothing of it."""
+    text = (
+        "The ferry from Morholt carries 470 passengers on each crossing.\n"
+        "Lunch is served at noon.\nThis is a shortcut for 'reversed(d.keys())'.\n"
+    )
+    question = "How many passengers does the ferry from Morholt carry on each crossing?"
+    answer = "The ferry from Morholt carries 470 passengers on each crossing. This is a shortcut for 'reversed(d.keys())'."
+    verdict = check(open_context(text), reply(True, answer, []), question)
+    assert verdict.verified
+    assert verdict.answer == "The ferry from Morholt carries 470 passengers on each crossing."
+
+
 def quoting_leaf(messages):
     """A leaf that quotes the vault-code sentence of its slice, whichever code it names."""
     match = re.search(r"The vault access code is (\d{4}-ALPHA)\.", leaf_text(messages))

@@ -60,6 +60,7 @@ def test_a_passage_in_other_words_is_left_to_a_reader_and_names_still_refuse():
     # name, no figure): the 0.5B's judge agreed with such a sentence for a list of stores.
     stores = "List every records store the text gives an entry combination for."
     assert relevance(stores, "These are known as *soft keywords*.", words) == "not_about"
+    assert relevance(stores, "__defaults__ = (None, None, None)", words) == "not_about"
     assert relevance(stores, "The vault of Ostby opens with 4417-LIME.", words) == "reworded"
     # A question in the text's own words that the passage does not answer stays refused.
     assert relevance("Who painted the lighthouse on Marrow Point?", NEEDLE, words) == "not_about"
