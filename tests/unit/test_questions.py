@@ -51,6 +51,12 @@ def test_a_question_about_every_division_of_the_text_is_per_part_work(question, 
         ("How many functions call `_wait`?", "aggregate"),
         ("How many times does the word harbour appear?", "aggregate"),
         ("What is the number of records labelled refund?", "aggregate"),
+        # No auxiliary: people are no unit of a text, lines, errors and users are.
+        ("How many people fit on one trip of the boat that leaves Ostwick?", "lookup"),
+        ("How many miles long is the canal?", "lookup"),
+        ("How many errors were logged on Monday?", "aggregate"),
+        ("How many users logged in on Monday?", "aggregate"),
+        ("How many entries mention the harbour?", "aggregate"),
     ],
 )
 def test_a_figure_stated_about_one_thing_is_a_lookup_and_a_count_is_an_aggregate(question, kind):
