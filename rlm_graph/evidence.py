@@ -723,9 +723,12 @@ def says(answer: str, passage_text: str, *, open_task: bool = False, question: s
         return True
     if not question:
         return False
+    # Words that ask ("text", "mentions") are neither added nor restated: "The text mentions
+    # the canyon archive, which is 3712-HERON." restates "archive" and adds the rest.
     asked = set(words_of(question))
-    added = [w for w in plain if not holds_word(asked, w)]
-    restated = [w for w in plain if holds_word(asked, w)]
+    told = [w for w in plain if w not in _ASKING_WORDS]
+    added = [w for w in told if not holds_word(asked, w)]
+    restated = [w for w in told if holds_word(asked, w)]
     # All it adds: an answer of two facts is not said by a passage that says one of them. And
     # half of what it restates: "Ann's manager works in the office of Tom" is not said by "Ann
     # reports to Tom", which holds both names and no office.

@@ -20,6 +20,7 @@ from rlm_graph.evidence import (
     relevant,
     repeats_system_text,
     rewords,
+    says,
 )
 from rlm_graph.graph.findings import citations, render_findings
 from rlm_graph.samples import make_haystack
@@ -864,6 +865,24 @@ def test_a_second_fact_the_slice_says_elsewhere_is_never_trimmed_away():
     answer = "Corvin Abernathy reports to Bram Halloran. Bram Halloran works in the Corbury office."
     verdict = check(open_context(text), reply(True, answer, []), question)
     assert verdict.answer == answer and not verdict.verified
+
+
+def test_words_that_ask_are_neither_added_nor_restated_by_an_answer():
+    """Measured on the 0.5B (seed 29, multi-niah, codes): every leaf answered "The text
+    mentions the canyon archive, which is 3712-HERON.", and none was said: "text" and
+    "mentions" counted as restated words the passage lacks."""
+    question = "Which archives does the text mention, and what is the access code for each archive?"
+    passage = "The access code for the canyon archive is 3712-HERON."
+    assert says(
+        "The text mentions the canyon archive, which is 3712-HERON.", passage, question=question
+    )
+    assert not says(
+        "The text mentions the canyon archive, which is 4539-CONDOR.", passage, question=question
+    )
+    # Still: a restated answer must hold half of what it restates.
+    chain = "In which office does Maelis Thistlewood's manager work?"
+    middle = "Maelis Thistlewood's manager works in the office of Zofia Dunstaple."
+    assert not says(middle, "Maelis Thistlewood reports to Zofia Dunstaple.", question=chain)
 
 
 def test_a_line_of_the_slice_an_answer_ran_on_into_is_trimmed_away():
