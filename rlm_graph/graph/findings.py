@@ -21,6 +21,7 @@ from rlm_graph.evidence import (
     normalized,
     says,
     task_kind,
+    words_of,
 )
 from rlm_graph.graph.messages import ChildResult, Finding, findings_of
 from rlm_graph.questions import asks_for_many, fits_asked
@@ -168,11 +169,16 @@ def claims(answer: str) -> list[str]:
 def without_echoes(answer: str, question: str) -> str:
     """A list answer less its lines that only say back words of the question (a small model
     copies "to do in" from "the best thing to do in" as an item): such a line is no claim, and
-    its stop words would be "said" by any passage."""
+    its stop words would be "said" by any passage. A line of stop words alone ("These,", seed
+    34) says nothing either, and any finding that holds the word would back it."""
     lines = answer.strip().splitlines()
     if len(lines) < 2:
         return answer
-    kept = [line for line in lines if not echoes(_BULLET.sub("", line.strip()), question)]
+    kept = [
+        line
+        for line in lines
+        if words_of(line) and not echoes(_BULLET.sub("", line.strip()), question)
+    ]
     return "\n".join(kept) if kept else answer
 
 

@@ -650,6 +650,19 @@ async def test_a_sentence_nothing_backs_is_left_out_of_a_backed_line(haystack, f
     assert result.answer == (answer or final) and result.grounded
 
 
+def test_a_line_of_stop_words_is_no_item_of_a_list_answer():
+    """Measured on the 0.5B (seed 34): "These," stood as the first line of a grounded list,
+    backed by any finding that holds the word."""
+    from rlm_graph.graph.findings import without_echoes
+
+    question = "For each town whose people gather on feast days, what do they gather to do?"
+    answer = "These,\nThe people of Selcombe gather to sample pickled walnuts."
+    assert (
+        without_echoes(answer, question)
+        == "The people of Selcombe gather to sample pickled walnuts."
+    )
+
+
 async def test_a_line_of_only_unbacked_sentences_is_not_trimmed_into_grounding(haystack):
     final = "The vault access code is 7391-ALPHA.\nThe boiler code is 4417-LIME. It opens at noon."
 
