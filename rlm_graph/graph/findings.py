@@ -182,6 +182,37 @@ def without_echoes(answer: str, question: str) -> str:
     return "\n".join(kept) if kept else answer
 
 
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]+")
+
+
+def label(item: Evidence, reading: str, question: str) -> str:
+    """The names of a passage that neither its reading nor the question holds ("Eskby" for
+    "Everyone who moves to Eskby soon learns to ..."): what the item is about, put before it."""
+    said = set(words_of(f"{reading} {question}"))
+    names = [
+        n
+        for n in _CAPITALISED.findall(item.quote)
+        if not all(w in said for w in words_of(n)) and words_of(n)
+    ]
+    return f"{' '.join(dict.fromkeys(names))}: " if names else ""
+
+
+def labelled(answer: str, findings: Iterable[Finding | Mapping[str, Any]], question: str) -> str:
+    """A list answer with each line that does not say what it is about led by the names of the
+    passage that backs it: a leaf answers "They gather to watch glassblowers ..." and its
+    passage says it of Selcombe (seed 34: two lines of three named no town)."""
+    if not asks_for_many(question) or task_kind(question) != "lookup":
+        return answer
+    findings = [f for f in findings_of(findings) if f.verified]
+    lines = []
+    for line in answer.splitlines():
+        backing = next((f for f in findings if backs(f, line, question=question)), None)
+        quote = next((e for e in backing.evidence if e.get("verified")), None) if backing else None
+        lead = label(Evidence.model_validate(quote), line, question) if quote else ""
+        lines.append(lead + line if line.strip() and not _LABEL.match(line) else line)
+    return "\n".join(lines)
+
+
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 

@@ -32,6 +32,7 @@ from rlm_graph.graph.findings import (
     claims,
     conflicts,
     finding,
+    labelled,
     sentences_of,
     standing,
     without_echoes,
@@ -236,6 +237,8 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
         if answer:
             answer = without_unbacked_sentences(answer, sources, question)
         cited = citations(answer, sources, question)
+        if cited and answer:
+            answer = labelled(answer, sources, question)
         grounded = {
             "verified": bool(cited),
             "evidence": cited,

@@ -37,7 +37,6 @@ from rlm_graph.evidence import (
     Evidence,
     holds_word,
     is_not_found,
-    normalized,
     passage,
     question_terms,
     says,
@@ -46,7 +45,7 @@ from rlm_graph.evidence import (
 )
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
-from rlm_graph.graph.findings import backs, citations, claims
+from rlm_graph.graph.findings import _CAPITALISED, backs, citations, claims, label
 from rlm_graph.graph.judge import is_kind, read_passage
 from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.outcome import NOT_FOUND
@@ -59,7 +58,6 @@ MIN_SHARED_TERMS = 2
 # are looked at (a word that common says nothing about where the items are).
 MAX_SWEPT = 8
 MAX_ANCHOR_HITS = 2000
-_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]+")
 
 
 def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
@@ -134,14 +132,6 @@ def candidates(view: ContextView, terms: list[str], known: list[tuple[int, int]]
         if all(holds_word(words, t) for t in terms):
             found.append(item)
     return found
-
-
-def label(item: Evidence, reading: str, question: str) -> str:
-    """The names of a passage that neither its reading nor the question holds ("Eskby" for
-    "Everyone who moves to Eskby soon learns to ..."): what the item is about, put before it."""
-    said = set(normalized(f"{reading} {question}").split())
-    names = [n for n in _CAPITALISED.findall(item.quote) if normalized(n) not in said]
-    return f"{' '.join(dict.fromkeys(names))}: " if names else ""
 
 
 async def review(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:

@@ -72,7 +72,7 @@ async def test_a_list_answer_gets_the_items_its_leaves_missed_each_grounded():
     ).model_copy(update={"judge": reading_judge})
     result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
     assert result.answer.splitlines() == [
-        LEARNS["Yarthorpe"],
+        f"Yarthorpe: {LEARNS['Yarthorpe']}",  # led by its passage's town, as the swept ones
         f"Eskby: {LEARNS['Eskby']}",
         f"Eskcombe: {LEARNS['Eskcombe']}",
     ]
@@ -95,7 +95,7 @@ async def test_a_sentence_that_shares_only_some_of_the_words_is_not_read():
         turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
     ).model_copy(update={"judge": reading_judge})
     result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
-    assert result.answer == LEARNS["Yarthorpe"] and result.grounded
+    assert result.answer == f"Yarthorpe: {LEARNS['Yarthorpe']}" and result.grounded
     leaves_judged = 1  # the leaf's own finding; no sentence was swept
     assert judged(model) == leaves_judged
 
@@ -112,7 +112,7 @@ async def test_a_swept_sentence_the_judge_cannot_answer_from_adds_nothing():
         turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
     ).model_copy(update={"judge": judge_that_reads_only_yarthorpe})
     result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
-    assert result.answer == LEARNS["Yarthorpe"]
+    assert result.answer == f"Yarthorpe: {LEARNS['Yarthorpe']}"
     assert judged(model) == 1 + 2  # the leaf's finding, then the two swept sentences
 
 
