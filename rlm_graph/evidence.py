@@ -186,6 +186,13 @@ def _no_answer(answer: str, question: str) -> bool:
 
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences_of(text: str) -> list[str]:
+    """The sentences of ``text`` (one line of an answer, one claim)."""
+    return _SENTENCES.split(text.strip())
+
+
 # The most sentences of a slice looked through for one that says an answer no quote located.
 MAX_SCANNED_PASSAGES = 2000
 
@@ -205,7 +212,7 @@ def _said_by(
     backing = backing_of(answer, candidates)
     if backing:
         return answer, backing
-    sentences = _SENTENCES.split(answer.strip())
+    sentences = sentences_of(answer)
     said = [s for s in sentences if backing_of(s, candidates)]
     if not said or len(said) == len(sentences):
         return answer, []
@@ -265,7 +272,7 @@ def _verdict(
         everything = passages_in(view, MAX_SCANNED_PASSAGES)
         per_sentence = [
             [item for item in everything if says(s, item.located_text())]
-            for s in _SENTENCES.split(answer.strip())
+            for s in sentences_of(answer)
         ]
         if per_sentence and all(per_sentence):
             backing = _unique([item for items in per_sentence for item in items[:1]])

@@ -20,6 +20,7 @@ from rlm_graph.evidence import (
     list_items,
     normalized,
     says,
+    sentences_of,
     task_kind,
     words_of,
 )
@@ -185,14 +186,19 @@ def without_echoes(answer: str, question: str) -> str:
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]+")
 
 
+def capitalised_names(text: str) -> list[str]:
+    """The words of ``text`` written in capitals inside a sentence: its names."""
+    return _CAPITALISED.findall(text)
+
+
 def label(item: Evidence, reading: str, question: str) -> str:
     """The names of a passage that neither its reading nor the question holds ("Eskby" for
     "Everyone who moves to Eskby soon learns to ..."): what the item is about, put before it."""
     said = set(words_of(f"{reading} {question}"))
     names = [
         n
-        for n in _CAPITALISED.findall(item.quote)
-        if not all(w in said for w in words_of(n)) and words_of(n)
+        for n in capitalised_names(item.quote)
+        if (words := words_of(n)) and not all(w in said for w in words)
     ]
     return f"{' '.join(dict.fromkeys(names))}: " if names else ""
 
@@ -206,19 +212,14 @@ def labelled(answer: str, findings: Iterable[Finding | Mapping[str, Any]], quest
     findings = [f for f in findings_of(findings) if f.verified]
     lines = []
     for line in answer.splitlines():
+        if not line.strip() or _LABEL.match(line):
+            lines.append(line)
+            continue
         backing = next((f for f in findings if backs(f, line, question=question)), None)
         quote = next((e for e in backing.evidence if e.get("verified")), None) if backing else None
         lead = label(Evidence.model_validate(quote), line, question) if quote else ""
-        lines.append(lead + line if line.strip() and not _LABEL.match(line) else line)
+        lines.append(lead + line)
     return "\n".join(lines)
-
-
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)")
-
-
-def sentences_of(claim: str) -> list[str]:
-    """The sentences of one claim (one line of an answer)."""
-    return _SENTENCE_BREAK.split(claim.strip())
 
 
 def without_unbacked_sentences(

@@ -20,6 +20,7 @@ from rlm_graph.evidence import (
     normalized,
     passages_in,
     relevant,
+    sentences_of,
     with_lead,
     words_in,
 )
@@ -33,7 +34,6 @@ from rlm_graph.graph.findings import (
     conflicts,
     finding,
     labelled,
-    sentences_of,
     standing,
     without_echoes,
     without_unbacked_sentences,
@@ -323,14 +323,13 @@ def observed_findings(
         view = rt.registry.view(ref.model_copy(update={"start": span.start, "end": span.end}))
         read.extend((span, view, item) for item in passages_in(view))
     others = [item for _, _, item in read]
+    # A line's sentences too: the one that says the answer backs it, whatever runs on.
+    whole = claims(answer) or [answer]
+    split = [sentences_of(c) for c in whole]
+    answer_claims = [*whole, *(s for parts in split if len(parts) > 1 for s in parts)]
     found: list[Finding] = []
     for span, view, item in read:
-        # A line's sentences too: the one that says the answer backs it, whatever runs on.
-        whole = claims(answer) or [answer]
-        for claim in [
-            *whole,
-            *(s for c in whole if len(sentences_of(c)) > 1 for s in sentences_of(c)),
-        ]:
+        for claim in answer_claims:
             if backed_by(question, claim, item, view, slice_words):
                 evidence = [item]
             elif link := linking_passage(question, claim, item, others, slice_words):

@@ -45,7 +45,7 @@ from rlm_graph.evidence import (
 )
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
-from rlm_graph.graph.findings import _CAPITALISED, backs, citations, claims, label
+from rlm_graph.graph.findings import backs, capitalised_names, citations, claims, label
 from rlm_graph.graph.judge import is_kind, read_passage
 from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.outcome import NOT_FOUND
@@ -96,7 +96,7 @@ def passage_terms(quotes: list[str]) -> list[str]:
     longest first: "ferry", "passengers", "crossing", "carries" of "The ferry from Tarnstead
     carries 2,223 passengers on each crossing." for "Which towns have a boat service, and how
     many people fit on one trip?"."""
-    named = {n.casefold() for quote in quotes for n in _CAPITALISED.findall(quote)}
+    named = {n.casefold() for quote in quotes for n in capitalised_names(quote)}
     held = [set(words_of(quote)) for quote in quotes]
     terms = [
         w
