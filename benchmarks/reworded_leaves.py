@@ -1,6 +1,6 @@
 """Leaves asked in other words than the text's: found, verified, and verified where nothing is.
 
-    .venv/bin/python benchmarks/reworded_leaves.py [--model local] [--tokens 2000]
+    .venv/bin/python benchmarks/reworded_leaves.py [--model local] [--judge-model SPEC] [--tokens 2000]
         [--samples 10] [--seed 30] [--task multi-niah] [--out FILE.json]
 
 Each sample is the bench's own sample (``rlm_graph.bench``, the ``multi-niah`` task by
@@ -48,7 +48,7 @@ def _path(outcome) -> str:
 
 
 async def measure(args: argparse.Namespace) -> list[dict]:
-    rlm = RLM(model=args.model)
+    rlm = RLM(model=args.model, judge_model=args.judge_model)
     runtime, model = rlm.runtime(), rlm.sub_model
     corpus = load_corpus(args.corpus)
     rows = []
@@ -109,6 +109,9 @@ def table(rows: list[dict]) -> str:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="local")
+    parser.add_argument(
+        "--judge-model", help="reader of passages in other words (default: the run's rule)"
+    )
     parser.add_argument("--tokens", type=int, default=2000, help="slice size (a leaf's chunk)")
     parser.add_argument("--samples", type=int, default=10)
     parser.add_argument("--seed", type=int, default=30)

@@ -97,6 +97,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         direct_below: int | None = None,
         approve_over: int | None = None,
         judge: bool = True,
+        judge_model: str | None = None,
         mode: ModeChoice = "auto",
         checkpointer: CheckpointTarget = None,
         timeout: float | None = None,
@@ -125,6 +126,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         self.direct_below = options.direct_below
         self.approve_over = options.approve_over
         self.judge = options.judge
+        self.judge_model = options.judge_model
         self.mode: ModeChoice = options.mode
         self.checkpointer = checkpointer
         # Memory checkpoints, blobs and leases last as long as this object.
@@ -166,6 +168,14 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         return resolve_model(self._sub_model_spec, **self._model_args)
 
     @cached_property
+    def rewording_judge(self) -> ResolvedModel | None:
+        """The reader asked ``judge_model`` names (resolved on first use, by the first finding
+        for a question in other words), or None when none was asked for."""
+        if self.judge_model is None:
+            return None
+        return resolve_model(self.judge_model, **self._model_args)
+
+    @cached_property
     def limiter(self) -> ConcurrencyLimiter:
         """One limit on model calls in flight for every run of this object: ``concurrency``,
         or the sub-model's default (the local server's slots; 16 for other models)."""
@@ -203,6 +213,8 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
             direct_below=self.direct_below,
             approve_over=self.approve_over,
             judge=self.judge,
+            judge_model=self.judge_model,
+            resolve_judge_model=lambda: self.rewording_judge,
             mode=self.mode_for(query),
         )
 

@@ -156,6 +156,15 @@ _RUN_FLAGS = (
             "reads each finding's passage alone and must answer the same",
         },
     ),
+    _RunFlag(
+        "--judge-model",
+        "judge_model",
+        {
+            "help": "model spec of the reader that verifies a finding for a question asked in "
+            "other words than the text's (default: the sub-model; with the embedded 0.5B, none, "
+            "so such findings stay unverified; local:1.5b reads them)"
+        },
+    ),
     _RunFlag("--planner", "planner", {"choices": ["model", "map-reduce"], "default": "model"}),
     _RunFlag(
         "--mode",
@@ -642,6 +651,7 @@ def _print_detail(detail: Any) -> None:
             f"settings: model {s.model.name}, sub-model {s.sub_model.name}, "
             f"max depth {s.limits.max_depth}, max calls {s.limits.max_calls}, "
             f"concurrency {s.concurrency}, planner {s.planner}, mode {s.mode}"
+            + (f", judge model {s.judge_model}" if s.judge_model else "")
         )
     usage = detail.usage
     left = detail.budget_left

@@ -20,6 +20,7 @@ from rlm_graph.budget import Budget, Limits
 from rlm_graph.context import Chunking, ContextRegistry
 from rlm_graph.limiter import ConcurrencyLimiter
 from rlm_graph.models import ResolvedModel
+from rlm_graph.models.local import DEFAULT_LOCAL_VARIANT
 from rlm_graph.secrets import redact
 from rlm_graph.settings import ActionFormat, Mode, ModelSettings, PlannerKind, RunSettings
 from rlm_graph.tokens import (
@@ -71,6 +72,15 @@ class RLMRuntime:
     # A leaf's finding on a lookup is verified only when the model, reading its passage alone,
     # answers the same (``rlm_graph.graph.judge``); False: word overlap alone decides.
     judge: bool = True
+    # The reader that verifies a finding for a question asked in other words than the text's
+    # (``graph.judge``): the model ``judge_model`` names, built by ``resolve_judge_model`` on
+    # first use (a local server starts then); unset, the sub-model, but not the embedded
+    # 0.5B: reading a passage for a question in other words, it agreed with 4 of 8 passages
+    # about something else (BENCHMARKS.md), so such findings stay unverified with it.
+    judge_model: str | None = None
+    resolve_judge_model: Callable[[], ResolvedModel | None] | None = field(
+        default=None, repr=False, compare=False
+    )
     # "repl": the planner writes Python cells run in a sandbox (``rlm_graph.graph.repl_cell``).
     mode: Mode = "calls"
     # The live REPL sessions of this run's calls (never checkpointed; rebuilt from state bytes).
@@ -100,12 +110,24 @@ class RLMRuntime:
             concurrency=self.limiter.limit,
             approve_over=self.approve_over,
             judge=self.judge,
+            judge_model=self.judge_model,
             mode=self.mode,
         )
 
     def tick(self, budget: Budget) -> Budget:
         """Charge the time elapsed since the budget's last tick, paused spans excepted."""
         return budget.tick(paused=self.paused)
+
+    def rewording_judge(self) -> ResolvedModel | None:
+        """Who reads a passage alone for a question in other words than its text's (None:
+        nobody can, and the finding stays unverified). May start a local server: call it off
+        the event loop."""
+        if self.judge_model is not None and self.resolve_judge_model is not None:
+            with _judge_lock:
+                return self.resolve_judge_model()
+        if self.sub_model.name == f"local:{DEFAULT_LOCAL_VARIANT}":
+            return None
+        return self.sub_model
 
     def model_for(self, depth: int) -> ResolvedModel:
         return self.root_model if depth == 0 else self.sub_model
@@ -191,6 +213,7 @@ class RLMConfig(TypedDict, total=False):
     direct_below: int
     approve_over: int
     judge: bool
+    judge_model: str
     mode: Mode
     timeout: float
 
@@ -198,6 +221,8 @@ class RLMConfig(TypedDict, total=False):
 CONFIG_KEYS = frozenset(RLMConfig.__annotations__)
 _runtimes: dict[tuple, RLMRuntime] = {}
 _runtimes_lock = threading.Lock()
+# One judge model is resolved at a time (a local server starts once).
+_judge_lock = threading.Lock()
 
 
 def runtime_context(runtime: object) -> RLMRuntime:

@@ -602,6 +602,9 @@ _STOPWORDS = frozenset((
     "when", "where", "which", "while", "who", "whom", "whose", "why", "will", "with", "would",
     "yes", "you", "your", "how", "about", "any", "all", "each", "every", "some", "also", "only",
     "one", "just", "very", "more", "most", "other", "such", "s",
+    # particles of a phrasal verb ("pick up", "find out"): "looking up a name" is no habit
+    # picked up (fresh seed 35)
+    "up", "out", "off", "down", "over",
 ))  # fmt: skip
 # Words of a question that ask rather than name what is asked about.
 _ASKING_WORDS = frozenset((
@@ -619,6 +622,8 @@ _OPEN_SHARE = 1 / 3
 # A passage is about the question when it holds this share of the question's words that
 # occur in the slice at all (words nowhere in the slice are paraphrase, not evidence).
 _RELEVANT_SHARE = 0.5
+# A question of this many words is not matched by the one of them its slice holds.
+_FEW_TERMS = 4
 
 
 def is_stopword(word: str) -> bool:
@@ -765,7 +770,7 @@ def added_phrase(answer: str, question: str) -> str:
     """What an answer that restates the question adds to it ("Ann Hale's manager works in the
     office of Tom Reed." -> "Tom Reed"): its words in order less the question's and stop
     words; the answer itself when it restates fewer than two of the question's words."""
-    asked = set(question_terms(question))
+    asked = set(words_of(_asked(question)))  # asking words too: "stated" adds nothing
     tokens = [t.strip(".,;:!?\"'()[]") for t in answer.split()]
     named = [[w for w in words_of(t) if not is_stopword(w)] for t in tokens]
     restated = {w for words in named for w in words if holds_word(asked, w)}
@@ -984,7 +989,8 @@ def relevant(
     """Whether a passage (``window``: the passage and the sentence before it) is about
     ``question``: the two name the question's names and numbers; the passage itself holds one
     of the question's other words, and the two at least half of those that occur in the slice
-    at all (``slice_words``; every word counts when it is not given); and the passage does not
+    at all (``slice_words``; every word counts when it is not given, or when the slice holds
+    only one of four or more); and the passage does not
     say the question's words of another thing (:func:`contrasted`). A verbatim string proves
     nothing when its passage is about something else. Its ``place`` (its file, the
     definition around it) counts as its words, but a code name the question gives must stand
@@ -1022,7 +1028,12 @@ def relevance(
         return "about"
     in_slice = terms
     if slice_words is not None:
-        in_slice = [t for t in terms if holds_word(slice_words, t)] or terms
+        in_slice = [t for t in terms if holds_word(slice_words, t)]
+        if not in_slice or (len(in_slice) < 2 and len(terms) >= _FEW_TERMS):
+            # The question is in other words than this slice's but for one word, and one
+            # word of four ("pick" of "towns ... habit ... newcomers pick") is in any text.
+            # (Two or more are kept: the first hop of a chain holds only its own words.)
+            in_slice = terms
     share = sum(1 for t in in_slice if holds_word(held, t)) / len(in_slice)
     if any(holds_word(mine, t) for t in in_slice) and share >= _RELEVANT_SHARE:
         return "about"

@@ -106,6 +106,12 @@ class RLMOptions(BaseModel):
         default=True,
         description="verify a lookup's finding by a second call that reads its passage alone",
     )
+    judge_model: str | None = Field(
+        default=None,
+        description="model spec of the reader that verifies a finding for a question asked in "
+        "other words than the text's (None: the sub-model; with the embedded 0.5B, none, so "
+        "such findings stay unverified)",
+    )
     mode: ModeChoice = Field(
         default="auto",
         description="calls: CALL/PEEK/GREP actions; repl: Python cells with sub-calls in code; "

@@ -54,6 +54,10 @@ class RunSettings(BaseModel):
         default=True,
         description="verify a lookup's finding by a second call that reads its passage alone",
     )
+    judge_model: str | None = Field(
+        default=None,
+        description="reader of findings for questions in other words (None: the default rule)",
+    )
     mode: Mode = Field(
         default="calls",
         description="calls: CALL/PEEK/GREP actions; repl: Python cells with sub-calls in code",

@@ -123,13 +123,18 @@ async def is_kind(
     return given in ("thing", wanted), usage, error
 
 
-def agrees(reading: str, answer: str) -> bool:
+def agrees(reading: str, answer: str, question: str = "") -> bool:
     """The judge's reading and the finding say the same: one stands in the other, or one says
-    the other (its words and all its numbers)."""
+    the other (its words and all its numbers), or the finding says what the reading adds to
+    the ``question`` it restates ("Dunstead has a boat service with a stated capacity of 883
+    passengers" adds "Dunstead 883 passengers" to the question's words)."""
     a, b = normalized(reading), normalized(answer)
     if not a or not b:
         return False
-    return a in b or b in a or says(answer, reading) or says(reading, answer)
+    if a in b or b in a or says(answer, reading) or says(reading, answer):
+        return True
+    added = added_phrase(reading, question) if question else reading
+    return added != reading and says(added, answer)
 
 
 def read_reply(text: str) -> str | None:
@@ -183,7 +188,7 @@ async def judge(
         usage = usage.add(spent)
         if error:
             return None, usage, error
-        if reading is not None and agrees(reading, answer):
+        if reading is not None and agrees(reading, answer, question):
             # Read off a passage that names the question's names, a person is no answer to
             # "in which town": the answer must be of the kind the question asks for.
             kind = asked_kind(question)

@@ -8,6 +8,7 @@ are then looked up in the slice, or "not found".
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,14 +97,18 @@ async def answer_leaf(
     verdict = check(view, reply.text, question)
     usage = reply.usage
     judged = rt.judge and task_kind(question) == "lookup"
-    if verdict.reworded and judged:  # only a reader can say a reworded passage is about it
-        verdict.verified = True
+    reader = model
+    if verdict.reworded and judged:
+        # Only a reader can say a passage in other words is about the question, and only one
+        # that tells such passages apart (``RLMRuntime.rewording_judge``).
+        reader = await asyncio.to_thread(rt.rewording_judge)
+        verdict.verified = reader is not None
     if verdict.verified and judged:
         # Words in common are not enough: a reader given only the passage must answer the
         # question the same way (``rlm_graph.graph.judge``).
         candidates = [(item, with_lead(view, item)[1]) for item in verdict.evidence]
         agreed, spent, error = await judge(
-            rt, model, question, verdict.answer, candidates, runtime=runtime, call_id=call_id
+            rt, reader, question, verdict.answer, candidates, runtime=runtime, call_id=call_id
         )
         usage = usage.add(spent)
         if agreed is None:

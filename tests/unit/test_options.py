@@ -123,6 +123,7 @@ NON_DEFAULT: dict[str, Any] = {
     "direct_below": 12_000,
     "approve_over": 9000,
     "judge": False,
+    "judge_model": "local:1.5b",
 }
 EITHER = [{"planner": "map-reduce", "mode": "calls"}, {"mode": "repl"}]
 

@@ -10,10 +10,13 @@ import json
 
 import pytest
 
+from rlm_graph import api
 from rlm_graph.context import open_context
 from rlm_graph.evidence import check, relevance, says, words_in
+from rlm_graph.graph.judge import agrees
+from rlm_graph.models import ResolvedModel
 from rlm_graph.samples import make_haystack
-from rlm_graph.testing import is_judge_prompt, leaf_text
+from rlm_graph.testing import ScriptedChatModel, is_judge_prompt, leaf_text
 from tests.unit.conftest import chunk_calls, make_rlm, planner
 
 NEEDLE = "The clock tower of Fencombe was restored by Fennick Greywell."
@@ -115,3 +118,73 @@ def test_an_answer_is_not_said_by_a_passage_that_lacks_one_of_its_names():
         passage,
         question="What do people in Selby do?",
     )
+
+
+def embedded_small(chat) -> ResolvedModel:
+    """A fake chat model under the embedded 0.5B's name: the default reader rule keys on it."""
+    return ResolvedModel(chat=chat, name="local:0.5b", window_tokens=16_384)
+
+
+async def test_the_embedded_small_model_is_not_its_own_reader_of_other_words():
+    """Measured on the 0.5B: reading one passage for a list question in other words, it
+    agreed with 4 of 8 passages about something else. Its findings stay unverified."""
+    model = planner(turns, leaf=leaf).model_copy(update={"judge": reader("Fennick Greywell")})
+    result = await make_rlm(embedded_small(model), judge=True).ainvoke(
+        {"query": QUESTION, "context": text()}
+    )
+    assert result.answer == "not found" and not result.grounded
+    assert result.unverified_answer == "Fencombe: Fennick Greywell"
+    assert not any(is_judge_prompt(m) for m in model.calls)
+
+
+async def test_a_judge_model_reads_other_words_and_is_started_only_when_needed(monkeypatch):
+    judge_chat = ScriptedChatModel(respond=reader("Fennick Greywell"), judge=None)
+    resolved: list[str] = []
+    real = api.resolve_model
+
+    def resolve(spec, **kwargs):
+        if spec != "local:1.5b":
+            return real(spec, **kwargs)
+        resolved.append(spec)
+        return ResolvedModel(chat=judge_chat, name="fake:reader", window_tokens=8192)
+
+    monkeypatch.setattr(api, "resolve_model", resolve)
+    own = "Who restored the clock tower of Fencombe?"
+
+    def own_then_other(messages, turn):
+        asked = own if own in str(messages[-1].content) else QUESTION
+        return chunk_calls(asked, 12) if turn in (0, 2) else 'FINAL("Fencombe: Fennick Greywell")'
+
+    model = planner(own_then_other, leaf=leaf).model_copy(update={"judge": reader("Fennick Greywell")})  # fmt: skip
+    rlm = make_rlm(embedded_small(model), judge=True, judge_model="local:1.5b")
+    # A question in the text's own words is read by the leaf's model: no other is started.
+    first = await rlm.ainvoke({"query": own, "context": text()})
+    assert first.grounded and resolved == [] and not judge_chat.calls
+    result = await rlm.ainvoke({"query": QUESTION, "context": text()})
+    assert result.grounded and result.answer == "Fencombe: Fennick Greywell"
+    assert resolved == ["local:1.5b"]  # once, on the first finding in other words
+    assert any(is_judge_prompt(m) for m in judge_chat.calls)
+
+
+@pytest.mark.parametrize(
+    ("reading", "agreed"),
+    [
+        # The 1.5B restates the question and adds what the passage says.
+        ("Dunstead has a boat service with a stated capacity of 883 passengers.", True),
+        ("Dunstead has a boat service with a stated capacity of 450 passengers.", False),
+        ("Velby has a boat service with a stated capacity of 883 passengers.", False),
+    ],
+)
+def test_a_reading_that_restates_the_question_agrees_by_what_it_adds(reading, agreed):
+    question = "Which towns have a boat service with a stated capacity, and how many people fit?"
+    answer = "The ferry from Dunstead carries 883 passengers on each crossing."
+    assert agrees(reading, answer, question) is agreed
+
+
+def test_one_word_of_a_long_question_that_the_slice_holds_is_no_evidence():
+    """Fresh seed 35 (0.5B): "looking up the name" was about "a habit that newcomers pick up",
+    the one question word ("up") its slice held."""
+    question = "Which towns have a habit that newcomers pick up, and what is the habit in each?"
+    passage = "Unqualified names are resolved by looking up the name in the pick list."
+    view = open_context(make_haystack(4_000, seed=2) + "\n" + passage + "\n")
+    assert relevance(question, passage, words_in(view)) != "about"
