@@ -294,7 +294,12 @@ def _verdict(
                 == "reworded"
             ]
             answer, backing = _said_by(answer, loose, everything, backing_of)
-            reworded = bool(backing)
+            # What a reader is to confirm must be in the answer itself: "The crate" (fresh
+            # seed 36) names no crate and no label, and any reading of its passage holds it.
+            if claims_something(answer, question):
+                reworded = bool(backing)
+            else:
+                backing = []
     # A passage that says a name is no backing for a "how many" answered with that name.
     fits = bool(backing) and fits_asked(answer, question)
     verified, reworded = fits and not reworded, fits and reworded
@@ -1044,11 +1049,28 @@ def relevance(
     # and 33: its judge agreed that "These are known as *soft keywords*." and
     # "__defaults__ = (None, None, ...)" list every records store).
     names = named_terms(question)
-    if names:
-        specific = all(holds_word(mine, term) for term in names)
-    else:
-        specific = any(
-            normalized(m.group(0)) not in _YES_NO and not is_stopword(m.group(0))
-            for m in _NAME.finditer(own.strip())
-        )
+    specific = all(holds_word(mine, t) for t in names) if names else states_something(own)
     return "reworded" if unknown and specific else "not_about"
+
+
+# Words beyond the question's that make a phrase with neither name nor figure a claim ("to
+# join the midnight procession of paper lanterns"), not a label ("the crate").
+_CLAIM_WORDS = 3
+
+
+def claims_something(answer: str, question: str) -> bool:
+    """Whether ``answer`` says something a reader of its passage can confirm: a name or figure,
+    or a phrase of its own (``_CLAIM_WORDS`` words the question does not hold)."""
+    if states_something(answer):
+        return True
+    asked = set(words_of(question))
+    return sum(1 for w in words_of(answer) if not holds_word(asked, w)) >= _CLAIM_WORDS
+
+
+def states_something(text: str) -> bool:
+    """Whether ``text`` states what a reader can check: a name or a figure (None, True and
+    False, and a capitalised stop word opening a sentence, are none)."""
+    return any(
+        normalized(m.group(0)) not in _YES_NO and not is_stopword(m.group(0))
+        for m in _NAME.finditer(text.strip())
+    )

@@ -158,6 +158,12 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         help="RLM model calls per sample (100)",
     )
     add("--sub-window", type=_positive_int, metavar="N", help="tokens an RLM sub-call may read")
+    add(
+        "--judge-model",
+        metavar="SPEC",
+        help="the RLM's reader of passages for questions in other words, as for ask "
+        "(default: the sub-model; none with the embedded 0.5B)",
+    )
     add("--timeout", type=_positive_float, metavar="S", help="seconds per model request")
     add(
         "--resume",
@@ -231,6 +237,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
             max_depth=args.max_depth,
             max_calls=args.max_calls,
             sub_window=args.sub_window,
+            judge_model=args.judge_model,
             timeout=args.timeout,
             out=out,
             resume=args.resume,

@@ -133,6 +133,7 @@ RESUME_KEYS = (
     "max_depth",
     "max_calls",
     "sub_window",
+    "judge_model",
 )
 
 

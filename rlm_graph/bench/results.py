@@ -125,6 +125,7 @@ class BenchSettings(BaseModel):
     max_depth: int
     max_calls: int
     sub_window: int | None = None
+    judge_model: str | None = None  # the RLM's reader of passages in other words, if named
     date: str
     rlm_graph_version: str = ""
 

@@ -163,6 +163,7 @@ async def arun_bench(
     plot: str | os.PathLike[str] | None = None,
     quiet: bool = True,
     concurrency: int | None = None,
+    judge_model: str | None = None,
     rlm_options: dict[str, Any] | None = None,
     on_sample: Callable[[SampleResult], None] | None = None,
     progress: BenchProgress | None = None,
@@ -190,7 +191,10 @@ async def arun_bench(
         max_calls=max_calls,
         sub_window=sub_window,
         concurrency=concurrency,
-        rlm_options=dict(rlm_options or {}),
+        rlm_options={
+            **(rlm_options or {}),
+            **({"judge_model": judge_model} if judge_model else {}),
+        },
     )
     resolved = [(spec.label, spec.resolve(root.window_tokens)) for spec in length_specs]
     settings = BenchSettings(
@@ -210,6 +214,7 @@ async def arun_bench(
         max_depth=max_depth,
         max_calls=max_calls,
         sub_window=sub_window,
+        judge_model=judge_model,
         date=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         rlm_graph_version=_version(),
     )
@@ -348,7 +353,8 @@ def run_bench(**kwargs: Any) -> BenchResult:
     ``seed``, ``needles``, ``max_depth``, ``max_calls``, ``sub_window``, ``timeout`` (seconds
     per model request), ``out`` (JSON file, rewritten after each sample), ``plot`` (PNG),
     ``resume`` (keep the samples already saved in ``out`` by a run with the same settings and
-    run only the others), ``quiet`` (default True: no progress lines). Also ``concurrency``, ``rlm_options`` (more
+    run only the others), ``quiet`` (default True: no progress lines), ``judge_model`` (the
+    RLM's reader for questions in other words). Also ``concurrency``, ``rlm_options`` (more
     ``RLM`` keywords, e.g. ``chunk_tokens``) and ``on_sample`` (called with each raw result).
     Bad arguments raise ``BenchInputError``; model setup problems ``ModelSetupError``.
     """

@@ -188,3 +188,17 @@ def test_one_word_of_a_long_question_that_the_slice_holds_is_no_evidence():
     passage = "Unqualified names are resolved by looking up the name in the pick list."
     view = open_context(make_haystack(4_000, seed=2) + "\n" + passage + "\n")
     assert relevance(question, passage, words_in(view)) != "about"
+
+
+def test_an_answer_in_other_words_that_claims_nothing_is_left_unverified():
+    """Fresh seed 36 (0.5B leaf, 1.5B reader): "The crate" for every labelled box was verified,
+    since any reading of the crate's passage holds the words "the crate"."""
+    box = "The crate marked lagoon carries the shipping tag 9641-PLOVER."
+    view = open_context(make_haystack(4_000, seed=3) + "\n" + box + "\n")
+    question = "List every box the text gives a label for, with that label."
+
+    def verdict(answer: str):
+        return check(view, json.dumps({"found": True, "answer": answer, "quotes": [box]}), question)
+
+    assert not verdict("The crate").reworded  # no name, no figure, no phrase of its own
+    assert verdict("The crate marked lagoon: 9641-PLOVER").reworded  # left to a reader
