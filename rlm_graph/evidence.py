@@ -231,6 +231,50 @@ def _said_by(
     return " ".join(said), _unique([p for s in said for p in backing_of(s, candidates)])
 
 
+def _said_alike(
+    answer: str,
+    candidates: list[Evidence],
+    backing_of: Callable[[str, list[Evidence]], list[Evidence]],
+) -> tuple[str, list[Evidence]]:
+    """For a question in other words: the sentences of the answer that candidates say, and
+    those candidates, keeping after the first only facts of its kind (said by a passage in
+    the same words as the first's, names and figures aside: the three observatories of a
+    list). A line the answer ran on into is another kind, and is left out even when it names
+    something ("... 4,530 metres above sea level. Return a copy of the string left filled
+    with ASCII '0'", fresh seed 36). Each sentence is said by a passage of one sentence (the
+    answer located whole can span the line it ran on into)."""
+    sentences = sentences_of(answer)
+    if len(sentences) <= 1:
+        backing = backing_of(answer, candidates)
+        return answer, backing
+    single = [item for item in candidates if len(sentences_of(item.quote)) == 1]
+    kept: list[str] = []
+    found: list[Evidence] = []
+    for sentence in sentences:
+        said = backing_of(sentence, single)
+        if found:
+            said = [item for item in said if _alike_passages(item.quote, found[0].quote)]
+        if said:
+            kept.append(sentence)
+            found.extend(said[:1])
+    return (" ".join(kept), _unique(found)) if kept else (answer, [])
+
+
+def _alike_passages(one: str, other: str) -> bool:
+    """Two sentences of one template: half the words of the shorter, names and figures
+    aside, stand in the other."""
+
+    def plain(text: str) -> set[str]:
+        named = {w for m in _ANSWER_NAME.finditer(text) for w in words_of(m.group(0))}
+        return {w for w in words_of(text) if w not in named and not _has_digit(w)}
+
+    a, b = plain(one), plain(other)
+    if not a or not b:
+        return False
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    return sum(1 for w in shorter if holds_word(longer, w)) * 2 >= len(shorter)
+
+
 def _verdict(
     view: ContextView, question: str, answer: str, quotes: list[str], *, formatted: bool
 ) -> LeafVerdict:
@@ -293,7 +337,7 @@ def _verdict(
                 if relevance(question, with_lead(view, item), slice_words, place=item.place())
                 == "reworded"
             ]
-            answer, backing = _said_by(answer, loose, everything, backing_of)
+            answer, backing = _said_alike(answer, loose, backing_of)
             # What a reader is to confirm must be in the answer itself: "The crate" (fresh
             # seed 36) names no crate and no label, and any reading of its passage holds it.
             if claims_something(answer, question):

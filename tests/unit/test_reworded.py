@@ -202,3 +202,26 @@ def test_an_answer_in_other_words_that_claims_nothing_is_left_unverified():
 
     assert not verdict("The crate").reworded  # no name, no figure, no phrase of its own
     assert verdict("The crate marked lagoon: 9641-PLOVER").reworded  # left to a reader
+
+
+def test_an_answer_in_other_words_keeps_facts_of_its_kind_and_drops_what_it_ran_on_into():
+    """Fresh seed 36 (0.5B): "... 4,530 metres above sea level. Return a copy of the string
+    left filled with ASCII '0'": the second sentence is a line of the slice, and it names
+    something, so a reader might take it; it is another kind of fact, and is left out."""
+    question = "Which towns have a telescope station of known altitude, and what is it for each?"
+    first = "The observatory above Corcombe stands 4,530 metres above sea level."
+    second = "The observatory above Halthorpe stands 4,031 metres above sea level."
+    docs = "Return a copy of the string left filled with ASCII '0' digits."
+    lines = make_haystack(6_000, seed=6).split("\n")
+    lines[10:10] = [first, docs]
+    lines.insert(40, second)
+    view = open_context("\n".join(lines))
+
+    def verdict(answer: str):
+        return check(view, json.dumps({"found": True, "answer": answer, "quotes": []}), question)
+
+    ran_on = verdict(f"{first} Return a copy of the string left filled with ASCII '0'")
+    assert ran_on.reworded and ran_on.answer == first
+    both = verdict(f"{first} {second}")
+    assert both.reworded and both.answer == f"{first} {second}"
+    assert {item.quote for item in both.evidence} == {first, second}
