@@ -25,6 +25,7 @@ judged) and REPL mode are left as they are.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -50,6 +51,7 @@ from rlm_graph.graph.judge import is_kind, read_passage
 from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.outcome import NOT_FOUND
 from rlm_graph.graph.state import CallState, RLMState
+from rlm_graph.models import ResolvedModel
 from rlm_graph.questions import asked_kind, asks_for_many, task_kind
 
 # Words of the question every backing passage holds: fewer would match half the text.
@@ -169,14 +171,23 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
     question, answer = call.query, call.answer or ""
     cited = citations(answer, call.findings, question)
     quotes = [item["quote"] for item in cited]
+    if not cited:
+        return {}
     terms = shared_terms(question, quotes)
-    if len(terms) < MIN_SHARED_TERMS:
+    reworded = len(terms) < MIN_SHARED_TERMS
+    if reworded:
         terms = passage_terms(quotes)
-    if not cited or len(terms) < MIN_SHARED_TERMS:
+    if len(terms) < MIN_SHARED_TERMS:
+        return {}
+    # A question in other words than the passages: only a reader that tells such passages
+    # apart may read the ones swept for it (``RLMRuntime.rewording_judge``).
+    model: ResolvedModel | None = (
+        await asyncio.to_thread(rt.rewording_judge) if reworded else rt.model_for(1)
+    )
+    if model is None:
         return {}
     view = rt.registry.view(call.context)
     known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
-    model = rt.model_for(1)
     events = ModelCallEvents(runtime, call.call_id, "sweep")
     budget = call.budget
     update: dict[str, Any] = {}

@@ -154,6 +154,48 @@ async def test_a_list_question_in_other_words_is_swept_by_how_the_text_words_an_
     assert judged(model) == 1 + 2  # the leaf's finding, then the two sentences worded alike
 
 
+async def test_the_sweep_in_other_words_is_read_by_the_judge_model(monkeypatch):
+    """With the embedded 0.5B as every model, the finding and the sweep in other words are
+    read by ``judge_model`` (here a fake under that spec), never by the 0.5B itself."""
+    from rlm_graph import api
+    from rlm_graph.models import ResolvedModel
+    from rlm_graph.testing import ScriptedChatModel
+
+    text = text_with(list(map(ferry, FERRIES)))
+
+    def leaf(messages):
+        if ferry("Tarnstead") in leaf_text(messages):
+            return json.dumps({"found": True, "answer": "2,223", "quotes": [ferry("Tarnstead")]})
+        return json.dumps({"found": False, "answer": "", "quotes": []})
+
+    def read(messages):
+        passage = str(messages[-1].content).split("Question:")[0]
+        match = re.search(r"carries ([\d,]+) passengers", passage)
+        return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
+
+    def turns(messages, turn):
+        return chunk_calls(BOAT_QUESTION, 12) if turn == 0 else 'FINAL("Tarnstead: 2,223")'
+
+    reader = ScriptedChatModel(respond=read, judge=None)
+    real = api.resolve_model
+    monkeypatch.setattr(
+        api,
+        "resolve_model",
+        lambda spec, **kw: (
+            ResolvedModel(chat=reader, name="fake:reader", window_tokens=8192)
+            if spec == "local:1.5b"
+            else real(spec, **kw)
+        ),
+    )
+    small = planner(turns, leaf=leaf).model_copy(update={"judge": read})
+    embedded = ResolvedModel(chat=small, name="local:0.5b", window_tokens=16_384)
+    result = await make_rlm(embedded, judge=True, judge_model="local:1.5b").ainvoke(
+        {"query": BOAT_QUESTION, "context": text}
+    )
+    assert result.grounded and len(result.answer.splitlines()) == 3
+    assert judged(reader) == 1 + 2 and judged(small) == 0
+
+
 @pytest.mark.parametrize(
     "question",
     [
