@@ -302,6 +302,16 @@ def _verdict(
 
     candidates = about(passages)
     backing = backing_of(answer, candidates)
+    sentences = sentences_of(answer)
+    spans = bool(backing) and all(len(sentences_of(item.quote)) > 1 for item in backing)
+    if spans and len(sentences) > 1 and view.size <= RELEVANCE_SLICE_BYTES:
+        # Located whole across a sentence boundary, the answer ran on into the next line of
+        # the slice ("... first opened on February 18, 1969. execution of the 'finally'
+        # clause.", fresh seed 39): each sentence must be said by a sentence about the
+        # question, or the answer is looked at sentence by sentence below.
+        strict = about(passages_in(view, MAX_SCANNED_PASSAGES))
+        if not all(backing_of(s, strict) for s in sentences):
+            backing = []
     items = list_items(answer)
     if not backing and len(items) > 1 and view.size <= RELEVANCE_SLICE_BYTES:
         # A list of names read off several lines: each name backed by a line of its own.

@@ -1042,3 +1042,17 @@ def test_an_answer_copying_a_note_of_ours_repeats_system_text():
     text = "\n".join(pydoc_data.topics.topics.values())
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6]
     assert len(sentences) > 2000 and not any(map(repeats_system_text, sentences))
+
+
+def test_an_answer_located_whole_across_a_sentence_boundary_is_trimmed_to_what_is_about():
+    """Fresh seed 39 (0.5B): the leaf ran on past the needle into the next line of the slice,
+    the whole of it stood there, and its passage (both sentences) said it: the answer was
+    verified and grounded with "execution of the 'finally' clause." in it."""
+    lines = make_haystack(6_000, seed=8).split("\n")
+    needle = "The public baths of Brinmoor first opened on February 18, 1969."
+    lines[20:20] = [needle, "execution of the finally clause."]
+    question = "On what date did the public baths of Brinmoor first open?"
+    ran_on = f"{needle} execution of the finally clause."
+    verdict = check(open_context("\n".join(lines)), reply(True, ran_on, [ran_on]), question)
+    assert verdict.verified and verdict.answer == needle
+    assert [item.quote for item in verdict.evidence] == [needle]
