@@ -127,26 +127,30 @@ def ferry(town: str) -> str:
     return f"The ferry from {town} carries {FERRIES[town]} passengers on each crossing."
 
 
+def ferry_leaf(messages):
+    """Finds the Tarnstead ferry only."""
+    if ferry("Tarnstead") in leaf_text(messages):
+        return json.dumps({"found": True, "answer": "2,223", "quotes": [ferry("Tarnstead")]})
+    return json.dumps({"found": False, "answer": "", "quotes": []})
+
+
+def ferry_reader(messages):
+    """Reads a ferry's capacity off the passage it is given."""
+    passage = str(messages[-1].content).split("Question:")[0]
+    match = re.search(r"carries ([\d,]+) passengers", passage)
+    return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
+
+
+def boat_turns(messages, turn):
+    return chunk_calls(BOAT_QUESTION, 12) if turn == 0 else 'FINAL("Tarnstead: 2,223")'
+
+
 async def test_a_list_question_in_other_words_is_swept_by_how_the_text_words_an_item():
     """No word of the question stands in the passage that backs its answer ("boat", "people",
     "fit" against "ferry", "passengers", "carries"): the sentences worded like that passage
     are read instead, and a sentence that holds only some of its words is not."""
     text = text_with([*map(ferry, FERRIES), "The ferry timetable is posted at each quay."])
-
-    def leaf(messages):
-        if ferry("Tarnstead") in leaf_text(messages):
-            return json.dumps({"found": True, "answer": "2,223", "quotes": [ferry("Tarnstead")]})
-        return json.dumps({"found": False, "answer": "", "quotes": []})
-
-    def judge(messages):
-        passage = str(messages[-1].content).split("Question:")[0]
-        match = re.search(r"carries ([\d,]+) passengers", passage)
-        return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
-
-    def turns(messages, turn):
-        return chunk_calls(BOAT_QUESTION, 12) if turn == 0 else 'FINAL("Tarnstead: 2,223")'
-
-    model = planner(turns, leaf=leaf).model_copy(update={"judge": judge})
+    model = planner(boat_turns, leaf=ferry_leaf).model_copy(update={"judge": ferry_reader})
     result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
     assert result.answer.splitlines() == ["Tarnstead: 2,223", "Ostwick: 2,399", "Eskcombe: 224"]
     assert result.grounded
@@ -162,21 +166,7 @@ async def test_the_sweep_in_other_words_is_read_by_the_judge_model(monkeypatch):
     from rlm_graph.testing import ScriptedChatModel
 
     text = text_with(list(map(ferry, FERRIES)))
-
-    def leaf(messages):
-        if ferry("Tarnstead") in leaf_text(messages):
-            return json.dumps({"found": True, "answer": "2,223", "quotes": [ferry("Tarnstead")]})
-        return json.dumps({"found": False, "answer": "", "quotes": []})
-
-    def read(messages):
-        passage = str(messages[-1].content).split("Question:")[0]
-        match = re.search(r"carries ([\d,]+) passengers", passage)
-        return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
-
-    def turns(messages, turn):
-        return chunk_calls(BOAT_QUESTION, 12) if turn == 0 else 'FINAL("Tarnstead: 2,223")'
-
-    reader = ScriptedChatModel(respond=read, judge=None)
+    reader = ScriptedChatModel(respond=ferry_reader, judge=None)
     real = api.resolve_model
     monkeypatch.setattr(
         api,
@@ -187,7 +177,7 @@ async def test_the_sweep_in_other_words_is_read_by_the_judge_model(monkeypatch):
             else real(spec, **kw)
         ),
     )
-    small = planner(turns, leaf=leaf).model_copy(update={"judge": read})
+    small = planner(boat_turns, leaf=ferry_leaf).model_copy(update={"judge": ferry_reader})
     embedded = ResolvedModel(chat=small, name="local:0.5b", window_tokens=16_384)
     result = await make_rlm(embedded, judge=True, judge_model="local:1.5b").ainvoke(
         {"query": BOAT_QUESTION, "context": text}
