@@ -245,8 +245,7 @@ def _said_alike(
     answer located whole can span the line it ran on into)."""
     sentences = sentences_of(answer)
     if len(sentences) <= 1:
-        backing = backing_of(answer, candidates)
-        return answer, backing
+        return answer, backing_of(answer, candidates)
     single = [item for item in candidates if len(sentences_of(item.quote)) == 1]
     kept: list[str] = []
     found: list[Evidence] = []
@@ -300,33 +299,42 @@ def _verdict(
             if says(text, item.located_text(), open_task=open_task, question=question)
         ]
 
+    # The slice's own sentences, and those about the question: read once, when first needed.
+    @functools.cache
+    def scanned() -> list[Evidence]:
+        return passages_in(view, MAX_SCANNED_PASSAGES)
+
+    @functools.cache
+    def scanned_about() -> list[Evidence]:
+        return about(scanned())
+
     candidates = about(passages)
     backing = backing_of(answer, candidates)
     sentences = sentences_of(answer)
+    # Located whole across a sentence boundary, the answer ran on into the next line of the
+    # slice ("... first opened on February 18, 1969. execution of the 'finally' clause.",
+    # fresh seed 39): each sentence must be said by a sentence about the question, or the
+    # answer is looked at sentence by sentence below.
     spans = bool(backing) and all(len(sentences_of(item.quote)) > 1 for item in backing)
-    if spans and len(sentences) > 1 and view.size <= RELEVANCE_SLICE_BYTES:
-        # Located whole across a sentence boundary, the answer ran on into the next line of
-        # the slice ("... first opened on February 18, 1969. execution of the 'finally'
-        # clause.", fresh seed 39): each sentence must be said by a sentence about the
-        # question, or the answer is looked at sentence by sentence below.
-        strict = about(passages_in(view, MAX_SCANNED_PASSAGES))
-        if not all(backing_of(s, strict) for s in sentences):
-            backing = []
+    if (
+        spans
+        and len(sentences) > 1
+        and view.size <= RELEVANCE_SLICE_BYTES
+        and not all(backing_of(s, scanned_about()) for s in sentences)
+    ):
+        backing = []
     items = list_items(answer)
     if not backing and len(items) > 1 and view.size <= RELEVANCE_SLICE_BYTES:
         # A list of names read off several lines: each name backed by a line of its own.
-        everything = about(passages_in(view, MAX_SCANNED_PASSAGES))
-        per_item = [backing_of(item, everything) for item in items]
+        per_item = [backing_of(item, scanned_about()) for item in items]
         if all(per_item):
             backing = _unique([found[0] for found in per_item])
     if not backing and open_task and view.size <= RELEVANCE_SLICE_BYTES:
         # Open work in the text's own words, unquoted: backed when each of its sentences
         # restates one sentence of the slice (most of its words, as a lookup's answer must;
         # a third of them anywhere would back almost anything).
-        everything = passages_in(view, MAX_SCANNED_PASSAGES)
         per_sentence = [
-            [item for item in everything if says(s, item.located_text())]
-            for s in sentences_of(answer)
+            [item for item in scanned() if says(s, item.located_text())] for s in sentences
         ]
         if per_sentence and all(per_sentence):
             backing = _unique([item for items in per_sentence for item in items[:1]])
@@ -334,8 +342,7 @@ def _verdict(
     if not backing and not open_task and view.size <= RELEVANCE_SLICE_BYTES:
         # Misquoted or not quoted at all: the slice's own sentences are looked at for one about
         # the question that says the answer.
-        everything = passages_in(view, MAX_SCANNED_PASSAGES)
-        answer, backing = _said_by(answer, about(everything), everything, backing_of)
+        answer, backing = _said_by(answer, scanned_about(), scanned(), backing_of)
         if not backing:
             # The question in other words than the text's ("a repaired public timepiece" for
             # "the clock tower ... was restored"): a passage that says the answer and fails
@@ -343,7 +350,7 @@ def _verdict(
             # leaf's judge).
             loose = [
                 item
-                for item in _unique([*passages, *everything])
+                for item in _unique([*passages, *scanned()])
                 if relevance(question, with_lead(view, item), slice_words, place=item.place())
                 == "reworded"
             ]
