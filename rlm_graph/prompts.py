@@ -251,7 +251,25 @@ Question: {query}
 Budget: {budget}
 You have seen only the beginning of `context`. Write a ```repl block of Python that works out \
 the answer from the whole `context` variable ({scope}), checking every condition the question \
-sets, and prints it."""
+sets, and prints it.{shape}"""
+
+# A question that counts records, over records ``record_fields`` reads: the cell's shape, with
+# the conditions left to the model. Without it the 0.5B, on the tuning seed, called ``.split``
+# on the list of fields, tested fields by indexes the record does not have, or printed 1 or 0
+# per line; ``<conditions>`` cannot run as it is, so a copy unfilled fails and is told why.
+REPL_QUESTION_VALUES = """
+The values the question names, as the fields hold them: {tests}."""
+REPL_COUNT_SHAPE = """
+A count over the records has this shape; write it with the question's conditions on the \
+fields `f` in place of <conditions>:
+```repl
+count = 0
+for line in context.splitlines():
+    f = {fields}(line)
+    if f and <conditions>:
+        count += 1
+print(count)
+```"""
 
 # How the first cell reaches all of ``context``: without it, the 1.5B model sliced the text at
 # line numbers it guessed ("the relevant part starts around line 1000") in 6 of 6 first cells.
@@ -531,6 +549,23 @@ REPL_FINAL_UNCOMPUTED = (
     "nothing computed that answer. First run code that works it out and prints it"
 )
 # A number given as FINAL to a question that asks for one, which no output of the code shows.
+# A counting cell whose code leaves out a value the question names (its number is not taken).
+REPL_NOT_TAKEN_LABEL = "your cell's count"
+REPL_CONDITIONS_UNTESTED = (
+    "not taken: your code does not test {values}, which the question names, so the number it "
+    "printed does not count what the question asks. Write the cell again with every condition "
+    "of the question in its `if`, the values as the fields hold them: {tests}"
+)
+# The turn after a count that was not taken: the opening prompt again with the cell and why,
+# not the conversation, whose own reply the 0.5B sent back word for word (tuning seed 21).
+REPL_FIX_COUNT = """\
+
+
+Your code was:
+```repl
+{code}
+```
+{note}"""
 REPL_FINAL_NOT_SHOWN = (
     "FINAL({answer}) was not taken: no output of your code shows {answer}. Answer with a "
     "number your code printed, or write a ```repl block that computes the number itself "

@@ -33,6 +33,18 @@ MIN_LINES = 3
 MIN_FIELDS = 3
 # A field longer than this is shown cut in the description.
 SHOWN_FIELD_CHARS = 40
+# How far into the text a record the question names a value of is looked for (question_record).
+QUESTION_RECORD_SEARCH_CHARS = 200_000
+# A record with this many fields the question names is taken without looking further.
+MAX_NAMED_FIELDS = 2
+_QUESTION_WORD = re.compile(r"[\w.@/-]*\w")
+# A date as YYYY-MM-DD: such dates compare in date order as strings.
+ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+# How a date field is tested, told to a model whose count leaves a date of the question out.
+DATE_FIELD_TEST = "holds dates as 'YYYY-MM-DD' text, which compares in date order with <, <=, >, >="
+DATE_WINDOW_TEST = (
+    "(from the first date to the last, both included: such dates compare in order as text)"
+)
 # The function the REPL binds for records (fields_code).
 FIELDS_FUNCTION = "record_fields"
 # A field that is a short key and a value: "label: refund", "level=INFO", "status = open".
@@ -44,7 +56,8 @@ class RecordLayout(BaseModel):
 
     delimiter: str
     header: list[str] | None = None  # the first line's fields, when they name the columns
-    example: list[str]  # the first record's fields
+    example: list[str]  # the first record's fields, or those of the line `example_line` names
+    example_line: int | None = None  # 1-based; None: the first record
 
 
 def record_layout(head: str) -> RecordLayout | None:
@@ -67,11 +80,9 @@ def record_layout(head: str) -> RecordLayout | None:
 def describe_layout(layout: RecordLayout) -> str:
     """Sentences for the model: the delimiter, and what each field of a real record holds, by
     its index (a small model indexes the fields it is shown, not ones it counts itself)."""
-    where = (
-        f"Its first line is a header, {layout.header!r}. On its second line"
-        if layout.header
-        else "On its first line"
-    )
+    where = _example_where(layout, "On its second line" if layout.header else "On its first line")
+    if layout.header:
+        where = f"Its first line is a header, {layout.header!r}. {where}"
     return (
         f"Its lines are records of {len(layout.example)} fields separated by "
         f"{layout.delimiter!r}. {_fields_sentence(where, layout)}"
@@ -117,7 +128,8 @@ class LinePattern(BaseModel):
     a regular expression whose groups are a line's fields."""
 
     pattern: str
-    example: list[str]  # the groups of the first line
+    example: list[str]  # the groups of the first line, or of the line `example_line` names
+    example_line: int | None = None  # 1-based; None: the first line
 
 
 # A line's pieces: a value (no blank, no mark; a colon or "=" inside it, as in "21:51:56", is
@@ -183,7 +195,7 @@ def describe_pattern(found: LinePattern) -> str:
     ``record_fields(line)`` returns (its source is shown: the function, not an expression to
     copy into the model's own code)."""
     return f"Its lines are records of {len(found.example)} fields. " + _fields_sentence(
-        "On its first line", found
+        _example_where(found, "On its first line"), found
     )
 
 
@@ -196,11 +208,128 @@ def find_records(head: str) -> Records | None:
     return record_layout(head) or line_pattern(head)
 
 
-def view_records(view: ContextView) -> Records | None:
-    """How a text context's records read (None for a folder: its files are not records)."""
+def view_records(view: ContextView, question: str | None = None) -> Records | None:
+    """How a text context's records read (None for a folder: its files are not records), shown
+    on the first record the question names a value of, when ``question`` is given."""
     if view.whole_folder:
         return None
-    return find_records(view.text(0, LAYOUT_SAMPLE_CHARS))
+    found = find_records(view.text(0, LAYOUT_SAMPLE_CHARS))
+    if found is None or not question:
+        return found
+    named = question_record(found, view.text(0, QUESTION_RECORD_SEARCH_CHARS), question)
+    if named is None:
+        return found
+    line, fields = named
+    return found.model_copy(update={"example": fields, "example_line": line})
+
+
+def view_question_values(view: ContextView, question: str) -> list[NamedValue]:
+    """:func:`question_values` of a text context's records (none for other text)."""
+    found = view_records(view)
+    if found is None:
+        return []
+    return question_values(found, view.text(0, QUESTION_RECORD_SEARCH_CHARS), question)
+
+
+def read_fields(found: Records, line: str) -> list[str] | None:
+    """A line's fields as ``record_fields`` (:func:`fields_code`) gives them, None for a line
+    of another shape."""
+    if isinstance(found, RecordLayout):
+        count = len(found.example)
+        parts = line.split(found.delimiter, count - 1)
+        return parts if len(parts) == count else None
+    match = re.match(found.pattern, line)
+    return list(match.groups()) if match else None
+
+
+def question_record(found: Records, head: str, question: str) -> tuple[int, list[str]] | None:
+    """The first record of ``head`` (its line number, 1-based, and its fields) with the most
+    short fields whose value the question names ("label: refund" for "... label refund?"),
+    or None when no record has one. Dates are left out: a record on the first day of a window
+    shown as the example was copied as an equality test.
+
+    Why: the description shows what each field of a real record holds, and a small model
+    copies the values it is shown. Shown the first record ("label: feedback"), the 0.5B tested
+    ``== 'feedback'`` for "How many records have label shipment?" on 2 of 6 tuning samples; a
+    record with the question's own value makes the copy right."""
+    words = {word.lower() for word in _QUESTION_WORD.findall(question)}
+    best: tuple[int, int, list[str]] | None = None  # (named fields, line, fields)
+    for number, line in enumerate(head.splitlines()[:-1], 1):  # the last line may be cut
+        fields = read_fields(found, line)
+        if fields is None or (isinstance(found, RecordLayout) and fields == found.header):
+            continue
+        named = sum(_field_value(field).lower() in words for field in fields)
+        if named and (best is None or named > best[0]):
+            best = (named, number, fields)
+            if named >= MAX_NAMED_FIELDS:
+                break
+    return None if best is None else (best[1], best[2])
+
+
+class NamedValue(BaseModel):
+    """A value a question names that a field of the records holds, and how code reads it."""
+
+    value: str
+    field: int  # its index in the list record_fields gives
+    test: str  # how the code tests it, for the model: "f[2] == 'refund'"
+
+
+def question_values(found: Records, head: str, question: str) -> list[NamedValue]:
+    """The values the question names that the records of ``head`` hold, in the question's
+    order: its words that are a short field's value in some record ("refund" of "label:
+    refund"), and its dates (YYYY-MM-DD) when a field holds dates. Code that counts the
+    records the question asks about tests each of them."""
+    tests: dict[str, tuple[int, str]] = {}  # a value, lower case -> (field, test)
+    date_field: int | None = None
+    for line in head.splitlines()[:-1]:  # the last line may be cut
+        fields = read_fields(found, line)
+        if fields is None or (isinstance(found, RecordLayout) and fields == found.header):
+            continue
+        for index, field in enumerate(fields):
+            if ISO_DATE.fullmatch(field.strip()):
+                date_field = index if date_field is None else date_field
+            elif (value := _field_value(field)) and value.lower() not in tests:
+                tests[value.lower()] = (index, f"f[{index}]{_value_read(field)} == {value!r}")
+    words = list(dict.fromkeys(_QUESTION_WORD.findall(question)))
+    dates = [word for word in words if ISO_DATE.fullmatch(word)] if date_field is not None else []
+    date_test = _date_test(dates, date_field) if date_field is not None else ""
+    named: list[NamedValue] = []
+    for word in words:
+        if word in dates:
+            named.append(NamedValue(value=word, field=date_field, test=date_test))
+        elif (known := tests.get(word.lower())) is not None:
+            named.append(NamedValue(value=word, field=known[0], test=known[1]))
+    return named
+
+
+def _date_test(dates: list[str], field: int) -> str:
+    """How code tests the question's dates on the date field: a window for two, as two
+    comparisons (the 0.5B, told only that such dates compare in order, sent its count without
+    them again; shown ``'A' <= f[1] <= 'B'``, it kept ``f[1] <= 'B'`` on 3 of 3 tuning
+    samples, and shown the two comparisons it kept both)."""
+    if len(dates) == 2:
+        first, last = sorted(dates)
+        return f"f[{field}] >= {first!r} and f[{field}] <= {last!r} {DATE_WINDOW_TEST}"
+    return f"f[{field}] {DATE_FIELD_TEST}"
+
+
+def _value_read(field: str) -> str:
+    """What reads a key-value field's value alone: ".split(': ', 1)[1]" for "label: refund"."""
+    match = KEYED_FIELD.match(field.strip())
+    return f".split({match['sep']!r}, 1)[1]" if match and field == field.strip() else ""
+
+
+def _field_value(field: str) -> str:
+    """A short field's value ("refund" of "label: refund"), "" for a long field or a date."""
+    field = field.strip()
+    if len(field) > SHOWN_FIELD_CHARS or ISO_DATE.match(field):
+        return ""
+    match = KEYED_FIELD.match(field)
+    return match["value"].strip() if match else field
+
+
+def _example_where(found: Records, first: str) -> str:
+    return first if found.example_line is None else f"On its line {found.example_line}"
 
 
 def describe_records(found: Records) -> str:

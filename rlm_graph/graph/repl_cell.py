@@ -38,7 +38,12 @@ from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView, TextStore
-from rlm_graph.context.layout import fields_code, view_records
+from rlm_graph.context.layout import (
+    NamedValue,
+    fields_code,
+    view_question_values,
+    view_records,
+)
 from rlm_graph.evidence import echoes
 from rlm_graph.graph.accounting import (
     child_usage,
@@ -71,8 +76,9 @@ from rlm_graph.protocol.repl import (
     looks_like_error,
     parse_repl,
     printed_literals,
+    untested_values,
 )
-from rlm_graph.questions import asks_for_number, numbers_in
+from rlm_graph.questions import asks_for_number, asks_to_count, numbers_in
 from rlm_graph.repl import (
     CONTEXT_VARIABLE,
     CallError,
@@ -272,6 +278,7 @@ class _Cells:
     last_ok_cell: dict[str, str] = field(default_factory=dict)
     numbers_printed: set[str] = field(default_factory=set)
     code_final: str | None = None  # what a cell that ran without an error gave FINAL(...)
+    counted_values: list[NamedValue] | None = None  # _counted_values, read on first use
     force_reason: str | None = None  # the next turn must answer, for this reason
     ended: dict[str, Any] = field(default_factory=dict)
 
@@ -369,11 +376,21 @@ class _Cells:
                 )
                 if outcome.error is None:
                     self.ok_cells += 1
-                    self.numbers_printed |= numbers_in(shown) - numbers_in(
-                        printed_literals(code or "")
-                    )
-                    if code is not None:
-                        self.last_ok_cell = {_code_key(code): shown}
+                    counted = numbers_in(shown) - numbers_in(printed_literals(code or ""))
+                    if counted and (untested := self._untested(code)):
+                        # A count that drops a condition prints a number that is not the
+                        # answer (the 0.5B counted every "shipment" record for a question
+                        # that also sets a date window): it is not taken, and the model is
+                        # told which of the question's values its code leaves out.
+                        text = prompts.REPL_CONDITIONS_UNTESTED.format(
+                            values=", ".join(repr(named.value) for named in untested),
+                            tests="; ".join(dict.fromkeys(named.test for named in untested)),
+                        )
+                        self.observe(prompts.REPL_NOT_TAKEN_LABEL, text, failed=True)
+                    else:
+                        self.numbers_printed |= counted
+                        if code is not None:
+                            self.last_ok_cell = {_code_key(code): shown}
                     if outcome.final is not None:
                         # The code answered with what it computed: the reply's other cells
                         # and its written FINAL give way to it.
@@ -394,6 +411,17 @@ class _Cells:
             outcome = await self.session.resume(refused)
         await self._final()
         return await self._update()
+
+    def _untested(self, code: str | None) -> list[NamedValue]:
+        """The values of a counting question this cell's code does not test."""
+        if code is None:  # a resumed cell: its code is not at hand
+            return []
+        if self.counted_values is None:
+            query = self.state.query
+            counts = asks_to_count(query)
+            self.counted_values = view_question_values(self.view, query) if counts else []
+        untested = set(untested_values(code, [named.value for named in self.counted_values]))
+        return [named for named in self.counted_values if named.value in untested]
 
     async def _paused(self) -> dict[str, Any]:
         update = await self._update()

@@ -11,13 +11,19 @@ from typing import Any
 
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
-from rlm_graph.context.layout import describe_records, view_records
+from rlm_graph.context.layout import (
+    FIELDS_FUNCTION,
+    describe_records,
+    view_question_values,
+    view_records,
+)
 from rlm_graph.graph.model_call import call_model, to_messages
 from rlm_graph.graph.outcome import ForcedTurn, failed, gave_up
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import bare_value, parse_repl
+from rlm_graph.questions import asks_to_count
 from rlm_graph.secrets import redact
 
 # Room left in the window for the planner's reply: code takes more than actions.
@@ -32,8 +38,9 @@ _OUTPUT_HEAD, _AFTER_OUTPUT = prompts.REPL_OBSERVATIONS.split("{observations}")
 _BUDGET_LINE = _AFTER_OUTPUT.split("{budget}")[0]
 
 
-def describe_context(view: ContextView) -> str:
-    """What ``context`` is inside the REPL: its type, size and a preview (a folder: its files)."""
+def describe_context(view: ContextView, question: str | None = None) -> str:
+    """What ``context`` is inside the REPL: its type, size and a preview (a folder: its files);
+    records are shown by their fields, on a record the question names a value of if any."""
     if view.whole_folder:
         files = view.files()
         lines = [f"`context` is a dict of {len(files):,} files (file name -> text):"]
@@ -43,12 +50,23 @@ def describe_context(view: ContextView) -> str:
         return "\n".join(lines)
     preview = view.text(0, PREVIEW_CHARS)
     more = " ..." if view.size > PREVIEW_CHARS else ""
-    found = view_records(view)
+    found = view_records(view, question)
     records = describe_records(found) if found is not None else None
     return (
         f"`context` is a str of about {view.size:,} chars in {view.line_count():,} lines. "
         f"It begins:\n{preview}{more}" + (f"\n{records}" if records else "")
     )
+
+
+def _count_shape(view: ContextView, question: str) -> str:
+    """For a question that counts over records: how the fields hold the values it names,
+    and the shape of a cell that counts."""
+    if not asks_to_count(question) or view_records(view) is None:
+        return ""
+    named = view_question_values(view, question)
+    tests = "; ".join(dict.fromkeys(value.test for value in named))
+    values = prompts.REPL_QUESTION_VALUES.format(tests=tests) if tests else ""
+    return values + prompts.REPL_COUNT_SHAPE.format(fields=FIELDS_FUNCTION)
 
 
 async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[str, Any]:
@@ -62,8 +80,9 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
         first = prompts.REPL_FIRST_TURN.format(
             query=step.query,
             earlier=step.earlier_turns(),
-            description=describe_context(step.view),
+            description=describe_context(step.view, step.query),
             scope=prompts.REPL_SCOPE_FILES if step.view.whole_folder else prompts.REPL_SCOPE_TEXT,
+            shape=_count_shape(step.view, step.query),
             budget=prompts.budget_left(budget, iteration),
         )
         added.append({"author": "rlm", "text": first})
@@ -82,7 +101,7 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
         messages = to_messages(system, [{"author": "rlm", "text": asked}])
     else:
         system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
-        sent = fit_transcript(
+        sent = _count_to_fix(transcript) or fit_transcript(
             system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS
         )
         messages = to_messages(system, sent)
@@ -120,6 +139,22 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
             # One chance to answer; a planner that still writes code is not going to.
             update.update(repl_cells=[], **gave_up(state, forced.ending))
     return update
+
+
+def _count_to_fix(transcript: list[dict[str, str]]) -> list[dict[str, str]] | None:
+    """After a count that was not taken (its code left out a value of the question): the
+    opening prompt again, then the cell and why, as one message; None after any other turn."""
+    if len(transcript) < 3 or transcript[-2]["author"] != "model":
+        return None
+    mark = f"{prompts.REPL_NOT_TAKEN_LABEL}: "
+    note = next(
+        (line for line in transcript[-1]["text"].splitlines() if line.startswith(mark)), None
+    )
+    cells = parse_repl(transcript[-2]["text"]).cells
+    if note is None or not cells:
+        return None
+    fix = prompts.REPL_FIX_COUNT.format(code=cells[-1].rstrip(), note=note.removeprefix(mark))
+    return [{"author": "rlm", "text": transcript[0]["text"] + fix}]
 
 
 def _latest_work(transcript: list[dict[str, str]], system: str, window_tokens: int) -> str:

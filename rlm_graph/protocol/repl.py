@@ -22,6 +22,7 @@ import re
 from pydantic import BaseModel, Field
 
 from rlm_graph import prompts
+from rlm_graph.context.layout import ISO_DATE
 
 # More blocks than this in one reply: the rest are not run (the model is told).
 MAX_CELLS_PER_REPLY = 8
@@ -278,6 +279,46 @@ def printed_literals(code: str) -> str:
     return "\n".join(written)
 
 
+def untested_values(code: str, values: list[str]) -> list[str]:
+    """The ``values`` (a question's, as ``layout.question_values`` gives them) that no constant
+    of the code's logic holds: not in a comment, not in what it prints, so a count that drops
+    a condition is told which. A date may also be written as numbers, ``(2023, 2, 17)``. A
+    cell that does not parse tests none."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return list(values)
+    strings: list[str] = []
+    numbers: list[tuple[int, ...]] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+            return  # "print('refunds:', n)" names a value without testing it
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.append(node.value.lower())
+        if isinstance(node, ast.Call | ast.Tuple):
+            items = node.args if isinstance(node, ast.Call) else node.elts
+            numbers.append(
+                tuple(
+                    i.value for i in items if isinstance(i, ast.Constant) and type(i.value) is int
+                )
+            )
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+
+    def tested(value: str) -> bool:
+        if any(value.lower() in text for text in strings):
+            return True
+        if ISO_DATE.fullmatch(value):
+            date = tuple(int(part) for part in value.split("-"))
+            return any(date == found[:3] for found in numbers)
+        return False
+
+    return [value for value in values if not tested(value)]
+
+
 def assigned_names(code: str) -> list[str]:
     """Module-level names a cell assigns, in order (for telling a model which variables it
     has); a cell that does not parse assigns none."""
@@ -322,4 +363,5 @@ __all__ = [
     "is_placeholder",
     "looks_like_error",
     "parse_repl",
+    "untested_values",
 ]

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from rlm_graph.context import open_context
 from rlm_graph.context.layout import (
     FIELDS_FUNCTION,
     describe_layout,
@@ -17,8 +18,11 @@ from rlm_graph.context.layout import (
     fields_code,
     find_records,
     line_pattern,
+    question_values,
     record_layout,
 )
+from rlm_graph.graph.repl_turn import describe_context
+from rlm_graph.protocol.repl import untested_values
 from tests.unit.repl_fakes import cell, repl_model, repl_rlm
 
 PIPES = "\n".join(
@@ -201,3 +205,69 @@ async def test_the_repl_first_turn_describes_records_and_only_records():
         else:
             assert "records of" not in first
             assert "NameError" in output and "record_fields" in output
+
+
+def test_records_are_shown_on_a_record_the_question_names_a_value_of():
+    # A small model copies the values it is shown: the record shown is one whose label is the
+    # question's own, so a copy tests the right value.
+    view = open_context("\n".join([PIPES] * 3) + "\n")
+    said = describe_context(view, "How many records have label shipment? Answer with a number.")
+    assert "On its line 4, " in said and "f[2] == 'label: shipment'" in said
+    fields, claims = _described(said, PIPES.splitlines()[3])
+    assert len(claims) == 4 and all(fields[index] == shown for index, shown in claims)
+    # No value named, or only a date (shown, it was copied as an equality test): the first.
+    for question in ("How many records are there?", "How many are dated 2024-04-14?"):
+        said = describe_context(view, question)
+        assert "On its first line" in said and "f[2] == 'label: refund'" in said
+    # Logs read by a pattern too, under a header-less first line.
+    logs = open_context("\n".join([BRACKETED] * 3) + "\n")
+    assert "On its line 4, " in describe_context(logs, "How many shipment lines are there?")
+
+
+def test_the_values_a_counting_question_names_are_the_ones_the_records_hold():
+    text = PIPES + "\n"
+    asked = "How many records have label shipment and a date from 2024-02-01 to 2024-03-31?"
+    named = question_values(find_records(text), text, asked)
+    assert [(value.value, value.field) for value in named] == [
+        ("shipment", 2),
+        ("2024-02-01", 1),
+        ("2024-03-31", 1),
+    ]
+    # How the code tests them, as the model is told: each test holds on a record it names.
+    shipment = PIPES.splitlines()[3].split(" | ")
+    assert eval(named[0].test, {"f": shipment})
+    window = named[1].test.split(" (")[0]
+    assert window == "f[1] >= '2024-02-01' and f[1] <= '2024-03-31'" == named[2].test.split(" (")[0]
+    assert [eval(window, {"f": line.split(" | ")}) for line in PIPES.splitlines()] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+    # Words no field holds are no values; a date is one only where a field holds dates.
+    csv = CSV + "\n"
+    asked = "How many people of age 33 live in Town 3 since 2024-01-01?"
+    assert [(v.value, v.test) for v in question_values(find_records(csv), csv, asked)] == [
+        ("33", "f[1] == '33'")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "untested"),
+    [
+        ("n = sum(1 for l in x if 'shipment' in l and '2024-02-01' <= l <= '2024-03-31')", []),
+        # Named in a comment or in what it prints, a value is not tested.
+        ("# shipment from 2024-02-01 to 2024-03-31\nn = len(x)\nprint('shipment', n)", None),
+        # A date written as numbers is tested; the label tested in another case is too.
+        (
+            "n = [l for l in x if l[2] == 'SHIPMENT' and date(2024, 2, 1) <= l[1] <= (2024, 3, 31)]",
+            [],
+        ),
+        ("if f[2] == 'label: shipment':\n    n += 1", ["2024-02-01", "2024-03-31"]),
+        ("this does not parse (", None),
+    ],
+)
+def test_a_value_is_tested_only_by_the_code_s_own_logic(code, untested):
+    values = ["shipment", "2024-02-01", "2024-03-31"]
+    assert untested_values(code, values) == (values if untested is None else untested)

@@ -5,6 +5,7 @@ REPL prompts is a reply that would be taken as an answer."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
@@ -76,7 +77,12 @@ def test_no_example_in_the_repl_prompts_can_be_copied_as_an_answer():
     texts = [
         prompts.REPL_SYSTEM.format(sub_tokens="1,000"),
         prompts.REPL_FIRST_TURN.format(
-            query="q", earlier="", description="d", scope=prompts.REPL_SCOPE_TEXT, budget="b"
+            query="q",
+            earlier="",
+            description="d",
+            scope=prompts.REPL_SCOPE_TEXT,
+            budget="b",
+            shape=prompts.REPL_COUNT_SHAPE.format(fields="record_fields"),
         ),
         prompts.REPL_SCOPE_FILES,
         prompts.REPL_OBSERVATIONS.format(observations="o", budget="b"),
@@ -91,6 +97,10 @@ def test_no_example_in_the_repl_prompts_can_be_copied_as_an_answer():
             assert not turn.has_final and turn.errors, reply
     # The prompts as a whole are no reply that answers either.
     assert not any(parse_repl(text).has_final for text in texts)
+    # The shape of a count, copied without its conditions, is no program.
+    (shape,) = parse_repl(prompts.REPL_COUNT_SHAPE.format(fields="record_fields")).cells
+    with pytest.raises(SyntaxError):
+        ast.parse(shape)
 
 
 def test_assigned_names_are_the_module_level_ones():
@@ -393,3 +403,48 @@ async def test_the_first_turn_says_how_to_reach_all_of_the_context(tmp_path):
     first = transcripts(model)[0]
     assert prompts.REPL_SCOPE_FILES in first and prompts.REPL_SCOPE_TEXT not in first
     assert result.answer == "2"
+
+
+RECORDS = "\n".join(
+    f"Record {i:04d} | 2024-0{i % 5 + 1}-1{i % 5} | label: {('refund', 'invoice')[i % 2]} | words"
+    for i in range(1, 101)
+)
+WINDOWED = "How many records have label refund and a date from 2024-01-01 to 2024-03-31?"
+
+
+def _counter(condition: str) -> str:
+    return cell(
+        "count = 0\nfor line in context.splitlines():\n    f = record_fields(line)\n"
+        f"    if f and {condition}:\n        count += 1\nprint(count)"
+    )
+
+
+async def test_a_count_that_leaves_out_a_condition_of_the_question_is_not_taken():
+    fields = [line.split(" | ") for line in RECORDS.splitlines()]
+    refunds = [f for f in fields if f[2] == "label: refund"]
+    in_window = [f for f in refunds if "2024-01-01" <= f[1] <= "2024-03-31"]
+    assert 0 < len(in_window) < len(refunds)
+    label = "f[2] == 'label: refund'"
+    both = label + " and '2024-01-01' <= f[1] <= '2024-03-31'"
+    turns = [_counter(label), f"FINAL({len(refunds)})", _counter(both), f"FINAL({len(in_window)})"]
+    model = repl_model(turns)
+    result = await repl_rlm(model).ainvoke({"query": WINDOWED, "context": RECORDS})
+    first, seen = transcripts(model)[0], transcripts(model)[1:]
+    # The first turn shows how the fields hold the question's values, and the shape of a
+    # count over the records with the conditions left out.
+    assert "if f and <conditions>:" in first and "f = record_fields(line)" in first
+    named = "f[2].split(': ', 1)[1] == 'refund'; f[1] >= '2024-01-01' and f[1] <= '2024-03-31'"
+    assert named in first
+    # The count that left out the dates is not taken; the next turn is the opening prompt
+    # again with that cell and why, not the conversation (whose reply a small model repeats).
+    assert seen[0].startswith(first) and _counter(label) in seen[0]
+    assert "not taken: your code does not test '2024-01-01', '2024-03-31'" in seen[0]
+    assert f"FINAL({len(refunds)}) was not taken" in seen[1]
+    assert result.status == "done" and result.answer == str(len(in_window))
+
+
+async def test_no_count_shape_for_a_question_that_does_not_count():
+    model = repl_model([_counter("f[2] == 'label: refund'"), "FINAL(50)"])
+    await repl_rlm(model).ainvoke({"query": "Which label comes first?", "context": RECORDS})
+    assert "<conditions>" not in transcripts(model)[0]
+    assert "not taken" not in transcripts(model)[1]  # only a count is held to its values
