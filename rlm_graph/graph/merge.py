@@ -205,6 +205,8 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 
 
 DELTAS = ("records", "findings", "call_cache", "transcript", "observed")
+# How an answer made of what a call's children found (outcome.partial_answer) begins.
+PARTIAL_MARK = prompts.PARTIAL.split("{reason}")[0]
 # The latest spans the planner saw that an answer is looked for in (a bounded search).
 MAX_OBSERVED_SPANS = 40
 
@@ -253,6 +255,17 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
             grounded.update(outcome="not_found", answer=NOT_FOUND, unverified_answer=answer)
         else:
             grounded["outcome"] = "found"
+    elif (
+        merged.status != "done"
+        and answer
+        and not grounded["verified"]
+        and not answer.startswith(PARTIAL_MARK)
+        and task_kind(question) == "lookup"
+    ):
+        # A call that ran out of turns or budget, left with what its planner last wrote (the
+        # 0.5B's forced reply cut off as '{"answers": [', seed 39): nothing backs it, so it is
+        # no answer either; it is kept as what the call would have said.
+        grounded.update(outcome="not_found", answer=NOT_FOUND, unverified_answer=answer)
     return grounded
 
 

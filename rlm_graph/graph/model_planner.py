@@ -130,8 +130,16 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
                 # the run ended "stopped making progress"): that is the answer, grounded.
                 result.update(finish("done", found))
             else:
-                result.update(gave_up(state, forced.ending, reply.text.strip()))
+                # What it wrote instead stands for the answer it would have given, unless it
+                # is a JSON reply cut off ('{"answers": [', the 0.5B on seed 39): no answer.
+                said = reply.text.strip()
+                result.update(gave_up(state, forced.ending, None if is_json_start(said) else said))
     return result
+
+
+def is_json_start(text: str) -> bool:
+    """Whether ``text`` is (the start of) a JSON object or list, not words."""
+    return text.startswith(("{", "["))
 
 
 def _json_answer(text: str, question: str) -> str | None:

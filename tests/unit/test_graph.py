@@ -11,6 +11,7 @@ import pytest
 
 from rlm_graph import build_rlm_graph, prompts
 from rlm_graph.context import Chunking, open_context
+from rlm_graph.graph.outcome import NOT_FOUND
 from rlm_graph.models import resolve_model
 from rlm_graph.protocol import ActionsPayload
 from rlm_graph.samples import make_haystack
@@ -876,3 +877,27 @@ async def test_a_streamed_reply_is_no_longer_read_after_its_first_repeat(haystac
     await make_rlm(model).ainvoke({"query": "What is the vault access code?", "context": haystack})
     # The first turn's reply: its count lines and the repeat that ended it, not 5 x count.
     assert model.lines_streamed <= count + 1 + 1  # + the FINAL turn's one line
+
+
+@pytest.mark.parametrize(
+    ("forced_reply", "kept"),
+    [
+        ('{\n  "answers": [', None),  # a JSON reply cut off: no answer at all
+        ("I believe the code is 4417-OMEGA.", "I believe the code is 4417-OMEGA."),
+    ],
+)
+async def test_a_call_that_ends_without_an_answer_never_presents_one(haystack, forced_reply, kept):
+    # Measured on the 0.5B (multi-niah, seed 39): made to answer, the planner's reply was cut
+    # off as '{"answers": [', and that fragment was the run's answer. Whatever a call that ran
+    # out of turns last wrote, nothing backs it: "not found", what it said kept apart.
+    def turns(messages, turn):
+        if "Answer now" in str(messages[-1].content):
+            return forced_reply
+        return 'PEEK("chars:0-200")'  # the same look again and again: the planner stalls
+
+    result = await make_rlm(planner(turns), max_iterations=4).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    assert result.status == "budget_exhausted" and not result.grounded
+    assert result.answer in (None, NOT_FOUND) and result.unverified_answer == kept
+    assert forced_reply not in (result.answer or "")
