@@ -252,7 +252,8 @@ def question_record(found: Records, head: str, question: str) -> tuple[int, list
     copies the values it is shown. Shown the first record ("label: feedback"), the 0.5B tested
     ``== 'feedback'`` for "How many records have label shipment?" on 2 of 6 tuning samples; a
     record with the question's own value makes the copy right."""
-    words = {word.lower() for word in _QUESTION_WORD.findall(question)}
+    named_values = question_values(found, head, question)
+    words = {v.value.lower() for v in named_values if not ISO_DATE.fullmatch(v.value)}
     best: tuple[int, int, list[str]] | None = None  # (named fields, line, fields)
     for number, line in enumerate(head.splitlines()[:-1], 1):  # the last line may be cut
         fields = read_fields(found, line)
@@ -279,7 +280,7 @@ def question_values(found: Records, head: str, question: str) -> list[NamedValue
     order: its words that are a short field's value in some record ("refund" of "label:
     refund"), and its dates (YYYY-MM-DD) when a field holds dates. Code that counts the
     records the question asks about tests each of them."""
-    tests: dict[str, tuple[int, str]] = {}  # a value, lower case -> (field, test)
+    tests: dict[str, NamedValue] = {}  # by the value in lower case
     date_field: int | None = None
     for line in head.splitlines()[:-1]:  # the last line may be cut
         fields = read_fields(found, line)
@@ -289,7 +290,8 @@ def question_values(found: Records, head: str, question: str) -> list[NamedValue
             if ISO_DATE.fullmatch(field.strip()):
                 date_field = index if date_field is None else date_field
             elif (value := _field_value(field)) and value.lower() not in tests:
-                tests[value.lower()] = (index, f"f[{index}]{_value_read(field)} == {value!r}")
+                test = f"f[{index}]{_value_read(field)} == {value!r}"
+                tests[value.lower()] = NamedValue(value=value, field=index, test=test)
     words = list(dict.fromkeys(_QUESTION_WORD.findall(question)))
     dates = [word for word in words if ISO_DATE.fullmatch(word)] if date_field is not None else []
     date_test = _date_test(dates, date_field) if date_field is not None else ""
@@ -297,9 +299,23 @@ def question_values(found: Records, head: str, question: str) -> list[NamedValue
     for word in words:
         if word in dates:
             named.append(NamedValue(value=word, field=date_field, test=date_test))
-        elif (known := tests.get(word.lower())) is not None:
-            named.append(NamedValue(value=word, field=known[0], test=known[1]))
+        elif (known := _held(word, tests)) is not None and known not in named:
+            named.append(known)
     return named
+
+
+def _held(word: str, values: dict[str, NamedValue]) -> NamedValue | None:
+    """The value a question's word names, as a record holds it: the word, or its singular
+    ("refunds" for the label "refund")."""
+    word = word.lower()
+    forms = [word]
+    if word.endswith("ies"):
+        forms.append(word[:-3] + "y")
+    if word.endswith("es"):
+        forms.append(word[:-2])
+    if word.endswith("s"):
+        forms.append(word[:-1])
+    return next((values[form] for form in forms if form in values), None)
 
 
 def _date_test(dates: list[str], field: int) -> str:

@@ -245,6 +245,12 @@ def test_the_values_a_counting_question_names_are_the_ones_the_records_hold():
         False,
         False,
     ]
+    # A plural names the value its records hold, and the record shown is one with it.
+    asked = "How many shipments and refunds are there?"
+    named = question_values(find_records(text), text, asked)
+    assert [value.value for value in named] == ["shipment", "refund"]
+    said = describe_context(open_context(text), "How many shipments are there?")
+    assert "On its line 4, " in said
     # Words no field holds are no values; a date is one only where a field holds dates.
     csv = CSV + "\n"
     asked = "How many people of age 33 live in Town 3 since 2024-01-01?"
