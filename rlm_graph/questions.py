@@ -82,10 +82,18 @@ _COUNT_VERBS = (
     r"are there|were there|is there|have|has|had|are|were|contain|contains|mention|mentions|"
     r"match|matches|appear|appears|occur|occurs|use|uses|call|calls|fail|failed"
 )
+# What a text is made of, one unit at a time: "the number of records ...", "in how many lines
+# ...", "how many entries does the log hold" count the text's own units, not a stated quantity.
+_UNIT_WORDS = r"(?:" + "|".join(sorted(_TEXT_UNITS)) + r")(?:s|es)?|entries"
+_TEXT_NOUNS = r"text|log|file|table|list|document|context|export|data|dataset"
 _COUNTS = re.compile(
     r"\b(?:count|how often|(?:number of|how many) times|sum of|total of|average|add up)\b|"
     r"\bhow many(?:\s+(?!(?:does|do|did|will|can|could|would|should)\b)[\w'-]+){0,4}?\s+"
-    rf"(?:{_COUNT_VERBS})\b",
+    rf"(?:{_COUNT_VERBS})\b|"
+    rf"\bnumber of (?:[\w'-]+\s+){{0,2}}?(?:{_UNIT_WORDS})\b|"
+    rf"\bin how many (?:{_UNIT_WORDS})\b|"
+    rf"\bhow many (?:[\w'-]+\s+){{0,3}}?(?:does|do) the (?:{_TEXT_NOUNS}) "
+    r"(?:hold|contain|have|list|show|record)\b",
     re.I,
 )
 

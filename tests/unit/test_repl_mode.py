@@ -511,7 +511,13 @@ def test_sync_invoke_runs_cells_too():
         ("What is the total of all invoices in March?", "repl"),
         ("How many times is the word 'ferry' used?", "repl"),
         ("How many functions call parse_args?", "repl"),
+        # The text's own units counted, in other words.
+        ("Give the number of records with the label invoice.", "repl"),
+        ("In how many lines is the level WARNING?", "repl"),
+        ("How many inquiry entries does the log hold?", "repl"),
         # A quantity the text states about one thing is a lookup.
+        ("What is the number of passengers the ferry holds?", "calls"),
+        ("What is the number of companies listed?", "calls"),
         ("How many employees does Acme have?", "calls"),
         ("How many people live in Ravensholm?", "calls"),
         ("What is the vault access code?", "calls"),
