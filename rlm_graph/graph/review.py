@@ -136,6 +136,21 @@ def candidates(view: ContextView, terms: list[str], known: list[tuple[int, int]]
     return found
 
 
+def _reads_a_value_of(reading: str, quote: str, question: str) -> bool:
+    """Whether ``reading`` names a value of ``quote`` that the question does not: one of the
+    passage's names ("Eskby") or a word of it with a figure in it ("4379-MARTEN", "1969")."""
+    asked = set(words_of(question))
+
+    def figures(text: str) -> set[str]:
+        tokens = (token.strip(".,;:!?()[]\"'") for token in text.split())
+        return {t.casefold() for t in tokens if any(c.isdigit() for c in t)}
+
+    names = {w for name in capitalised_names(quote) for w in words_of(name)}
+    values = (names | figures(quote)) - asked
+    read = set(words_of(reading)) | figures(reading)
+    return bool(values & read)
+
+
 async def review(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     """The answer checked for its kind (a question that asks for one thing) or completed from
     swept sentences (one that asks for every X)."""
@@ -204,8 +219,16 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
         update.update(usage_update({**state, **update}, model.name, usage))
         if error:
             break
-        if reading is None or is_not_found(reading) or not says(reading, item.quote):
+        if reading is None or is_not_found(reading):
             continue
+        if not says(reading, item.quote):
+            if not _reads_a_value_of(reading, item.quote, question):
+                continue
+            # The reader answered from the passage and added to it: the 0.5B read "The crate
+            # marked juniper carries the shipping tag 4379-MARTEN." as "two crates: juniper
+            # and marten. Each crate carries ..." (seed 39). What it read the passage for
+            # stands in the passage's own words.
+            reading = item.quote
         new = Finding(
             action="SWEEP",
             call_id=call.call_id,

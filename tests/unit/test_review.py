@@ -116,6 +116,33 @@ async def test_a_swept_sentence_the_judge_cannot_answer_from_adds_nothing():
     assert judged(model) == 1 + 2  # the leaf's finding, then the two swept sentences
 
 
+async def test_a_reading_that_adds_to_its_passage_joins_in_the_passage_s_own_words():
+    # The 0.5B, reading "The crate marked juniper carries the shipping tag 4379-MARTEN." for
+    # a list question, answered "two crates: juniper and marten. Each crate carries ..."
+    # (seed 39): what it read the passage for stands, in the passage's words; a reading that
+    # names none of the passage's names or figures adds nothing.
+    text = text_with([moves(town) for town in LEARNS])
+
+    def embellishing_judge(messages):
+        passage = str(messages[-1].content).split("Question:")[0]
+        if "Eskby" in passage:
+            return json.dumps({"found": True, "answer": "Eskby and Ravenholm: lantern boats"})
+        if "Eskcombe" in passage:
+            return json.dumps({"found": True, "answer": "the towns learn many crafts"})
+        return reading_judge(messages)
+
+    model = planner(
+        turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
+    ).model_copy(update={"judge": embellishing_judge})
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.answer.splitlines() == [f"Yarthorpe: {LEARNS['Yarthorpe']}", moves("Eskby")]
+    assert "Ravenholm" not in result.answer and result.grounded
+    assert {citation["quote"] for citation in result.citations} == {
+        moves("Yarthorpe"),
+        moves("Eskby"),
+    }
+
+
 FERRIES = {"Tarnstead": "2,223", "Ostwick": "2,399", "Eskcombe": "224"}
 BOAT_QUESTION = (
     "Which towns have a boat service with a stated capacity, and how many people fit on one "
