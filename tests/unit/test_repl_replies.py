@@ -448,3 +448,15 @@ async def test_no_count_shape_for_a_question_that_does_not_count():
     await repl_rlm(model).ainvoke({"query": "Which label comes first?", "context": RECORDS})
     assert "<conditions>" not in transcripts(model)[0]
     assert "not taken" not in transcripts(model)[1]  # only a count is held to its values
+
+
+@pytest.mark.parametrize("tag", ["repl", "python", "Python"])
+def test_a_code_tag_on_the_line_after_a_bare_fence_tags_the_block(tag):
+    # The 1.5B wrote "```" and then "repl" on a line of its own: the cell ran "repl" as a
+    # name and failed, then was refused as the same failing cell to its turn limit.
+    turn = parse_repl(f"```\n{tag}\ncount = len(context)\nprint(count)\n```")
+    assert turn.cells == ["count = len(context)\nprint(count)\n"] and not turn.errors
+    # A program whose first line is a name of another kind is left as it is.
+    assert parse_repl("```\nrepl_count = 1\nprint(repl_count)\n```").cells == [
+        "repl_count = 1\nprint(repl_count)\n"
+    ]
