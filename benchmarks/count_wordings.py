@@ -1,6 +1,6 @@
 """Count questions in other words than the bench's: right, at the defaults a user gets.
 
-    .venv/bin/python benchmarks/count_wordings.py [--model local] [--samples 6] [--seed 42]
+    .venv/bin/python benchmarks/count_wordings.py [--model local] [--samples 8] [--seed 42]
         [--out FILE.json]
 
 Each sample is the bench's own ``count`` sample (records in three formats, Python's help
@@ -57,7 +57,9 @@ def measure(args: argparse.Namespace) -> list[dict]:
     rows = []
     for index in range(args.samples):
         sample = generate_sample("count", corpus, length, index, seed=args.seed)
-        question = reworded(sample, index // 2)  # each wording meets both kinds of question
+        # Samples go in pairs (a label, then a label and dates), so the wording turns per pair:
+        # eight samples meet every wording once with each kind of question.
+        question = reworded(sample, index // 2)
         started = time.monotonic()
         result = rlm.invoke({"query": question, "context": sample.text})
         score = score_answer(sample, result.answer)
@@ -83,7 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="local")
     parser.add_argument("--corpus", default=None)
-    parser.add_argument("--samples", type=int, default=6)
+    parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
