@@ -605,6 +605,14 @@ REPL_CONTEXT_LOAD_SKIPPED = (
 )
 REPL_NO_SUCH_VARIABLE = "no variable {name!r} is set"
 # FINAL_VAR of a list (or set, dict) for a question that asks for a number.
+REPL_FINAL_NO_NUMBER = (
+    "{name!r} holds {value!r}, which is no number, and the question asks for one. Reply with "
+    "one line FINAL(<the number>)"
+)
+REPL_FINAL_UNTAKEN = (
+    "{name!r} holds {value}, the count of a cell that was not taken: its code leaves out a "
+    "value of the question. Write the cell again with every condition of the question"
+)
 REPL_FINAL_COLLECTION = (
     "{name!r} is a {kind} of {items:,} items, and the question asks for a number. Reply with "
     "one line FINAL(<the number>)"

@@ -277,6 +277,7 @@ class _Cells:
     failed_cells: dict[str, str] = field(default_factory=dict)
     last_ok_cell: dict[str, str] = field(default_factory=dict)
     numbers_printed: set[str] = field(default_factory=set)
+    numbers_untaken: set[str] = field(default_factory=set)
     code_final: str | None = None  # what a cell that ran without an error gave FINAL(...)
     counted_values: list[NamedValue] | None = None  # _counted_values, read on first use
     force_reason: str | None = None  # the next turn must answer, for this reason
@@ -315,6 +316,7 @@ class _Cells:
             failed_cells=reads.repl_failed_cells,
             last_ok_cell=reads.repl_last_ok_cell,
             numbers_printed=set(reads.repl_numbers_printed),
+            numbers_untaken=set(reads.repl_numbers_untaken),
         )
 
     def observe(
@@ -377,7 +379,8 @@ class _Cells:
                 if outcome.error is None:
                     self.ok_cells += 1
                     counted = numbers_in(shown) - numbers_in(printed_literals(code or ""))
-                    if counted and (untested := self._untested(code)):
+                    untested = self._untested(code) if counted or outcome.final is not None else []
+                    if untested:
                         # A count that drops a condition prints a number that is not the
                         # answer (the 0.5B counted every "shipment" record for a question
                         # that also sets a date window): it is not taken, and the model is
@@ -387,11 +390,14 @@ class _Cells:
                             tests="; ".join(dict.fromkeys(named.test for named in untested)),
                         )
                         self.observe(prompts.REPL_NOT_TAKEN_LABEL, text, failed=True)
+                        self.numbers_untaken |= counted
+                        if outcome.final is not None:
+                            self.numbers_untaken |= numbers_in(outcome.final)
                     else:
                         self.numbers_printed |= counted
                         if code is not None:
                             self.last_ok_cell = {_code_key(code): shown}
-                    if outcome.final is not None:
+                    if outcome.final is not None and not untested:
                         # The code answered with what it computed: the reply's other cells
                         # and its written FINAL give way to it.
                         self.code_final = outcome.final
@@ -442,6 +448,7 @@ class _Cells:
             "repl_failed_cells": self.failed_cells,
             "repl_last_ok_cell": self.last_ok_cell,
             "repl_numbers_printed": sorted(self.numbers_printed),
+            "repl_numbers_untaken": sorted(self.numbers_untaken),
             **({"force_reason": self.force_reason} if self.force_reason else {}),
             "records": [_running_record(job, self.rt) for job in self.jobs],
             **self.ended,
@@ -495,7 +502,7 @@ class _Cells:
             except VariableError:
                 pass
             else:
-                return await self._number_not_collection(name, value), False
+                return await self._variable_answer(name, value), False
             if not turn.get("final_is_name"):
                 text = prompts.REPL_ERROR_WITH_HINT.format(
                     error=prompts.REPL_NO_SUCH_VARIABLE.format(name=name),
@@ -527,18 +534,27 @@ class _Cells:
         given = numbers_in(answer)
         return not given or bool(given & self.numbers_printed)
 
-    async def _number_not_collection(self, name: str, value: str) -> str | None:
+    async def _variable_answer(self, name: str, value: str) -> str | None:
         """A variable's value as the answer, unless the question asks for a number and the
         variable holds a collection (the 1.5B printed the right count of 143 records, then
-        answered ``FINAL_VAR(complaint_records)``, the list of them): the model is told what
-        the variable holds, and answers again."""
+        answered ``FINAL_VAR(complaint_records)``, the list of them), no number at all (the
+        1.5B answered with its function, ``<function 'record_fields' at 0x2c>``), or the count
+        of a cell that was not taken: the model is told what the variable holds, and answers
+        again."""
         if not asks_for_number(self.state.query):
             return value
+        held = numbers_in(value)
         size = await self.session.collection_size(name)
-        if size is None:
+        if size is not None:
+            kind, items = size
+            error = prompts.REPL_FINAL_COLLECTION.format(name=name, kind=kind, items=items)
+        elif not held:
+            shown = " ".join(value.split())[:80]
+            error = prompts.REPL_FINAL_NO_NUMBER.format(name=name, value=shown)
+        elif held & self.numbers_untaken and not held & self.numbers_printed:
+            error = prompts.REPL_FINAL_UNTAKEN.format(name=name, value=value.strip()[:80])
+        else:
             return value
-        kind, items = size
-        error = prompts.REPL_FINAL_COLLECTION.format(name=name, kind=kind, items=items)
         self.observe(
             prompts.REPL_FINAL_VAR_LABEL.format(name=name),
             prompts.REPL_ERROR.format(error=error),
@@ -799,6 +815,7 @@ async def resume_cells(
         "repl_failed_cells",
         "repl_last_ok_cell",
         "repl_numbers_printed",
+        "repl_numbers_untaken",
         "force_reason",
     )
     for key in (*carried, "status", "answer", "error"):

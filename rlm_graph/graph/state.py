@@ -141,6 +141,9 @@ class RLMState(RLMInput, total=False):
     # Every number the call's cells printed without an error (a number given as FINAL to a
     # question that asks for one must be among them).
     repl_numbers_printed: list[str]
+    # The numbers of counting cells that were not taken (their code left out a value of the
+    # question): a variable holding one of them is no answer either.
+    repl_numbers_untaken: list[str]
 
     # -- recurse ---------------------------------------------------------------------------
     child_results: Annotated[list[dict[str, Any]], add_child_results]  # ChildResult dumps
@@ -219,6 +222,7 @@ TURN_START: dict[str, Any] = {
     "repl_failed_cells": {},
     "repl_last_ok_cell": {},
     "repl_numbers_printed": [],
+    "repl_numbers_untaken": [],
     "usage": {},
     "own_usage": {},
     "route": None,
@@ -378,6 +382,10 @@ class CallState:
     @property
     def repl_numbers_printed(self) -> list[str]:
         return list(self._or("repl_numbers_printed"))
+
+    @property
+    def repl_numbers_untaken(self) -> list[str]:
+        return list(self._or("repl_numbers_untaken"))
 
     @property
     def repl_pending(self) -> list[PendingSubcall]:

@@ -460,3 +460,39 @@ def test_a_code_tag_on_the_line_after_a_bare_fence_tags_the_block(tag):
     assert parse_repl("```\nrepl_count = 1\nprint(repl_count)\n```").cells == [
         "repl_count = 1\nprint(repl_count)\n"
     ]
+
+
+@pytest.mark.parametrize(
+    "answer_with",
+    [
+        "FINAL_VAR(count)",  # the variable the count that was not taken set
+        None,  # FINAL called inside that cell
+    ],
+)
+async def test_the_count_of_a_cell_that_was_not_taken_is_no_answer_in_any_form(answer_with):
+    fields = [line.split(" | ") for line in RECORDS.splitlines()]
+    refunds = [f for f in fields if f[2] == "label: refund"]
+    in_window = [f for f in refunds if "2024-01-01" <= f[1] <= "2024-03-31"]
+    label = "f[2] == 'label: refund'"
+    both = label + " and '2024-01-01' <= f[1] <= '2024-03-31'"
+    dropped = _counter(label)
+    if answer_with is None:
+        dropped = dropped.replace("print(count)", "print(FINAL(count))")
+    turns = [dropped, answer_with or "FINAL(1)", _counter(both), f"FINAL({len(in_window)})"]
+    model = repl_model(turns)
+    result = await repl_rlm(model).ainvoke({"query": WINDOWED, "context": RECORDS})
+    seen = transcripts(model)
+    assert "not taken: your code does not test" in seen[1]
+    if answer_with:
+        assert f"'count' holds {len(refunds)}, the count of a cell that was not taken" in seen[2]
+    assert result.status == "done" and result.answer == str(len(in_window))
+
+
+async def test_a_variable_with_no_number_is_no_answer_to_a_number_question():
+    # The 1.5B answered a count with its function: "<function 'record_fields' at 0x2c>".
+    count_all = _counter("f[2] == 'label: refund'")
+    model = repl_model([count_all, "FINAL_VAR(record_fields)", "FINAL_VAR(count)"])
+    question = "How many records have label refund?"
+    result = await repl_rlm(model).ainvoke({"query": question, "context": RECORDS})
+    assert "'record_fields' holds \"<function 'record_fields'" in transcripts(model)[2]
+    assert result.status == "done" and result.answer == "50"
