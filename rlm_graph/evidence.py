@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from rlm_graph import prompts
 from rlm_graph.context.scopes import scope_of
 from rlm_graph.protocol.reply_json import find_json
-from rlm_graph.questions import asks_for_number, fits_asked, task_kind
+from rlm_graph.questions import asks_for_many, asks_for_number, fits_asked, task_kind
 
 if TYPE_CHECKING:
     from rlm_graph.context import ContextView
@@ -357,7 +357,9 @@ def _verdict(
             answer, backing = _said_alike(answer, loose, backing_of)
             # What a reader is to confirm must be in the answer itself: "The crate" (fresh
             # seed 36) names no crate and no label, and any reading of its passage holds it.
-            if claims_something(answer, question):
+            if claims_something(answer, question) and (
+                not asks_for_many(question) or names_an_item(answer, backing, question)
+            ):
                 reworded = bool(backing)
             else:
                 backing = []
@@ -1126,6 +1128,28 @@ def claims_something(answer: str, question: str) -> bool:
         return True
     asked = set(words_of(question))
     return sum(1 for w in words_of(answer) if not holds_word(asked, w)) >= _CLAIM_WORDS
+
+
+# A proper name: capitalised, inside its sentence, letters alone with no capital inside
+# ("Fenmere", "Livia"; not "ValueError", "StringIO", "str.join").
+_PROPER_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)(?<![\w.])[A-Z][a-z]+(?:-[A-Z][a-z]+)*\b(?![.(]\w)")
+
+
+def names_an_item(answer: str, backing: list[Evidence], question: str) -> bool:
+    """For a list question, whether an item read in other words is told apart from others:
+    its answer states a figure, or it or its passage names a proper name the question does
+    not. Echoes of text about something else name none: the 1.5B, reading a passage alone
+    for "For each town the text names the best thing to do in, what is it?", answered
+    "raise ValueError" and "To illustrate, the following examples all return a dictionary
+    equal to" from the passages themselves (fresh seed 44), and both were verified."""
+    asked = {normalized(word) for word in question.split()}
+    if any(any(c.isdigit() for c in w) for w in answer.split()):
+        return True
+    for text in (answer, *(item.quote for item in backing)):
+        names = (m.group(0) for m in _PROPER_NAME.finditer(text.strip()))
+        if any(normalized(n) not in asked and not is_stopword(n) for n in names):
+            return True
+    return False
 
 
 def states_something(text: str) -> bool:

@@ -225,3 +225,51 @@ def test_an_answer_in_other_words_keeps_facts_of_its_kind_and_drops_what_it_ran_
     both = verdict(f"{first} {second}")
     assert both.reworded and both.answer == f"{first} {second}"
     assert {item.quote for item in both.evidence} == {first, second}
+
+
+BEST = "For each town the text names the best thing to do in, what is that best thing to do?"
+HABIT = "Which towns have a habit that newcomers pick up, and what is the habit in each?"
+BOAT = "Which towns have a boat service with a stated capacity, and how many fit on one trip?"
+
+
+@pytest.mark.parametrize(
+    ("question", "line", "answer", "left_to_a_reader"),
+    [
+        # Echoes of text about something else: no item a list is made of.
+        (BEST, "raise ValueError", "raise ValueError", False),
+        (
+            BEST,
+            'To illustrate, the following examples all return a dictionary equal to "{"a": 1}":',
+            "To illustrate, the following examples all return a dictionary equal to",
+            False,
+        ),
+        (
+            BEST,
+            'Build a list and use "str.join()" or write to an "io.StringIO" instance.',
+            "build a list and use str.join() or write to an io.StringIO instance",
+            False,
+        ),
+        # An item: its passage names a town, or the answer a figure.
+        (
+            HABIT,
+            "In Ostmoor, visitors soon learn to greet the baker by name.",
+            "greet the baker by name",
+            True,
+        ),  # noqa: E501
+        (
+            BOAT,
+            "The ferry from Dunstead carries 883 passengers on each crossing.",
+            "883 passengers",
+            True,
+        ),  # noqa: E501
+    ],
+)
+def test_an_item_of_a_list_in_other_words_names_what_it_is_about(
+    question, line, answer, left_to_a_reader
+):
+    """Fresh seed 44 (0.5B leaves, 1.5B reader): for "For each town the text names the best
+    thing to do in, what is it?" three leaves answered with a line of their slice, the reader
+    echoed each, and the answer was grounded with "raise ValueError" among its towns."""
+    view = open_context(make_haystack(4_000, seed=7) + "\n" + line + "\n")
+    found = {"found": True, "answer": answer, "quotes": [line]}
+    assert check(view, json.dumps(found), question).reworded is left_to_a_reader
