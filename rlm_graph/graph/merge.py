@@ -47,7 +47,13 @@ from rlm_graph.graph.messages import (
     findings_of,
     seen_spans_of,
 )
-from rlm_graph.graph.outcome import NOT_FOUND, is_finished, next_planner, out_of_budget
+from rlm_graph.graph.outcome import (
+    NOT_FOUND,
+    is_finished,
+    next_planner,
+    out_of_budget,
+    verified_answer,
+)
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.questions import task_kind
 
@@ -211,7 +217,9 @@ PARTIAL_MARK = prompts.PARTIAL.split("{reason}")[0]
 MAX_OBSERVED_SPANS = 40
 
 
-def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[str, Any]:
+def _grounding(
+    state: RLMState, update: dict[str, Any], rt: RLMRuntime, *, fallback: bool = True
+) -> dict[str, Any]:
     """Whether the call's answer is backed by located text: on the direct route, its own
     leaf's evidence; otherwise every claim of it by a verified finding of its children or by a
     passage the planner saw itself (a PEEK, a GREP hit) that says it and is about the
@@ -252,6 +260,20 @@ def _grounding(state: RLMState, update: dict[str, Any], rt: RLMRuntime) -> dict[
         if not answer or is_not_found(answer):
             grounded.update(outcome="not_found", answer=NOT_FOUND, verified=False, evidence=[])
         elif not grounded["verified"] and task_kind(question) == "lookup":
+            found = verified_answer(
+                {
+                    **state,
+                    **update,
+                    "findings": [*reads.raw.get("findings", []), *(update.get("findings") or [])],
+                }
+            )
+            if fallback and found is not None and merged.depth == 0:
+                # The planner's FINAL is backed by nothing, while its children verified what
+                # answers the question (fresh seed 44: three towns verified, the FINAL not):
+                # those findings are the answer, in the shape asked, as on a forced turn.
+                regrounded = _grounding(state, {**update, "answer": found}, rt, fallback=False)
+                if regrounded.get("outcome") == "found":
+                    return {"answer": found, **regrounded, "unverified_answer": answer}
             grounded.update(outcome="not_found", answer=NOT_FOUND, unverified_answer=answer)
         else:
             grounded["outcome"] = "found"

@@ -265,8 +265,10 @@ async def test_an_unbacked_final_is_accepted_the_second_time_and_flagged(haystac
     result = await make_rlm(planner(turns, leaf=inventing_and_quoting_leaves)).ainvoke(
         {"query": "What is the vault access code?", "context": haystack}
     )
-    assert result.unverified_answer == "55-B" and not result.grounded and not result.found
+    assert result.unverified_answer == "55-B"
     assert result.usage.model_calls == 8 + 3  # plan, leaves, the bounced FINAL, the accepted one
+    # Nothing backs it, and a leaf verified the code: that is the answer, the FINAL kept apart.
+    assert result.answer == "7391-ALPHA" and result.grounded and result.found
 
 
 def test_a_real_sentence_quoted_beside_an_invented_answer_does_not_verify():

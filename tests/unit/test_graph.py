@@ -901,3 +901,18 @@ async def test_a_call_that_ends_without_an_answer_never_presents_one(haystack, f
     assert result.status == "budget_exhausted" and not result.grounded
     assert result.answer in (None, NOT_FOUND) and result.unverified_answer == kept
     assert forced_reply not in (result.answer or "")
+
+
+async def test_a_final_nothing_backs_gives_way_to_what_the_children_verified(haystack):
+    # Fresh seed 44 (0.5B): three towns verified by the leaves, and a FINAL that nothing
+    # backed, so the answer was "not found". The verified findings are the answer.
+    def turns(messages, turn):
+        if turn == 0:
+            return chunk_calls("What is the vault access code?", chunk_count(haystack))
+        return 'FINAL("the procurement group")'
+
+    result = await make_rlm(planner(turns)).ainvoke(
+        {"query": "What is the vault access code?", "context": haystack}
+    )
+    assert result.status == "done" and result.answer == "7391-ALPHA" and result.grounded
+    assert result.found
