@@ -17,6 +17,7 @@ tuning seed); a list indexed as it is shown leaves nothing to translate.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -242,6 +243,15 @@ def read_fields(found: Records, line: str) -> list[str] | None:
     return list(match.groups()) if match else None
 
 
+def _records_of(found: Records, head: str) -> Iterator[tuple[int, list[str]]]:
+    """The records of ``head`` (line number, 1-based, and fields), its header and lines of
+    another shape left out; its last line may be cut, so it is not read."""
+    for number, line in enumerate(head.splitlines()[:-1], 1):
+        fields = read_fields(found, line)
+        if fields is not None and not (isinstance(found, RecordLayout) and fields == found.header):
+            yield number, fields
+
+
 def question_record(found: Records, head: str, question: str) -> tuple[int, list[str]] | None:
     """The first record of ``head`` (its line number, 1-based, and its fields) with the most
     short fields whose value the question names ("label: refund" for "... label refund?"),
@@ -255,10 +265,7 @@ def question_record(found: Records, head: str, question: str) -> tuple[int, list
     named_values = question_values(found, head, question)
     words = {v.value.lower() for v in named_values if not ISO_DATE.fullmatch(v.value)}
     best: tuple[int, int, list[str]] | None = None  # (named fields, line, fields)
-    for number, line in enumerate(head.splitlines()[:-1], 1):  # the last line may be cut
-        fields = read_fields(found, line)
-        if fields is None or (isinstance(found, RecordLayout) and fields == found.header):
-            continue
+    for number, fields in _records_of(found, head):
         named = sum(_field_value(field).lower() in words for field in fields)
         if named and (best is None or named > best[0]):
             best = (named, number, fields)
@@ -282,10 +289,7 @@ def question_values(found: Records, head: str, question: str) -> list[NamedValue
     records the question asks about tests each of them."""
     tests: dict[str, NamedValue] = {}  # by the value in lower case
     date_field: int | None = None
-    for line in head.splitlines()[:-1]:  # the last line may be cut
-        fields = read_fields(found, line)
-        if fields is None or (isinstance(found, RecordLayout) and fields == found.header):
-            continue
+    for _, fields in _records_of(found, head):
         for index, field in enumerate(fields):
             if ISO_DATE.fullmatch(field.strip()):
                 date_field = index if date_field is None else date_field

@@ -133,11 +133,11 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
                 # What it wrote instead stands for the answer it would have given, unless it
                 # is a JSON reply cut off ('{"answers": [', the 0.5B on seed 39): no answer.
                 said = reply.text.strip()
-                result.update(gave_up(state, forced.ending, None if is_json_start(said) else said))
+                result.update(gave_up(state, forced.ending, None if _is_json_start(said) else said))
     return result
 
 
-def is_json_start(text: str) -> bool:
+def _is_json_start(text: str) -> bool:
     """Whether ``text`` is (the start of) a JSON object or list, not words."""
     return text.startswith(("{", "["))
 

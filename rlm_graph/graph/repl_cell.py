@@ -279,7 +279,7 @@ class _Cells:
     numbers_printed: set[str] = field(default_factory=set)
     numbers_untaken: set[str] = field(default_factory=set)
     code_final: str | None = None  # what a cell that ran without an error gave FINAL(...)
-    counted_values: list[NamedValue] | None = None  # _counted_values, read on first use
+    counted_values: list[NamedValue] | None = None  # the question's values (_untested), read once
     force_reason: str | None = None  # the next turn must answer, for this reason
     ended: dict[str, Any] = field(default_factory=dict)
 
