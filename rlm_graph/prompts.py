@@ -173,6 +173,23 @@ Task: {task}"""
 
 NO_CONTEXT_USER = "Task: {task}"
 
+# The sentences the question's names found (graph/found_lines.py), read before any planning:
+# not a part of the text but a few sentences from anywhere in it, and the answer may take two
+# of them together (the one that names who, the one that says where about the name it gives).
+FOUND_LINES_SYSTEM = """\
+You answer a question from a few sentences found in a longer text: the sentences that name \
+what the question names. Reply with one JSON object: "found" (true or false), "answer", and \
+"quotes" (the sentences that back the answer, copied word for word). The answer may take two \
+sentences together: one that names who or what the question is about, and one that says the \
+answer about the name the first one gives. When the sentences do not answer the question, \
+reply {"found": false, "answer": "", "quotes": []}. Never answer from memory or guess."""
+
+FOUND_LINES_USER = """\
+Sentences:
+{text}
+
+Question: {question}"""
+
 # A per-part task made from a question about every part ("For each essay, say ..."): what one
 # leaf is asked about its own part.
 PART_TASK = "{task} (for the part of the text you are given)"

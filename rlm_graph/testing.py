@@ -170,6 +170,17 @@ def is_leaf_prompt(messages: list[BaseMessage]) -> bool:
     return _text(messages[0]) == prompts.LEAF_SYSTEM
 
 
+def is_found_lines_prompt(messages: list[BaseMessage]) -> bool:
+    """The read of the sentences the question's names found (``graph/found_lines``)."""
+    return _text(messages[0]) == prompts.FOUND_LINES_SYSTEM
+
+
+def found_lines_text(messages: list[BaseMessage]) -> str:
+    """The sentences a found-lines prompt carries."""
+    match = re.search(r"^Sentences:\n(.*)\n\nQuestion: ", _text(messages[-1]), re.DOTALL)
+    return match.group(1) if match else ""
+
+
 def is_judge_prompt(messages: list[BaseMessage]) -> bool:
     """The judge's prompts: a passage read alone, or an answer's kind."""
     return _text(messages[0]) in (prompts.JUDGE_SYSTEM, prompts.KIND_SYSTEM)

@@ -9,9 +9,10 @@ anywhere in the tree. Every event is a dict with ``event`` set to one of:
   passage), ``seconds``, and the subtree's ``input_tokens`` / ``output_tokens`` /
   ``model_calls``
 - ``route``: ``id``, ``route`` (direct/recursive), ``tokens`` (the context's estimate)
-- ``turn_started``: ``id``, ``depth``, ``iteration``, ``kind`` (plan/direct/reduce): a model turn
+- ``turn_started``: ``id``, ``depth``, ``iteration``, ``kind`` (plan/direct/reduce, or
+  found-lines: the lines the question's names found, read before the first turn): a model turn
   of a root or node began
-- ``model_call_queued`` / ``model_call_started``: ``id``, ``kind`` (plan/direct/reduce/leaf):
+- ``model_call_queued`` / ``model_call_started``: ``id``, ``kind`` (plan/direct/reduce/found-lines/leaf):
   a model call waits for the concurrency limit / holds a slot and is running;
 - ``model_call``: ``id``, ``kind``, ``input_tokens``, ``output_tokens``, ``seconds``,
   ``error``: one model call ended. Summing these counts every token of the run exactly once.

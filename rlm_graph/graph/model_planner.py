@@ -10,10 +10,18 @@ from typing import Any
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.graph.findings import render_findings, strip_marks
+from rlm_graph.graph.found_lines import read_found_lines, reads_found_lines
 from rlm_graph.graph.messages import SeenSpan, dumps
 from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
-from rlm_graph.graph.name_search import search_names
-from rlm_graph.graph.outcome import ForcedTurn, failed, finish, gave_up, verified_answer
+from rlm_graph.graph.name_search import NameSearch, search_names
+from rlm_graph.graph.outcome import (
+    ForcedTurn,
+    failed,
+    finish,
+    gave_up,
+    is_finished,
+    verified_answer,
+)
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
@@ -53,14 +61,21 @@ def _bound_planner(runtime: RLMRuntime, chat: Any) -> tuple[Any, str]:
 async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[str, Any]:
     """One turn of the model as planner: the conversation so far in, parsed actions out;
     ``forced``: the turn must answer, for that reason."""
+    searched: NameSearch | None = None
+    if not step.reads.transcript:
+        searched = search_names(step.view, step.query, step.rt.chunking_for_view())
+        if reads_found_lines(step, searched):
+            read = await read_found_lines(step, searched)
+            if is_finished(read):
+                return read
+            step = step.after(read)  # not backed: the planner starts, the read charged
     state, rt, view, model, budget = step.state, step.rt, step.view, step.model, step.budget
     iteration = step.iteration
     transcript = step.reads.transcript
     added: list[dict[str, str]] = []
     seen: list[SeenSpan] = []
-    if not transcript:
+    if searched is not None:
         chunking = rt.chunking_for_view()
-        searched = search_names(view, step.query, chunking)
         seen = searched.seen
         first = prompts.PLANNER_FIRST_TURN.format(
             query=step.query,

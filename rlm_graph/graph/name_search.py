@@ -83,6 +83,8 @@ class NameSearch(BaseModel):
     """The spans around each hit shown: text the planner saw."""
     chunks: list[int] = []
     """The chunks that hold a hit, in order: the targets to read first."""
+    prose_hits: list[int] = []
+    """Where the hits of names in prose stand (absolute offsets, in the text's order)."""
 
 
 class _Search:
@@ -92,6 +94,7 @@ class _Search:
         self.seen: list[SeenSpan] = []
         self.chunks: set[int] = set()
         self.shown: set[int] = set()  # lines shown already: never twice
+        self.prose_hits: set[int] = set()
 
     def run(self, name: str, pattern: str, template: str, *, rare: bool) -> GrepResult | None:
         """GREP one name and show its lines; a ``rare`` name (prose) only when it stands on
@@ -113,13 +116,20 @@ class _Search:
         self.blocks.append(template.format(name=f"`{name}`", hits=found.render()))
         for hit in found.hits:
             self.chunks.add(hit.chunk)
+            if rare:
+                self.prose_hits.add(self.view.start + hit.offset)
             start = self.view.start + max(0, hit.offset - GREP_REACH)
             end = self.view.start + min(self.view.size, hit.offset + GREP_REACH)
             self.seen.append(SeenSpan(action=action, start=start, end=end))
         return found
 
     def result(self) -> NameSearch:
-        return NameSearch(text="".join(self.blocks), seen=self.seen, chunks=sorted(self.chunks))
+        return NameSearch(
+            text="".join(self.blocks),
+            seen=self.seen,
+            chunks=sorted(self.chunks),
+            prose_hits=sorted(self.prose_hits),
+        )
 
 
 def search_names(view: ContextView, question: str, chunking: Chunking) -> NameSearch:

@@ -8,7 +8,7 @@ state update of its step; the ones that call a model charge it through :meth:`Pl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -53,6 +53,12 @@ class PlanStep:
             budget=rt.tick(reads.budget),
         )
 
+    def after(self, update: dict[str, Any]) -> PlanStep:
+        """This step once ``update`` (a model call it made: usage, budget) is applied."""
+        state: RLMState = {**self.state, **update}  # type: ignore[typeddict-item]
+        reads = CallState(state)
+        return replace(self, state=state, reads=reads, budget=reads.budget)
+
     @property
     def call_id(self) -> str:
         return self.reads.call_id
@@ -70,11 +76,12 @@ class PlanStep:
     def query(self) -> str:
         return self.reads.query
 
-    def charged(self, usage: Usage) -> dict[str, Any]:
-        """The update for a model call this step made: its usage, and its cost to the budget."""
+    def charged(self, usage: Usage, model: ResolvedModel | None = None) -> dict[str, Any]:
+        """The update for a model call this step made (by the call's model, unless ``model``
+        says which): its usage, and its cost to the budget."""
         spent = self.budget.charge(calls=usage.model_calls, tokens=usage.total_tokens)
         return {
-            **usage_update(self.state, self.model.name, usage),
+            **usage_update(self.state, (model or self.model).name, usage),
             "budget": self.rt.tick(spent).model_dump(),
         }
 

@@ -78,16 +78,21 @@ async def test_a_sentence_fact_in_text_we_did_not_write_is_found_with_its_senten
     citation = result.citations[0]
     assert citation["verified"] and citation["quote"] == sentence, (report, citation)
     assert citation["line"] == at + 1, (report, citation)
-    # Recursion, not one big call: the root navigated and did not read the document itself.
+    # Not one big call: the root navigated and did not read the document itself.
     context_tokens = math.ceil(document.stat().st_size / 4)
     assert context_tokens >= 3 * SUB_WINDOW and result.route == "recursive"
     assert all(
         data["kind"] == "leaf" for node, data in result.tree.nodes(data=True) if node != "t1"
     )
-    # The leaves, not the root, read the text (the planner's own turns, its transcript and a
-    # second look, may still add up past a document this small).
     leaf_tokens = sum(r.usage.input_tokens for r in result.records if r.kind == "leaf")
-    assert leaf_tokens >= context_tokens
+    if leaf_tokens:
+        # The leaves, not the root, read the text (the planner's own turns, its transcript
+        # and a second look, may still add up past a document this small).
+        assert leaf_tokens >= context_tokens, report
+    else:
+        # The town's name found the sentence, and one reading of it answered: a fraction of
+        # the text was read (graph/found_lines.py).
+        assert result.usage.input_tokens < context_tokens / 4, (report, result.usage)
 
 
 def test_cli_json_on_local_model(haystack, tmp_path):

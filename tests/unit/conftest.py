@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -8,9 +9,15 @@ from langchain_core.messages import BaseMessage
 
 from rlm_graph import RLM
 from rlm_graph.samples import make_haystack
-from rlm_graph.testing import ScriptedChatModel, is_leaf_prompt, needle_finder
+from rlm_graph.testing import (
+    ScriptedChatModel,
+    is_found_lines_prompt,
+    is_leaf_prompt,
+    needle_finder,
+)
 
 NEEDLE_PATTERN = r"\d{4}-ALPHA"
+NOTHING_FOUND = json.dumps({"found": False, "answer": "", "quotes": []})
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -27,9 +34,11 @@ def haystack() -> str:
 def planner(
     turns: list[str] | Callable[[list[BaseMessage], int], str],
     leaf: Callable[[list[BaseMessage]], str] | None = None,
+    found: Callable[[list[BaseMessage]], str] | None = None,
     **kwargs,
 ) -> ScriptedChatModel:
-    """A fake model: leaf prompts go to ``leaf``; planner turns are scripted in order
+    """A fake model: leaf prompts go to ``leaf``, the read of the lines a question's names
+    found to ``found`` (by default it finds nothing); planner turns are scripted in order
     (or computed from the messages and the turn number)."""
     leaf = leaf or needle_finder(NEEDLE_PATTERN)
     counter = {"turn": 0}
@@ -37,6 +46,8 @@ def planner(
     def respond(messages: list[BaseMessage]) -> str:
         if is_leaf_prompt(messages):
             return leaf(messages)
+        if is_found_lines_prompt(messages):
+            return found(messages) if found else NOTHING_FOUND
         turn = counter["turn"]
         counter["turn"] += 1
         if callable(turns):

@@ -1,0 +1,130 @@
+"""The lines a question's names found, read before any planning.
+
+"In which town does Dagny Jessamy's mentor live?" names a person; the name search
+(``graph/name_search``) finds "Dagny Jessamy's mentor is Tomas Reed." and, searched because that
+line names him, "Tomas Reed lives in Thalholt.". Measured on the 0.5B planner shown those two
+lines in its first turn: it CALLed every chunk instead (23 calls), and each leaf saw one fact of
+the two, so the run said "not found" (fresh seeds 5 and 7: 0 of 4 such questions). A reader
+given the found lines alone has both facts side by side, as a person would put them.
+
+So a lookup that names something rare enough to key a few lines gets one leaf-sized call over
+those lines first. Its answer is taken only when the lines themselves back it (the same check
+as an answer read off the planner's own GREP: ``merge.observed_findings``, a chain of two
+passages included) and it has the shape asked; otherwise nothing is said and the planner starts
+as it would have, the call's cost charged. A question that asks for every item is left to the
+planner: the lines of one name are not the whole text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from rlm_graph import prompts
+from rlm_graph.context import ContextView
+from rlm_graph.evidence import is_not_found, is_stopword, normalized, parse_reply, passage
+from rlm_graph.graph.findings import citations, without_echoes
+from rlm_graph.graph.judge import is_kind
+from rlm_graph.graph.leaf import RESPONSE_FORMAT
+from rlm_graph.graph.merge import observed_findings
+from rlm_graph.graph.messages import dumps
+from rlm_graph.graph.model_call import call_model_json
+from rlm_graph.graph.name_search import NameSearch
+from rlm_graph.graph.outcome import finish
+from rlm_graph.graph.planning import PlanStep
+from rlm_graph.questions import asked_kind, asks_for_many, fits_asked, task_kind
+
+# The found sentences read at most: a few short facts, well inside the smallest leaf's window.
+MAX_FOUND_CHARS = 4000
+
+
+def reads_found_lines(step: PlanStep, searched: NameSearch) -> bool:
+    """Whether the step reads the found lines first: the root's first turn of a lookup for
+    one answer, calls mode, with lines found for a name in prose."""
+    return (
+        step.depth == 0
+        and step.iteration == 0
+        and step.rt.mode == "calls"
+        and bool(searched.prose_hits)
+        and task_kind(step.query) == "lookup"
+        and not asks_for_many(step.query)
+    )
+
+
+async def read_found_lines(step: PlanStep, searched: NameSearch) -> dict[str, Any]:
+    """One call over the found lines: an update that ends the call with the answer when those
+    lines back it, else one that only charges the call (the planner's first turn follows)."""
+    model = step.rt.model_for(step.depth + 1)  # a leaf's reading: the leaf model
+    text = found_text(step.view, searched.prose_hits)
+    if text is None:
+        return {}
+    messages = [
+        SystemMessage(prompts.FOUND_LINES_SYSTEM),
+        HumanMessage(prompts.FOUND_LINES_USER.format(text=text, question=step.query)),
+    ]
+    events = step.turn_started("found-lines", 0)
+    reply = await call_model_json(step.rt, model, messages, RESPONSE_FORMAT, events=events)
+    update = step.charged(reply.usage, model)
+    if reply.error:
+        return update  # the planner can still find it; a failed read is no answer
+    answer = _backed_answer(step, searched, reply.text)
+    if answer is None:
+        return update
+    kind = asked_kind(step.query)
+    if step.rt.judge and kind is not None:
+        # A name read off the first fact of a chain is no answer to "in which town": the
+        # planner goes on (the review would end the run "not found" on it).
+        fits, spent, error = await is_kind(step.rt, model, answer, kind, events, step.query)
+        update = step.after(update).charged(spent, model)
+        if error or not fits:
+            return update
+    return {**update, "observed": dumps(searched.seen), "iteration": 1, **finish("done", answer)}
+
+
+def found_text(view: ContextView, hits: list[int]) -> str | None:
+    """The sentences that hold the hits, once each, in the text's order, a line each; None
+    when they would not fit a leaf's reading (a name on many long lines keys too little)."""
+    sentences = list(dict.fromkeys(passage(view, at, at).quote for at in hits))
+    text = "\n".join(s for s in sentences if s)
+    return text if text and len(text) <= MAX_FOUND_CHARS else None
+
+
+def _backed_answer(step: PlanStep, searched: NameSearch, reply: str) -> str | None:
+    parsed, _ = parse_reply(reply)
+    if parsed is None or not parsed.found:
+        return None
+    question = step.query
+    answer = without_echoes(parsed.answer.strip(), question)
+    if not answer or is_not_found(answer) or not fits_asked(answer, question):
+        return None
+    sources = observed_findings(step.rt, step.reads, answer, searched.seen)
+    cited = citations(answer, sources, question)
+    return in_full(answer, parsed.quotes, cited, question) if cited else None
+
+
+def in_full(answer: str, quotes: list[str], cited: list[dict[str, Any]], question: str) -> str:
+    """A value (a figure, a name the question does not give) as the reader gave it; words of
+    no value are only part of what their sentences say, and those sentences are the answer
+    (the 0.5B answered "swim" for what everyone who moves to a town learns to do, where its
+    sentence says "... learns to swim in the cold pools below the weir"): the reader's own
+    quote that holds the answer where a cited passage holds that quote word for word (a
+    passage can run on from text before it that has no full stop), else the passages."""
+    asked = {normalized(word) for word in question.split()}
+    words = re.findall(r"[A-Za-z][\w'-]*", answer)
+    if any(c.isdigit() for c in answer) or any(
+        word[0].isupper() and normalized(word) not in asked and not is_stopword(word)
+        for word in words
+    ):
+        return answer
+    passages = sorted({(item.get("start") or 0, item["quote"]) for item in cited})
+    wanted = normalized(answer)
+    for quote in quotes:
+        said = normalized(quote)
+        if wanted in said and any(said in normalized(text) for _, text in passages):
+            return " ".join(quote.split())
+    return " ".join(text for _, text in passages)
+
+
+__all__ = ["read_found_lines", "reads_found_lines"]
