@@ -17,6 +17,7 @@ planner: the lines of one name are not the whole text.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -24,17 +25,31 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
-from rlm_graph.evidence import is_not_found, is_stopword, normalized, parse_reply, passage
+from rlm_graph.evidence import (
+    holds_word,
+    is_not_found,
+    is_stopword,
+    named_terms,
+    normalized,
+    parse_reply,
+    passage,
+    question_terms,
+    says,
+    with_lead,
+    words_of,
+)
 from rlm_graph.graph.findings import citations, without_echoes
-from rlm_graph.graph.judge import is_kind
+from rlm_graph.graph.judge import is_kind, judge
 from rlm_graph.graph.leaf import RESPONSE_FORMAT
 from rlm_graph.graph.merge import observed_findings
-from rlm_graph.graph.messages import dumps
+from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.model_call import call_model_json
 from rlm_graph.graph.name_search import NameSearch
 from rlm_graph.graph.outcome import finish
 from rlm_graph.graph.planning import PlanStep
+from rlm_graph.models import ResolvedModel
 from rlm_graph.questions import asked_kind, asks_for_many, fits_asked, task_kind
+from rlm_graph.state import Usage
 
 # The found sentences read at most: a few short facts, well inside the smallest leaf's window.
 MAX_FOUND_CHARS = 4000
@@ -69,9 +84,22 @@ async def read_found_lines(step: PlanStep, searched: NameSearch) -> dict[str, An
     update = step.charged(reply.usage, model)
     if reply.error:
         return update  # the planner can still find it; a failed read is no answer
-    answer = _backed_answer(step, searched, reply.text)
-    if answer is None:
+    said = _said_answer(step, reply.text)
+    if said is None:
         return update
+    answer, quotes = said
+    finding: Finding | None = None
+    sources = observed_findings(step.rt, step.reads, answer, searched.seen)
+    cited = citations(answer, sources, step.query)
+    if not cited or not holds_more_than_names(cited, step.query):
+        # In other words than the text's ("the earliest chart" for "the first map"): only a
+        # reader of the sentence alone can say it answers (``RLMRuntime.rewording_judge``).
+        finding, spent, reader = await _read_alone(step, searched, answer)
+        update = step.after(update).charged(spent, reader)
+        if finding is None:
+            return update
+        cited = finding.evidence
+    answer = in_full(answer, quotes, cited, step.query)
     kind = asked_kind(step.query)
     if step.rt.judge and kind is not None:
         # A name read off the first fact of a chain is no answer to "in which town": the
@@ -80,7 +108,59 @@ async def read_found_lines(step: PlanStep, searched: NameSearch) -> dict[str, An
         update = step.after(update).charged(spent, model)
         if error or not fits:
             return update
+    if finding is not None:
+        update["findings"] = dumps([finding.model_copy(update={"answer": answer})])
     return {**update, "observed": dumps(searched.seen), "iteration": 1, **finish("done", answer)}
+
+
+async def _read_alone(
+    step: PlanStep, searched: NameSearch, answer: str
+) -> tuple[Finding | None, Usage, ResolvedModel | None]:
+    """A found sentence that holds the question's names and says ``answer``, confirmed by a
+    reader given it alone, as a verified finding of the call; None when there is no such
+    sentence, no reader that tells such sentences apart, or it does not agree."""
+    question = step.query
+    if not step.rt.judge:
+        return None, Usage(), None
+    names = named_terms(question)
+    sentences = [passage(step.view, at, at) for at in searched.prose_hits]
+    candidates = [
+        (item, with_lead(step.view, item)[1])
+        for item in {item.start: item for item in sentences}.values()
+        if says(answer, item.quote, question=question)
+        and all(holds_word(set(words_of(item.quote)), name) for name in names)
+    ]
+    if not candidates:
+        return None, Usage(), None
+    reader = await asyncio.to_thread(step.rt.rewording_judge)
+    if reader is None:
+        return None, Usage(), None
+    agreed, spent, _ = await judge(
+        step.rt, reader, question, answer, candidates, runtime=step.runtime, call_id=step.call_id
+    )
+    if agreed is None:
+        return None, spent, reader
+    evidence = agreed.model_copy(update={"read_for": question})
+    finding = Finding(
+        action="found lines",
+        call_id=step.call_id,
+        answer=answer,
+        verified=True,
+        where=evidence.where(),
+        evidence=[evidence.model_dump()],
+    )
+    return finding, spent, reader
+
+
+def holds_more_than_names(cited: list[dict[str, Any]], question: str) -> bool:
+    """Whether the cited sentences hold a word of the question besides its names. They were
+    found by those names: holding them says nothing, and when the question's other words are
+    rare in the text, a name was half of them (the help text holds "produced" of "Which
+    cartographer produced the earliest chart of Yarcombe?", and nothing else but the name)."""
+    names = {word for name in named_terms(question) for word in words_of(name)}
+    terms = [term for term in question_terms(question) if term not in names]
+    held = {word for item in cited for word in words_of(item["quote"])}
+    return not terms or any(holds_word(held, term) for term in terms)
 
 
 def found_text(view: ContextView, hits: list[int]) -> str | None:
@@ -91,7 +171,9 @@ def found_text(view: ContextView, hits: list[int]) -> str | None:
     return text if text and len(text) <= MAX_FOUND_CHARS else None
 
 
-def _backed_answer(step: PlanStep, searched: NameSearch, reply: str) -> str | None:
+def _said_answer(step: PlanStep, reply: str) -> tuple[str, list[str]] | None:
+    """The reader's answer and its quotes; None when it found none, or only words that echo
+    the question, or not the shape asked."""
     parsed, _ = parse_reply(reply)
     if parsed is None or not parsed.found:
         return None
@@ -99,9 +181,7 @@ def _backed_answer(step: PlanStep, searched: NameSearch, reply: str) -> str | No
     answer = without_echoes(parsed.answer.strip(), question)
     if not answer or is_not_found(answer) or not fits_asked(answer, question):
         return None
-    sources = observed_findings(step.rt, step.reads, answer, searched.seen)
-    cited = citations(answer, sources, question)
-    return in_full(answer, parsed.quotes, cited, question) if cited else None
+    return answer, parsed.quotes
 
 
 def in_full(answer: str, quotes: list[str], cited: list[dict[str, Any]], question: str) -> str:

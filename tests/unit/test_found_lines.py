@@ -167,3 +167,41 @@ def test_words_of_no_value_are_answered_with_their_sentence():
     assert in_full("swim", [], cited, question) == run_on
     for value in ("1937", "Edda Underhay", "the Selmoor office"):  # a figure, a name: as given
         assert in_full(value, [sentence], cited, question) == value
+
+
+OTHER_WORDS = "Which cartographer sketched the earliest chart of Yarcombe?"
+MAP_FACT = "The first map of Yarcombe was drawn by Bram Corrigan."
+
+
+@pytest.mark.parametrize("judged", [False, True])
+@pytest.mark.parametrize("verb", ["sketched", "produced"])
+async def test_a_found_sentence_in_other_words_is_taken_only_when_a_reader_agrees(judged, verb):
+    """No word of the question but the town's name stands in the sentence: words cannot say
+    it answers; a reader of the sentence alone can (the fake one reads the passage back).
+    "produced" stands elsewhere in the help text, "sketched" nowhere: either way the name
+    that found the sentence is no evidence that it answers."""
+    asked: list[int] = []
+
+    def turns(messages, turn):
+        asked.append(turn)
+        return 'FINAL("not found")'
+
+    result = await make_rlm(planner(turns, found=Reader("Bram Corrigan")), judge=judged).ainvoke(
+        {"query": OTHER_WORDS.replace("sketched", verb), "context": planted(8, [MAP_FACT])}
+    )
+    assert bool(asked) is not judged
+    assert result.grounded is judged
+    if judged:
+        assert result.answer == "Bram Corrigan"
+        assert [c["quote"] for c in result.citations] == [MAP_FACT]
+
+
+async def test_a_reader_that_finds_no_answer_in_the_sentence_leaves_it_to_the_planner():
+    def nothing(messages):
+        return json.dumps({"found": False, "answer": ""})
+
+    model = planner(['FINAL("not found")'], found=Reader("Bram Corrigan"))
+    result = await make_rlm(model.model_copy(update={"judge": nothing}), judge=True).ainvoke(
+        {"query": OTHER_WORDS, "context": planted(9, [MAP_FACT])}
+    )
+    assert result.answer == "not found" and not result.grounded

@@ -229,6 +229,7 @@ def test_an_answer_in_other_words_keeps_facts_of_its_kind_and_drops_what_it_ran_
 
 BEST = "For each town the text names the best thing to do in, what is that best thing to do?"
 HABIT = "Which towns have a habit that newcomers pick up, and what is the habit in each?"
+BRIDGE = "For each town whose bridge the text gives a completion date for, when was it completed?"
 BOAT = "Which towns have a boat service with a stated capacity, and how many fit on one trip?"
 
 
@@ -249,7 +250,11 @@ BOAT = "Which towns have a boat service with a stated capacity, and how many fit
             "build a list and use str.join() or write to an io.StringIO instance",
             False,
         ),
-        # An item: its passage names a town, or the answer a figure.
+        # A bare value, a line of code's output: it says of nothing that it is so (fresh
+        # seed 47: "2010-07-04" read off "'2010-07-04 12:15:58'" for bridges' completion dates).
+        (BRIDGE, "   '2010-07-04 12:15:58'", "2010-07-04", False),
+        (BRIDGE, "   >>> d = datetime.datetime(2010, 7, 4, 12, 15, 58)", "2010, 7, 4", False),
+        # An item: its passage names a town, or the answer a figure its passage tells of.
         (
             HABIT,
             "In Ostmoor, visitors soon learn to greet the baker by name.",
@@ -262,6 +267,12 @@ BOAT = "Which towns have a boat service with a stated capacity, and how many fit
             "883 passengers",
             True,
         ),  # noqa: E501
+        (
+            "List every box the text gives a label for, with that label.",
+            "The crate marked juniper carries the shipping tag 4379-MARTEN.",
+            "4379-MARTEN",
+            True,
+        ),
     ],
 )
 def test_an_item_of_a_list_in_other_words_names_what_it_is_about(
