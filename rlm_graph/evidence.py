@@ -438,12 +438,20 @@ def _passage_left(data: bytes, lo: int) -> int:
 def _passage_right(data: bytes, hi: int) -> int:
     reach = min(len(data), hi + PASSAGE_REACH)
     newline = data.find(b"\n", hi, reach)
-    this_line = data[data.rfind(b"\n", 0, hi) + 1 : newline] if newline >= 0 else b""
-    goes_on = newline < 0 or _goes_on(data[newline + 1 : newline + 80], this_line)
-    limit = reach if goes_on else newline
+    # A sentence wraps onto each next line only while that line goes on in lower case: a line
+    # that starts anew ("... overriding its own" / "Everyone who moves to ...", a line planted
+    # inside a wrapped sentence) ends the passage at the break before it.
+    limit, at, line_start = reach, newline, data.rfind(b"\n", 0, hi) + 1
+    while at >= 0:
+        if not _goes_on(data[at + 1 : at + 80], data[line_start:at]):
+            limit = at
+            break
+        line_start, at = at + 1, data.find(b"\n", at + 1, reach)
     stop = _SENTENCE_END.search(data, hi, limit)
     if stop is not None and data.count(b"\n", hi, stop.start()) <= PASSAGE_WRAPS:
         return stop.start() + (data[stop.start()] != ord("\n"))  # the full stop kept
+    if limit < reach and data.count(b"\n", hi, limit) <= PASSAGE_WRAPS:
+        return limit  # the wrapped lines, up to the line that starts anew
     if newline >= 0:
         return newline
     if reach == len(data):

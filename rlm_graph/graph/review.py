@@ -48,8 +48,9 @@ from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import backs, capitalised_names, citations, claims, label
 from rlm_graph.graph.judge import is_kind, read_passage
+from rlm_graph.graph.merge import observed_findings
 from rlm_graph.graph.messages import Finding, dumps
-from rlm_graph.graph.outcome import NOT_FOUND
+from rlm_graph.graph.outcome import NOT_FOUND, verified_answer
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.models import ResolvedModel
 from rlm_graph.questions import asked_kind, asks_for_many, task_kind
@@ -185,6 +186,15 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
     rt, call = runtime_context(runtime), CallState(state)
     question, answer = call.query, call.answer or ""
     cited = citations(answer, call.findings, question)
+    given_up: dict[str, Any] = {}
+    if not cited and not observed_findings(rt, call, answer, call.observed):
+        # A FINAL nothing backs gives way to what the children verified (``merge``'s
+        # grounding would do so after this node, and nothing would complete that list:
+        # fresh seed 47, one observatory of three, grounded). It is kept, unverified.
+        found = verified_answer(state)
+        if found is not None and (cited := citations(found, call.findings, question)):
+            given_up = {"unverified_answer": answer}
+            answer = found
     quotes = [item["quote"] for item in cited]
     if not cited:
         return {}
@@ -243,5 +253,5 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
         lines.append(label(item, reading, question) + reading)
     update["budget"] = budget.model_dump()
     if added:
-        update.update(answer="\n".join(lines), findings=dumps(added))
+        update.update(answer="\n".join(lines), findings=dumps(added), **given_up)
     return update

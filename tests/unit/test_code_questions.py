@@ -273,6 +273,19 @@ def test_each_line_of_code_is_a_passage_of_its_own_while_wrapped_prose_is_one():
     assert [item.quote for item in passages_in(open_context(prose))] == [
         "The ferry leaves the north quay at nine and returns before noon every day."
     ]
+    # A line that starts anew inside a wrapped sentence (a fact planted at a line break, as
+    # the bench plants its needles) is a passage of its own, whatever the walk starts from.
+    planted = (
+        "However, in some cases it is desirable to\nforce a type to be formatted as a string, "
+        "overriding its own\nEveryone who moves to Yarstead soon learns to swim below the "
+        "weir.\ndefinition of formatting.\n"
+    )
+    assert [item.quote for item in passages_in(open_context(planted))] == [
+        "However, in some cases it is desirable to force a type to be formatted as a string, "
+        "overriding its own",
+        "Everyone who moves to Yarstead soon learns to swim below the weir.",
+        "definition of formatting.",
+    ]
 
 
 async def test_a_call_whose_task_is_a_placeholder_is_refused_with_the_question_to_ask(haystack):

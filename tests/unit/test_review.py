@@ -83,6 +83,22 @@ async def test_a_list_answer_gets_the_items_its_leaves_missed_each_grounded():
     assert result.usage.model_calls == sum(1 for _ in model.calls)
 
 
+async def test_a_final_nothing_backs_gives_way_to_the_findings_and_they_are_swept():
+    """The planner's FINAL made up (nothing backs it) while a leaf verified one item: the
+    answer is what the leaves verified, completed by the sweep like any list answer, and the
+    FINAL is kept as the unverified answer (fresh seed 47: one observatory of three, grounded)."""
+    text = text_with([moves(town) for town in LEARNS])
+    invented = "visit the local museum"
+    model = planner(turns_answering(invented), leaf=leaf_that_sees_only("Yarthorpe")).model_copy(
+        update={"judge": reading_judge}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.grounded
+    assert {c["quote"] for c in result.citations} == {moves(town) for town in LEARNS}
+    assert all(LEARNS[town] in result.answer for town in LEARNS)
+    assert invented not in result.answer and result.unverified_answer == invented
+
+
 async def test_a_sentence_that_shares_only_some_of_the_words_is_not_read():
     text = text_with(
         [
