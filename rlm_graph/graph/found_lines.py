@@ -141,15 +141,7 @@ async def _read_alone(
     if agreed is None:
         return None, spent, reader
     evidence = agreed.model_copy(update={"read_for": question})
-    finding = Finding(
-        action="found lines",
-        call_id=step.call_id,
-        answer=answer,
-        verified=True,
-        where=evidence.where(),
-        evidence=[evidence.model_dump()],
-    )
-    return finding, spent, reader
+    return Finding.read_off("found lines", step.call_id, answer, evidence), spent, reader
 
 
 def holds_more_than_names(cited: list[dict[str, Any]], question: str) -> bool:

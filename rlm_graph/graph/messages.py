@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from rlm_graph.budget import Budget
+from rlm_graph.evidence import Evidence
 from rlm_graph.state import CallRecord, CallStatus, ContextRef
 
 
@@ -166,6 +167,18 @@ class Finding(_Message):
     """Where its first verified passage stands (``line 417``, ``b.txt, line 2``)."""
     evidence: list[dict[str, Any]] = []
     """Its passages (``Evidence`` dumps)."""
+
+    @classmethod
+    def read_off(cls, action: str, call_id: str | None, answer: str, item: Evidence) -> Finding:
+        """A verified finding backed by one located passage (a swept or found sentence)."""
+        return cls(
+            action=action,
+            call_id=call_id,
+            answer=answer,
+            verified=True,
+            where=item.where(),
+            evidence=[item.model_dump()],
+        )
 
 
 class SeenSpan(_Message):

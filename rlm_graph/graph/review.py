@@ -239,14 +239,7 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
             # and marten. Each crate carries ..." (seed 39). What it read the passage for
             # stands in the passage's own words.
             reading = item.quote
-        new = Finding(
-            action="SWEEP",
-            call_id=call.call_id,
-            answer=reading,
-            verified=True,
-            where=item.where(),
-            evidence=[item.model_dump()],
-        )
+        new = Finding.read_off("SWEEP", call.call_id, reading, item)
         if any(backs(new, claim) for claim in claims("\n".join(lines))):
             continue  # the answer has it already
         added.append(new)

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Callable
+from pydoc_data.topics import topics
 
 import pytest
 from langchain_core.messages import BaseMessage
@@ -55,6 +57,19 @@ def planner(
         return turns[min(turn, len(turns) - 1)]
 
     return ScriptedChatModel(respond=respond, **kwargs)
+
+
+# Python's own help topics: prose nobody here wrote, for facts planted at random places.
+HELP = "\n\n".join(topics[name].strip() for name in sorted(topics))[:120_000]
+
+
+def planted(seed: int, facts: list[str]) -> str:
+    """The help text with each fact on a line of its own after a random paragraph."""
+    paragraphs = HELP.split("\n\n")
+    rng = random.Random(seed)
+    for fact in facts:
+        paragraphs.insert(rng.randrange(1, len(paragraphs)), fact)
+    return "\n\n".join(paragraphs)
 
 
 def chunk_calls(task: str, count: int) -> str:

@@ -6,9 +6,7 @@ shapes: a place reached through a chain, a sentence, a date, a number."""
 from __future__ import annotations
 
 import json
-import random
 import re
-from pydoc_data.topics import topics
 
 import pytest
 from langchain_core.messages import BaseMessage
@@ -16,20 +14,11 @@ from langchain_core.messages import BaseMessage
 from rlm_graph.graph.found_lines import in_full
 from rlm_graph.testing import found_lines_text
 
-from .conftest import make_rlm, planner
+from .conftest import make_rlm, planner, planted
 
-HELP = "\n\n".join(topics[name].strip() for name in sorted(topics))[:120_000]
 CHAIN = ("Ysolde Marrick's mentor is Corwin Ashdale.", "Corwin Ashdale lives in Pellbrook.")
 OTHER_CHAIN = ("Brannoc Vey's mentor is Tilda Orme.", "Tilda Orme lives in Ambersett.")
 CHAIN_QUESTION = "In which town does Ysolde Marrick's mentor live?"
-
-
-def planted(seed: int, facts: list[str]) -> str:
-    paragraphs = HELP.split("\n\n")
-    rng = random.Random(seed)
-    for fact in facts:
-        paragraphs.insert(rng.randrange(1, len(paragraphs)), fact)
-    return "\n\n".join(paragraphs)
 
 
 def reply(answer: str, *quotes: str) -> str:

@@ -5,9 +5,6 @@ answer read off two linked facts is grounded on both. The text is Python's own h
 
 from __future__ import annotations
 
-import random
-from pydoc_data.topics import topics
-
 import pytest
 
 from rlm_graph.context import Chunking, open_context
@@ -15,10 +12,9 @@ from rlm_graph.evidence import Evidence
 from rlm_graph.graph.chains import linking_passage
 from rlm_graph.graph.name_search import question_names, search_names
 
-from .conftest import make_rlm, planner
+from .conftest import HELP, make_rlm, planner, planted
 
 CHUNKING = Chunking(chunk_tokens=500, overlap_tokens=25)
-HELP = "\n\n".join(topics[name].strip() for name in sorted(topics))[:120_000]
 
 CHAIN = (
     "Maelis Thistlewood reports to Zofia Dunstaple.",
@@ -29,15 +25,6 @@ OTHER_CHAIN = (
     "Edda Kettleby works in the Fenbury office.",
 )
 QUESTION = "In which office does Maelis Thistlewood's manager work?"
-
-
-def planted(seed: int, facts: list[str]) -> str:
-    """The help text with each fact on a line of its own after a random paragraph."""
-    paragraphs = HELP.split("\n\n")
-    rng = random.Random(seed)
-    for fact in facts:
-        paragraphs.insert(rng.randrange(1, len(paragraphs)), fact)
-    return "\n\n".join(paragraphs)
 
 
 def test_the_names_a_question_gives_are_its_capitalised_words_inside_it():
