@@ -9,7 +9,7 @@ given the found lines alone has both facts side by side, as a person would put t
 
 So a lookup that names something rare enough to key a few lines gets one leaf-sized call over
 those lines first. Its answer is taken only when the lines themselves back it (the same check
-as an answer read off the planner's own GREP: ``merge.observed_findings``, a chain of two
+as an answer read off the planner's own GREP: ``observed.observed_findings``, a chain of two
 passages included) and it has the shape asked; otherwise nothing is said and the planner starts
 as it would have, the call's cost charged. A question that asks for every item is left to the
 planner: the lines of one name are not the whole text.
@@ -41,10 +41,10 @@ from rlm_graph.evidence import (
 from rlm_graph.graph.findings import citations, without_echoes
 from rlm_graph.graph.judge import is_kind, judge
 from rlm_graph.graph.leaf import RESPONSE_FORMAT
-from rlm_graph.graph.merge import observed_findings
 from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.model_call import call_model_json
 from rlm_graph.graph.name_search import NameSearch
+from rlm_graph.graph.observed import observed_findings
 from rlm_graph.graph.outcome import finish
 from rlm_graph.graph.planning import PlanStep
 from rlm_graph.models import ResolvedModel

@@ -15,22 +15,17 @@ from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.evidence import (
     Evidence,
-    backed_by,
     is_not_found,
     normalized,
-    passages_in,
     relevant,
-    sentences_of,
     with_lead,
     words_in,
 )
 from rlm_graph.graph.accounting import child_usage, merge_usage, record_from_state, root_records
-from rlm_graph.graph.chains import linking_passage
 from rlm_graph.graph.events import emit_call_finished
 from rlm_graph.graph.findings import (
     child_text,
     citations,
-    claims,
     conflicts,
     finding,
     labelled,
@@ -42,11 +37,11 @@ from rlm_graph.graph.messages import (
     ChildResult,
     Finding,
     Observation,
-    SeenSpan,
     dumps,
     findings_of,
     seen_spans_of,
 )
+from rlm_graph.graph.observed import observed_findings
 from rlm_graph.graph.outcome import (
     NOT_FOUND,
     is_finished,
@@ -213,8 +208,6 @@ def merge(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
 DELTAS = ("records", "findings", "call_cache", "transcript", "observed")
 # How an answer made of what a call's children found (outcome.partial_answer) begins.
 PARTIAL_MARK = prompts.PARTIAL.split("{reason}")[0]
-# The latest spans the planner saw that an answer is looked for in (a bounded search).
-MAX_OBSERVED_SPANS = 40
 
 
 def _grounding(
@@ -339,50 +332,6 @@ def earlier_findings(state: CallState) -> list[Finding]:
         for record in root_records(state.raw)
         if record.turn < state.turn and record.verified and record.answer
     ]
-
-
-def observed_findings(
-    rt: RLMRuntime, state: CallState, answer: str | None, seen: list[SeenSpan]
-) -> list[Finding]:
-    """The passages of what the planner saw (PEEK, GREP) that say a claim of ``answer`` and
-    are about the question, as verified findings of this call; a passage about the question
-    only with another seen passage before it (the two facts of a chain, ``chains``) is one
-    with that passage as its second piece of evidence."""
-    if not answer or not seen:
-        return []
-    question = state.query
-    ref = state.context
-    slice_words = words_in(rt.registry.view(ref))
-    read: list[tuple[SeenSpan, ContextView, Evidence]] = []
-    for span in seen[-MAX_OBSERVED_SPANS:]:
-        view = rt.registry.view(ref.model_copy(update={"start": span.start, "end": span.end}))
-        read.extend((span, view, item) for item in passages_in(view))
-    others = [item for _, _, item in read]
-    # A line's sentences too: the one that says the answer backs it, whatever runs on.
-    whole = claims(answer) or [answer]
-    split = [sentences_of(c) for c in whole]
-    answer_claims = [*whole, *(s for parts in split if len(parts) > 1 for s in parts)]
-    found: list[Finding] = []
-    for span, view, item in read:
-        for claim in answer_claims:
-            if backed_by(question, claim, item, view, slice_words):
-                evidence = [item]
-            elif link := linking_passage(question, claim, item, others, slice_words):
-                evidence = [item, link]
-            else:
-                continue
-            found.append(
-                Finding(
-                    action=span.action,
-                    call_id=state.call_id,
-                    answer=item.quote,
-                    verified=True,
-                    where=item.where(),
-                    evidence=[e.model_dump() for e in evidence],
-                )
-            )
-            break
-    return found
 
 
 def _final_record(state: RLMState, update: dict[str, Any], runtime: Runtime[RLMRuntime]) -> dict:

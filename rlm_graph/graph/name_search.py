@@ -13,7 +13,7 @@ way when it is rare enough to key something (a name on more than a few lines, "P
 Python's docs, says nothing about where to look). The names the found lines add are searched
 once more: "In which office does Ann Hale's manager work?" finds "Ann Hale reports to Tom
 Reed.", and then "Tom Reed works in the Leeds office.", the two facts a person would put
-together (``merge.observed_findings`` grounds the answer on the pair).
+together (``observed.observed_findings`` grounds the answer on the pair).
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import backs, capitalised_names, citations, claims, label
 from rlm_graph.graph.judge import is_kind, read_passage
-from rlm_graph.graph.merge import observed_findings
 from rlm_graph.graph.messages import Finding, dumps
+from rlm_graph.graph.observed import observed_findings
 from rlm_graph.graph.outcome import NOT_FOUND, verified_answer
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.models import ResolvedModel
