@@ -26,6 +26,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
 from rlm_graph.evidence import (
+    Evidence,
     holds_word,
     is_not_found,
     is_stopword,
@@ -53,6 +54,8 @@ from rlm_graph.state import Usage
 
 # The found sentences read at most: a few short facts, well inside the smallest leaf's window.
 MAX_FOUND_CHARS = 4000
+# The call's ``strategy`` when the read answered.
+STRATEGY = "found-lines"
 
 
 def reads_found_lines(step: PlanStep, searched: NameSearch) -> bool:
@@ -72,9 +75,10 @@ async def read_found_lines(step: PlanStep, searched: NameSearch) -> dict[str, An
     """One call over the found lines: an update that ends the call with the answer when those
     lines back it, else one that only charges the call (the planner's first turn follows)."""
     model = step.rt.model_for(step.depth + 1)  # a leaf's reading: the leaf model
-    text = found_text(step.view, searched.prose_hits)
-    if text is None:
-        return {}
+    sentences = found_sentences(step.view, searched.prose_hits)
+    text = "\n".join(item.quote for item in sentences)
+    if not text or len(text) > MAX_FOUND_CHARS:
+        return {}  # a name on many long lines keys too little
     messages = [
         SystemMessage(prompts.FOUND_LINES_SYSTEM),
         HumanMessage(prompts.FOUND_LINES_USER.format(text=text, question=step.query)),
@@ -94,7 +98,7 @@ async def read_found_lines(step: PlanStep, searched: NameSearch) -> dict[str, An
     if not cited or not holds_more_than_names(cited, step.query):
         # In other words than the text's ("the earliest chart" for "the first map"): only a
         # reader of the sentence alone can say it answers (``RLMRuntime.rewording_judge``).
-        finding, spent, reader = await _read_alone(step, searched, answer)
+        finding, spent, reader = await _read_alone(step, sentences, answer)
         update = step.after(update).charged(spent, reader)
         if finding is None:
             return update
@@ -110,11 +114,17 @@ async def read_found_lines(step: PlanStep, searched: NameSearch) -> dict[str, An
             return update
     if finding is not None:
         update["findings"] = dumps([finding.model_copy(update={"answer": answer})])
-    return {**update, "observed": dumps(searched.seen), "iteration": 1, **finish("done", answer)}
+    return {
+        **update,
+        "observed": dumps(searched.seen),
+        "iteration": 1,
+        "strategy": STRATEGY,  # its kind is checked: the review does not ask again
+        **finish("done", answer),
+    }
 
 
 async def _read_alone(
-    step: PlanStep, searched: NameSearch, answer: str
+    step: PlanStep, sentences: list[Evidence], answer: str
 ) -> tuple[Finding | None, Usage, ResolvedModel | None]:
     """A found sentence that holds the question's names and says ``answer``, confirmed by a
     reader given it alone, as a verified finding of the call; None when there is no such
@@ -123,10 +133,9 @@ async def _read_alone(
     if not step.rt.judge:
         return None, Usage(), None
     names = named_terms(question)
-    sentences = [passage(step.view, at, at) for at in searched.prose_hits]
     candidates = [
         (item, with_lead(step.view, item)[1])
-        for item in {item.start: item for item in sentences}.values()
+        for item in sentences
         if says(answer, item.quote, question=question)
         and all(holds_word(set(words_of(item.quote)), name) for name in names)
     ]
@@ -155,12 +164,10 @@ def holds_more_than_names(cited: list[dict[str, Any]], question: str) -> bool:
     return not terms or any(holds_word(held, term) for term in terms)
 
 
-def found_text(view: ContextView, hits: list[int]) -> str | None:
-    """The sentences that hold the hits, once each, in the text's order, a line each; None
-    when they would not fit a leaf's reading (a name on many long lines keys too little)."""
-    sentences = list(dict.fromkeys(passage(view, at, at).quote for at in hits))
-    text = "\n".join(s for s in sentences if s)
-    return text if text and len(text) <= MAX_FOUND_CHARS else None
+def found_sentences(view: ContextView, hits: list[int]) -> list[Evidence]:
+    """The sentences that hold the hits, once each, in the text's order."""
+    sentences = {item.start: item for item in (passage(view, at, at) for at in hits)}
+    return [item for item in sentences.values() if item.quote]
 
 
 def _said_answer(step: PlanStep, reply: str) -> tuple[str, list[str]] | None:

@@ -62,8 +62,9 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
     """One turn of the model as planner: the conversation so far in, parsed actions out;
     ``forced``: the turn must answer, for that reason."""
     searched: NameSearch | None = None
+    chunking = step.rt.chunking_for_view()
     if not step.reads.transcript:
-        searched = search_names(step.view, step.query, step.rt.chunking_for_view())
+        searched = search_names(step.view, step.query, chunking)
         if reads_found_lines(step, searched):
             read = await read_found_lines(step, searched)
             if is_finished(read):
@@ -75,7 +76,6 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
     added: list[dict[str, str]] = []
     seen: list[SeenSpan] = []
     if searched is not None:
-        chunking = rt.chunking_for_view()
         seen = searched.seen
         first = prompts.PLANNER_FIRST_TURN.format(
             query=step.query,
@@ -107,7 +107,7 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
     if forced:
         reply = await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
     elif bound is None:  # text actions: stop the model where its turn is over
-        stop = planner_stops(view.chunk_count(rt.chunking_for_view()))
+        stop = planner_stops(view.chunk_count(chunking))
         reply = await call_model(
             rt, model, messages, events=events, stop=stop, until=repeats_an_action
         )

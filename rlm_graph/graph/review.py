@@ -47,6 +47,7 @@ from rlm_graph.evidence import (
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import backs, capitalised_names, citations, claims, label
+from rlm_graph.graph.found_lines import STRATEGY as FOUND_LINES
 from rlm_graph.graph.judge import is_kind, read_passage
 from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.observed import observed_findings
@@ -78,6 +79,7 @@ def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
         and not is_not_found(answer)
         and task_kind(question) == "lookup"
         and (asks_for_many(question) or asked_kind(question) is not None)
+        and call.strategy != FOUND_LINES  # the read checked its kind already
     )
 
 

@@ -108,7 +108,9 @@ class RLMState(RLMInput, total=False):
     iteration: int  # planner turns taken
     actions: dict[str, Any]  # ParsedTurn dump of the latest planner reply
     coverage_note: str | None  # map-reduce could not read every chunk
-    strategy: str | None  # "per-part": one CALL per section, the answer one line per section
+    # "per-part": one CALL per section, the answer one line per section; "found-lines": the
+    # read of the sentences the question's names found answered (graph/found_lines.py)
+    strategy: str | None
     # REPL mode (``graph/repl_turn.py``): the reply's cells not run yet (``call`` runs them),
     # and its final answer to apply after them.
     repl_cells: list[str]
