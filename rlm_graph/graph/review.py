@@ -139,6 +139,50 @@ def candidates(view: ContextView, terms: list[str], known: list[tuple[int, int]]
     return found
 
 
+# Frames shorter than this say too little to call two sentences twins by one other word.
+MIN_TWIN_WORDS = 6
+_SLOT = "\x00"
+
+
+def frame(sentence: str) -> list[str]:
+    """``sentence``'s words, lowercased, with each run of names (capitalised inside the
+    sentence) and of words with a figure in them made one slot: "the observatory above _
+    stands _ metres above sea level" of "The observatory above Kelmere stands 1,478 metres
+    above sea level."."""
+    words: list[str] = []
+    ended = True  # the first word of a sentence is capitalised whatever it is
+    for token in sentence.split():
+        word = token.strip(".,;:!?()[]{}\"'")
+        slot = bool(word) and (any(c.isdigit() for c in word) or (word[0].isupper() and not ended))
+        ended = token.endswith((".", "!", "?"))
+        if not word:
+            continue
+        if slot:
+            if not words or words[-1] != _SLOT:
+                words.append(_SLOT)
+        else:
+            words.append(word.casefold())
+    return words
+
+
+def twins(sentence: str, backing: str) -> bool:
+    """Whether ``sentence`` says what ``backing`` says in the same words about another name or
+    figure (or another one word, in a frame of at least ``MIN_TWIN_WORDS``: "The crate marked
+    basalt carries ..." beside "The crate marked juniper carries ..."). A twin of a passage
+    that answers a list question is another item of that list: the 1.5B reader, put the
+    observatory above Kelmere after the one above Selwold, said it "only describes the
+    altitude of a specific observatory" (seed 47, one item of three lost)."""
+    a, b = frame(sentence), frame(backing)
+    if _SLOT not in a or len(a) != len(b) or a == [_SLOT]:
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if not differ:
+        return True
+    return (
+        len(differ) == 1 and len(a) >= MIN_TWIN_WORDS and _SLOT not in (a[differ[0]], b[differ[0]])
+    )
+
+
 def _reads_a_value_of(reading: str, quote: str, question: str) -> bool:
     """Whether ``reading`` names a value of ``quote`` that the question does not: one of the
     passage's names ("Eskby") or a word of it with a figure in it ("4379-MARTEN", "1969")."""
@@ -207,12 +251,11 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
     if len(terms) < MIN_SHARED_TERMS:
         return {}
     # A question in other words than the passages: only a reader that tells such passages
-    # apart may read the ones swept for it (``RLMRuntime.rewording_judge``).
+    # apart may read the ones swept for it (``RLMRuntime.rewording_judge``). Without one,
+    # only the twins of a backing passage join (``twins``).
     model: ResolvedModel | None = (
         await asyncio.to_thread(rt.rewording_judge) if reworded else rt.model_for(1)
     )
-    if model is None:
-        return {}
     view = rt.registry.view(call.context)
     known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
     events = ModelCallEvents(runtime, call.call_id, "sweep")
@@ -223,18 +266,25 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
     for item in candidates(view, terms, known):
         if budget.exhausted_reason():
             break
-        lead = with_lead(view, item)[1]
-        reading, usage, error = await read_passage(
-            rt, model, question, f"{lead} {item.quote}".strip(), events
-        )
-        budget = rt.tick(budget.charge(calls=usage.model_calls, tokens=usage.total_tokens))
-        update.update(usage_update({**state, **update}, model.name, usage))
-        if error:
-            break
-        if reading is None or is_not_found(reading):
+        twin = any(twins(item.quote, quote) for quote in quotes)
+        reading: str | None = item.quote if twin else None
+        if model is not None:
+            lead = with_lead(view, item)[1]
+            read, usage, error = await read_passage(
+                rt, model, question, f"{lead} {item.quote}".strip(), events
+            )
+            budget = rt.tick(budget.charge(calls=usage.model_calls, tokens=usage.total_tokens))
+            update.update(usage_update({**state, **update}, model.name, usage))
+            if error:
+                break
+            if read is not None and not is_not_found(read):
+                reading = read
+            elif not twin:
+                continue
+        if reading is None:
             continue
         if not says(reading, item.quote):
-            if not _reads_a_value_of(reading, item.quote, question):
+            if not twin and not _reads_a_value_of(reading, item.quote, question):
                 continue
             # The reader answered from the passage and added to it: the 0.5B read "The crate
             # marked juniper carries the shipping tag 4379-MARTEN." as "two crates: juniper

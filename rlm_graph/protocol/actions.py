@@ -30,6 +30,12 @@ PLACEHOLDER_ANSWERS = frozenset(
 )
 # Task words copied from a usage line or an error (``CALL("task", "chunk:3")``): no question.
 PLACEHOLDER_TASKS = frozenset({"task", "the task", "question", "the question", "your question"})
+# A task that is only a target's spelling (``CALL("chunk:15", "chunk:15")``) asks nothing
+# either: a replay's leaf read "chunk:15" as its question and answered "The".
+_TARGET_SHAPED = re.compile(
+    r"(?:all|chunks?\s*:?\s*\d+(?:\s*-\s*\d+)?|(?:chars|lines)\s*:?\s*\d+\s*-\s*\d+|file:\S+)",
+    re.IGNORECASE,
+)
 
 
 class Action(BaseModel):
@@ -75,7 +81,10 @@ class Action(BaseModel):
     def placeholder_task(self) -> bool:
         """A CALL whose task is the usage line's own word (``CALL("task", ...)``), not a
         question."""
-        return self.op == "call" and _bare(self.task or "") in PLACEHOLDER_TASKS
+        task = (self.task or "").strip().strip("\"'")
+        return self.op == "call" and (
+            _bare(task) in PLACEHOLDER_TASKS or _TARGET_SHAPED.fullmatch(task) is not None
+        )
 
 
 class ParsedTurn(BaseModel):

@@ -541,3 +541,19 @@ def test_every_form_reads_at_most_a_turn_of_actions_and_says_how_to_fan_out_wide
         assert TOO_MANY_ACTIONS in turn.errors and "chunks:0-9" in TOO_MANY_ACTIONS
     exactly = "\n".join(f'CALL("q", "chunk:{i}")' for i in range(MAX_ACTIONS_PER_TURN))
     assert parse_turn(exactly).errors == []
+
+
+@pytest.mark.parametrize(
+    "task", ["task", "chunk:15", "Chunks: 3-4", "lines:10-20", "all", "file:a.py"]
+)
+def test_a_call_whose_task_is_a_placeholder_or_a_target_asks_nothing(task: str) -> None:
+    (call,) = parse_turn(f'CALL("{task}", "chunk:15")').actions
+    assert call.placeholder_task
+
+
+@pytest.mark.parametrize(
+    "task", ["What is in chunk 15?", "Summarize chunk:3", "allotments", "Who wrote lines 1-2?"]
+)
+def test_a_call_with_a_question_is_no_placeholder(task: str) -> None:
+    (call,) = parse_turn(f'CALL("{task}", "chunk:15")').actions
+    assert not call.placeholder_task

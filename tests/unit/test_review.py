@@ -229,6 +229,85 @@ async def test_the_sweep_in_other_words_is_read_by_the_judge_model(monkeypatch):
     assert judged(reader) == 1 + 2 and judged(small) == 0
 
 
+async def test_a_twin_of_a_backing_passage_joins_even_when_the_reader_refuses_it():
+    """The 1.5B reader, given the ferry from Ostwick after the one from Tarnstead, said the
+    passage "does not provide information about" the question's words (seed 47, one
+    observatory of three lost): a sentence that says what a backing passage says in the same
+    words about another name or figure is another item, and joins in its own words."""
+    text = text_with(list(map(ferry, FERRIES)))
+
+    def refusing_reader(messages):
+        passage = str(messages[-1].content).split("Question:")[0]
+        if "Ostwick" in passage:
+            return json.dumps({"found": True, "answer": "The passage does not say how many."})
+        if "Eskcombe" in passage:
+            return json.dumps({"found": False, "answer": ""})
+        return ferry_reader(messages)
+
+    model = planner(boat_turns, leaf=ferry_leaf).model_copy(update={"judge": refusing_reader})
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer.splitlines() == ["Tarnstead: 2,223", ferry("Ostwick"), ferry("Eskcombe")]
+    assert result.grounded
+    assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
+
+
+async def test_a_sentence_worded_alike_but_no_twin_still_needs_the_reader():
+    """Sharing the sweep's words is not enough to join without a reading: "The ferry from
+    Ostwick carries mail ..." holds "ferry", "carries", "passengers" and "crossing" and says
+    nothing of a capacity."""
+    mail = "The ferry from Ostwick carries mail and passengers on each winter crossing."
+    text = text_with([ferry("Tarnstead"), mail])
+    model = planner(boat_turns, leaf=ferry_leaf).model_copy(update={"judge": ferry_reader})
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer == "Tarnstead: 2,223" and result.grounded
+
+
+@pytest.mark.parametrize(
+    ("sentence", "backing", "twin"),
+    [
+        (
+            "The observatory above Kelmere stands 1,478 metres above sea level.",
+            "The observatory above Wenmoor stands 2,211 metres above sea level.",
+            True,
+        ),
+        (
+            "Bram Corrigan drew the oldest map of Fenbury.",
+            "Maelis Fenwright drew the oldest map of Pelthorpe.",
+            True,
+        ),
+        (
+            "The bridge at Corwold was completed on 1 March 1877.",
+            "The bridge at Pelcombe was completed on 1903-09-20.",
+            True,
+        ),
+        (
+            "The crate marked basalt carries the shipping tag 5950-MARTEN.",
+            "The crate marked juniper carries the shipping tag 7290-FINCH.",
+            True,
+        ),
+        # Same words, no name or figure that differs: one sentence, or a rule of the text.
+        ("Everyone soon learns the rules.", "Everyone soon learns the rules.", False),
+        # A phrase of its own in place of another: the item the question asks is the phrase.
+        (
+            "The best thing to do in Ludby is to collect amber on the shingle beach.",
+            "The best thing to do in Dunford is to listen to organ recitals in the palm house.",
+            False,
+        ),
+        # One other word in a short frame says too little.
+        ("See Kelmere for more.", "See Wenmoor for details.", False),
+        (
+            "The ferry from Ostwick carries mail.",
+            "The ferry from Tarnstead carries 2,223 passengers.",
+            False,
+        ),
+    ],
+)
+def test_twins_say_the_same_of_another_name_or_figure(sentence, backing, twin):
+    from rlm_graph.graph.review import twins
+
+    assert twins(sentence, backing) is twin
+
+
 @pytest.mark.parametrize(
     "question",
     [
