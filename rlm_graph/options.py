@@ -109,8 +109,8 @@ class RLMOptions(BaseModel):
     judge_model: str | None = Field(
         default=None,
         description="model spec of the reader that verifies a finding for a question asked in "
-        "other words than the text's (None: the sub-model; with the embedded 0.5B, none, so "
-        "such findings stay unverified)",
+        "other words than the text's (None: the sub-model; with the embedded 0.5B, the "
+        "embedded 1.5B when installed, else none, so such findings stay unverified)",
     )
     mode: ModeChoice = Field(
         default="auto",

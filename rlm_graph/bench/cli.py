@@ -162,7 +162,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--judge-model",
         metavar="SPEC",
         help="the RLM's reader of passages for questions in other words, as for ask "
-        "(default: the sub-model; none with the embedded 0.5B)",
+        "(default: the sub-model; with the embedded 0.5B, the 1.5B when installed)",
     )
     add("--timeout", type=_positive_float, metavar="S", help="seconds per model request")
     add(

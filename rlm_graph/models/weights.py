@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from rlm_graph.errors import ModelSetupError
 
-__all__ = ["WEIGHTS", "WeightsSpec", "cache_dir", "ensure_weights"]
+__all__ = ["WEIGHTS", "WeightsSpec", "cache_dir", "ensure_weights", "installed"]
 
 _CHUNK_BYTES = 8 * 1024 * 1024
 # Headroom on top of the file itself so assembly never fills a disk to the last byte.
@@ -95,6 +96,14 @@ def ensure_weights(variant: str = "0.5b") -> Path:
         _assemble(spec, parts, target)
         _write_marker(spec, target)
     return target
+
+
+def installed(variant: str) -> bool:
+    """Whether every part package of ``variant``'s weights is installed (nothing is imported)."""
+    spec = WEIGHTS.get(variant)
+    return spec is not None and all(
+        importlib.util.find_spec(module) is not None for module in spec.part_modules
+    )
 
 
 def _marker_path(target: Path) -> Path:

@@ -33,7 +33,7 @@ PLACEHOLDER_TASKS = frozenset({"task", "the task", "question", "the question", "
 # A task that is only a target's spelling (``CALL("chunk:15", "chunk:15")``) asks nothing
 # either: a replay's leaf read "chunk:15" as its question and answered "The".
 _TARGET_SHAPED = re.compile(
-    r"(?:all|chunks?\s*:?\s*\d+(?:\s*-\s*\d+)?|(?:chars|lines)\s*:?\s*\d+\s*-\s*\d+|file:\S+)",
+    r"(?:all|chunks?\s*:\s*\d+(?:\s*-\s*\d+)?|(?:chars|lines)\s*:\s*\d+\s*-\s*\d+|file:\S+)",
     re.IGNORECASE,
 )
 

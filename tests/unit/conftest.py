@@ -22,6 +22,15 @@ NEEDLE_PATTERN = r"\d{4}-ALPHA"
 NOTHING_FOUND = json.dumps({"found": False, "answer": "", "quotes": []})
 
 
+@pytest.fixture(autouse=True)
+def no_installed_reader(monkeypatch):
+    """Unit tests never start the embedded 1.5B as the reader of findings in other words,
+    whether or not this machine has it installed: a test that wants one names it."""
+    from rlm_graph.models import local
+
+    monkeypatch.setattr(local, "default_rewording_reader", lambda: None)
+
+
 @pytest.fixture(params=["memory", "sqlite"])
 def checkpointer(request, tmp_path):
     """Every graph test runs against each real checkpointer backend."""

@@ -284,3 +284,39 @@ def test_an_item_of_a_list_in_other_words_names_what_it_is_about(
     view = open_context(make_haystack(4_000, seed=7) + "\n" + line + "\n")
     found = {"found": True, "answer": answer, "quotes": [line]}
     assert check(view, json.dumps(found), question).reworded is left_to_a_reader
+
+
+async def test_the_installed_1_5b_reads_other_words_when_no_reader_is_named(monkeypatch):
+    """With the embedded 0.5B as every model and nothing named, the embedded 1.5B (when
+    installed) is the reader of findings in other words; it is started only then."""
+    from rlm_graph.models import local
+
+    judge_chat = ScriptedChatModel(respond=reader("Fennick Greywell"), judge=None)
+    resolved: list[str] = []
+    real = api.resolve_model
+
+    def resolve(spec, **kwargs):
+        if spec != "local:1.5b":
+            return real(spec, **kwargs)
+        resolved.append(spec)
+        return ResolvedModel(chat=judge_chat, name="fake:reader", window_tokens=8192)
+
+    monkeypatch.setattr(api, "resolve_model", resolve)
+    monkeypatch.setattr(local, "default_rewording_reader", lambda: "local:1.5b")
+    model = planner(turns, leaf=leaf).model_copy(update={"judge": reader("Fennick Greywell")})
+    result = await make_rlm(embedded_small(model), judge=True).ainvoke(
+        {"query": QUESTION, "context": text()}
+    )
+    assert result.grounded and result.answer == "Fencombe: Fennick Greywell"
+    assert resolved == ["local:1.5b"]
+    assert not any(is_judge_prompt(m) for m in model.calls)  # the 0.5B read nothing alone
+
+
+def test_the_default_reader_is_the_1_5b_only_when_its_weights_are_installed(monkeypatch):
+    from rlm_graph.models import local, weights
+
+    monkeypatch.undo()  # the suite's own stand-in for the rule, taken away
+    monkeypatch.setattr(weights.importlib.util, "find_spec", lambda name: None)
+    assert local.default_rewording_reader() is None
+    monkeypatch.setattr(weights.importlib.util, "find_spec", lambda name: object())
+    assert local.default_rewording_reader() == "local:1.5b"
