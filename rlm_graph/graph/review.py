@@ -16,7 +16,9 @@
   "moves", "soon", "learns") is read by the judge alone, and each one it answers from joins the
   answer as a verified finding. A question in other words than the text's shares no word with
   those passages: the words the passages share with each other, names and figures left out
-  (``passage_terms``), stand for it.
+  (``passage_terms``), stand for it. A swept sentence that is a backing passage's twin (the
+  same words about another name or figure, ``twins``) is an item whatever a reader says of it,
+  and joins in its own words even with no reader for a question in other words.
 
 Both rules read the question's wording and the passages, never the answer's shape, so they
 hold for names, dates, numbers, codes and sentences alike. The direct route (its own leaf is
