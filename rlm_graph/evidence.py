@@ -363,6 +363,13 @@ def _verdict(
                 reworded = bool(backing)
             else:
                 backing = []
+    if backing and len(sentences := sentences_of(answer)) > 1:
+        # Said as a whole by most of its words, the answer may still end in a scrap of the
+        # next line it ran on into ("... 1,311 passengers on each crossing. names)", fresh
+        # seed 51): the sentences its backing says are the answer.
+        said = [s for s in sentences if backing_of(s, backing)]
+        if said and len(said) < len(sentences):
+            answer = " ".join(said)
     # A passage that says a name is no backing for a "how many" answered with that name.
     fits = bool(backing) and fits_asked(answer, question)
     verified, reworded = fits and not reworded, fits and reworded

@@ -1058,3 +1058,27 @@ def test_an_answer_located_whole_across_a_sentence_boundary_is_trimmed_to_what_i
     verdict = check(open_context("\n".join(lines)), reply(True, ran_on, [ran_on]), question)
     assert verdict.verified and verdict.answer == needle
     assert [item.quote for item in verdict.evidence] == [needle]
+
+
+@pytest.mark.parametrize("scrap", ["names)", "slice is"])
+def test_an_answer_said_by_most_of_its_words_loses_the_scrap_it_ran_on_into(scrap):
+    """Fresh seed 51 (0.5B): a scrap of the next line after the needle's full stop is too short
+    to keep the whole answer from being said by the needle's sentence, and stood in a grounded
+    line ("... on each crossing. names)"). The sentences the backing says are the answer."""
+    lines = make_haystack(6_000, seed=8).split("\n")
+    needle = "The ferry from Velwick carries 1,311 passengers on each crossing."
+    lines[20:20] = [needle, f"{scrap} a sequence of the same type, looked up in the table."]
+    question = "How many passengers does the ferry from Velwick carry on each crossing?"
+    ran_on = f"{needle} {scrap}"
+    verdict = check(open_context("\n".join(lines)), reply(True, ran_on, [ran_on]), question)
+    assert verdict.verified and verdict.answer == needle
+    assert [item.quote for item in verdict.evidence] == [needle]
+
+
+def test_a_two_sentence_answer_its_passage_says_whole_is_kept_whole():
+    lines = make_haystack(6_000, seed=8).split("\n")
+    fact = "The ferry from Velwick carries 1,311 passengers. It sails at dawn from the quay."
+    lines[20:20] = [fact]
+    question = "How many passengers does the ferry from Velwick carry, and when does it sail?"
+    verdict = check(open_context("\n".join(lines)), reply(True, fact, [fact]), question)
+    assert verdict.verified and verdict.answer == fact
