@@ -137,7 +137,9 @@ async def test_the_embedded_small_model_is_not_its_own_reader_of_other_words():
     assert not any(is_judge_prompt(m) for m in model.calls)
 
 
-async def test_a_judge_model_reads_other_words_and_is_started_only_when_needed(monkeypatch):
+def fake_1_5b_reader(monkeypatch) -> tuple[ScriptedChatModel, list[str]]:
+    """``local:1.5b`` resolved to a fake reader of Fencombe's passage; the list records each
+    time it is resolved (its server would start)."""
     judge_chat = ScriptedChatModel(respond=reader("Fennick Greywell"), judge=None)
     resolved: list[str] = []
     real = api.resolve_model
@@ -149,6 +151,11 @@ async def test_a_judge_model_reads_other_words_and_is_started_only_when_needed(m
         return ResolvedModel(chat=judge_chat, name="fake:reader", window_tokens=8192)
 
     monkeypatch.setattr(api, "resolve_model", resolve)
+    return judge_chat, resolved
+
+
+async def test_a_judge_model_reads_other_words_and_is_started_only_when_needed(monkeypatch):
+    judge_chat, resolved = fake_1_5b_reader(monkeypatch)
     own = "Who restored the clock tower of Fencombe?"
 
     def own_then_other(messages, turn):
@@ -291,17 +298,7 @@ async def test_the_installed_1_5b_reads_other_words_when_no_reader_is_named(monk
     installed) is the reader of findings in other words; it is started only then."""
     from rlm_graph.models import local
 
-    judge_chat = ScriptedChatModel(respond=reader("Fennick Greywell"), judge=None)
-    resolved: list[str] = []
-    real = api.resolve_model
-
-    def resolve(spec, **kwargs):
-        if spec != "local:1.5b":
-            return real(spec, **kwargs)
-        resolved.append(spec)
-        return ResolvedModel(chat=judge_chat, name="fake:reader", window_tokens=8192)
-
-    monkeypatch.setattr(api, "resolve_model", resolve)
+    judge_chat, resolved = fake_1_5b_reader(monkeypatch)
     monkeypatch.setattr(local, "default_rewording_reader", lambda: "local:1.5b")
     model = planner(turns, leaf=leaf).model_copy(update={"judge": reader("Fennick Greywell")})
     result = await make_rlm(embedded_small(model), judge=True).ainvoke(
