@@ -27,7 +27,6 @@ from rlm_graph.errors import ContextError, RLMError, ThreadError
 from rlm_graph.graph.builder import build_rlm_graph
 from rlm_graph.models import ResolvedModel, resolve_model
 from rlm_graph.models import local as local_models
-from rlm_graph.models.local import DEFAULT_LOCAL_VARIANT
 from rlm_graph.options import Durability, RLMOptions
 from rlm_graph.persistence import Backend, CheckpointTarget, MemoryParts, open_backend
 from rlm_graph.questions import mode_for
@@ -176,7 +175,7 @@ class RLM(Runnable[RLMRequest | dict, RLMResult]):
         embedded 0.5B as the sub-model, the embedded 1.5B when it is installed; else None (the
         runtime then reads with the sub-model, or for the 0.5B with nobody)."""
         spec = self.judge_model
-        if spec is None and self.sub_model.name == f"local:{DEFAULT_LOCAL_VARIANT}":
+        if spec is None and self.sub_model.name == f"local:{local_models.DEFAULT_LOCAL_VARIANT}":
             spec = local_models.default_rewording_reader()
         if spec is None:
             return None

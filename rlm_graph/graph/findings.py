@@ -191,6 +191,11 @@ def capitalised_names(text: str) -> list[str]:
     return _CAPITALISED.findall(text)
 
 
+def names_marked(text: str, mark: str) -> str:
+    """``text`` with each of its names (``capitalised_names``) replaced by ``mark``."""
+    return _CAPITALISED.sub(mark, text)
+
+
 def label(item: Evidence, reading: str, question: str) -> str:
     """The names of a passage that neither its reading nor the question holds ("Eskby" for
     "Everyone who moves to Eskby soon learns to ..."): what the item is about, put before it."""

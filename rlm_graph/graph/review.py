@@ -48,7 +48,14 @@ from rlm_graph.evidence import (
 )
 from rlm_graph.graph.accounting import usage_update
 from rlm_graph.graph.events import ModelCallEvents
-from rlm_graph.graph.findings import backs, capitalised_names, citations, claims, label
+from rlm_graph.graph.findings import (
+    backs,
+    capitalised_names,
+    citations,
+    claims,
+    label,
+    names_marked,
+)
 from rlm_graph.graph.found_lines import STRATEGY as FOUND_LINES
 from rlm_graph.graph.judge import is_kind, read_passage
 from rlm_graph.graph.messages import Finding, dumps
@@ -147,19 +154,15 @@ _SLOT = "\x00"
 
 
 def frame(sentence: str) -> list[str]:
-    """``sentence``'s words, lowercased, with each run of names (capitalised inside the
-    sentence) and of words with a figure in them made one slot: "the observatory above _
-    stands _ metres above sea level" of "The observatory above Kelmere stands 1,478 metres
-    above sea level."."""
+    """``sentence``'s words, lowercased, with each run of names (``capitalised_names``) and of
+    words with a figure in them made one slot: "the observatory above _ stands _ metres above
+    sea level" of "The observatory above Kelmere stands 1,478 metres above sea level."."""
     words: list[str] = []
-    ended = True  # the first word of a sentence is capitalised whatever it is
-    for token in sentence.split():
+    for token in names_marked(sentence, _SLOT).split():
         word = token.strip(".,;:!?()[]{}\"'")
-        slot = bool(word) and (any(c.isdigit() for c in word) or (word[0].isupper() and not ended))
-        ended = token.endswith((".", "!", "?"))
         if not word:
             continue
-        if slot:
+        if _SLOT in word or any(c.isdigit() for c in word):
             if not words or words[-1] != _SLOT:
                 words.append(_SLOT)
         else:
