@@ -849,6 +849,17 @@ def _names_elsewhere(answer: str, held: set[str], question: str) -> bool:
     return False
 
 
+def names_only_from(answer: str, passage_text: str, question: str) -> bool:
+    """Whether every name and figure of ``answer`` stands in ``passage_text`` or the question:
+    what a reader of that passage alone could have given, however it worded the rest."""
+    held = set(words_of(passage_text))
+    figures = {w for w in words_of(answer) if _has_digit(w)}
+    asked = set(words_of(question))
+    if any(w not in held and w not in asked for w in figures):
+        return False
+    return not _names_elsewhere(answer, held, question)
+
+
 def added_phrase(answer: str, question: str) -> str:
     """What an answer that restates the question adds to it ("Ann Hale's manager works in the
     office of Tom Reed." -> "Tom Reed"): its words in order less the question's and stop

@@ -207,6 +207,12 @@ Passage: {passage}
 
 Question: {question}"""
 
+# A thesaurus call for each key word of a list question no leaf found an item of
+# (``graph/phrase_search``): the words only choose the sentences the reader then reads.
+OTHER_WORDS_SYSTEM = """\
+You are a thesaurus. Give other words or phrases with the same meaning, comma-separated, \
+nothing else."""
+
 KIND_SYSTEM = """\
 Say what kind of thing a phrase names: a person, a place, a time (a date, a year, a day), a \
 number, or another thing. Reply {"names": "person"}, {"names": "place"}, {"names": "time"}, \

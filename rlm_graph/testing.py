@@ -182,8 +182,13 @@ def found_lines_text(messages: list[BaseMessage]) -> str:
 
 
 def is_judge_prompt(messages: list[BaseMessage]) -> bool:
-    """The judge's prompts: a passage read alone, or an answer's kind."""
-    return _text(messages[0]) in (prompts.JUDGE_SYSTEM, prompts.KIND_SYSTEM)
+    """The judge's prompts: a passage read alone, an answer's kind, or other words for a
+    question's word (the reader of other words is asked them)."""
+    return _text(messages[0]) in (
+        prompts.JUDGE_SYSTEM,
+        prompts.KIND_SYSTEM,
+        prompts.OTHER_WORDS_SYSTEM,
+    )
 
 
 def is_reduce_prompt(messages: list[BaseMessage]) -> bool:

@@ -19,6 +19,10 @@
   (``passage_terms``), stand for it. A swept sentence that is a backing passage's twin (the
   same words about another name or figure, ``twins``) is an item whatever a reader says of it,
   and joins in its own words even with no reader for a question in other words.
+- **A list no leaf found an item of.** With nothing backed to sweep from ("not found", or a
+  FINAL nothing backs), the reader of other words is asked for other words for the question's
+  own (``phrase_search``); the sentences that hold the most of them are read one at a time, and
+  each one read as an item (a name or figure of its sentence, said by it) starts the sweep.
 
 Both rules read the question's wording and the passages, never the answer's shape, so they
 hold for names, dates, numbers, codes and sentences alike. The direct route (its own leaf is
@@ -40,6 +44,7 @@ from rlm_graph.evidence import (
     Evidence,
     holds_word,
     is_not_found,
+    names_only_from,
     passage,
     question_terms,
     says,
@@ -61,9 +66,11 @@ from rlm_graph.graph.judge import is_kind, read_passage
 from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.observed import observed_findings
 from rlm_graph.graph.outcome import NOT_FOUND, verified_answer
+from rlm_graph.graph.phrase_search import ranked_sentences, search_phrases
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.models import ResolvedModel
 from rlm_graph.questions import asked_kind, asks_for_many, task_kind
+from rlm_graph.state import Usage
 
 # Words of the question every backing passage holds: fewer would match half the text.
 MIN_SHARED_TERMS = 2
@@ -75,7 +82,8 @@ MAX_ANCHOR_HITS = 2000
 
 def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
     """The root's finished answer to a lookup, in calls mode with the judge on, when the
-    question names the kind of thing it asks for or asks for every X."""
+    question names the kind of thing it asks for or asks for every X ("not found" included:
+    the items may stand in other words than the question's)."""
     call = CallState(state)
     answer, question = call.answer or "", call.query
     return (
@@ -85,7 +93,7 @@ def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
         and rt.mode == "calls"
         and rt.judge
         and bool(answer)
-        and not is_not_found(answer)
+        and (asks_for_many(question) or not is_not_found(answer))
         and task_kind(question) == "lookup"
         and (asks_for_many(question) or asked_kind(question) is not None)
         and call.strategy != FOUND_LINES  # the read checked its kind already
@@ -231,14 +239,92 @@ async def _kind_check(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str
     return {**update, "answer": NOT_FOUND, "outcome": "not_found", "unverified_answer": answer}
 
 
+class _SweepReads:
+    """What the sweep's reads have cost and added so far."""
+
+    def __init__(self, rt: RLMRuntime, state: RLMState, runtime: Runtime[RLMRuntime]) -> None:
+        self.rt, self.state, self.call = rt, state, CallState(state)
+        self.view = rt.registry.view(self.call.context)
+        self.events = ModelCallEvents(runtime, self.call.call_id, "sweep")
+        self.budget = self.call.budget
+        self.update: dict[str, Any] = {}
+        self.added: list[Finding] = []
+
+    def charge(self, model: ResolvedModel, usage: Usage) -> None:
+        self.budget = self.rt.tick(
+            self.budget.charge(calls=usage.model_calls, tokens=usage.total_tokens)
+        )
+        self.update.update(usage_update({**self.state, **self.update}, model.name, usage))
+
+    async def read(
+        self,
+        model: ResolvedModel | None,
+        items: list[Evidence],
+        quotes: list[str],
+        lines: list[str],
+        *,
+        named: bool = False,
+    ) -> None:
+        """Each of ``items`` that a reader answers from (or that twins one of ``quotes``)
+        added to ``lines`` and to the findings; with ``named``, only a reading that names a
+        value of its sentence (a name, a figure) and no name or figure of elsewhere is an
+        item."""
+        question = self.call.query
+        for item in items:
+            if self.budget.exhausted_reason():
+                break
+            twin = any(twins(item.quote, quote) for quote in quotes)
+            reading: str | None = item.quote if twin else None
+            if model is not None:
+                lead = with_lead(self.view, item)[1]
+                read, usage, error = await read_passage(
+                    self.rt, model, question, f"{lead} {item.quote}".strip(), self.events
+                )
+                self.charge(model, usage)
+                if error:
+                    break
+                if read is not None and not is_not_found(read):
+                    reading = read
+                elif not twin:
+                    continue
+            if reading is None:
+                continue
+            value = _reads_a_value_of(reading, item.quote, question)
+            if (
+                named
+                and not twin
+                and not (value and names_only_from(reading, item.quote, question))
+            ):
+                # Found by words a thesaurus gave, a sentence is read for no item of the
+                # question's: the 1.5B read a regex tutorial's sentence as "The earliest chart
+                # credited to someone is the one made by Raymond ..." (tuning seed 13).
+                continue
+            if not says(reading, item.quote):
+                if not twin and not value:
+                    continue
+                # The reader answered from the passage and added to it: the 0.5B read "The
+                # crate marked juniper carries the shipping tag 4379-MARTEN." as "two crates:
+                # juniper and marten. Each crate carries ..." (seed 39). What it read the
+                # passage for stands in the passage's own words.
+                reading = item.quote
+            new = Finding.read_off("SWEEP", self.call.call_id, reading, item)
+            if any(backs(new, claim) for claim in claims("\n".join(lines))):
+                continue  # the answer has it already
+            self.added.append(new)
+            lines.append(label(item, reading, question) + reading)
+
+
 async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any]:
     """The answer with every further item a swept sentence gives, and those items as verified
-    findings; nothing when no sentence adds one."""
+    findings; nothing when no sentence adds one. A list nothing backs ("not found" included)
+    is searched for first in the words the text would use (``phrase_search``)."""
     rt, call = runtime_context(runtime), CallState(state)
     question, answer = call.query, call.answer or ""
     cited = citations(answer, call.findings, question)
     given_up: dict[str, Any] = {}
-    if not cited and not observed_findings(rt, call, answer, call.observed):
+    if not cited:
+        if not is_not_found(answer) and observed_findings(rt, call, answer, call.observed):
+            return {}  # read off the planner's own GREP or PEEK: grounded as it stands
         # A FINAL nothing backs gives way to what the children verified (``merge``'s
         # grounding would do so after this node, and nothing would complete that list:
         # fresh seed 47, one observatory of three, grounded). It is kept, unverified.
@@ -246,62 +332,45 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
         if found is not None and (cited := citations(found, call.findings, question)):
             given_up = {"unverified_answer": answer}
             answer = found
-    quotes = [item["quote"] for item in cited]
+    sweep = _SweepReads(rt, state, runtime)
+    lines = [answer]
     if not cited:
-        return {}
+        lines = await _searched_items(sweep)
+        if not lines:
+            return sweep.update
+        if not is_not_found(answer):
+            given_up = {"unverified_answer": answer}
+        cited = [item for finding in sweep.added for item in finding.evidence]
+    quotes = [item["quote"] for item in cited]
     terms = shared_terms(question, quotes)
     reworded = len(terms) < MIN_SHARED_TERMS
     if reworded:
         terms = passage_terms(quotes)
-    if len(terms) < MIN_SHARED_TERMS:
-        return {}
-    # A question in other words than the passages: only a reader that tells such passages
-    # apart may read the ones swept for it (``RLMRuntime.rewording_judge``). Without one,
-    # only the twins of a backing passage join (``twins``).
-    model: ResolvedModel | None = (
-        await asyncio.to_thread(rt.rewording_judge) if reworded else rt.model_for(1)
-    )
-    view = rt.registry.view(call.context)
-    known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
-    events = ModelCallEvents(runtime, call.call_id, "sweep")
-    budget = call.budget
-    update: dict[str, Any] = {}
-    added: list[Finding] = []
-    lines = [answer]
-    for item in candidates(view, terms, known):
-        if budget.exhausted_reason():
-            break
-        twin = any(twins(item.quote, quote) for quote in quotes)
-        reading: str | None = item.quote if twin else None
-        if model is not None:
-            lead = with_lead(view, item)[1]
-            read, usage, error = await read_passage(
-                rt, model, question, f"{lead} {item.quote}".strip(), events
-            )
-            budget = rt.tick(budget.charge(calls=usage.model_calls, tokens=usage.total_tokens))
-            update.update(usage_update({**state, **update}, model.name, usage))
-            if error:
-                break
-            if read is not None and not is_not_found(read):
-                reading = read
-            elif not twin:
-                continue
-        if reading is None:
-            continue
-        if not says(reading, item.quote):
-            if not twin and not _reads_a_value_of(reading, item.quote, question):
-                continue
-            # The reader answered from the passage and added to it: the 0.5B read "The crate
-            # marked juniper carries the shipping tag 4379-MARTEN." as "two crates: juniper
-            # and marten. Each crate carries ..." (seed 39). What it read the passage for
-            # stands in the passage's own words.
-            reading = item.quote
-        new = Finding.read_off("SWEEP", call.call_id, reading, item)
-        if any(backs(new, claim) for claim in claims("\n".join(lines))):
-            continue  # the answer has it already
-        added.append(new)
-        lines.append(label(item, reading, question) + reading)
-    update["budget"] = budget.model_dump()
-    if added:
-        update.update(answer="\n".join(lines), findings=dumps(added), **given_up)
+    if len(terms) >= MIN_SHARED_TERMS:
+        # A question in other words than the passages: only a reader that tells such passages
+        # apart may read the ones swept for it (``RLMRuntime.rewording_judge``). Without one,
+        # only the twins of a backing passage join (``twins``).
+        model: ResolvedModel | None = (
+            await asyncio.to_thread(rt.rewording_judge) if reworded else rt.model_for(1)
+        )
+        known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
+        await sweep.read(model, candidates(sweep.view, terms, known), quotes, lines)
+    update = {**sweep.update, "budget": sweep.budget.model_dump()}
+    if sweep.added:
+        update.update(answer="\n".join(lines), findings=dumps(sweep.added), **given_up)
     return update
+
+
+async def _searched_items(sweep: _SweepReads) -> list[str]:
+    """The items of a list no leaf found, one line each, read by the reader of other words
+    off the sentences that hold the phrases it expects such an item to hold; none without
+    such a reader."""
+    reader = await asyncio.to_thread(sweep.rt.rewording_judge)
+    if reader is None:
+        return []
+    question = sweep.call.query
+    groups, usage, _ = await search_phrases(sweep.rt, reader, question, sweep.events)
+    sweep.charge(reader, usage)  # a failed call leaves its word to stand alone
+    lines: list[str] = []
+    await sweep.read(reader, ranked_sentences(sweep.view, groups, []), [], lines, named=True)
+    return lines

@@ -1,0 +1,215 @@
+"""A list question whose leaves found no item: the reader of other words is asked what words
+a sentence stating an item would hold, the sentences that hold them are read one at a time,
+and each one read as an item joins the answer, grounded on its own sentence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rlm_graph import prompts
+from rlm_graph.context import ContextView, TextStore
+from rlm_graph.graph.phrase_search import (
+    MAX_PHRASE_HITS,
+    MAX_READ,
+    key_terms,
+    other_words,
+    phrase_pattern,
+    ranked_sentences,
+)
+from rlm_graph.models import ResolvedModel
+from tests.unit.conftest import chunk_calls, make_rlm, planner, planted
+from tests.unit.test_review import BOAT_QUESTION, FERRIES, ferry, ferry_reader
+
+NOTHING = json.dumps({"found": False, "answer": "", "quotes": []})
+
+
+def blind_leaf(messages):
+    """A small leaf that reads its slice and finds no item in words other than the question's."""
+    return NOTHING
+
+
+def not_found_turns(messages, turn):
+    return chunk_calls(BOAT_QUESTION, 12) if turn == 0 else f'FINAL("{prompts.NOT_FOUND}")'
+
+
+def is_phrase_prompt(messages) -> bool:
+    return str(messages[0].content) == prompts.OTHER_WORDS_SYSTEM
+
+
+def reader_suggesting(phrases: list[str]):
+    """A reader that gives ``phrases`` as the other words for any word, and reads a ferry's
+    capacity off a passage."""
+
+    def read(messages):
+        if is_phrase_prompt(messages):
+            return ", ".join(phrases)
+        return ferry_reader(messages)
+
+    return read
+
+
+def phrase_prompts(model) -> int:
+    return sum(1 for messages in model.calls if is_phrase_prompt(messages))
+
+
+async def test_a_list_no_leaf_found_is_searched_in_the_text_s_words_and_grounded():
+    text = planted(11, [ferry(town) for town in FERRIES])
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(["ferry", "passengers"])}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.grounded
+    assert sorted(result.answer.splitlines()) == sorted(
+        f"{town}: {capacity}" for town, capacity in FERRIES.items()
+    )
+    assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
+    assert phrase_prompts(model) == len(key_terms(BOAT_QUESTION))
+
+
+async def test_one_item_found_by_the_phrases_brings_its_twins():
+    """The reader's phrases key one sentence only ("Tarnstead"); the sweep then reads the
+    sentences worded like it, as it does for an item a leaf found."""
+    text = planted(12, [ferry(town) for town in FERRIES])
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(["Tarnstead"])}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.grounded
+    assert len(result.answer.splitlines()) == 3
+    assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
+
+
+async def test_a_list_whose_items_are_not_in_the_text_stays_not_found():
+    """The phrases key sentences of the help text; a reader that answers from none of them
+    leaves the answer "not found", unverified."""
+    text = planted(13, ["The ferry timetable is posted at each quay."])
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(["ferry", "passengers", "function"])}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer == prompts.NOT_FOUND
+    assert not result.grounded and result.citations == []
+    assert phrase_prompts(model) == len(key_terms(BOAT_QUESTION))
+
+
+async def test_a_reading_that_names_nothing_of_its_sentence_is_no_item():
+    """A reader that answers with words of the sentence but no name or figure of it ("the
+    ferry timetable") has read no item: nothing joins, and the answer stays not found."""
+    timetable = "The ferry timetable is posted at each quay."
+    text = planted(14, [timetable])
+
+    def echoing_reader(messages):
+        if is_phrase_prompt(messages):
+            return "ferry"
+        return json.dumps({"found": True, "answer": "the ferry timetable"})
+
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": echoing_reader})
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer == prompts.NOT_FOUND and not result.grounded
+
+
+async def test_a_reading_its_sentence_does_not_say_is_no_item():
+    """A reader that answers the question with a name the sentence does not hold (the 1.5B
+    made up "the one made by Raymond" from a regex tutorial's sentence) reads no item."""
+    text = planted(16, ["The ferry timetable is posted at Raymond Quay by the harbour master."])
+
+    def inventing_reader(messages):
+        if is_phrase_prompt(messages):
+            return "ferry"
+        answer = "The ferry from Raymond Quay carries 300 people."
+        return json.dumps({"found": True, "answer": answer})
+
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": inventing_reader})
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer == prompts.NOT_FOUND and not result.grounded
+
+
+async def test_without_a_reader_of_other_words_nothing_is_searched():
+    """The embedded 0.5B is never its own reader of other words: with no other reader, a
+    list no leaf found stays not found, and no phrase is asked for."""
+    text = planted(15, [ferry(town) for town in FERRIES])
+    small = planner(not_found_turns, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(["ferry"])}
+    )
+    embedded = ResolvedModel(chat=small, name="local:0.5b", window_tokens=16_384)
+    result = await make_rlm(embedded, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer == prompts.NOT_FOUND and not result.grounded
+    assert phrase_prompts(small) == 0
+
+
+@pytest.mark.parametrize(
+    ("phrase", "text", "matches"),
+    [
+        ("drawn by", "The first map was drawn by Ann.", True),
+        ("drawn by", "It was drawn bytes first.", False),  # "by" whole, not "bytes"
+        ("first maps", "The first map of Yarby", True),  # a word up to its ending
+        ("passengers", "it carries 20 passenger cars", True),
+        ("ferry", "a ferrous metal", False),
+        ("maps", "the map room", True),
+        ("feast day", "On feast-days the town", True),
+    ],
+)
+def test_a_phrase_matches_its_words_in_a_row_up_to_their_endings(phrase, text, matches):
+    import re
+
+    pattern = phrase_pattern(phrase)
+    assert pattern is not None
+    assert bool(re.search(pattern, text, re.IGNORECASE)) is matches
+
+
+@pytest.mark.parametrize("phrase", ["", "the of", "  "])
+def test_a_phrase_of_stop_words_keys_nothing(phrase):
+    assert phrase_pattern(phrase) is None
+
+
+def test_sentences_are_ranked_by_phrases_held_and_a_common_phrase_counts_for_nothing():
+    common = [f"Line {i} holds the common word station." for i in range(MAX_PHRASE_HITS + 5)]
+    both = "The observatory above Kelmere stands 1,478 metres above sea level."
+    one = "An observatory was planned but never built."
+    lines = [*common[:20], one, *common[20:], both]
+    view = ContextView(TextStore("\n".join(lines).encode()))
+    groups = [["telescope", "observatory"], ["altitude", "sea level"], ["station"]]
+    ranked = ranked_sentences(view, groups, [])
+    assert [item.quote for item in ranked] == [one, both]  # in the text's order
+    assert len(ranked) <= MAX_READ
+
+
+def test_the_key_terms_are_the_question_s_phrases_and_words_less_names_and_asking_words():
+    terms = key_terms("Which towns does the text say Ann Hale mapped, and when was each charted?")
+    assert "hale" not in terms and "ann" not in terms and "text" not in terms
+    assert {"towns", "mapped", "charted"} <= set(terms)
+    phrases = key_terms("Which towns have a holiday custom, and how does each celebrate?")
+    assert phrases[0] == "holiday custom" and {"holiday", "custom"} <= set(phrases)
+
+
+@pytest.mark.parametrize(
+    ("reply", "words"),
+    [
+        ("map, graph, diagram", ["map", "graph", "diagram"]),
+        ("chart, map, chart, map, chart", ["map"]),  # itself and repeats left out
+        ("observatory, a station on a high hill over the town", ["observatory"]),
+        ("1. height\n2. elevation", ["height"]),  # the first line only is a reply
+    ],
+)
+def test_other_words_are_read_off_a_thesaurus_reply(reply, words):
+    assert other_words(reply.split("\n")[0], "chart") == words
+
+
+@pytest.mark.parametrize(
+    ("reading", "only_its_own"),
+    [
+        # Reworded around the sentence's own name and figure ("meters" for "metres").
+        ("Thalhaven has a telescope station of known altitude, at 434 meters.", True),
+        ("Thalhaven, 434", True),
+        ("The telescope station of Raymond stands at 434 metres.", False),  # a name of elsewhere
+        ("Thalhaven stands 2,150 metres above sea level.", False),  # a figure of elsewhere
+    ],
+)
+def test_a_reading_names_only_what_its_sentence_or_the_question_holds(reading, only_its_own):
+    from rlm_graph.evidence import names_only_from
+
+    sentence = "The observatory above Thalhaven stands 434 metres above sea level."
+    question = "Which towns have a telescope station of known altitude, and what is it?"
+    assert names_only_from(reading, sentence, question) is only_its_own
