@@ -196,6 +196,41 @@ def twins(sentence: str, backing: str) -> bool:
     )
 
 
+# A sentence found by a thesaurus's words is read only when another sentence of the text opens
+# as it does, this many words and then a name or figure: the items of a list stand alike.
+MIN_OPENING_WORDS = 3
+
+
+def opening(sentence: str) -> list[str]:
+    """The words of ``sentence``'s frame before its first name or figure ("the first map of"
+    of "The first map of Eskwick was drawn by Oren Ravensworth."); empty when it has none."""
+    words = frame(sentence)
+    return words[: words.index(_SLOT)] if _SLOT in words else []
+
+
+def stated_alike(view: ContextView, item: Evidence) -> bool:
+    """Whether another sentence of ``view`` opens with ``item``'s opening (at least
+    ``MIN_OPENING_WORDS``) and a name or figure after it, as another item of one list does.
+    Read for "the earliest chart credited to someone", the 1.5B answered "the one made by
+    Raymond" off a regex tutorial's "(credits to Raymond Hettinger ...)" (tuning seed 13): a
+    sentence like no other."""
+    words = opening(item.quote)
+    if len(words) < MIN_OPENING_WORDS:
+        return False
+    wanted = [*words, _SLOT]
+    pattern = r"\b" + r"\W+".join(re.escape(word) for word in words) + r"\W"
+    matches = view.store.iter_matches(compile_pattern(pattern), view.start, view.end)
+    for count, (start, end) in enumerate(matches):
+        if count >= MAX_ANCHOR_HITS:
+            break
+        if (item.start or 0) <= start < (item.end or 0):
+            continue
+        other = frame(passage(view, start, end).quote)
+        if any(other[i : i + len(wanted)] == wanted for i in range(len(other))):
+            return True
+    return False
+
+
 def _reads_a_value_of(reading: str, quote: str, question: str) -> bool:
     """Whether ``reading`` names a value of ``quote`` that the question does not: one of the
     passage's names ("Eskby") or a word of it with a figure in it ("4379-MARTEN", "1969")."""
@@ -266,13 +301,15 @@ class _SweepReads:
         named: bool = False,
     ) -> None:
         """Each of ``items`` that a reader answers from (or that twins one of ``quotes``)
-        added to ``lines`` and to the findings; with ``named``, only a reading that names a
-        value of its sentence (a name, a figure) and no name or figure of elsewhere is an
-        item."""
+        added to ``lines`` and to the findings. With ``named`` (sentences a search in other
+        words found), only a sentence stated like another is read, and only a reading that
+        names a value of its sentence (a name, a figure) and none of elsewhere is an item."""
         question = self.call.query
         for item in items:
             if self.budget.exhausted_reason():
                 break
+            if named and not stated_alike(self.view, item):
+                continue
             twin = any(twins(item.quote, quote) for quote in quotes)
             reading: str | None = item.quote if twin else None
             if model is not None:

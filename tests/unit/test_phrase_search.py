@@ -23,6 +23,7 @@ from tests.unit.conftest import chunk_calls, make_rlm, planner, planted
 from tests.unit.test_review import BOAT_QUESTION, FERRIES, ferry, ferry_reader
 
 NOTHING = json.dumps({"found": False, "answer": "", "quotes": []})
+QUAYS = ("Raymond Quay", "Ostwick Quay")  # two sentences stated alike, neither an item
 
 
 def blind_leaf(messages):
@@ -48,6 +49,11 @@ def reader_suggesting(phrases: list[str]):
         return ferry_reader(messages)
 
     return read
+
+
+def read_sentences(model) -> int:
+    """The passages put to the reader alone (not the thesaurus's calls)."""
+    return sum(1 for m in model.calls if str(m[0].content) == prompts.JUDGE_SYSTEM)
 
 
 def phrase_prompts(model) -> int:
@@ -97,8 +103,8 @@ async def test_a_list_whose_items_are_not_in_the_text_stays_not_found():
 async def test_a_reading_that_names_nothing_of_its_sentence_is_no_item():
     """A reader that answers with words of the sentence but no name or figure of it ("the
     ferry timetable") has read no item: nothing joins, and the answer stays not found."""
-    timetable = "The ferry timetable is posted at each quay."
-    text = planted(14, [timetable])
+    timetables = [f"The ferry timetable of {quay} is posted at noon." for quay in QUAYS]
+    text = planted(14, timetables)
 
     def echoing_reader(messages):
         if is_phrase_prompt(messages):
@@ -108,12 +114,13 @@ async def test_a_reading_that_names_nothing_of_its_sentence_is_no_item():
     model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": echoing_reader})
     result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
     assert result.answer == prompts.NOT_FOUND and not result.grounded
+    assert read_sentences(model) == len(QUAYS)  # both were read, as alike
 
 
 async def test_a_reading_its_sentence_does_not_say_is_no_item():
     """A reader that answers the question with a name the sentence does not hold (the 1.5B
     made up "the one made by Raymond" from a regex tutorial's sentence) reads no item."""
-    text = planted(16, ["The ferry timetable is posted at Raymond Quay by the harbour master."])
+    text = planted(16, [f"The ferry timetable of {quay} is posted at noon." for quay in QUAYS])
 
     def inventing_reader(messages):
         if is_phrase_prompt(messages):
@@ -124,6 +131,25 @@ async def test_a_reading_its_sentence_does_not_say_is_no_item():
     model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": inventing_reader})
     result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
     assert result.answer == prompts.NOT_FOUND and not result.grounded
+    assert read_sentences(model) == len(QUAYS)
+
+
+async def test_a_sentence_stated_like_no_other_is_not_read():
+    """A list's items stand alike in a text; the one sentence found by the thesaurus's words
+    that opens like no other ("(credits to Raymond Hettinger ...)", which the 1.5B read as the
+    maker of "the earliest chart") is never put to the reader."""
+    lone = "The ferry timetable of Raymond Quay is posted at noon by the harbour master."
+    text = planted(17, [lone])
+
+    def inventing_reader(messages):
+        if is_phrase_prompt(messages):
+            return "ferry"
+        return json.dumps({"found": True, "answer": "Raymond Quay"})
+
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": inventing_reader})
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.answer == prompts.NOT_FOUND and not result.grounded
+    assert read_sentences(model) == 0
 
 
 async def test_without_a_reader_of_other_words_nothing_is_searched():
@@ -213,3 +239,21 @@ def test_a_reading_names_only_what_its_sentence_or_the_question_holds(reading, o
     sentence = "The observatory above Thalhaven stands 434 metres above sea level."
     question = "Which towns have a telescope station of known altitude, and what is it?"
     assert names_only_from(reading, sentence, question) is only_its_own
+
+
+@pytest.mark.parametrize(
+    ("sentence", "words"),
+    [
+        ("The first map of Eskwick was drawn by Oren Ravensworth.", ["the", "first", "map", "of"]),
+        (
+            "On feast days the people of Ludford gather.",
+            ["on", "feast", "days", "the", "people", "of"],
+        ),
+        ("Tom Reed works in Leeds.", ["tom"]),  # a sentence's first word is no name
+        ("Nothing here is named.", []),
+    ],
+)
+def test_a_sentence_opens_with_its_words_before_its_first_name_or_figure(sentence, words):
+    from rlm_graph.graph.review import opening
+
+    assert opening(sentence) == words
