@@ -100,36 +100,37 @@ async def test_a_list_whose_items_are_not_in_the_text_stays_not_found():
     assert phrase_prompts(model) == len(key_terms(BOAT_QUESTION))
 
 
+async def searched_with_reading(seed: int, facts: list[str], reading: str):
+    """A list no leaf found, searched with "ferry" for every word, each sentence read as
+    ``reading``: the run's result and its model."""
+
+    def reader(messages):
+        if is_phrase_prompt(messages):
+            return "ferry"
+        return json.dumps({"found": True, "answer": reading})
+
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": reader})
+    text = planted(seed, facts)
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    return result, model
+
+
+TIMETABLES = [f"The ferry timetable of {quay} is posted at noon." for quay in QUAYS]
+
+
 async def test_a_reading_that_names_nothing_of_its_sentence_is_no_item():
     """A reader that answers with words of the sentence but no name or figure of it ("the
     ferry timetable") has read no item: nothing joins, and the answer stays not found."""
-    timetables = [f"The ferry timetable of {quay} is posted at noon." for quay in QUAYS]
-    text = planted(14, timetables)
-
-    def echoing_reader(messages):
-        if is_phrase_prompt(messages):
-            return "ferry"
-        return json.dumps({"found": True, "answer": "the ferry timetable"})
-
-    model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": echoing_reader})
-    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    result, model = await searched_with_reading(14, TIMETABLES, "the ferry timetable")
     assert result.answer == prompts.NOT_FOUND and not result.grounded
     assert read_sentences(model) == len(QUAYS)  # both were read, as alike
 
 
 async def test_a_reading_its_sentence_does_not_say_is_no_item():
-    """A reader that answers the question with a name the sentence does not hold (the 1.5B
+    """A reader that answers the question with a figure the sentence does not hold (the 1.5B
     made up "the one made by Raymond" from a regex tutorial's sentence) reads no item."""
-    text = planted(16, [f"The ferry timetable of {quay} is posted at noon." for quay in QUAYS])
-
-    def inventing_reader(messages):
-        if is_phrase_prompt(messages):
-            return "ferry"
-        answer = "The ferry from Raymond Quay carries 300 people."
-        return json.dumps({"found": True, "answer": answer})
-
-    model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": inventing_reader})
-    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    invented = "The ferry from Raymond Quay carries 300 people."
+    result, model = await searched_with_reading(16, TIMETABLES, invented)
     assert result.answer == prompts.NOT_FOUND and not result.grounded
     assert read_sentences(model) == len(QUAYS)
 
@@ -139,15 +140,7 @@ async def test_a_sentence_stated_like_no_other_is_not_read():
     that opens like no other ("(credits to Raymond Hettinger ...)", which the 1.5B read as the
     maker of "the earliest chart") is never put to the reader."""
     lone = "The ferry timetable of Raymond Quay is posted at noon by the harbour master."
-    text = planted(17, [lone])
-
-    def inventing_reader(messages):
-        if is_phrase_prompt(messages):
-            return "ferry"
-        return json.dumps({"found": True, "answer": "Raymond Quay"})
-
-    model = planner(not_found_turns, leaf=blind_leaf).model_copy(update={"judge": inventing_reader})
-    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    result, model = await searched_with_reading(17, [lone], "Raymond Quay")
     assert result.answer == prompts.NOT_FOUND and not result.grounded
     assert read_sentences(model) == 0
 
