@@ -6,13 +6,16 @@ twins. The 0.5B leaves, each given a chunk that held one of them, answered nothi
 51: two of three such questions "not found"); the review's sweep (``review``) completes a list
 from one backed item and had none to start from. A person would search for the words a text
 uses for such a fact: "map", "drawn by". So the reader of other words (the one that confirms
-each item, ``RLMRuntime.rewording_judge``) is asked for a few such phrases; the sentences that
-hold the most of them, a phrase on too many lines counting for nothing, are read one at a time,
-as the sweep reads its sentences, and each one the reader answers from is an item.
+each item, ``RLMRuntime.rewording_judge``) is asked, as a thesaurus, for other words for each
+of the question's words and two-word phrases (given the whole question, the 1.5B answered with
+examples: "Boulder, Colorado" for "telescope"; given the word alone, "chart" gave "graph,
+diagram, map"). The sentences that hold words of the most of them, a word on too many
+sentences counting for nothing, are read one at a time by that reader, as the sweep reads its
+sentences (``review``).
 
-The phrases only choose which sentences are read: an item joins only on a reader's answer
-taken from its sentence alone, so a phrase that keys the wrong sentences costs reads, never a
-wrong item.
+The words only choose which sentences are read. An item joins on a reader's answer taken from
+its sentence alone, and only where the text states another sentence alike and the answer names
+nothing the sentence does not: a word that keys the wrong sentences costs reads.
 """
 
 from __future__ import annotations
@@ -57,7 +60,9 @@ def key_terms(question: str) -> list[str]:
     row ("telescope station", "holiday custom"), then its words, longest first, less its
     names (a name stands in the text as the question gives it)."""
     names = {word for name in named_terms(question) for word in words_of(name)}
-    terms = {term for term in question_terms(question) if term not in names and len(term) > 2}
+    # In the question's order, so that words of one length keep it (a set's order changes
+    # from run to run).
+    terms = [term for term in question_terms(question) if term not in names and len(term) > 2]
     tokens = normalized(question).replace("-", " ").split()
     pairs = [
         f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False) if a in terms and b in terms
