@@ -107,6 +107,27 @@ def shared_terms(question: str, quotes: list[str]) -> list[str]:
     return sorted(terms, key=len, reverse=True)
 
 
+def on_its_words(answer: str, findings: list[Finding], question: str) -> str | None:
+    """The answer less its lines backed only by passages that hold fewer than
+    ``MIN_SHARED_TERMS`` of the question's words, when another line's passage holds that many:
+    the items of one list are stated alike. None when no line goes. A 0.5B leaf's "This uses
+    lambda expressions, described in section Lambdas." stood verified beside "The best thing to
+    do in Corhaven is to ..." (fresh seed 56): grounded, and with the two passages sharing no
+    word, the sweep had nothing to look for."""
+    lines = [line for line in answer.splitlines() if line.strip()]
+    backing = [citations(line, findings, question) for line in lines]
+    on_words = [
+        any(len(shared_terms(question, [item["quote"]])) >= MIN_SHARED_TERMS for item in cited)
+        for cited in backing
+    ]
+    if not any(on_words):
+        return None
+    kept = [
+        line for line, cited, on in zip(lines, backing, on_words, strict=True) if on or not cited
+    ]
+    return "\n".join(kept) if len(kept) < len(lines) else None
+
+
 # A question in other words than the text's shares none of them with the passages that back
 # its answer: the words those passages share with each other (names and figures left out)
 # say how the text words one item, and at most this many of the longest are looked for.
@@ -378,6 +399,10 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
         if not is_not_found(answer):
             given_up = {"unverified_answer": answer}
         cited = [item for finding in sweep.added for item in finding.evidence]
+    elif (on_words := on_its_words(answer, call.findings, question)) is not None:
+        given_up = {"unverified_answer": call.answer}
+        answer, lines = on_words, [on_words]
+        cited = citations(answer, call.findings, question)
     quotes = [item["quote"] for item in cited]
     terms = shared_terms(question, quotes)
     reworded = len(terms) < MIN_SHARED_TERMS

@@ -429,3 +429,29 @@ async def test_an_answer_that_restates_the_question_is_judged_by_what_it_adds(an
     )
     assert result.grounded is grounded
     assert (result.answer == answer) is grounded
+
+
+LAMBDAS = "This uses lambda expressions, described in section Lambdas."
+
+
+def test_a_line_whose_passage_holds_none_of_the_question_s_words_leaves_a_list():
+    """A 0.5B leaf's "This uses lambda expressions ..." stood verified beside "The best thing
+    to do in Corhaven is ..." (fresh seed 56): the items of a list are stated alike, so the line
+    whose passages hold none of the question's words leaves the answer when another line's
+    passage holds them; a line nothing backs is left to merge, and a list whose passages all
+    hold none (a question in other words) is left whole."""
+    from rlm_graph.evidence import Evidence
+    from rlm_graph.graph.messages import Finding
+    from rlm_graph.graph.review import on_its_words
+
+    def finding(quote: str, answer: str, at: int) -> Finding:
+        return Finding.read_off(
+            "CALL", "c1", answer, Evidence(quote=quote, verified=True, start=at)
+        )
+
+    yarthorpe = LEARNS["Yarthorpe"]
+    findings = [finding(LAMBDAS, LAMBDAS, 10), finding(moves("Yarthorpe"), yarthorpe, 500)]
+    answer = f"{LAMBDAS}\n{yarthorpe}\nsomething nothing backs"
+    assert on_its_words(answer, findings, QUESTION) == f"{yarthorpe}\nsomething nothing backs"
+    assert on_its_words(yarthorpe, findings, QUESTION) is None  # nothing goes
+    assert on_its_words(LAMBDAS, findings, QUESTION) is None  # no line on the question's words
