@@ -485,11 +485,12 @@ def list_items(text: str) -> list[str]:
     return parts
 
 
-def passage(view: ContextView, start: int, end: int) -> Evidence:
+def passage(view: ContextView, start: int, end: int, data: bytes | None = None) -> Evidence:
     """The sentence of ``view`` around the absolute span ``start:end``, within its line unless
     the sentence wraps onto a line that goes on in lower case (at most ``PASSAGE_REACH`` bytes
-    either side), as verified evidence."""
-    data = view.read_bytes()
+    either side), as verified evidence. ``data``: the view's bytes, when the caller has read
+    them once for many passages."""
+    data = view.read_bytes() if data is None else data
     left = _passage_left(data, start - view.start)
     right = _passage_right(data, end - view.start)
     raw = data[left:right]

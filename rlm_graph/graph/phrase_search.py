@@ -84,22 +84,18 @@ def other_words(reply: str, term: str) -> list[str]:
 
 async def search_phrases(
     rt: RLMRuntime, model: ResolvedModel, question: str, events: ModelCallEvents | None
-) -> tuple[list[list[str]], Usage, str | None]:
+) -> tuple[list[list[str]], Usage]:
     """For each key word of ``question``, the word and the other words ``model`` gives for it
-    (a thesaurus call each); their usage; the error of a failed call (its word stands alone)."""
-    usage, error = Usage(), None
+    (a thesaurus call each; a failed call leaves its word alone), and their usage."""
+    usage = Usage()
     bound = model.chat.bind(max_tokens=MAX_REPLY_TOKENS, stop=["\n"])
     groups: list[list[str]] = []
     for term in key_terms(question):
-        messages = [
-            SystemMessage(prompts.OTHER_WORDS_SYSTEM),
-            HumanMessage(term),
-        ]
+        messages = [SystemMessage(prompts.OTHER_WORDS_SYSTEM), HumanMessage(term)]
         reply = await call_model(rt, model, messages, bound=bound, events=events)
         usage = usage.add(reply.usage)
-        error = error or reply.error
         groups.append([term, *other_words(reply.text or "", term)])
-    return groups, usage, error
+    return groups, usage
 
 
 def phrase_pattern(phrase: str) -> str | None:
@@ -129,6 +125,7 @@ def ranked_sentences(
     most ``MAX_READ``, in the text's order."""
     scores: dict[int, float] = {}
     sentences: dict[int, Evidence] = {}
+    data = view.read_bytes()  # once: a passage of each of up to thousands of hits
     for group in groups:
         weights: dict[int, float] = {}  # the group's rarest phrase a sentence holds
         for phrase in group:
@@ -141,7 +138,7 @@ def ranked_sentences(
             ):
                 if any(a <= start < b for a, b in known):
                     continue
-                item = passage(view, start, end)
+                item = passage(view, start, end, data)
                 if item.quote:
                     held[item.start or start] = item
                 if len(held) > MAX_PHRASE_HITS:

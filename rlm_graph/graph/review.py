@@ -21,8 +21,9 @@
   and joins in its own words even with no reader for a question in other words.
 - **A list no leaf found an item of.** With nothing backed to sweep from ("not found", or a
   FINAL nothing backs), the reader of other words is asked for other words for the question's
-  own (``phrase_search``); the sentences that hold the most of them are read one at a time, and
-  each one read as an item (a name or figure of its sentence, said by it) starts the sweep.
+  own (``phrase_search``); the sentences that hold the most of them, and that another sentence
+  opens like (``stated_alike``), are read one at a time, and each one read as an item (a name or
+  figure of its sentence, and none from elsewhere) starts the sweep.
 
 Both rules read the question's wording and the passages, never the answer's shape, so they
 hold for names, dates, numbers, codes and sentences alike. The direct route (its own leaf is
@@ -161,6 +162,7 @@ def candidates(view: ContextView, terms: list[str], known: list[tuple[int, int]]
     """Sentences of ``view`` that hold every one of ``terms``, other than the ``known`` spans."""
     found: list[Evidence] = []
     seen = list(known)
+    data = view.read_bytes()  # once, not for each of up to MAX_ANCHOR_HITS passages
     for count, (start, end) in enumerate(
         view.store.iter_matches(compile_pattern(_anchor(terms[0])), view.start, view.end)
     ):
@@ -168,7 +170,7 @@ def candidates(view: ContextView, terms: list[str], known: list[tuple[int, int]]
             break
         if any(a <= start < b for a, b in seen):
             continue
-        item = passage(view, start, end)
+        item = passage(view, start, end, data)
         span = (item.start or start, item.end or end)
         seen.append(span)
         words = set(words_of(item.quote))
@@ -241,12 +243,13 @@ def stated_alike(view: ContextView, item: Evidence) -> bool:
     wanted = [*words, _SLOT]
     pattern = r"\b" + r"\W+".join(re.escape(word) for word in words) + r"\W"
     matches = view.store.iter_matches(compile_pattern(pattern), view.start, view.end)
+    data = view.read_bytes()
     for count, (start, end) in enumerate(matches):
         if count >= MAX_ANCHOR_HITS:
             break
         if (item.start or 0) <= start < (item.end or 0):
             continue
-        other = frame(passage(view, start, end).quote)
+        other = frame(passage(view, start, end, data).quote)
         if any(other[i : i + len(wanted)] == wanted for i in range(len(other))):
             return True
     return False
@@ -348,11 +351,7 @@ class _SweepReads:
             if reading is None:
                 continue
             value = _reads_a_value_of(reading, item.quote, question)
-            if (
-                named
-                and not twin
-                and not (value and names_only_from(reading, item.quote, question))
-            ):
+            if named and not (value and names_only_from(reading, item.quote, question)):
                 # Found by words a thesaurus gave, a sentence is read for no item of the
                 # question's: the 1.5B read a regex tutorial's sentence as "The earliest chart
                 # credited to someone is the one made by Raymond ..." (tuning seed 13).
@@ -431,8 +430,8 @@ async def _searched_items(sweep: _SweepReads) -> list[str]:
     if reader is None:
         return []
     question = sweep.call.query
-    groups, usage, _ = await search_phrases(sweep.rt, reader, question, sweep.events)
-    sweep.charge(reader, usage)  # a failed call leaves its word to stand alone
+    groups, usage = await search_phrases(sweep.rt, reader, question, sweep.events)
+    sweep.charge(reader, usage)
     lines: list[str] = []
     await sweep.read(reader, ranked_sentences(sweep.view, groups, []), [], lines, named=True)
     return lines
