@@ -413,11 +413,20 @@ _SENTENCE_END = re.compile(rb"[.!?](?=\s|$)|\n[ \t]*\n")
 _CODE_LINE_ENDS = (b")", b":", b"{", b"}", b";", b"]")
 
 
+# How a line whose sentence is over ends: what follows it starts a sentence of its own.
+_SENTENCE_ENDS = (b".", b"!", b"?")
+
+
 def _goes_on(line: bytes, before: bytes = b"") -> bool:
     """A line that continues a wrapped sentence: it starts in lower case, and the line
-    ``before`` it is no line of code."""
+    ``before`` it is no line of code and does not end its sentence (a sentence planted as a
+    line of its own runs on into no next line, "... weir." / "definition of formatting.")."""
     text = line.lstrip()
-    return bool(text) and text[:1].islower() and not before.rstrip().endswith(_CODE_LINE_ENDS)
+    return (
+        bool(text)
+        and text[:1].islower()
+        and not before.rstrip().endswith(_CODE_LINE_ENDS + _SENTENCE_ENDS)
+    )
 
 
 def _passage_left(data: bytes, lo: int) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rlm_graph.context import Chunking, ContextView, open_context
-from rlm_graph.evidence import Evidence, check, passages_in, says
+from rlm_graph.evidence import Evidence, check, passage, passages_in, says
 from rlm_graph.graph.name_search import name_pattern, search_names
 from rlm_graph.testing import leaf_text
 
@@ -301,3 +301,19 @@ async def test_a_call_whose_task_is_a_placeholder_is_refused_with_the_question_t
 
     await make_rlm(planner(turns, leaf=no_leaf)).ainvoke({"query": question, "context": haystack})
     assert f'ask the question itself: CALL("{question}", "chunk:0")' in seen[1]
+
+
+def test_a_sentence_that_ends_its_line_runs_on_into_no_next_line():
+    # Found on a bench run: a fact planted as a line of its own, cited by its own span, ran on
+    # into the next line ("... stair street. from inspect import isclass").
+    planted = "Everyone who moves to Yarstead soon learns to swim below the weir.\n"
+    for after in ("from inspect import isclass\n", "definition of formatting.\n"):
+        text = "Some prose before it ends here.\n" + planted + after
+        view = open_context(text)
+        start = text.index("Everyone")
+        item = passage(view, start, start + len(planted) - 1)
+        assert item.quote == planted.strip()
+    # A sentence that wraps in lower case is still one passage.
+    wrapped = "The ferry leaves the north quay at nine and\nreturns before noon every day.\n"
+    view = open_context(wrapped)
+    assert passage(view, 4, 9).quote == " ".join(wrapped.split())
