@@ -29,6 +29,7 @@ from rlm_graph.graph.findings import (
     conflicts,
     finding,
     labelled,
+    said_once,
     standing,
     without_echoes,
     without_unbacked_sentences,
@@ -239,6 +240,7 @@ def _grounding(
         ]
         if answer:
             answer = without_unbacked_sentences(answer, sources, question)
+            answer = said_once(answer, sources, question)
         cited = citations(answer, sources, question)
         if cited and answer:
             answer = labelled(answer, sources, question)

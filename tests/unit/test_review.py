@@ -455,3 +455,53 @@ def test_a_line_whose_passage_holds_none_of_the_question_s_words_leaves_a_list()
     assert on_its_words(answer, findings, QUESTION) == f"{yarthorpe}\nsomething nothing backs"
     assert on_its_words(yarthorpe, findings, QUESTION) is None  # nothing goes
     assert on_its_words(LAMBDAS, findings, QUESTION) is None  # no line on the question's words
+
+
+CHARTS = {"Wenby": "Emeric Yarrowby", "Corwick": "Bram Thistlewood", "Dunthorpe": "Caspian Sallow"}
+
+
+def charted(town: str) -> str:
+    return f"The earliest chart of {town} was drawn by {CHARTS[town]}."
+
+
+def chart_leaf(messages):
+    """A leaf that reads every chart sentence of its slice, each value with its sentence."""
+    seen = [town for town in CHARTS if charted(town) in leaf_text(messages)]
+    if not seen:
+        return json.dumps({"found": False, "answer": "", "quotes": []})
+    town = seen[0]
+    return json.dumps({"found": True, "answer": CHARTS[town], "quotes": [charted(town)]})
+
+
+def chart_judge(messages):
+    """Answers from the passage alone: who drew the chart it names."""
+    passage = str(messages[-1].content).split("Question:")[0]
+    match = re.search(r"was drawn by ([^.]+)\.", passage)
+    return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
+
+
+@pytest.mark.parametrize("judge", [False, True])
+async def test_a_list_line_that_writes_one_value_over_and_over_is_given_as_its_passage(judge):
+    """Fresh seed 56: the 0.5B planner wrote one line "... are: Emeric Yarrowby, Emeric
+    Yarrowby, and Emeric Yarrowby." beside two good ones; its finding backed it, and the user
+    read a line the text never says. The line is given as the passage that backs it."""
+    question = "Which towns have an earliest chart credited to someone, and who drew each?"
+    lines = make_haystack(24_000, seed=5).split("\n")
+    for at, town in zip((15, 45, 80), CHARTS, strict=True):
+        lines.insert(at, charted(town))
+    text = "\n".join(lines)
+    garbled = "The cartographers are: Emeric Yarrowby, Emeric Yarrowby, and Emeric Yarrowby."
+    final = f"{garbled}\\nCorwick: Bram Thistlewood\\nDunthorpe: Caspian Sallow"
+
+    def turns(messages, turn):
+        return chunk_calls(question, 12) if turn == 0 else f'FINAL("{final}")'
+
+    model = planner(turns, leaf=chart_leaf).model_copy(update={"judge": chart_judge})
+    result = await make_rlm(model, judge=judge).ainvoke({"query": question, "context": text})
+    assert result.grounded
+    lines = result.answer.splitlines()
+    assert lines[0] == charted("Wenby")
+    assert all(CHARTS[town] in result.answer for town in CHARTS)
+    assert garbled not in result.answer
+    # A line that writes each value once is left as the planner wrote it.
+    assert "Bram Thistlewood" in lines[1] and lines[1] != charted("Corwick")
