@@ -329,6 +329,7 @@ class _SweepReads:
         words found), only a sentence stated like another is read, and only a reading that
         names a value of its sentence (a name, a figure) and none of elsewhere is an item."""
         question = self.call.query
+        stated = {other.quote for other in items} | set(quotes)
         for item in items:
             if self.budget.exhausted_reason():
                 break
@@ -338,6 +339,10 @@ class _SweepReads:
             reading: str | None = item.quote if twin else None
             if model is not None:
                 lead = with_lead(self.view, item)[1]
+                if lead in stated:
+                    # The sentence before is an item of its own (a list stated one sentence
+                    # after another): it says nothing of this one, and a reader answers it.
+                    lead = ""
                 read, usage, error = await read_passage(
                     self.rt, model, question, f"{lead} {item.quote}".strip(), self.events
                 )

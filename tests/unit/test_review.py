@@ -505,3 +505,48 @@ async def test_a_list_line_that_writes_one_value_over_and_over_is_given_as_its_p
     assert garbled not in result.answer
     # A line that writes each value once is left as the planner wrote it.
     assert "Bram Thistlewood" in lines[1] and lines[1] != charted("Corwick")
+
+
+async def test_an_item_stated_right_after_another_is_read_for_itself():
+    """Items of a list are often stated one sentence after another. The reader is given a
+    passage with the sentence before it, and when that sentence is another item, it answered
+    that one: the item after it was lost."""
+    back_to_back = f"{moves('Eskby')}\n{moves('Eskcombe')}"
+    text = text_with([moves("Yarthorpe"), back_to_back])
+    model = planner(
+        turns_answering(LEARNS["Yarthorpe"]), leaf=leaf_that_sees_only("Yarthorpe")
+    ).model_copy(update={"judge": reading_judge})  # it reads the first item it is given
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.grounded
+    assert [line.split(":")[0] for line in result.answer.splitlines()] == [
+        "Yarthorpe",
+        "Eskby",
+        "Eskcombe",
+    ]
+    assert {c["quote"] for c in result.citations} == {moves(town) for town in LEARNS}
+
+
+async def test_a_verified_line_on_none_of_the_question_s_words_leaves_a_list_end_to_end():
+    """Fresh seed 56: a leaf's "This uses lambda expressions, ..." was verified (a judge agreed
+    with it) and stood, grounded, beside one right town. The line leaves the answer, kept as
+    the unverified answer, and the items are swept from the line that is on the question."""
+
+    def leaf(messages):
+        if LAMBDAS in leaf_text(messages):
+            return json.dumps({"found": True, "answer": LAMBDAS, "quotes": [LAMBDAS]})
+        return leaf_that_sees_only("Yarthorpe")(messages)
+
+    def agreeing_judge(messages):
+        if "lambda" in str(messages[-1].content):
+            return json.dumps({"found": True, "answer": LAMBDAS})
+        return reading_judge(messages)
+
+    text = text_with([LAMBDAS, *(moves(town) for town in LEARNS)])
+    model = planner(turns_answering(f"{LAMBDAS}\\n{LEARNS['Yarthorpe']}"), leaf=leaf).model_copy(
+        update={"judge": agreeing_judge}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.grounded
+    assert "lambda" not in result.answer and LAMBDAS in (result.unverified_answer or "")
+    assert all(LEARNS[town] in result.answer for town in LEARNS)
+    assert all("lambda" not in c["quote"] for c in result.citations)
