@@ -51,6 +51,30 @@ def _asked_before(key: str, keys: Iterable[str]) -> str | None:
     return None
 
 
+# A task that holds this many characters of a child's answer (or is held in one) restates it.
+MIN_RESTATED_CHARS = 20
+
+
+def _read_before(key: str, keys: Iterable[str]) -> str | None:
+    """The earlier key over the same bytes as ``key``, whatever it asked."""
+    where = key.partition("\x1f")[2]
+    return next((earlier for earlier in keys if earlier.partition("\x1f")[2] == where), None)
+
+
+def restates_an_answer(task: str, answers: Iterable[str]) -> bool:
+    """Whether a CALL's task is an answer a child already gave, set as a task ("Everyone who
+    moves to Pelholt soon learns to listen to organ ..."): the planner asks its children to
+    confirm a claim, and a part already read for the question has said what it holds (the
+    0.5B sent two such waves over 9 chunks each after every chunk had been read, 36k tokens
+    more, and nothing new came back)."""
+    asked = normalized(task)
+    return len(asked) >= MIN_RESTATED_CHARS and any(
+        len(said := normalized(answer)) >= MIN_RESTATED_CHARS
+        and (said[:60] in asked or asked in said)
+        for answer in answers
+    )
+
+
 def _observation(
     index: int, action: Action, text: str, kind: ObservationKind = "error"
 ) -> Observation:
@@ -138,6 +162,7 @@ class _Step:
         """Run PEEK and GREP, check CALL targets, spot repeats; keep the CALLs to launch."""
         rt, view, chunking = self.rt, self.view, self.rt.chunking_for_view()
         cache = self.state.call_cache
+        answers = [finding.answer for finding in self.state.findings]
         depth = self.state.depth
         has_work = any(action.op != "final" for action in actions)
         seen_this_turn: dict[str, int] = {}
@@ -179,7 +204,10 @@ class _Step:
                 self.observations.append(_observation(index, action, f"error: {error}"))
                 continue
             key = cache_key(action.task or "", ref)
-            if (answered := _asked_before(key, cache)) is not None:
+            answered = _asked_before(key, cache)
+            if answered is None and restates_an_answer(action.task or "", answers):
+                answered = _read_before(key, cache)
+            if answered is not None:
                 text = prompts.REPEATED_CALL.format(answer=cache[answered])
                 repeats.append(_observation(index, action, text, "repeat"))
             elif _asked_before(key, seen_this_turn) is not None:

@@ -22,6 +22,7 @@ from rlm_graph.evidence import (
     rewords,
     says,
 )
+from rlm_graph.graph.call import restates_an_answer
 from rlm_graph.graph.findings import citations, render_findings
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, is_reduce_prompt, leaf_text
@@ -975,6 +976,52 @@ async def test_a_call_repeated_on_its_target_in_new_words_is_answered_from_the_r
     tasks_on_chunk0 = [r.task for r in result.records if r.target == "chunk:0"]
     assert tasks_on_chunk0 == ["What is the vault access code?", "Who wrote the audit report?"]
     assert "(repeated call, first answer)" in seen[2]
+
+
+async def test_a_call_that_sets_a_child_s_answer_as_its_task_is_answered_from_the_record(
+    haystack,
+):
+    """The 0.5B read every chunk, then sent a child's unverified answer ("Everyone who moves
+    to Pelholt soon learns to listen to organ ...") as the task of CALLs over the chunks
+    already read, twice: 36k tokens more, nothing new. Such a CALL on a part already read is
+    answered from that part's record; on a part not read yet, and a new question, it runs."""
+    question = "What is the vault access code?"
+    claim = "everyone there soon learns to listen to organ recitals in the palm house"
+    seen: list[str] = []
+
+    def leaf(messages):
+        if "vault access code" in leaf_text(messages):
+            return quoting_leaf(messages)
+        return reply(True, claim, [claim])  # found nowhere in the text: unverified
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if turn == 0:
+            return chunk_calls(question, 3)
+        if turn == 1:
+            return (
+                f'CALL("{claim}", "chunk:0")\nCALL("{claim.capitalize()}.", "chunk:1")\n'
+                f'CALL("{claim}", "chunk:5")\nCALL("Who wrote the audit report?", "chunk:1")'
+            )
+        return final_from_results(messages)
+
+    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke(
+        {"query": question, "context": haystack}
+    )
+    tasks = [(r.target, r.task) for r in result.records if r.kind == "leaf"]
+    assert ("chunk:0", claim) not in tasks and ("chunk:1", f"{claim.capitalize()}.") not in tasks
+    assert ("chunk:5", claim) in tasks  # a part not read yet
+    assert ("chunk:1", "Who wrote the audit report?") in tasks
+    assert seen[2].count("(repeated call, first answer)") == 2
+
+
+def test_a_task_that_restates_an_answer_is_told_from_a_question():
+    said = ["Everyone who moves to Pelholt soon learns to listen to organ recitals."]
+    assert restates_an_answer("Everyone who moves to Pelholt soon learns to listen", said)
+    assert restates_an_answer("everyone who moves to pelholt soon learns to listen to organ "
+                              "recitals. Check this.", said)  # fmt: skip
+    assert not restates_an_answer("What does everyone who moves to Pelholt learn?", said)
+    assert not restates_an_answer("Summarize this part", ["Summarize"])  # too short to say
 
 
 @pytest.mark.parametrize(
