@@ -236,31 +236,62 @@ def _values(line: str) -> list[str]:
     return [*capitalised_names(line), *_FIGURE.findall(line)]
 
 
-def said_once(answer: str, findings: Iterable[Finding | Mapping[str, Any]], question: str) -> str:
-    """A list answer with each line that writes one name or figure more than once given as the
-    passage that backs that value. Each line of a list names one item, and the 0.5B planner
-    garbles some: "The cartographers who made each are: Emeric Yarrowby, Emeric Yarrowby, and
-    Emeric Yarrowby." (fresh seed 56) and "The text mentions the vaults 1356-IBIS and the code
-    opens the vaults 1356-IBIS." (seed 51) were each backed by one finding, and the user read a
-    line the text never says. A line no verified passage holding that value backs stays."""
+# A line that runs on this many of the question's words in a row echoes the question.
+ECHOED_WORDS = 6
+
+
+def _echoes_a_run(line: str, question: str) -> bool:
+    """Whether ``line`` holds ``ECHOED_WORDS`` or more of the question's words in a row."""
+    asked, said = normalized(question).split(), normalized(line).split()
+    runs = {tuple(asked[i : i + ECHOED_WORDS]) for i in range(len(asked) - ECHOED_WORDS + 1)}
+    return any(
+        tuple(said[i : i + ECHOED_WORDS]) in runs for i in range(len(said) - ECHOED_WORDS + 1)
+    )
+
+
+def _garbled_values(line: str, question: str) -> list[str] | None:
+    """What ties a garbled list line to its passage: the names and figures it writes over and
+    over, or ``[]`` (any passage that backs it) when it echoes a run of the question's words;
+    None when the line is not garbled."""
+    values = _values(line)
+    repeated = [value for value in dict.fromkeys(values) if values.count(value) > 1]
+    if repeated:
+        return repeated
+    return [] if _echoes_a_run(line, question) else None
+
+
+def from_passages(
+    answer: str, findings: Iterable[Finding | Mapping[str, Any]], question: str
+) -> str:
+    """A list answer with each line the planner garbled given as the passage that backs it.
+    Each line of a list names one item, and the 0.5B planner garbles some: it writes one value
+    over and over ("The cartographers who made each are: Emeric Yarrowby, Emeric Yarrowby, and
+    Emeric Yarrowby.", fresh seed 56; "... the vaults 1356-IBIS and the code opens the vaults
+    1356-IBIS.", seed 51), or runs the question on into the value ("Kelwold: For each town
+    whose people gather on feast days, they gather to do paper lanterns shaped like cranes.",
+    fresh seed 58). Each was backed by one finding, and the user read a line the text never
+    says. A garbled line stays when no one verified passage backs it (or, for a repeated
+    value, none holds that value)."""
     if not asks_for_many(question) or task_kind(question) != "lookup":
         return answer
     findings = [f for f in findings_of(findings) if f.verified]
     lines = []
     for line in answer.splitlines():
-        values = _values(line)
-        repeated = [value for value in dict.fromkeys(values) if values.count(value) > 1]
-        quote = next(
-            (
-                item["quote"]
-                for f in findings
-                if backs(f, line, question=question)
-                for item in f.evidence
-                if item.get("verified") and any(value in item["quote"] for value in repeated)
-            ),
-            None,
+        tied = _garbled_values(line, question)
+        quotes = (
+            []
+            if tied is None
+            else list(
+                dict.fromkeys(
+                    " ".join(item["quote"].split())
+                    for f in findings
+                    if backs(f, line, question=question)
+                    for item in f.evidence
+                    if item.get("verified") and all(value in item["quote"] for value in tied)
+                )
+            )
         )
-        lines.append(" ".join(quote.split()) if repeated and quote else line)
+        lines.append(quotes[0] if len(quotes) == 1 else line)
     return "\n".join(lines)
 
 

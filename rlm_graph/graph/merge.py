@@ -28,8 +28,8 @@ from rlm_graph.graph.findings import (
     citations,
     conflicts,
     finding,
+    from_passages,
     labelled,
-    said_once,
     standing,
     without_echoes,
     without_unbacked_sentences,
@@ -240,7 +240,7 @@ def _grounding(
         ]
         if answer:
             answer = without_unbacked_sentences(answer, sources, question)
-            answer = said_once(answer, sources, question)
+            answer = from_passages(answer, sources, question)
         cited = citations(answer, sources, question)
         if cited and answer:
             answer = labelled(answer, sources, question)

@@ -31,6 +31,15 @@ def text_with(sentences: list[str]) -> str:
     return "\n".join(lines)
 
 
+def spread_out(sentences: list[str]) -> str:
+    """A text with each sentence in a chunk of its own, every one among the 12 a planner
+    CALLs."""
+    lines = make_haystack(24_000, seed=5).split("\n")
+    for at, sentence in zip((15, 45, 80), sentences, strict=True):
+        lines.insert(at, sentence)
+    return "\n".join(lines)
+
+
 def moves(town: str) -> str:
     return f"Everyone who moves to {town} soon learns to {LEARNS[town]}."
 
@@ -486,10 +495,7 @@ async def test_a_list_line_that_writes_one_value_over_and_over_is_given_as_its_p
     Yarrowby, and Emeric Yarrowby." beside two good ones; its finding backed it, and the user
     read a line the text never says. The line is given as the passage that backs it."""
     question = "Which towns have an earliest chart credited to someone, and who drew each?"
-    lines = make_haystack(24_000, seed=5).split("\n")
-    for at, town in zip((15, 45, 80), CHARTS, strict=True):
-        lines.insert(at, charted(town))
-    text = "\n".join(lines)
+    text = spread_out([charted(town) for town in CHARTS])
     garbled = "The cartographers are: Emeric Yarrowby, Emeric Yarrowby, and Emeric Yarrowby."
     final = f"{garbled}\\nCorwick: Bram Thistlewood\\nDunthorpe: Caspian Sallow"
 
@@ -550,3 +556,32 @@ async def test_a_verified_line_on_none_of_the_question_s_words_leaves_a_list_end
     assert "lambda" not in result.answer and LAMBDAS in (result.unverified_answer or "")
     assert all(LEARNS[town] in result.answer for town in LEARNS)
     assert all("lambda" not in c["quote"] for c in result.citations)
+
+
+def every_town_leaf(messages):
+    """A leaf that reads the first town sentence of its slice."""
+    seen = [town for town in LEARNS if moves(town) in leaf_text(messages)]
+    if not seen:
+        return json.dumps({"found": False, "answer": "", "quotes": []})
+    return json.dumps({"found": True, "answer": LEARNS[seen[0]], "quotes": [moves(seen[0])]})
+
+
+async def test_a_list_line_that_runs_the_question_into_its_value_is_given_as_its_passage():
+    """Fresh seed 58: "Kelwold: For each town whose people gather on feast days, they gather
+    to do paper lanterns shaped like cranes." A line that runs on six or more of the
+    question's words in a row is given as its passage; the other lines stay as written."""
+    echoed = (
+        f"Eskby: For each town where the text says what everyone learns, they {LEARNS['Eskby']}"
+    )
+    final = f"Yarthorpe: {LEARNS['Yarthorpe']}\\n{echoed}\\nEskcombe: {LEARNS['Eskcombe']}"
+    model = planner(turns_answering(final), leaf=every_town_leaf).model_copy(
+        update={"judge": reading_judge}
+    )
+    text = spread_out([moves(town) for town in LEARNS])
+    result = await make_rlm(model, judge=True).ainvoke({"query": QUESTION, "context": text})
+    assert result.grounded
+    assert result.answer.splitlines() == [
+        f"Yarthorpe: {LEARNS['Yarthorpe']}",
+        moves("Eskby"),
+        f"Eskcombe: {LEARNS['Eskcombe']}",
+    ]
