@@ -15,6 +15,8 @@ from rlm_graph.graph.messages import SeenSpan, dumps
 from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
 from rlm_graph.graph.name_search import NameSearch, search_names
 from rlm_graph.graph.outcome import (
+    NOT_FOUND,
+    STALLED,
     ForcedTurn,
     failed,
     finish,
@@ -27,7 +29,7 @@ from rlm_graph.graph.window import fit_transcript
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
 from rlm_graph.protocol.reply_json import find_json, is_object
 from rlm_graph.protocol.trim import planner_stops, repeats_an_action, trim_reply
-from rlm_graph.questions import asks_for_many
+from rlm_graph.questions import asks_for_many, task_kind
 
 MAX_LISTED_CHUNKS = 40
 # Room left in the window for the planner's own reply.
@@ -148,7 +150,17 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
                 # What it wrote instead stands for the answer it would have given, unless it
                 # is a JSON reply cut off ('{"answers": [', the 0.5B on seed 39): no answer.
                 said = reply.text.strip()
-                result.update(gave_up(state, forced.ending, None if _is_json_start(said) else said))
+                words = None if _is_json_start(said) else said
+                if forced.ending == STALLED and task_kind(step.query) == "lookup":
+                    # Its calls brought nothing new and nothing it read is verified: what the
+                    # text answers, as far as it was read, is "not found" (fresh seed 58: a
+                    # list in other words ended with no answer at all, and the search in
+                    # other words that a "not found" list gets never ran).
+                    result.update(finish("done", NOT_FOUND))
+                    if words:
+                        result["unverified_answer"] = words
+                else:
+                    result.update(gave_up(state, forced.ending, words))
     return result
 
 

@@ -74,6 +74,22 @@ async def test_a_list_no_leaf_found_is_searched_in_the_text_s_words_and_grounded
     assert phrase_prompts(model) == len(key_terms(BOAT_QUESTION))
 
 
+async def test_a_list_whose_planner_stalls_with_no_answer_is_searched_too():
+    """Fresh seed 58: every leaf found nothing, the planner re-sent its calls and, made to
+    answer, wrote no FINAL; the run ended with no answer, and the search never ran."""
+    text = planted(11, [ferry(town) for town in FERRIES])
+
+    def stalling(messages, turn):
+        return chunk_calls(BOAT_QUESTION, 12)  # every turn the same calls, never a FINAL
+
+    model = planner(stalling, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(["ferry", "passengers"])}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.status == "done" and result.grounded
+    assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
+
+
 async def test_one_item_found_by_the_phrases_brings_its_twins():
     """The reader's phrases key one sentence only ("Tarnstead"); the sweep then reads the
     sentences worded like it, as it does for an item a leaf found."""
