@@ -66,6 +66,12 @@ class RLMResult(BaseModel):
         everything = [CallRecord.model_validate(r) for r in stored.values()]
         records = [record for record in everything if record.turn == turn]
         usage, by_model = usage_of_records(records)
+        split = values.get("usage") or {}
+        if not pending and split:
+            # A record counts its calls under its own model; a call that asks another model
+            # (a judge, the reader of other words) charged those calls to the state's split
+            # by model, which the turn's root holds for its whole tree.
+            by_model = {name: Usage.model_validate(used) for name, used in split.items()}
         thread_usage, _ = usage_of_records(everything)
         root = next((r for r in records if r.kind == "root"), None)
         status = values.get("status") or "error"

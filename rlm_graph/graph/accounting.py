@@ -112,6 +112,14 @@ def usage_update(state: dict[str, Any], model: str, usage: Usage) -> dict[str, A
     return {"usage": add_usage(call.usage, model, usage), "own_usage": own.model_dump()}
 
 
+def usage_updates(state: dict[str, Any], by_model: dict[str, Usage]) -> dict[str, Any]:
+    """``usage_update`` for model calls this call made itself, each model's under its name."""
+    update: dict[str, Any] = {}
+    for model, usage in by_model.items():
+        update = usage_update({**state, **update}, model, usage)
+    return update
+
+
 def live_record(values: dict[str, Any], kind: str) -> dict[str, Any]:
     """A running call's record as its own state has it now (its planner turns counted), over
     the record stored when it started."""

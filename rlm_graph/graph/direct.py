@@ -27,7 +27,7 @@ async def direct_step(step: PlanStep) -> dict[str, Any]:
         question=step.query,
     )
     return {
-        **step.charged(outcome.usage),
+        **step.charged(outcome.usage, by_model=outcome.by_model),
         "iteration": 1,
         **outcome.fields(),
         # A failed call has no answer: "not found" would claim the text was read.

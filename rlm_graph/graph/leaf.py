@@ -33,6 +33,8 @@ class LeafOutcome:
     outcome: str | None = None  # "found" or "not_found" when the call succeeded
     verified: bool | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    # ``usage`` split by the model that spent it: a reader of the passage may be another model.
+    by_model: dict[str, Usage] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
@@ -92,10 +94,11 @@ async def answer_leaf(
     messages = leaf_messages(view, task)
     reply = await call_model_json(rt, model, messages, RESPONSE_FORMAT, events=events)
     if reply.error:
-        return LeafOutcome(None, reply.usage, reply.error)
+        return LeafOutcome(None, reply.usage, reply.error, by_model={model.name: reply.usage})
     question = task if question is None else question  # what the evidence must be about
     verdict = check(view, reply.text, question)
     usage = reply.usage
+    by_model = {model.name: reply.usage}
     judged = rt.judge and task_kind(question) == "lookup"
     reader = model
     if verdict.reworded and judged:
@@ -111,6 +114,10 @@ async def answer_leaf(
             rt, reader, question, verdict.answer, candidates, runtime=runtime, call_id=call_id
         )
         usage = usage.add(spent)
+        if reader is not None and reader is not model:
+            by_model[reader.name] = by_model.get(reader.name, Usage()).add(spent)
+        else:
+            by_model[model.name] = by_model[model.name].add(spent)
         if agreed is None:
             verdict.verified = False
             verdict.rejected = error or "a reader of its passage alone did not answer so"
@@ -123,4 +130,5 @@ async def answer_leaf(
         outcome=verdict.outcome,
         verified=verdict.verified if verdict.outcome == "found" else None,
         evidence=verdict.evidence,
+        by_model=by_model,
     )

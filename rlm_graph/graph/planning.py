@@ -17,7 +17,7 @@ from rlm_graph import prompts
 from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
-from rlm_graph.graph.accounting import root_records, usage_update
+from rlm_graph.graph.accounting import root_records, usage_updates
 from rlm_graph.graph.events import ModelCallEvents, emit
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.models import ResolvedModel
@@ -76,12 +76,18 @@ class PlanStep:
     def query(self) -> str:
         return self.reads.query
 
-    def charged(self, usage: Usage, model: ResolvedModel | None = None) -> dict[str, Any]:
+    def charged(
+        self,
+        usage: Usage,
+        model: ResolvedModel | None = None,
+        by_model: dict[str, Usage] | None = None,
+    ) -> dict[str, Any]:
         """The update for a model call this step made (by the call's model, unless ``model``
-        says which): its usage, and its cost to the budget."""
+        says which, or split as ``by_model`` says): its usage, and its cost to the budget."""
         spent = self.budget.charge(calls=usage.model_calls, tokens=usage.total_tokens)
+        split = by_model or {(model or self.model).name: usage}
         return {
-            **usage_update(self.state, (model or self.model).name, usage),
+            **usage_updates(self.state, split),
             "budget": self.rt.tick(spent).model_dump(),
         }
 

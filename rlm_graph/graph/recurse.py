@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from rlm_graph.configuration import RLMRuntime, runtime_context
-from rlm_graph.graph.accounting import job_state, record_from_state, usage_update
+from rlm_graph.graph.accounting import job_state, record_from_state, usage_updates
 from rlm_graph.graph.events import emit_call_finished, emit_child_started
 from rlm_graph.graph.leaf import answer_leaf
 from rlm_graph.graph.messages import ChildResult, Job
@@ -39,7 +39,7 @@ def make_recurse(child_graph: Callable[[], Any]):
                 rt, model, view, job.task, runtime=runtime, call_id=job.call_id
             )
             state.update(
-                usage_update(state, model.name, outcome.usage),
+                usage_updates(state, outcome.by_model),
                 iteration=1,
                 **outcome.fields(),
                 **finish(outcome.status, outcome.answer, outcome.error),

@@ -236,6 +236,11 @@ async def test_the_sweep_in_other_words_is_read_by_the_judge_model(monkeypatch):
     )
     assert result.grounded and len(result.answer.splitlines()) == 3
     assert judged(reader) == 1 + 2 and judged(small) == 0
+    # Its calls are counted under its own name, not the planner's.
+    by_model = result.usage_by_model
+    assert by_model["fake:reader"].model_calls == len(reader.calls)
+    assert by_model["local:0.5b"].model_calls == len(small.calls)
+    assert sum(u.model_calls for u in by_model.values()) == result.usage.model_calls
 
 
 async def test_a_twin_of_a_backing_passage_joins_even_when_the_reader_refuses_it():
