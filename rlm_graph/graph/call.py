@@ -40,25 +40,21 @@ def cache_key(task: str, ref: ContextRef) -> str:
     return f"{' '.join(task.split())}\x1f{ref.store_id[:16]}:{ref.start}-{ref.end}"
 
 
-def _asked_before(key: str, keys: Iterable[str]) -> str | None:
+def _asked_before(key: str, keys: Iterable[str], *, any_task: bool = False) -> str | None:
     """The earlier key that asks the same of the same bytes as ``key``, in the same or other
-    words."""
+    words (with ``any_task``: whatever it asked)."""
     task, _, where = key.partition("\x1f")
     for earlier in keys:
         earlier_task, _, earlier_where = earlier.partition("\x1f")
-        if earlier_where == where and (earlier_task == task or rewords(task, earlier_task)):
+        if earlier_where == where and (
+            any_task or earlier_task == task or rewords(task, earlier_task)
+        ):
             return earlier
     return None
 
 
 # A task that holds this many characters of a child's answer (or is held in one) restates it.
 MIN_RESTATED_CHARS = 20
-
-
-def _read_before(key: str, keys: Iterable[str]) -> str | None:
-    """The earlier key over the same bytes as ``key``, whatever it asked."""
-    where = key.partition("\x1f")[2]
-    return next((earlier for earlier in keys if earlier.partition("\x1f")[2] == where), None)
 
 
 def restates_an_answer(task: str, answers: Iterable[str]) -> bool:
@@ -206,7 +202,7 @@ class _Step:
             key = cache_key(action.task or "", ref)
             answered = _asked_before(key, cache)
             if answered is None and restates_an_answer(action.task or "", answers):
-                answered = _read_before(key, cache)
+                answered = _asked_before(key, cache, any_task=True)
             if answered is not None:
                 text = prompts.REPEATED_CALL.format(answer=cache[answered])
                 repeats.append(_observation(index, action, text, "repeat"))

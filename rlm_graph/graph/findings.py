@@ -278,20 +278,17 @@ def from_passages(
     lines = []
     for line in answer.splitlines():
         tied = _garbled_values(line, question)
-        quotes = (
-            []
-            if tied is None
-            else list(
-                dict.fromkeys(
-                    " ".join(item["quote"].split())
-                    for f in findings
-                    if backs(f, line, question=question)
-                    for item in f.evidence
-                    if item.get("verified") and all(value in item["quote"] for value in tied)
-                )
-            )
-        )
-        lines.append(quotes[0] if len(quotes) == 1 else line)
+        if tied is None:
+            lines.append(line)
+            continue
+        quotes = {
+            " ".join(item["quote"].split())
+            for f in findings
+            if backs(f, line, question=question)
+            for item in f.evidence
+            if item.get("verified") and all(value in item["quote"] for value in tied)
+        }
+        lines.append(quotes.pop() if len(quotes) == 1 else line)
     return "\n".join(lines)
 
 

@@ -114,10 +114,7 @@ async def answer_leaf(
             rt, reader, question, verdict.answer, candidates, runtime=runtime, call_id=call_id
         )
         usage = usage.add(spent)
-        if reader is not None and reader is not model:
-            by_model[reader.name] = by_model.get(reader.name, Usage()).add(spent)
-        else:
-            by_model[model.name] = by_model[model.name].add(spent)
+        by_model[reader.name] = by_model.get(reader.name, Usage()).add(spent)
         if agreed is None:
             verdict.verified = False
             verdict.rejected = error or "a reader of its passage alone did not answer so"
