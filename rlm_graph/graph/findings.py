@@ -198,12 +198,16 @@ def names_marked(text: str, mark: str) -> str:
 
 def label(item: Evidence, reading: str, question: str) -> str:
     """The names of a passage that neither its reading nor the question holds ("Eskby" for
-    "Everyone who moves to Eskby soon learns to ..."): what the item is about, put before it."""
-    said = set(words_of(f"{reading} {question}"))
+    "Everyone who moves to Eskby soon learns to ..."): what the item is about, put before it.
+    Only the passage's sentences that say the reading are looked at: a passage that begins a
+    sentence early would lead "The observatory above Wenmoor ..." with "Python" (seed 47)."""
+    asked, said = set(words_of(question)), set(words_of(reading))
+    overlap = {s: len(said & set(words_of(s))) for s in sentences_of(item.quote)}
+    saying = [s for s, shared in overlap.items() if shared == max(overlap.values())]
     names = [
         n
-        for n in capitalised_names(item.quote)
-        if (words := words_of(n)) and not all(w in said for w in words)
+        for n in capitalised_names(" ".join(saying))
+        if (words := set(words_of(n))) and not words <= said | asked
     ]
     return f"{' '.join(dict.fromkeys(names))}: " if names else ""
 

@@ -590,3 +590,19 @@ async def test_a_list_line_that_runs_the_question_into_its_value_is_given_as_its
         moves("Eskby"),
         f"Eskcombe: {LEARNS['Eskcombe']}",
     ]
+
+
+def test_a_list_line_that_names_its_item_is_not_labelled_with_another_name_of_its_passage():
+    """Seed 47: "Python: The observatory above Wenmoor ..." - the passage that backed the line
+    began in the sentence before it, and its name "Python" led a line that already said what
+    it was about. A line that does not say where is still led by its sentence's names."""
+    from rlm_graph.evidence import Evidence
+    from rlm_graph.graph.findings import labelled
+    from rlm_graph.graph.messages import Finding
+
+    question = "Which towns have a telescope station, and what is each one called?"
+    quote = "See the Python docs. The observatory above Wenmoor is called the Lantern Dome."
+    finding = Finding.read_off("CALL", "c1", "Lantern Dome", Evidence(quote=quote, verified=True))
+    named = "The observatory above Wenmoor is called the Lantern Dome."
+    assert labelled(named, [finding], question) == named
+    assert labelled("the Lantern Dome", [finding], question) == "Wenmoor: the Lantern Dome"
