@@ -629,7 +629,7 @@ def locate(
     if not parts or sum(len(part.strip()) for part in parts) < shortest:
         return Evidence(quote=quote, verified=False)
     data = view.read_bytes()
-    pos, first, last = offset, None, None
+    pos, first, last, loose = offset, None, None, False
     for part in parts:
         words = [re.escape(word.encode("utf-8")) for word in part.split()]
         body = rb"\s+".join(words)
@@ -638,12 +638,34 @@ def locate(
             body += rb"(?!\w)" if part.strip()[-1:].isalnum() else b""
         pattern = re.compile(body, re.IGNORECASE)
         match = pattern.search(data, pos)
+        if match is None and (match := _loosely(part, data, pos)) is not None:
+            loose = True
         if match is None:
             return Evidence(quote=quote, verified=False)
         first = match.start() if first is None else first
         last, pos = match.end(), match.end()
+    if loose:  # the text's own words stand, not the model's punctuation
+        quote = " ".join(data[first:last].decode("utf-8", "replace").split())
     start, end = view.start + (first or 0), view.start + (last or 0)
     return Evidence(quote=quote, verified=True, start=start, end=end, **lines_of(view, start, end))
+
+
+# A quote copied with its punctuation changed ("execution frames, they" for "execution
+# frames.  They", 'append()' for "append()") is found by its words when it has this many.
+LOOSE_QUOTE_WORDS = 4
+# At most this many bytes of punctuation and space between two of those words.
+_LOOSE_GAP = rb"[\W_]{1,8}"
+
+
+def _loosely(part: str, data: bytes, pos: int) -> re.Match[bytes] | None:
+    """Where ``part``'s words stand in ``data`` in the same order with only other punctuation
+    or spacing between them, or None (and None for fewer than ``LOOSE_QUOTE_WORDS`` words: a
+    short text is a value, and its punctuation is part of it)."""
+    words = re.findall(rb"[^\W_]+", part.encode("utf-8"))
+    if len(words) < LOOSE_QUOTE_WORDS:
+        return None
+    body = rb"(?<![^\W_])" + _LOOSE_GAP.join(map(re.escape, words)) + rb"(?![^\W_])"
+    return re.compile(body, re.IGNORECASE).search(data, pos)
 
 
 def lines_of(view: ContextView, start: int, end: int) -> dict:

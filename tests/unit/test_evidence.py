@@ -94,6 +94,44 @@ def test_quotes_joined_by_an_ellipsis_must_appear_in_order():
     assert not locate(view, "code").verified  # too short to prove anything
 
 
+FRAMES = (
+    "Notes on the runtime.\nFrame objects represent execution frames.  They may occur in "
+    "traceback objects (see below), and are also passed to registered trace functions.\n"
+    'There are two flavors: built-in methods (such as "append()" on lists) and class methods.\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("quote", "located"),
+    [
+        (  # a sentence break written as a comma (the 0.5B on Python's help, fresh seed 60)
+            "Frame objects represent execution frames, they may occur in traceback objects",
+            "Frame objects represent execution frames. They may occur in traceback objects",
+        ),
+        (  # other quotation marks
+            "two flavors: built-in methods (such as 'append()' on lists)",
+            'two flavors: built-in methods (such as "append()" on lists',
+        ),
+    ],
+)
+def test_a_quote_with_its_punctuation_changed_is_located_in_the_text_s_own_words(quote, located):
+    evidence = locate(open_context(FRAMES), quote)
+    assert evidence.verified and evidence.quote == located
+    assert FRAMES.encode()[evidence.start : evidence.end].decode().split() == located.split()
+
+
+@pytest.mark.parametrize(
+    "quote",
+    [
+        "frames they may",  # too few words to tell a quote from words that happen to meet
+        "Frame objects represent traceback frames",  # a word the text does not have
+        "They may occur in frames objects",  # the text's words in another order
+    ],
+)
+def test_a_loose_quote_needs_enough_of_the_text_s_words_in_the_text_s_order(quote):
+    assert not locate(open_context(FRAMES), quote).verified
+
+
 def test_not_found_is_an_outcome_not_a_string():
     view = open_context(TEXT)
     for text in (reply(False), "NOT FOUND", "  not found. ", reply(True, "NOT FOUND")):
