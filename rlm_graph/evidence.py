@@ -953,6 +953,8 @@ def invented_terms(answer: str, question: str, text: str, text_words: set[str]) 
 
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]*|\b\w*\d\w*\b")
+# The object a method is called on (`self.scan_once`): not a word a passage must hold.
+_RECEIVER = re.compile(r"\b(?:self|cls|this)\.(?=\w)")
 # Code identifiers: quoted in backticks, or snake_case / camelCase. Lower case or not, they
 # are names: no paraphrase changes them.
 _IDENTIFIER = re.compile(r"`([^`\n]+)`|\b_*[A-Za-z]\w*_\w+\b|\b_+[A-Za-z]\w*\b|\b[a-z]+[A-Z]\w*\b")
@@ -965,7 +967,7 @@ _PLACE_REFERENCE = re.compile(
 
 
 def _asked(question: str) -> str:
-    return _PLACE_REFERENCE.sub(" ", question)
+    return _RECEIVER.sub("", _PLACE_REFERENCE.sub(" ", question))
 
 
 def question_terms(question: str) -> list[str]:
@@ -1065,7 +1067,7 @@ def contrasted(
     before the same "of Lisbon" or after the same "city" is how a question is reworded ("the
     chart of Lisbon", "the map of Lisbon"). A word of ``links`` (a name another passage gave
     for the question's: "Tom Reed" for "Ann Hale's manager") is the same thing, not another."""
-    written = _tokens(question)
+    written = _tokens(_RECEIVER.sub("", question))
     asked = [w.casefold() for w in written]
     # An identifier's parts stand for it too ("parse_header" says "header").
     said = [

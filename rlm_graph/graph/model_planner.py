@@ -9,6 +9,7 @@ from typing import Any
 
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
+from rlm_graph.graph.callers import read_callers
 from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.found_lines import read_found_lines, reads_found_lines
 from rlm_graph.graph.messages import SeenSpan, dumps
@@ -66,6 +67,8 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
     searched: NameSearch | None = None
     chunking = step.rt.chunking_for_view()
     if not step.reads.transcript:
+        if callers := read_callers(step):
+            return callers
         searched = search_names(step.view, step.query, chunking)
         if reads_found_lines(step, searched):
             read = await read_found_lines(step, searched)

@@ -53,6 +53,7 @@ from rlm_graph.evidence import (
     words_of,
 )
 from rlm_graph.graph.accounting import usage_update
+from rlm_graph.graph.callers import STRATEGY as CALL_LINES
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import (
     backs,
@@ -97,7 +98,7 @@ def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
         and (asks_for_many(question) or not is_not_found(answer))
         and task_kind(question) == "lookup"
         and (asks_for_many(question) or asked_kind(question) is not None)
-        and call.strategy != FOUND_LINES  # the read checked its kind already
+        and call.strategy not in (FOUND_LINES, CALL_LINES)  # read off lines that say it
     )
 
 

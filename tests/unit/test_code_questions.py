@@ -241,7 +241,8 @@ def test_a_list_of_callers_is_verified_name_by_name(source_folder):
 
 
 async def test_callers_read_off_the_searched_lines_are_grounded_one_by_one(source_folder):
-    question = "Which functions call `_check_proc`?"
+    # "use", not "call": the planner's own FINAL, not the call lines' answer (below)
+    question = "Which functions use `_check_proc`?"
 
     def final(answer):
         return lambda messages, turn: f'FINAL("{answer}")'
@@ -317,3 +318,64 @@ def test_a_sentence_that_ends_its_line_runs_on_into_no_next_line():
     wrapped = "The ferry leaves the north quay at nine and\nreturns before noon every day.\n"
     view = open_context(wrapped)
     assert passage(view, 4, 9).quote == " ".join(wrapped.split())
+
+
+def _callers_by_syntax_tree(source_folder: Path, name: str) -> set[str]:
+    """The functions whose own bodies call ``name`` (as ``name(...)`` or ``obj.name(...)``),
+    from each file's syntax tree."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST, function: str | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, child.name)
+                continue
+            if isinstance(child, ast.ClassDef):
+                visit(child, None)
+                continue
+            if isinstance(child, ast.Call) and function is not None:
+                called = getattr(child.func, "id", None) or getattr(child.func, "attr", None)
+                if called == name:
+                    found.add(function)
+            visit(child, function)
+
+    for module in MODULES:
+        visit(ast.parse((source_folder / module).read_text()), None)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("Which functions call `_check_proc`?", "_check_proc"),
+        ("What calls `_try_finish`?", "_try_finish"),
+        ("Who calls `self.scan_once`?", "scan_once"),
+        ("Where is get_token called from?", "get_token"),
+    ],
+)
+async def test_callers_are_read_off_the_lines_that_call_the_name(source_folder, question, name):
+    """Fresh seeds 25 and 26: 0 of 6 "which functions call" questions right, the 0.5B planner
+    shown the call lines with their functions CALLing every chunk instead. The callers are
+    read off those lines, each grounded on its own call, and no model is asked."""
+    model = planner(lambda messages, turn: 'FINAL("close")')
+    result = await make_rlm(model).ainvoke({"query": question, "context": str(source_folder)})
+    expected = _callers_by_syntax_tree(source_folder, name)
+    assert set(result.answer.split(", ")) == expected
+    assert result.grounded and result.status == "done"
+    assert {c["scope"] for c in result.citations} == {f"function {f}" for f in expected}
+    assert all(name in c["quote"] for c in result.citations)
+    assert model.calls == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which file defines `_check_proc`?",
+        "Which functions does `_check_proc` call?",  # what it calls, not its callers
+        "Which functions call `no_such_function`?",  # nothing calls it: the planner looks
+    ],
+)
+async def test_other_code_questions_go_to_the_planner(source_folder, question):
+    model = planner(lambda messages, turn: 'FINAL("not found")')
+    await make_rlm(model).ainvoke({"query": question, "context": str(source_folder)})
+    assert model.calls  # the planner was asked
