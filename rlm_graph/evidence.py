@@ -1069,6 +1069,7 @@ def contrasted(
     for the question's: "Tom Reed" for "Ann Hale's manager") is the same thing, not another."""
     written = _tokens(_RECEIVER.sub("", question))
     asked = [w.casefold() for w in written]
+    code = set(identifiers(question))  # `readuntil`: a name, though written in lower case
     # An identifier's parts stand for it too ("parse_header" says "header").
     said = [
         part.casefold()
@@ -1085,7 +1086,7 @@ def contrasted(
         anchor = asked[i + 1 : i + 1 + width]
         if len(anchor) < width or not _names_something(anchor[-1]):
             continue
-        if _is_name(written[i + width]):
+        if _is_name(written[i + width]) or anchor[-1] in code:
             continue
         for start in range(1, len(said) - width + 1):
             window = said[start : start + width]

@@ -7,10 +7,11 @@ those lines, each "in function `send_signal`", and it CALLed every chunk from th
 holds the name instead; no leaf, reading one chunk, can say which function a call sits in.
 
 So the root's first turn of such a question (calls mode) answers with the functions around the
-call lines, in the text's order, and says which lines it read. Nothing is taken on trust: the
-merge grounds each name on its call line like any answer read off a GREP, and an answer those
-lines do not back is reported unverified. When no line calls the name, or too many do to read
-them all, the planner starts as it would have.
+call lines, in the text's order, and says which lines it read. Nothing is taken on trust: a
+name stays only when its call line backs it by the grounding every answer read off a GREP gets
+(``observed``), and the merge grounds the answer once more. When no line calls the name, none
+backs its function, or too many lines call it to read them all, the planner starts as it would
+have.
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from typing import Any
 from rlm_graph.context.grep import GrepHit
 from rlm_graph.evidence import identifiers
 from rlm_graph.graph.call import GREP_REACH
+from rlm_graph.graph.findings import citations
 from rlm_graph.graph.messages import SeenSpan, dumps
+from rlm_graph.graph.observed import MAX_OBSERVED_SPANS, observed_findings
 from rlm_graph.graph.outcome import finish
 from rlm_graph.graph.planning import PlanStep
 
 # The call's ``strategy`` when it answered from the call lines.
 STRATEGY = "call-lines"
-# Call lines read at most: more, and the list could not be told whole.
-MAX_CALL_LINES = 200
+# Call lines read at most (as many as an answer is grounded on): more, and the list could not
+# be told whole.
+MAX_CALL_LINES = MAX_OBSERVED_SPANS
 
 # "Which functions call X?", "What calls X?", "callers of X", "Where is X called from?",
 # "Which methods invoke X?"; not "Which functions does X call?" (what X calls).
@@ -92,8 +96,15 @@ def read_callers(step: PlanStep) -> dict[str, Any]:
         )
         for hit, _ in calls
     ]
-    answer = ", ".join(dict.fromkeys(caller for _, caller in calls))
-    return {"observed": dumps(seen), "iteration": 1, "strategy": STRATEGY, **finish("done", answer)}
+    named = list(dict.fromkeys(caller for _, caller in calls))
+    found = observed_findings(step.rt, step.reads, "\n".join(named), seen)
+    backed = [caller for caller in named if citations(caller, found, step.query)]
+    if not backed:
+        return {}  # the lines do not back them: the planner looks
+    update = {"observed": dumps(seen), "iteration": 1, "strategy": STRATEGY}
+    if len(backed) < len(named):  # what the lines name but do not back is kept, as unverified
+        update["unverified_answer"] = ", ".join(named)
+    return {**update, **finish("done", ", ".join(backed))}
 
 
 __all__ = ["called_name", "read_callers"]

@@ -469,6 +469,9 @@ def test_the_same_words_said_of_another_thing_are_not_about_the_question(
         ("Who sold Ilsa Pennimore a boat?", "It should be implemented Ilsa Pennimore bought a boat from Edda Quennell."),
         ("Which function calls `_wait` to wait?", "# wait for them: return await _wait(fs, timeout)"),
         ("Which function splits a header line?", "def parse_header(line):"),
+        # what stands before a code name in lower case is no key of it (fresh seed 61)
+        ("Which functions call `readuntil`?", "line = await self.readuntil(sep)"),
+        ("Who calls `self.scan_once`?", "value, end = scan_once(s, end)"),
     ],
 )  # fmt: skip
 def test_a_reworded_question_is_no_contrast(question, passage):
