@@ -97,8 +97,8 @@ def read_callers(step: PlanStep) -> dict[str, Any]:
         for hit, _ in calls
     ]
     named = list(dict.fromkeys(caller for _, caller in calls))
-    found = observed_findings(step.rt, step.reads, "\n".join(named), seen)
-    backed = [caller for caller in named if citations(caller, found, step.query)]
+    sources = observed_findings(step.rt, step.reads, "\n".join(named), seen)
+    backed = [caller for caller in named if citations(caller, sources, step.query)]
     if not backed:
         return {}  # the lines do not back them: the planner looks
     update = {"observed": dumps(seen), "iteration": 1, "strategy": STRATEGY}
