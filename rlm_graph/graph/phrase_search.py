@@ -55,19 +55,33 @@ MAX_PHRASE_HITS = 200
 MAX_READ = 8
 
 
+def headword(word: str) -> str:
+    """A word as a thesaurus lists it, its plural undone ("collections" -> "collection",
+    "libraries" -> "library"): asked for "book collections", the 1.5B repeated the phrase
+    three times; asked for "book collection", it gave "library" (fresh seed 59)."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def key_terms(question: str) -> list[str]:
     """What the question asks about, to be looked up: its two-word phrases of such words in a
     row ("telescope station", "holiday custom"), then its words, longest first, less its
-    names (a name stands in the text as the question gives it)."""
+    names (a name stands in the text as the question gives it); each word as its headword."""
     names = {word for name in named_terms(question) for word in words_of(name)}
     # In the question's order, so that words of one length keep it (a set's order changes
     # from run to run).
     terms = [term for term in question_terms(question) if term not in names and len(term) > 2]
     tokens = normalized(question).replace("-", " ").split()
     pairs = [
-        f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False) if a in terms and b in terms
+        f"{headword(a)} {headword(b)}"
+        for a, b in zip(tokens, tokens[1:], strict=False)
+        if a in terms and b in terms
     ]
-    singles = sorted(terms, key=len, reverse=True)
+    singles = list(dict.fromkeys(headword(term) for term in terms))
+    singles.sort(key=len, reverse=True)
     return [*list(dict.fromkeys(pairs))[:MAX_PAIRS], *singles[:MAX_TERMS]]
 
 
@@ -154,4 +168,11 @@ def ranked_sentences(
     return [sentences[at] for at in sorted(best)]
 
 
-__all__ = ["key_terms", "other_words", "phrase_pattern", "ranked_sentences", "search_phrases"]
+__all__ = [
+    "headword",
+    "key_terms",
+    "other_words",
+    "phrase_pattern",
+    "ranked_sentences",
+    "search_phrases",
+]

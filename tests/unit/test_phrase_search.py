@@ -5,6 +5,7 @@ and each one read as an item joins the answer, grounded on its own sentence."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -214,9 +215,21 @@ def test_sentences_are_ranked_by_phrases_held_and_a_common_phrase_counts_for_not
 def test_the_key_terms_are_the_question_s_phrases_and_words_less_names_and_asking_words():
     terms = key_terms("Which towns does the text say Ann Hale mapped, and when was each charted?")
     assert "hale" not in terms and "ann" not in terms and "text" not in terms
-    assert {"towns", "mapped", "charted"} <= set(terms)
+    assert {"town", "mapped", "charted"} <= set(terms)
     phrases = key_terms("Which towns have a holiday custom, and how does each celebrate?")
     assert phrases[0] == "holiday custom" and {"holiday", "custom"} <= set(phrases)
+
+
+def test_the_key_terms_are_looked_up_as_a_thesaurus_lists_them():
+    """Fresh seed 59: asked for "book collections", the 1.5B thesaurus repeated the phrase;
+    for "book collection" it gave "library", the word of the text's "The library of Morthorpe
+    holds 45,241 bound volumes.". Each word is looked up as its headword."""
+    terms = key_terms("Which towns' book collections have a stated size, and how large is each?")
+    assert terms[:2] == ["town book", "book collection"]
+    assert "collection" in terms and "collections" not in terms and "towns" not in terms
+    assert "libraries" not in key_terms("Which libraries hold old maps?")
+    assert "library" in key_terms("Which libraries hold old maps?")
+    assert "address" in key_terms("Which towns give an address for each guild?")  # not "addres"
 
 
 @pytest.mark.parametrize(
@@ -266,3 +279,36 @@ def test_a_sentence_opens_with_its_words_before_its_first_name_or_figure(sentenc
     from rlm_graph.graph.review import opening
 
     assert opening(sentence) == words
+
+
+LIBRARIES = {"Morthorpe": "45,241", "Quenhaven": "35,837", "Wenford": "19,661"}
+SHELF_QUESTION = "Which towns' book collections have a stated size, and how large is each?"
+
+
+def library(town: str) -> str:
+    return f"The library of {town} holds {LIBRARIES[town]} bound volumes."
+
+
+def headword_thesaurus(messages):
+    """A reader that, as a thesaurus, knows "book collection" and repeats any other phrase
+    (the 1.5B on "book collections", fresh seed 59), and reads a library's size off a
+    passage."""
+    if is_phrase_prompt(messages):
+        term = str(messages[-1].content)
+        return "library, bookshelf" if term == "book collection" else f"{term}, {term}"
+    passage = str(messages[-1].content).split("Question:")[0]
+    match = re.search(r"holds ([\d,]+) bound volumes", passage)
+    return json.dumps({"found": bool(match), "answer": match.group(1) if match else ""})
+
+
+async def test_a_list_in_a_plural_the_thesaurus_knows_only_as_a_headword_is_found():
+    text = planted(11, [library(town) for town in LIBRARIES])
+
+    def turns(messages, turn):
+        return chunk_calls(SHELF_QUESTION, 12) if turn == 0 else f'FINAL("{prompts.NOT_FOUND}")'
+
+    model = planner(turns, leaf=blind_leaf).model_copy(update={"judge": headword_thesaurus})
+    result = await make_rlm(model, judge=True).ainvoke({"query": SHELF_QUESTION, "context": text})
+    assert result.grounded
+    assert {c["quote"] for c in result.citations} == {library(town) for town in LIBRARIES}
+    assert all(size in result.answer for size in LIBRARIES.values())
