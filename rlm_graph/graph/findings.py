@@ -264,6 +264,13 @@ def _garbled_values(line: str, question: str) -> list[str] | None:
     return [] if _echoes_a_run(line, question) else None
 
 
+def _holds_all(quote: str, values: list[str]) -> bool:
+    """Whether ``quote`` holds each value's words, in any case ("The Willow Archive" is the
+    passage's "the willow archive"; a stop word like "The" asks nothing)."""
+    held = set(words_of(quote))
+    return all(set(words_of(value)) <= held for value in values)
+
+
 def from_passages(
     answer: str, findings: Iterable[Finding | Mapping[str, Any]], question: str
 ) -> str:
@@ -290,7 +297,7 @@ def from_passages(
             for f in findings
             if backs(f, line, question=question)
             for item in f.evidence
-            if item.get("verified") and all(value in item["quote"] for value in tied)
+            if item.get("verified") and _holds_all(item["quote"], tied)
         }
         lines.append(quotes.pop() if len(quotes) == 1 else line)
     return "\n".join(lines)

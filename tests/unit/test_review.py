@@ -606,3 +606,29 @@ def test_a_list_line_that_names_its_item_is_not_labelled_with_another_name_of_it
     named = "The observatory above Wenmoor is called the Lantern Dome."
     assert labelled(named, [finding], question) == named
     assert labelled("the Lantern Dome", [finding], question) == "Wenmoor: the Lantern Dome"
+
+
+def test_a_repeated_value_in_other_capitals_than_its_passage_s_is_still_given_as_the_passage():
+    """Fresh seed 59: "HERON: The Willow Archive, The Willow Archive, The Willow Archive" was
+    grounded on "The access code for the willow archive is 4864-HERON." and kept, since the
+    passage says "willow archive" in lower case: the user read no code for it."""
+    from rlm_graph.evidence import Evidence
+    from rlm_graph.graph.findings import from_passages
+    from rlm_graph.graph.messages import Finding
+
+    question = "Which archives does the text mention, and what is the access code for each archive?"
+    quotes = {
+        "willow": "The access code for the willow archive is 4864-HERON.",
+        "violet": "The access code for the violet archive is 2318-EGRET.",
+    }
+    findings = [
+        Finding.read_off("CALL", f"c{i}", quote, Evidence(quote=quote, verified=True, start=i))
+        for i, quote in enumerate(quotes.values())
+    ]
+    garbled = "The Willow Archive, The Willow Archive, The Willow Archive"
+    mentions = (  # the same run's first line
+        "The text mentions the archives 'Violet Archive' and 'Violet Archive 2318-EGRET'. "
+        "The access code for the violet archive is 2318-EGRET."
+    )
+    answer = from_passages(f"{mentions}\n{garbled}", findings, question)
+    assert answer.splitlines() == [quotes["violet"], quotes["willow"]]
