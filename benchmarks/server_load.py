@@ -32,6 +32,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from benchmarks.fake_openai_server import FakeOpenAIServer
 from benchmarks.langgraph_server import LangGraphDevServer, LangGraphServer
+from rlm_graph.graph.outcome import TERMINAL
 from rlm_graph.samples import make_haystack
 
 QUESTION = "What is the vault access code?"
@@ -85,6 +86,10 @@ async def _bounded(
     return list(await asyncio.gather(*(run(n) for n in range(count))))
 
 
+# How long a run's state is read again after ``wait`` returned it unfinished.
+SETTLE_SECONDS = 120.0
+
+
 async def serve_batch(url: str, count: int, concurrency: int) -> list[RunOutcome]:
     """``count`` runs through the server's HTTP API, ``concurrency`` at a time."""
     from langgraph_sdk import get_client
@@ -101,6 +106,13 @@ async def serve_batch(url: str, count: int, concurrency: int) -> list[RunOutcome
             config={"configurable": SETTINGS},
         )
         values = final if isinstance(final, dict) else {}
+        deadline = time.perf_counter() + SETTLE_SECONDS
+        while values.get("status") not in TERMINAL and time.perf_counter() < deadline:
+            # A run handed from one server to another can end ``wait`` with the thread's state
+            # mid-run (seen once under CI load, status "running"): read it until the run ends.
+            await asyncio.sleep(0.5)
+            state = await client.threads.get_state(thread["thread_id"])
+            values = state.get("values") or {}
         return RunOutcome(
             n=n,
             thread_id=thread["thread_id"],
