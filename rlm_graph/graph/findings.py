@@ -203,7 +203,8 @@ def label(item: Evidence, reading: str, question: str) -> str:
     sentence early would lead "The observatory above Wenmoor ..." with "Python" (seed 47)."""
     asked, said = set(words_of(question)), set(words_of(reading))
     overlap = {s: len(said & set(words_of(s))) for s in sentences_of(item.quote)}
-    saying = [s for s, shared in overlap.items() if shared == max(overlap.values())]
+    most = max(overlap.values(), default=0)
+    saying = [s for s, shared in overlap.items() if shared == most]
     names = [
         n
         for n in capitalised_names(" ".join(saying))
