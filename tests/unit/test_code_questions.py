@@ -368,6 +368,32 @@ async def test_callers_are_read_off_the_lines_that_call_the_name(source_folder, 
     assert model.calls == []
 
 
+async def test_a_caller_its_call_line_does_not_back_is_left_out_and_kept_unverified(
+    source_folder, monkeypatch
+):
+    """A name the call lines give but their grounding refuses is no caller in the answer; the
+    whole list the lines gave is kept as ``unverified_answer``."""
+    import rlm_graph.graph.callers as callers
+
+    refused = "kill"
+    grounded_by_lines = callers.citations
+
+    def citations(answer, sources, question):
+        return [] if answer == refused else grounded_by_lines(answer, sources, question)
+
+    monkeypatch.setattr(callers, "citations", citations)
+    model = planner(lambda messages, turn: 'FINAL("close")')
+    result = await make_rlm(model).ainvoke(
+        {"query": "Which functions call `_check_proc`?", "context": str(source_folder)}
+    )
+    expected = _callers_by_syntax_tree(source_folder, "_check_proc")
+    assert refused in expected
+    assert set(result.answer.split(", ")) == expected - {refused}
+    assert set(result.unverified_answer.split(", ")) == expected
+    assert f"function {refused}" not in {c["scope"] for c in result.citations}
+    assert model.calls == []
+
+
 @pytest.mark.parametrize(
     "question",
     [
