@@ -439,5 +439,7 @@ async def _searched_items(sweep: _SweepReads) -> list[str]:
     groups, usage = await search_phrases(sweep.rt, reader, question, sweep.events)
     sweep.charge(reader, usage)
     lines: list[str] = []
-    await sweep.read(reader, ranked_sentences(sweep.view, groups, []), [], lines, named=True)
+    view = sweep.view
+    alike = ranked_sentences(view, groups, [], admit=lambda item: stated_alike(view, item))
+    await sweep.read(reader, alike, [], lines, named=True)
     return lines

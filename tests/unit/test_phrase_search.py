@@ -312,3 +312,40 @@ async def test_a_list_in_a_plural_the_thesaurus_knows_only_as_a_headword_is_foun
     assert result.grounded
     assert {c["quote"] for c in result.citations} == {library(town) for town in LIBRARIES}
     assert all(size in result.answer for size in LIBRARIES.values())
+
+
+async def test_the_sentences_read_are_the_best_of_those_stated_alike():
+    """Fresh seed 59: the three "The best thing to do in Ludholt is to ..." ranked 9th to 20th,
+    behind sentences that hold more of the thesaurus's words but are stated like no other;
+    only the first ``MAX_READ`` were weighed, and the list stayed "not found". The reads go
+    to the best of the sentences stated alike."""
+    lone = [
+        f"Every quay near the {place} keeps a ferry bell for late arrivals."
+        for place in (
+            "mill",
+            "church",
+            "market",
+            "bridge",
+            "school",
+            "harbour",
+            "castle",
+            "station",
+            "tannery",
+        )
+    ]
+    assert len(lone) > MAX_READ
+    text = planted(18, [*lone, *(ferry(town) for town in FERRIES)])
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(["quay", "ferry"])}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    assert result.grounded
+    assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
+    assert read_sentences(model) <= MAX_READ
+
+
+def test_a_sentence_not_admitted_gives_its_place_to_the_next_best():
+    view = ContextView(TextStore(b"A ferry quay. A ferry. A quay stop. Lone words here."))
+    groups = [["ferry"], ["quay"]]
+    ranked = ranked_sentences(view, groups, [], admit=lambda item: "quay" not in item.quote)
+    assert [item.quote for item in ranked] == ["A ferry."]
