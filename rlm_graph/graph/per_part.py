@@ -15,7 +15,7 @@ from rlm_graph.configuration import RLMRuntime
 from rlm_graph.context import ContextView
 from rlm_graph.context.sections import Section, pieces
 from rlm_graph.errors import TargetError
-from rlm_graph.evidence import normalized
+from rlm_graph.evidence import normalized, sentences_of
 from rlm_graph.graph.findings import strip_marks
 from rlm_graph.graph.messages import Finding
 from rlm_graph.protocol import Action, ParsedTurn
@@ -23,6 +23,9 @@ from rlm_graph.questions import asks_per_part, part_task
 
 NOTHING_FOUND = "nothing found"
 UNVERIFIED = "(unverified)"
+# "In one line": a part's line keeps its findings' leading sentences up to about this many
+# characters (fresh seed 64: a leaf quoted a whole 820-character paragraph as its line).
+MAX_PART_LINE_CHARS = 300
 
 
 def per_part_turn(
@@ -78,9 +81,22 @@ def _line(findings: list[Finding]) -> str:
     answers = list({normalized(a): a for a in (_one_line(f.answer) for f in chosen)}.values())
     if not answers:
         return NOTHING_FOUND
-    line = "; ".join(answers)
+    share = MAX_PART_LINE_CHARS // len(answers)
+    line = "; ".join(_leading(answer, share) for answer in answers)
     return line if verified else f"{line} {UNVERIFIED}"
 
 
 def _one_line(answer: str) -> str:
     return " ".join(strip_marks(answer).split())
+
+
+def _leading(answer: str, limit: int) -> str:
+    """``answer``'s leading sentences that fit in ``limit`` characters, the first always: each
+    still stands in its finding's answer, so what backed the finding backs it."""
+    sentences = sentences_of(answer)
+    kept = sentences[:1]
+    for sentence in sentences[1:]:
+        if len(" ".join([*kept, sentence])) > limit:
+            break
+        kept.append(sentence)
+    return " ".join(kept)

@@ -24,6 +24,7 @@ from rlm_graph.evidence import (
 )
 from rlm_graph.graph.call import restates_an_answer
 from rlm_graph.graph.findings import citations, render_findings
+from rlm_graph.graph.per_part import MAX_PART_LINE_CHARS
 from rlm_graph.samples import make_haystack
 from rlm_graph.testing import is_leaf_prompt, is_reduce_prompt, leaf_text
 from tests.unit.conftest import chunk_calls, final_from_results, make_rlm, planner
@@ -848,6 +849,34 @@ async def test_a_part_nothing_verifies_is_marked_and_the_answer_not_grounded():
     lines = result.answer.splitlines()
     assert lines[1] == "Part 2: Ships and harbours (unverified)"
     assert lines[0].startswith("Part 1: Lighthouses") and not result.grounded
+
+
+async def test_a_part_s_line_is_its_paragraph_s_leading_sentences_and_still_grounded():
+    """Fresh seed 64: asked for one line, a leaf answered with a whole 820-character
+    paragraph it quoted; the line keeps its leading sentences, backed as the paragraph was."""
+    paragraph = " ".join(
+        f"Lighthouse keeper number {i} trimmed the wicks and polished the great lens at dusk."
+        for i in range(1, 11)
+    )
+    assert len(paragraph) > MAX_PART_LINE_CHARS
+    text = f"=== Part 1 ===\n{paragraph}\n" + "".join(
+        f"=== Part {i} ===\n{body * 10}\n" for i, (_, body) in enumerate(PARTS[1:], 2)
+    )
+    reader = part_reader([])
+
+    def leaf(messages):
+        if paragraph in leaf_text(messages):
+            return reply(True, paragraph, [paragraph])
+        return reader(messages)
+
+    result = await make_rlm(planner(no_planner, leaf=leaf)).ainvoke(
+        {"query": PER_PART_QUESTION, "context": text}
+    )
+    first = result.answer.splitlines()[0]
+    assert first.startswith("Part 1: Lighthouse keeper number 1 trimmed")
+    assert len(first) <= MAX_PART_LINE_CHARS + len("Part 1: ")
+    assert first.removeprefix("Part 1: ") in paragraph and first.endswith("at dusk.")
+    assert result.grounded
 
 
 async def test_the_judge_refuses_a_passage_about_another_thing(haystack):
