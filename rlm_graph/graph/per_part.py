@@ -82,7 +82,9 @@ def _line(findings: list[Finding]) -> str:
     if not answers:
         return NOTHING_FOUND
     share = MAX_PART_LINE_CHARS // len(answers)
-    line = "; ".join(_leading(answer, share) for answer in answers)
+    leading = [_leading(answer, share) for answer in answers]
+    # Pieces joined as one line: "... sequences; Emulating ...", not "sequences.; Emulating".
+    line = leading[0] if len(leading) == 1 else "; ".join(a.rstrip(".") for a in leading)
     return line if verified else f"{line} {UNVERIFIED}"
 
 

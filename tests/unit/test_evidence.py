@@ -1199,3 +1199,23 @@ def test_a_two_sentence_answer_its_passage_says_whole_is_kept_whole():
     question = "How many passengers does the ferry from Velwick carry, and when does it sail?"
     verdict = check(open_context("\n".join(lines)), reply(True, fact, [fact]), question)
     assert verdict.verified and verdict.answer == fact
+
+
+def test_a_part_read_in_pieces_joins_them_in_one_line_within_its_length():
+    from rlm_graph.graph.messages import Finding
+    from rlm_graph.graph.per_part import compose
+
+    text = "".join(f"=== Part {i} ===\n{body * 40}\n" for i, (_, body) in enumerate(PARTS, 1))
+    view = open_context(text)
+    first = view.sections()[0]
+    half = (first.start + first.end) // 2
+    long_answer = " ".join(f"Piece sentence {i} says more about lamps." for i in range(20))
+    findings = [
+        Finding(
+            action=f"CALL chars:{first.start}-{half}", answer="Lamps and lenses.", verified=True
+        ),
+        Finding(action=f"CALL chars:{half}-{first.end}", answer=long_answer, verified=True),
+    ]
+    line = compose(view, findings).splitlines()[0]
+    assert line.startswith("Part 1: Lamps and lenses; Piece sentence 0 says more about lamps")
+    assert ".;" not in line and len(line) <= MAX_PART_LINE_CHARS + len("Part 1: ")
