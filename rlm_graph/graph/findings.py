@@ -17,6 +17,7 @@ from rlm_graph.evidence import (
     Evidence,
     echoes,
     is_not_found,
+    is_stopword,
     list_items,
     normalized,
     says,
@@ -272,6 +273,32 @@ def _holds_all(quote: str, values: list[str]) -> bool:
     return all(set(words_of(value)) <= held for value in values)
 
 
+def _fragment_of(line: str, quote: str, question: str) -> bool:
+    """Whether ``line`` gives only a piece of the item ``quote`` states, in the quote's own
+    words: a figure of it is left out ("The Willow Archive" of "... the willow archive is
+    4864-HERON."), or, for an item stated in words rather than names and figures (a quote of
+    one name), the line says half or less of those words ("Ravstead: weavers' guild" of
+    "Everyone who moves to Ravstead soon learns to drink mint tea in the courtyard of the
+    weavers' guild.", fresh seed 65). A name may be missing: the label gives it (``label``).
+    The question's words and stop words count for nothing."""
+    asked = set(words_of(question))
+
+    def content(text: str) -> set[str]:
+        return {w for w in words_of(text) if w not in asked and not is_stopword(w)}
+
+    given, said = content(line), content(quote)
+    if not given or not given <= said:
+        return False  # words of its own: a restatement, not a piece
+    figures = {w for figure in _FIGURE.findall(quote) for w in words_of(figure)} - asked
+    if figures - given:
+        return True
+    names = {w for name in capitalised_names(quote) for w in words_of(name)} - asked
+    if figures or len(set(capitalised_names(quote))) > 1:
+        return False  # an item of names and figures, each of them given
+    plain = given - names
+    return bool(plain) and 2 * len(plain) <= len(said - names)
+
+
 def from_passages(
     answer: str, findings: Iterable[Finding | Mapping[str, Any]], question: str
 ) -> str:
@@ -282,25 +309,27 @@ def from_passages(
     1356-IBIS.", seed 51), or runs the question on into the value ("Kelwold: For each town
     whose people gather on feast days, they gather to do paper lanterns shaped like cranes.",
     fresh seed 58). Each was backed by one finding, and the user read a line the text never
-    says. A garbled line stays when no one verified passage backs it (or, for a repeated
-    value, none holds that value)."""
+    says. So is a line that gives only a piece of its passage's item (``_fragment_of``). A
+    garbled line stays when no one verified passage backs it (or, for a repeated value, none
+    holds that value)."""
     if not asks_for_many(question) or task_kind(question) != "lookup":
         return answer
     findings = [f for f in findings_of(findings) if f.verified]
     lines = []
     for line in answer.splitlines():
         tied = _garbled_values(line, question)
-        if tied is None:
-            lines.append(line)
-            continue
         quotes = {
             " ".join(item["quote"].split())
             for f in findings
             if backs(f, line, question=question)
             for item in f.evidence
-            if item.get("verified") and _holds_all(item["quote"], tied)
+            if item.get("verified") and (tied is None or _holds_all(item["quote"], tied))
         }
-        lines.append(quotes.pop() if len(quotes) == 1 else line)
+        if len(quotes) == 1 and (
+            tied is not None or _fragment_of(line, next(iter(quotes)), question)
+        ):
+            line = quotes.pop()
+        lines.append(line)
     return "\n".join(lines)
 
 

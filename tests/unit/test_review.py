@@ -632,3 +632,101 @@ def test_a_repeated_value_in_other_capitals_than_its_passage_s_is_still_given_as
     )
     answer = from_passages(f"{mentions}\n{garbled}", findings, question)
     assert answer.splitlines() == [quotes["violet"], quotes["willow"]]
+
+
+HABIT_QUESTION = (
+    "For each town where the text says what everyone who moves there soon learns to do, what is it?"
+)
+HABITS = {
+    "Ludthorpe": "Everyone who moves to Ludthorpe soon learns to follow the chalk path up to "
+    "the ruined chapel.",
+    "Ravstead": "Everyone who moves to Ravstead soon learns to drink mint tea in the courtyard "
+    "of the weavers' guild.",
+}
+
+
+def test_a_line_that_gives_a_piece_of_its_item_is_given_as_its_passage():
+    """Fresh seed 65: "Ravstead: weavers' guild" was grounded on "Everyone who moves to
+    Ravstead soon learns to drink mint tea in the courtyard of the weavers' guild." and the
+    user read a habit the text never gives. A line that leaves out a name or figure of its
+    item, or says half or less of its other words, is given as its passage."""
+    from rlm_graph.evidence import Evidence
+    from rlm_graph.graph.findings import from_passages
+    from rlm_graph.graph.messages import Finding
+
+    findings = [
+        Finding.read_off(
+            "SWEEP",
+            "c0",
+            "weavers' guild",
+            Evidence(quote=HABITS["Ravstead"], verified=True, start=1),
+        ),
+        Finding.read_off(
+            "CALL",
+            "c1",
+            HABITS["Ludthorpe"],
+            Evidence(quote=HABITS["Ludthorpe"], verified=True, start=2),
+        ),
+    ]
+    whole = "Ludthorpe soon learns to follow the chalk path up to the ruined chapel."
+    answer = from_passages(f"{whole}\nRavstead: weavers' guild", findings, HABIT_QUESTION)
+    assert answer.splitlines() == [whole, HABITS["Ravstead"]]
+
+
+@pytest.mark.parametrize(
+    ("line", "quote", "question", "piece"),
+    [
+        (
+            "The Willow Archive",
+            "The access code for the willow archive is 4864-HERON.",
+            "Which archives does the text mention, and what is the access code for each archive?",
+            True,
+        ),
+        (
+            "Kelford: 1910",
+            "The bridge at Kelford was completed on 15 September 1910.",
+            "For each town whose bridge the text gives a completion date for, when was it completed?",
+            True,
+        ),
+        (
+            "Velby: eat barley pancakes",
+            "The best thing to do in Velby is to eat barley pancakes with honey at the station buffet.",
+            "For each town the text names the best thing to do in, what is that best thing to do?",
+            True,
+        ),
+        (
+            "Quenhaven: 35,837",
+            "The library of Quenhaven holds 35,837 bound volumes.",
+            "Which towns' book collections have a stated size, and how large is each?",
+            False,
+        ),
+        (
+            "Thalhaven, Anselm Sallow",
+            "The first map of Thalhaven was drawn by Anselm Sallow.",
+            "Which towns have an earliest chart credited to someone, and which cartographer made each?",
+            False,
+        ),
+        (
+            "Kelford: 15 September 1910",
+            "The bridge at Kelford was completed on 15 September 1910.",
+            "For each town whose bridge the text gives a completion date for, when was it completed?",
+            False,
+        ),
+        (
+            "Gristhorpe: follow the chalk path up to the ruined chapel",
+            "The best thing to do in Gristhorpe is to follow the chalk path up to the ruined chapel.",
+            "For each town the text names the best thing to do in, what is that best thing to do?",
+            False,
+        ),
+        (
+            "The altitude of Dunmoor is 3,530 metres.",
+            "The observatory above Dunmoor stands 3,530 metres above sea level.",
+            "Which towns have a telescope station of known altitude, and what is the altitude of each?",
+            False,
+        ),
+    ],
+)
+def test_a_piece_of_an_item_is_told_from_the_item_in_any_shape(line, quote, question, piece):
+    from rlm_graph.graph.findings import _fragment_of
+
+    assert _fragment_of(line, quote, question) is piece
