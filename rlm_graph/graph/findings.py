@@ -292,11 +292,12 @@ def _fragment_of(line: str, quote: str, question: str) -> bool:
     figures = {w for figure in _FIGURE.findall(quote) for w in words_of(figure)} - asked
     if figures - given:
         return True
-    names = {w for name in capitalised_names(quote) for w in words_of(name)} - asked
-    if figures or len(set(capitalised_names(quote))) > 1:
+    quote_names = set(capitalised_names(quote))
+    if figures or len(quote_names) > 1:
         return False  # an item of names and figures, each of them given
-    plain = given - names
-    return bool(plain) and 2 * len(plain) <= len(said - names)
+    name_words = {w for name in quote_names for w in words_of(name)} - asked
+    plain = given - name_words
+    return bool(plain) and 2 * len(plain) <= len(said - name_words)
 
 
 def from_passages(
