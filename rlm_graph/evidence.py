@@ -33,16 +33,19 @@ Outcome = Literal["found", "not_found"]
 # Shorter quotes (a word, a number) would match by chance: they prove nothing.
 MIN_QUOTE_CHARS = 6
 MAX_QUOTES = 5
+# A reader that found nothing may say so in a sentence with "found": true ("The passage does
+# not provide information about which towns ...", the 1.5B on "New in version 3.10.").
 _NOT_FOUND = re.compile(
-    r"^\W*(?:not\s+found|unknown|none|no answer|the text does not (?:say|mention|contain|state)"
-    r"\b.*)\W*$",
+    r"^\W*(?:not\s+found|unknown|none|no answer"
+    r"|(?:the )?(?:text|passage|context|document) (?:does not|doesn't|did not) (?:\w+ )?"
+    r"(?:say|mention|contain|state|provide|give|specify|include|name|list|tell|answer)\b.*)\W*$",
     re.IGNORECASE | re.DOTALL,
 )
 
 
 def is_not_found(answer: str) -> bool:
     """An answer that says the text does not answer the question ("not found", "unknown",
-    "the text does not say ...")."""
+    "the text does not say ...", "The passage does not provide ...")."""
     return bool(_NOT_FOUND.match(answer.strip()))
 
 

@@ -23,7 +23,9 @@
   FINAL nothing backs), the reader of other words is asked for other words for the question's
   own (``phrase_search``); the sentences that hold the most of them, and that another sentence
   opens like (``stated_alike``), are read one at a time, and each one read as an item (a name or
-  figure of its sentence, and none from elsewhere) starts the sweep.
+  figure of its sentence, and none from elsewhere) starts the sweep. When none is, the first
+  sentence of each of the text's own lists (``alike.alike_groups``: sentences that open alike,
+  then a name or figure) is read the same way, larger lists first.
 
 Both rules read the question's wording and the passages, never the answer's shape, so they
 hold for names, dates, numbers, codes and sentences alike. The direct route (its own leaf is
@@ -53,6 +55,7 @@ from rlm_graph.evidence import (
     words_of,
 )
 from rlm_graph.graph.accounting import usage_update
+from rlm_graph.graph.alike import MAX_ANCHOR_HITS, alike_groups, list_key, stated_alike, twins
 from rlm_graph.graph.callers import STRATEGY as CALL_LINES
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import (
@@ -61,14 +64,13 @@ from rlm_graph.graph.findings import (
     citations,
     claims,
     label,
-    names_marked,
 )
 from rlm_graph.graph.found_lines import STRATEGY as FOUND_LINES
 from rlm_graph.graph.judge import is_kind, read_passage
 from rlm_graph.graph.messages import Finding, dumps
 from rlm_graph.graph.observed import observed_findings
 from rlm_graph.graph.outcome import NOT_FOUND, verified_answer
-from rlm_graph.graph.phrase_search import ranked_sentences, search_phrases
+from rlm_graph.graph.phrase_search import MAX_READ, ranked_sentences, search_phrases
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.models import ResolvedModel
 from rlm_graph.questions import asked_kind, asks_for_many, task_kind
@@ -76,10 +78,8 @@ from rlm_graph.state import Usage
 
 # Words of the question every backing passage holds: fewer would match half the text.
 MIN_SHARED_TERMS = 2
-# At most this many sentences are put to the judge, and this many matches of the anchor word
-# are looked at (a word that common says nothing about where the items are).
+# At most this many sentences are put to the judge.
 MAX_SWEPT = 8
-MAX_ANCHOR_HITS = 2000
 
 
 def needs_review(state: RLMState, rt: RLMRuntime) -> bool:
@@ -178,82 +178,6 @@ def candidates(view: ContextView, terms: list[str], known: list[tuple[int, int]]
         if all(holds_word(words, t) for t in terms):
             found.append(item)
     return found
-
-
-# Frames shorter than this say too little to call two sentences twins by one other word.
-MIN_TWIN_WORDS = 6
-_SLOT = "\x00"
-
-
-def frame(sentence: str) -> list[str]:
-    """``sentence``'s words, lowercased, with each run of names (``capitalised_names``) and of
-    words with a figure in them made one slot: "the observatory above _ stands _ metres above
-    sea level" of "The observatory above Kelmere stands 1,478 metres above sea level."."""
-    words: list[str] = []
-    for token in names_marked(sentence, _SLOT).split():
-        word = token.strip(".,;:!?()[]{}\"'")
-        if not word:
-            continue
-        if _SLOT in word or any(c.isdigit() for c in word):
-            if not words or words[-1] != _SLOT:
-                words.append(_SLOT)
-        else:
-            words.append(word.casefold())
-    return words
-
-
-def twins(sentence: str, backing: str) -> bool:
-    """Whether ``sentence`` says what ``backing`` says in the same words about another name or
-    figure (or another one word, in a frame of at least ``MIN_TWIN_WORDS``: "The crate marked
-    basalt carries ..." beside "The crate marked juniper carries ..."). A twin of a passage
-    that answers a list question is another item of that list: the 1.5B reader, put the
-    observatory above Kelmere after the one above Selwold, said it "only describes the
-    altitude of a specific observatory" (seed 47, one item of three lost)."""
-    a, b = frame(sentence), frame(backing)
-    if _SLOT not in a or len(a) != len(b) or a == [_SLOT]:
-        return False
-    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-    if not differ:
-        return True
-    return (
-        len(differ) == 1 and len(a) >= MIN_TWIN_WORDS and _SLOT not in (a[differ[0]], b[differ[0]])
-    )
-
-
-# A sentence found by a thesaurus's words is read only when another sentence of the text opens
-# as it does, this many words and then a name or figure: the items of a list stand alike.
-MIN_OPENING_WORDS = 3
-
-
-def opening(sentence: str) -> list[str]:
-    """The words of ``sentence``'s frame before its first name or figure ("the first map of"
-    of "The first map of Eskwick was drawn by Oren Ravensworth."); empty when it has none."""
-    words = frame(sentence)
-    return words[: words.index(_SLOT)] if _SLOT in words else []
-
-
-def stated_alike(view: ContextView, item: Evidence) -> bool:
-    """Whether another sentence of ``view`` opens with ``item``'s opening (at least
-    ``MIN_OPENING_WORDS``) and a name or figure after it, as another item of one list does.
-    Read for "the earliest chart credited to someone", the 1.5B answered "the one made by
-    Raymond" off a regex tutorial's "(credits to Raymond Hettinger ...)" (tuning seed 13): a
-    sentence like no other."""
-    words = opening(item.quote)
-    if len(words) < MIN_OPENING_WORDS:
-        return False
-    wanted = [*words, _SLOT]
-    pattern = r"\b" + r"\W+".join(re.escape(word) for word in words) + r"\W"
-    matches = view.store.iter_matches(compile_pattern(pattern), view.start, view.end)
-    data = view.read_bytes()
-    for count, (start, end) in enumerate(matches):
-        if count >= MAX_ANCHOR_HITS:
-            break
-        if (item.start or 0) <= start < (item.end or 0):
-            continue
-        other = frame(passage(view, start, end, data).quote)
-        if any(other[i : i + len(wanted)] == wanted for i in range(len(other))):
-            return True
-    return False
 
 
 def _reads_a_value_of(reading: str, quote: str, question: str) -> bool:
@@ -442,4 +366,11 @@ async def _searched_items(sweep: _SweepReads) -> list[str]:
     view = sweep.view
     alike = ranked_sentences(view, groups, [], admit=lambda item: stated_alike(view, item))
     await sweep.read(reader, alike, [], lines, named=True)
+    if not lines:
+        # No word of the question's or the thesaurus's keys an item ("singing group" for
+        # "choir", tuning seed 65): the first sentence of each of the text's own lists is
+        # read, larger lists first, the lists read already left out.
+        read = {list_key(item.quote) for item in alike}
+        firsts = [group[0] for group in alike_groups(view) if list_key(group[0].quote) not in read]
+        await sweep.read(reader, firsts[:MAX_READ], [], lines, named=True)
     return lines

@@ -14,6 +14,7 @@ from rlm_graph.evidence import (
     check,
     contrasted,
     echoes,
+    is_not_found,
     locate,
     named_terms,
     parse_reply,
@@ -137,6 +138,23 @@ def test_not_found_is_an_outcome_not_a_string():
     view = open_context(TEXT)
     for text in (reply(False), "NOT FOUND", "  not found. ", reply(True, "NOT FOUND")):
         assert check(view, text).outcome == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("answer", "nothing"),
+    [
+        # The 1.5B reader on "New in version 3.10." for a list of towns: "found" in its JSON,
+        # nothing in its words.
+        ("The passage does not provide information about which towns have a chart.", True),
+        ("The text doesn't mention a cartographer.", True),
+        ("Context does not specify the code.", True),
+        ("The passage names Fenby.", False),
+        ("The text does not, however, stop at Fenby: Kelholt too.", False),
+        ("Passage 4: the code is 4798-BADGER.", False),
+    ],
+)
+def test_an_answer_that_says_its_passage_holds_nothing_is_not_found(answer, nothing):
+    assert is_not_found(answer) is nothing
 
 
 def test_replies_outside_the_format_still_count_as_unverified_answers():

@@ -317,7 +317,7 @@ async def test_a_sentence_worded_alike_but_no_twin_still_needs_the_reader():
     ],
 )
 def test_twins_say_the_same_of_another_name_or_figure(sentence, backing, twin):
-    from rlm_graph.graph.review import twins
+    from rlm_graph.graph.alike import twins
 
     assert twins(sentence, backing) is twin
 
