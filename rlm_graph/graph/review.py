@@ -369,8 +369,12 @@ async def _searched_items(sweep: _SweepReads) -> list[str]:
     if not lines:
         # No word of the question's or the thesaurus's keys an item ("singing group" for
         # "choir", tuning seed 65): the first sentence of each of the text's own lists is
-        # read, larger lists first, the lists read already left out.
+        # read, larger lists first, the lists read already left out, until one is read as an
+        # item (its twins then join in the sweep; a read more is a chance of a wrong one).
         read = {list_key(item.quote) for item in alike}
         firsts = [group[0] for group in alike_groups(view) if list_key(group[0].quote) not in read]
-        await sweep.read(reader, firsts[:MAX_READ], [], lines, named=True)
+        for first in firsts[:MAX_READ]:
+            await sweep.read(reader, [first], [], lines, named=True)
+            if lines:
+                break
     return lines

@@ -68,3 +68,17 @@ def test_a_short_opening_or_a_sentence_with_no_name_makes_no_group():
         ]
     )
     assert groups_of(text) == []
+
+
+def test_sentences_that_open_alike_and_go_on_unlike_are_no_list():
+    """Tuning seed 47, its items taken out: the 1.5B read "Changed in version 3.2: Allow
+    giving an explicit line number." as "The earliest chart credited to someone is in the
+    version 3.2 ...". Such notes open alike and go on unlike: the word after the version
+    differs, and they make no list; two that go on alike ("... support") do."""
+    notes = [
+        "Changed in version 3.2: Allow giving an explicit line number.",
+        "Changed in version 3.8: Prior to Python 3.8, a statement was illegal.",
+        "Changed in version 3.1: Added support for keyword arguments.",
+        "Changed in version 3.3: Added support for name aliases.",
+    ]
+    assert groups_of("\n\n".join(notes)) == [notes[2:]]
