@@ -223,6 +223,31 @@ async def _kind_check(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str
     return {**update, "answer": NOT_FOUND, "outcome": "not_found", "unverified_answer": answer}
 
 
+def item_reading(
+    reading: str | None, quote: str, question: str, *, twin: bool, named: bool
+) -> str | None:
+    """The line a sweep's ``reading`` of ``quote`` gives as an item of the list ``question``
+    asks for (the passage itself where the reading adds to it), or None when it reads no item.
+    ``twin``: the sentence is a twin of a backing passage; ``named``: it was found by words
+    other than the question's (a thesaurus's, or the text's own lists)."""
+    if reading is None:
+        return None
+    value = _reads_a_value_of(reading, quote, question)
+    if named and not (value and names_only_from(reading, quote, question)):
+        # Found by words a thesaurus gave, a sentence is read for no item of the question's:
+        # the 1.5B read a regex tutorial's sentence as "The earliest chart credited to someone
+        # is the one made by Raymond ..." (tuning seed 13).
+        return None
+    if says(reading, quote):
+        return reading
+    if not twin and not value:
+        return None
+    # The reader answered from the passage and added to it: the 0.5B read "The crate marked
+    # juniper carries the shipping tag 4379-MARTEN." as "two crates: juniper and marten. Each
+    # crate carries ..." (seed 39). What it read the passage for stands in its own words.
+    return quote
+
+
 class _SweepReads:
     """What the sweep's reads have cost and added so far."""
 
@@ -278,22 +303,9 @@ class _SweepReads:
                     reading = read
                 elif not twin:
                     continue
+            reading = item_reading(reading, item.quote, question, twin=twin, named=named)
             if reading is None:
                 continue
-            value = _reads_a_value_of(reading, item.quote, question)
-            if named and not (value and names_only_from(reading, item.quote, question)):
-                # Found by words a thesaurus gave, a sentence is read for no item of the
-                # question's: the 1.5B read a regex tutorial's sentence as "The earliest chart
-                # credited to someone is the one made by Raymond ..." (tuning seed 13).
-                continue
-            if not says(reading, item.quote):
-                if not twin and not value:
-                    continue
-                # The reader answered from the passage and added to it: the 0.5B read "The
-                # crate marked juniper carries the shipping tag 4379-MARTEN." as "two crates:
-                # juniper and marten. Each crate carries ..." (seed 39). What it read the
-                # passage for stands in the passage's own words.
-                reading = item.quote
             new = Finding.read_off("SWEEP", self.call.call_id, reading, item)
             if any(backs(new, claim) for claim in claims("\n".join(lines))):
                 continue  # the answer has it already
