@@ -47,6 +47,7 @@ from rlm_graph.evidence import (
     Evidence,
     holds_word,
     is_not_found,
+    named_terms,
     names_only_from,
     passage,
     question_terms,
@@ -364,6 +365,14 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
     return update
 
 
+def names_something(question: str) -> bool:
+    """Whether ``question`` names what it asks about (a name, a figure, a quoted identifier):
+    its items are found by that name, and a list of the text's read for it would be read for
+    a thing the question does not ask about ("Which functions call `write`?" over a source
+    tree, its docstrings stated alike)."""
+    return bool(named_terms(question)) or re.search(r"`[^`]+`", question) is not None
+
+
 async def _searched_items(sweep: _SweepReads) -> list[str]:
     """The items of a list no leaf found, one line each, read by the reader of other words
     off the sentences that hold the phrases it expects such an item to hold; none without
@@ -378,7 +387,7 @@ async def _searched_items(sweep: _SweepReads) -> list[str]:
     view = sweep.view
     alike = ranked_sentences(view, groups, [], admit=lambda item: stated_alike(view, item))
     await sweep.read(reader, alike, [], lines, named=True)
-    if not lines:
+    if not lines and not names_something(question):
         # No word of the question's or the thesaurus's keys an item ("singing group" for
         # "choir", tuning seed 65): the first sentence of each of the text's own lists is
         # read, larger lists first, the lists read already left out, until one is read as an

@@ -403,3 +403,26 @@ async def test_a_reader_that_says_in_words_that_its_passage_holds_nothing_adds_n
     result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
     assert result.answer == prompts.NOT_FOUND and not result.grounded
     assert any("New in version" in p for p in passages_read(model))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which towns have a boat service the Harbour Board lists, and how many fit on each?",
+        "Which functions call `carries`, and in which file is each?",
+    ],
+)
+async def test_a_list_question_that_names_its_subject_reads_no_list_of_the_text(question):
+    """A question that names what it asks about (a name, a quoted identifier) finds its items
+    by that name: the text's own lists are read for one that names nothing."""
+
+    def turns(messages, turn):
+        return chunk_calls(question, 12) if turn == 0 else f'FINAL("{prompts.NOT_FOUND}")'
+
+    text = planted(19, [ferry(town) for town in FERRIES])
+    model = planner(turns, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(["vessel", "craft"])}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": question, "context": text})
+    assert result.answer == prompts.NOT_FOUND and not result.grounded
+    assert not any("The ferry from" in p for p in passages_read(model))
