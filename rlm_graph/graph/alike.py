@@ -146,3 +146,22 @@ def alike_groups(view: ContextView) -> list[list[Evidence]]:
     found = [[group[at] for at in sorted(group)] for group in groups.values() if len(group) > 1]
     found.sort(key=lambda group: (-len(group), group[0].start or 0))
     return found
+
+
+def stated_as(view: ContextView, quotes: list[str], known: list[tuple[int, int]]) -> list[Evidence]:
+    """The sentences of ``view`` stated as one of ``quotes`` is (one ``list_key``, in a group
+    of ``alike_groups``), other than the ``known`` spans, in the text's order: the other items
+    of a list a backed passage is an item of. "On feast days the people of Fenmere gather to
+    ski down the slopes behind the quarry." shares no word but its frame with "... of Selby
+    gather to climb the old signal tower ...": the words every backing passage holds find
+    no other item of a list of sentences."""
+    keys = {key for key in map(list_key, quotes) if key is not None}
+    if not keys:
+        return []
+    return [
+        item
+        for group in alike_groups(view)
+        if list_key(group[0].quote) in keys
+        for item in group
+        if not any(a <= (item.start or 0) < b for a, b in known)
+    ]

@@ -56,7 +56,14 @@ from rlm_graph.evidence import (
     words_of,
 )
 from rlm_graph.graph.accounting import usage_update
-from rlm_graph.graph.alike import MAX_ANCHOR_HITS, alike_groups, list_key, stated_alike, twins
+from rlm_graph.graph.alike import (
+    MAX_ANCHOR_HITS,
+    alike_groups,
+    list_key,
+    stated_alike,
+    stated_as,
+    twins,
+)
 from rlm_graph.graph.callers import STRATEGY as CALL_LINES
 from rlm_graph.graph.events import ModelCallEvents
 from rlm_graph.graph.findings import (
@@ -350,15 +357,20 @@ async def _sweep(state: RLMState, runtime: Runtime[RLMRuntime]) -> dict[str, Any
     reworded = len(terms) < MIN_SHARED_TERMS
     if reworded:
         terms = passage_terms(quotes)
+    known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
+    # A list's items stated as a backing passage is come first; then those that hold its words.
+    swept = stated_as(sweep.view, quotes, known)
     if len(terms) >= MIN_SHARED_TERMS:
+        at = {item.start for item in swept}
+        swept += [item for item in candidates(sweep.view, terms, known) if item.start not in at]
+    if swept:
         # A question in other words than the passages: only a reader that tells such passages
         # apart may read the ones swept for it (``RLMRuntime.rewording_judge``). Without one,
         # only the twins of a backing passage join (``twins``).
         model: ResolvedModel | None = (
             await asyncio.to_thread(rt.rewording_judge) if reworded else rt.model_for(1)
         )
-        known = [(item.get("start") or 0, item.get("end") or 0) for item in cited]
-        await sweep.read(model, candidates(sweep.view, terms, known), quotes, lines)
+        await sweep.read(model, swept[:MAX_SWEPT], quotes, lines)
     update = {**sweep.update, "budget": sweep.budget.model_dump()}
     if sweep.added:
         update.update(answer="\n".join(lines), findings=dumps(sweep.added), **given_up)

@@ -210,6 +210,53 @@ async def test_a_list_question_in_other_words_is_swept_by_how_the_text_words_an_
     assert judged(model) == 1 + 2  # the leaf's finding, then the two sentences worded alike
 
 
+FEASTS = {
+    "Fenmere": "ski down the slopes behind the quarry",
+    "Selby": "climb the old signal tower for a view over the salt flats",
+    "Grishaven": "taste the plum brandy of the year",
+}
+HOLIDAY_QUESTION = "Which towns have a holiday custom, and how does each celebrate?"
+
+
+def feast(town: str) -> str:
+    return f"On feast days the people of {town} gather to {FEASTS[town]}."
+
+
+def feast_leaf(messages):
+    """Finds the Fenmere custom only."""
+    if feast("Fenmere") in leaf_text(messages):
+        return json.dumps(
+            {"found": True, "answer": FEASTS["Fenmere"], "quotes": [feast("Fenmere")]}
+        )
+    return json.dumps({"found": False, "answer": "", "quotes": []})
+
+
+def feast_reader(messages):
+    """Reads a town's custom off the passage it is given."""
+    passage = str(messages[-1].content).split("Question:")[0]
+    match = re.search(r"people of (\w+) gather to ([^.]+)\.", passage)
+    answer = f"{match.group(1)}: {match.group(2)}" if match else ""
+    return json.dumps({"found": bool(match), "answer": answer})
+
+
+async def test_a_list_of_sentences_in_other_words_is_completed_by_those_stated_alike():
+    """Each custom is stated in words of its own: the words every backing passage holds
+    ("people", "gather", "slopes", "behind") find no other item. The sentences stated as the
+    backing passage is ("on feast days the people of _ gather") are read instead."""
+    text = text_with([feast(town) for town in FEASTS])
+
+    def turns(messages, turn):
+        if turn == 0:
+            return chunk_calls(HOLIDAY_QUESTION, 12)
+        return f'FINAL("Fenmere: {FEASTS["Fenmere"]}")'
+
+    model = planner(turns, leaf=feast_leaf).model_copy(update={"judge": feast_reader})
+    result = await make_rlm(model, judge=True).ainvoke({"query": HOLIDAY_QUESTION, "context": text})
+    assert result.grounded
+    assert {c["quote"] for c in result.citations} == {feast(town) for town in FEASTS}
+    assert all(town in result.answer for town in FEASTS)
+
+
 async def test_the_sweep_in_other_words_is_read_by_the_judge_model(monkeypatch):
     """With the embedded 0.5B as every model, the finding and the sweep in other words are
     read by ``judge_model`` (here a fake under that spec), never by the 0.5B itself."""
