@@ -82,3 +82,13 @@ def test_sentences_that_open_alike_and_go_on_unlike_are_no_list():
         "Changed in version 3.3: Added support for name aliases.",
     ]
     assert groups_of("\n\n".join(notes)) == [notes[2:]]
+
+
+def test_one_sentence_said_twice_is_no_list():
+    """Fresh seed 68, the items taken out: 'Missing slice items are always filled in with
+    "None".' stood twice (the text repeated), and the 1.5B read it as what newcomers to a
+    town learn to do. A sentence said twice is one item; with a second item it is a list."""
+    note = 'Missing slice items are always filled in with "None".'
+    other = 'Missing slice items are always filled in with "Ellipsis".'
+    assert groups_of(f"{note}\n\nProse.\n\n{note}") == []
+    assert groups_of(f"{note}\n\nProse.\n\n{note}\n\n{other}") == [[note, other]]

@@ -367,7 +367,8 @@ async def test_a_list_no_word_keys_is_found_among_the_text_s_own_lists():
     thesaurus gave "ensemble", "band", "beginner", never "choir" or "founded", and no sentence
     it keyed was read. The first sentence of each of the text's groups of sentences opened
     alike is read; the one read as an item brings its twins."""
-    text = planted(19, [ferry(town) for town in FERRIES])
+    clocks = [f"The clock of {town} strikes {n} times at noon." for n, town in enumerate(QUAYS * 2)]
+    text = planted(19, [*clocks, *(ferry(town) for town in FERRIES)])
     model = planner(not_found_turns, leaf=blind_leaf).model_copy(
         update={"judge": reader_suggesting(["vessel", "craft"])}
     )
@@ -379,7 +380,7 @@ async def test_a_list_no_word_keys_is_found_among_the_text_s_own_lists():
     )
     read = passages_read(model)
     first = next(i for i, p in enumerate(read) if "The ferry from" in p)
-    assert first > 0  # a larger list of the help text was read first, for nothing
+    assert first > 0  # the larger list of clocks was read first, for nothing
     assert all("The ferry from" in p for p in read[first:])  # then no other list: the twins
 
 
