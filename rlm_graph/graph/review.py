@@ -18,14 +18,17 @@
   those passages: the words the passages share with each other, names and figures left out
   (``passage_terms``), stand for it. A swept sentence that is a backing passage's twin (the
   same words about another name or figure, ``twins``) is an item whatever a reader says of it,
-  and joins in its own words even with no reader for a question in other words.
+  and joins in its own words even with no reader for a question in other words. The sentences
+  stated as a backing passage is (``alike.stated_as``) are swept first: items stated in words
+  of their own share no word but their frame.
 - **A list no leaf found an item of.** With nothing backed to sweep from ("not found", or a
   FINAL nothing backs), the reader of other words is asked for other words for the question's
   own (``phrase_search``); the sentences that hold the most of them, and that another sentence
   opens like (``stated_alike``), are read one at a time, and each one read as an item (a name or
   figure of its sentence, and none from elsewhere) starts the sweep. When none is, the first
-  sentence of each of the text's own lists (``alike.alike_groups``: sentences that open alike,
-  then a name or figure) is read the same way, larger lists first.
+  sentence of each of the text's own lists (``alike.alike_groups``: different sentences that
+  open alike, then a name or figure, then the same word) is read the same way, larger lists
+  first, for a question that names nothing.
 
 Both rules read the question's wording and the passages, never the answer's shape, so they
 hold for names, dates, numbers, codes and sentences alike. The direct route (its own leaf is
