@@ -141,6 +141,17 @@ async def searched_with_reading(seed: int, facts: list[str], reading: str):
     return result, model
 
 
+async def searched_with_phrases(seed: int, others: list[str], phrases: list[str]):
+    """The ferries and ``others`` planted, a list no leaf found, searched with ``phrases`` for
+    every word: the run's result and its model."""
+    text = planted(seed, [*others, *(ferry(town) for town in FERRIES)])
+    model = planner(not_found_turns, leaf=blind_leaf).model_copy(
+        update={"judge": reader_suggesting(phrases)}
+    )
+    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    return result, model
+
+
 TIMETABLES = [f"The ferry timetable of {quay} is posted at noon." for quay in QUAYS]
 
 
@@ -345,11 +356,7 @@ async def test_the_sentences_read_are_the_best_of_those_stated_alike():
         )
     ]
     assert len(lone) > MAX_READ
-    text = planted(18, [*lone, *(ferry(town) for town in FERRIES)])
-    model = planner(not_found_turns, leaf=blind_leaf).model_copy(
-        update={"judge": reader_suggesting(["quay", "ferry"])}
-    )
-    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    result, model = await searched_with_phrases(18, lone, ["quay", "ferry"])
     assert result.grounded
     assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
     assert read_sentences(model) <= MAX_READ
@@ -368,11 +375,7 @@ async def test_a_list_no_word_keys_is_found_among_the_text_s_own_lists():
     it keyed was read. The first sentence of each of the text's groups of sentences opened
     alike is read; the one read as an item brings its twins."""
     clocks = [f"The clock of {town} strikes {n} times at noon." for n, town in enumerate(QUAYS * 2)]
-    text = planted(19, [*clocks, *(ferry(town) for town in FERRIES)])
-    model = planner(not_found_turns, leaf=blind_leaf).model_copy(
-        update={"judge": reader_suggesting(["vessel", "craft"])}
-    )
-    result = await make_rlm(model, judge=True).ainvoke({"query": BOAT_QUESTION, "context": text})
+    result, model = await searched_with_phrases(19, clocks, ["vessel", "craft"])
     assert result.grounded
     assert {c["quote"] for c in result.citations} == {ferry(town) for town in FERRIES}
     assert sorted(result.answer.splitlines()) == sorted(
