@@ -118,11 +118,11 @@ def list_key(sentence: str) -> tuple[str, ...] | None:
     open alike and say unlike things: the 1.5B read the first as "The earliest chart credited
     to someone is in the version 3.2 ..." (tuning seed 47, the list's items taken out). None
     for a sentence with no such opening."""
-    words = frame(sentence)
-    if _SLOT not in words or words.index(_SLOT) < MIN_OPENING_WORDS:
+    words = opening(sentence)
+    if len(words) < MIN_OPENING_WORDS:
         return None
-    at = words.index(_SLOT)
-    return (*words[: at + 1], words[at + 1] if at + 1 < len(words) else "")
+    after = frame(sentence)[len(words) + 1 : len(words) + 2] or [""]
+    return (*words, _SLOT, *after)
 
 
 def alike_groups(view: ContextView) -> list[list[Evidence]]:
@@ -138,8 +138,8 @@ def alike_groups(view: ContextView) -> list[list[Evidence]]:
     for count, (start, end) in enumerate(matches):
         if count >= MAX_OPENINGS_SCANNED:
             break
-        lead = _BEFORE_SENTENCE.match(data, start - view.start)  # always matches
-        at = start + (lead.end() - lead.start() if lead else 0)
+        skipped = _BEFORE_SENTENCE.match(data, start - view.start)  # matches, if empty
+        at = view.start + (skipped.end() if skipped else start - view.start)
         item = passage(view, at, end, data)
         key = list_key(item.quote)
         if key is not None:
