@@ -13,7 +13,13 @@ from rlm_graph.graph.callers import read_callers
 from rlm_graph.graph.findings import render_findings, strip_marks
 from rlm_graph.graph.found_lines import read_found_lines, reads_found_lines
 from rlm_graph.graph.messages import SeenSpan, dumps
-from rlm_graph.graph.model_call import call_model, call_model_json, json_schema_format, to_messages
+from rlm_graph.graph.model_call import (
+    ModelReply,
+    call_model,
+    call_model_json,
+    json_schema_format,
+    to_messages,
+)
 from rlm_graph.graph.name_search import NameSearch, search_names
 from rlm_graph.graph.outcome import (
     NOT_FOUND,
@@ -26,7 +32,7 @@ from rlm_graph.graph.outcome import (
     verified_answer,
 )
 from rlm_graph.graph.planning import PlanStep
-from rlm_graph.graph.window import fit_transcript
+from rlm_graph.graph.window import fit_transcript, within_window
 from rlm_graph.protocol import ACTION_TOOLS, Action, ActionsPayload, ParsedTurn, parse_turn
 from rlm_graph.protocol.reply_json import find_json, is_object
 from rlm_graph.protocol.trim import planner_stops, repeats_an_action, trim_reply
@@ -104,20 +110,27 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
 
     bound, suffix = _bound_planner(rt, model.chat)
     system = prompts.PLANNER_SYSTEM + suffix
-    sent = fit_transcript(
-        system, transcript + added, model.window_tokens, PLANNER_REPLY_RESERVE_TOKENS
-    )
     events = step.turn_started("plan", iteration + 1)
-    messages = to_messages(system, sent)
-    if forced:
-        reply = await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
-    elif bound is None:  # text actions: stop the model where its turn is over
-        stop = planner_stops(view.chunk_count(chunking))
-        reply = await call_model(
-            rt, model, messages, events=events, stop=stop, until=repeats_an_action
+
+    async def ask(density: float) -> ModelReply:
+        sent = fit_transcript(
+            system,
+            transcript + added,
+            model.window_tokens,
+            PLANNER_REPLY_RESERVE_TOKENS,
+            density,
         )
-    else:
-        reply = await call_model(rt, model, messages, bound=bound, events=events)
+        messages = to_messages(system, sent)
+        if forced:
+            return await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
+        if bound is None:  # text actions: stop the model where its turn is over
+            stop = planner_stops(view.chunk_count(chunking))
+            return await call_model(
+                rt, model, messages, events=events, stop=stop, until=repeats_an_action
+            )
+        return await call_model(rt, model, messages, bound=bound, events=events)
+
+    reply = await within_window(ask)
     update = {**step.charged(reply.usage), "iteration": iteration + 1}
     if seen:
         update["observed"] = dumps(seen)

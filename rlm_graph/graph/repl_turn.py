@@ -17,10 +17,10 @@ from rlm_graph.context.layout import (
     view_question_values,
     view_records,
 )
-from rlm_graph.graph.model_call import call_model, to_messages
+from rlm_graph.graph.model_call import ModelReply, call_model, to_messages
 from rlm_graph.graph.outcome import ForcedTurn, failed, gave_up
 from rlm_graph.graph.planning import PlanStep
-from rlm_graph.graph.window import fit_transcript
+from rlm_graph.graph.window import fit_transcript, within_window
 from rlm_graph.protocol.message import strip_think
 from rlm_graph.protocol.repl import bare_value, parse_repl
 from rlm_graph.questions import asks_to_count
@@ -91,22 +91,26 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
             {"author": "rlm", "text": prompts.REPL_FORCE_FINAL.format(reason=forced.reason)}
         )
 
-    if forced:
-        system = prompts.REPL_ANSWER_SYSTEM
-        asked = prompts.REPL_ANSWER_NOW.format(
-            query=step.query,
-            work=_latest_work(transcript, system, model.window_tokens),
-            reason=forced.reason,
-        )
-        messages = to_messages(system, [{"author": "rlm", "text": asked}])
-    else:
-        system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
-        sent = _count_to_fix(transcript) or fit_transcript(
-            system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS
-        )
-        messages = to_messages(system, sent)
     events = step.turn_started("plan", iteration + 1)
-    reply = await call_model(rt, model, messages, events=events)
+
+    async def ask(density: float) -> ModelReply:
+        if forced:
+            system = prompts.REPL_ANSWER_SYSTEM
+            asked = prompts.REPL_ANSWER_NOW.format(
+                query=step.query,
+                work=_latest_work(transcript, system, model.window_tokens, density),
+                reason=forced.reason,
+            )
+            messages = to_messages(system, [{"author": "rlm", "text": asked}])
+        else:
+            system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
+            sent = _count_to_fix(transcript) or fit_transcript(
+                system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS, density
+            )
+            messages = to_messages(system, sent)
+        return await call_model(rt, model, messages, events=events)
+
+    reply = await within_window(ask)
     update: dict[str, Any] = {
         **step.charged(reply.usage),
         "iteration": iteration + 1,
@@ -157,7 +161,9 @@ def _count_to_fix(transcript: list[dict[str, str]]) -> list[dict[str, str]] | No
     return [{"author": "rlm", "text": transcript[0]["text"] + fix}]
 
 
-def _latest_work(transcript: list[dict[str, str]], system: str, window_tokens: int) -> str:
+def _latest_work(
+    transcript: list[dict[str, str]], system: str, window_tokens: int, density: float = 1.0
+) -> str:
     """The latest replies' code and what it printed, as quoted text (not as the model's own
     turns, which a small model copies), fitted to the window."""
     entries: list[dict[str, str]] = []
@@ -172,7 +178,7 @@ def _latest_work(transcript: list[dict[str, str]], system: str, window_tokens: i
             printed = entry["text"].split(_BUDGET_LINE)[0].removeprefix(_OUTPUT_HEAD)
             entries.append({"author": "rlm", "text": prompts.REPL_WORK_OUTPUT.format(text=printed)})
     latest = entries[-2 * ANSWER_NOW_EXCHANGES :]
-    fitted = fit_transcript(system, latest, window_tokens, REPL_REPLY_RESERVE_TOKENS)
+    fitted = fit_transcript(system, latest, window_tokens, REPL_REPLY_RESERVE_TOKENS, density)
     return "\n\n".join(entry["text"] for entry in fitted) or prompts.NO_RESULTS
 
 
