@@ -33,7 +33,12 @@ def test_a_refusal_for_length_says_how_much_too_long_the_request_was(error):
 
 @pytest.mark.parametrize(
     "error",
-    [None, "", "model timed out (ReadTimeout)", "APIConnectionError: Connection refused (8 tokens)"],
+    [
+        None,
+        "",
+        "model timed out (ReadTimeout)",
+        "APIConnectionError: Connection refused (8 tokens)",
+    ],
 )
 def test_other_failures_are_no_refusal_for_length(error):
     assert overshoot(error) is None
