@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import BaseMessage
+
 from rlm_graph import prompts
 from rlm_graph.configuration import RLMRuntime
 from rlm_graph.graph.callers import read_callers
@@ -112,7 +114,7 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
     system = prompts.PLANNER_SYSTEM + suffix
     events = step.turn_started("plan", iteration + 1)
 
-    async def ask(density: float) -> ModelReply:
+    def fit(density: float) -> list[BaseMessage]:
         sent = fit_transcript(
             system,
             transcript + added,
@@ -120,7 +122,9 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
             PLANNER_REPLY_RESERVE_TOKENS,
             density,
         )
-        messages = to_messages(system, sent)
+        return to_messages(system, sent)
+
+    async def send(messages: list[BaseMessage]) -> ModelReply:
         if forced:
             return await call_model_json(rt, model, messages, FINAL_FORMAT, events=events)
         if bound is None:  # text actions: stop the model where its turn is over
@@ -130,7 +134,7 @@ async def model_turn(step: PlanStep, forced: ForcedTurn | None = None) -> dict[s
             )
         return await call_model(rt, model, messages, bound=bound, events=events)
 
-    reply = await within_window(ask)
+    reply = await within_window(fit, send, model.window_tokens)
     update = {**step.charged(reply.usage), "iteration": iteration + 1}
     if seen:
         update["observed"] = dumps(seen)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import BaseMessage
+
 from rlm_graph import prompts
 from rlm_graph.context import ContextView
 from rlm_graph.context.layout import (
@@ -93,7 +95,7 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
 
     events = step.turn_started("plan", iteration + 1)
 
-    async def ask(density: float) -> ModelReply:
+    def fit(density: float) -> list[BaseMessage]:
         if forced:
             system = prompts.REPL_ANSWER_SYSTEM
             asked = prompts.REPL_ANSWER_NOW.format(
@@ -101,16 +103,17 @@ async def repl_planner_turn(step: PlanStep, forced: ForcedTurn | None = None) ->
                 work=_latest_work(transcript, system, model.window_tokens, density),
                 reason=forced.reason,
             )
-            messages = to_messages(system, [{"author": "rlm", "text": asked}])
-        else:
-            system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
-            sent = _count_to_fix(transcript) or fit_transcript(
-                system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS, density
-            )
-            messages = to_messages(system, sent)
+            return to_messages(system, [{"author": "rlm", "text": asked}])
+        system = prompts.REPL_SYSTEM.format(sub_tokens=f"{rt.reading_tokens():,}")
+        sent = _count_to_fix(transcript) or fit_transcript(
+            system, transcript + added, model.window_tokens, REPL_REPLY_RESERVE_TOKENS, density
+        )
+        return to_messages(system, sent)
+
+    async def send(messages: list[BaseMessage]) -> ModelReply:
         return await call_model(rt, model, messages, events=events)
 
-    reply = await within_window(ask)
+    reply = await within_window(fit, send, model.window_tokens)
     update: dict[str, Any] = {
         **step.charged(reply.usage),
         "iteration": iteration + 1,

@@ -9,11 +9,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
+from rlm_graph.protocol.message import content_text
 from rlm_graph.tokens import CHARS_PER_TOKEN, dense_tokens, usable_tokens
 
 if TYPE_CHECKING:
+    from langchain_core.messages import BaseMessage
+
     from rlm_graph.graph.model_call import ModelReply
 
 ELIDED = "[earlier turn elided to fit the model's window]"
@@ -69,38 +72,53 @@ def fit_transcript(
 # (OpenAI, vLLM), or the code "context_length_exceeded".
 _OVER_WINDOW = re.compile(r"context[ _-]?(?:size|length|window)", re.IGNORECASE)
 _TOKEN_COUNT = re.compile(r"(\d[\d,]*) tokens", re.IGNORECASE)
-# A refused request is fitted again this much inside the window its refusal implies.
-REFIT_MARGIN = 0.9
-# How much denser than estimated to count a request whose refusal gives no sizes.
-REFIT_DEFAULT_DENSITY = 1.5
+# How much denser than the last try to count a request whose refusal gives no sizes.
+REFIT_DEFAULT_FACTOR = 1.5
 # Tries of one request in all (a refusal costs the server a tokenization, not a reply).
 MAX_FITS = 3
 
 
-def overshoot(error: str | None) -> float | None:
-    """How many times too long a refused request was (its tokens over the server's window,
-    and a margin), or None when ``error`` is no refusal for length."""
+class Refusal(NamedTuple):
+    """A server's refusal of a request as longer than its window: the request's tokens and
+    the window's, as its tokenizer counts them (0 when the refusal does not say)."""
+
+    requested: int
+    window: int
+
+
+def refusal(error: str | None) -> Refusal | None:
+    """The refusal for length ``error`` is, or None when it is some other failure."""
     if not error or not _OVER_WINDOW.search(error):
         return None
     counts = [int(count.replace(",", "")) for count in _TOKEN_COUNT.findall(error)][:2]
-    if len(counts) == 2 and min(counts) > 0 and max(counts) > min(counts):
-        return max(counts) / min(counts) / REFIT_MARGIN
-    return REFIT_DEFAULT_DENSITY
+    if len(counts) < 2 or min(counts) == max(counts):
+        return Refusal(0, 0)
+    return Refusal(requested=max(counts), window=min(counts))
 
 
-async def within_window(ask: Callable[[float], Awaitable[ModelReply]]) -> ModelReply:
-    """``ask(density)``: a model call whose request is fitted to the window with each message
-    counted at ``density`` times its estimate. When the server refuses it as too long (its
-    tokenizer counted more than the estimate), it is fitted again, denser by the refusal's
-    overshoot; every try is charged."""
+async def within_window(
+    fit: Callable[[float], list[BaseMessage]],
+    send: Callable[[list[BaseMessage]], Awaitable[ModelReply]],
+    window_tokens: int,
+) -> ModelReply:
+    """``send(fit(1.0))``: a request fitted to ``window_tokens`` by the estimate. When the
+    server refuses it as too long, it is fitted again with each message counted at the
+    density the refusal measured: its tokens over the estimate, and more again when the
+    server's window is smaller than ``window_tokens``. Every try is charged."""
     density = 1.0
-    reply = await ask(density)
+    messages = fit(density)
+    reply = await send(messages)
     for _ in range(MAX_FITS - 1):
-        factor = overshoot(reply.error)
-        if factor is None:
+        refused = refusal(reply.error)
+        if refused is None:
             break
-        density *= factor
-        again = await ask(density)
+        estimate = sum(estimated_tokens(content_text(m.content)) for m in messages)
+        measured = refused.requested / max(1, estimate)
+        if refused.window:
+            measured *= max(1.0, window_tokens / refused.window)
+        density = measured if measured > density else density * REFIT_DEFAULT_FACTOR
+        messages = fit(density)
+        again = await send(messages)
         again.usage = again.usage.add(reply.usage)
         reply = again
     return reply

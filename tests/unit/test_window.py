@@ -4,13 +4,20 @@ tokenizer counts more tokens than the estimate."""
 from __future__ import annotations
 
 import pytest
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 
 from rlm_graph.graph.model_call import ModelReply
-from rlm_graph.graph.window import estimated_tokens, fit_transcript, overshoot, within_window
+from rlm_graph.graph.window import (
+    Refusal,
+    estimated_tokens,
+    fit_transcript,
+    refusal,
+    within_window,
+)
 from rlm_graph.models import resolve_model
 from rlm_graph.state import Usage
 from tests.unit.conftest import make_rlm, planner
+from tests.unit.repl_fakes import cell, repl_model, repl_rlm
 
 LLAMA_CPP = (
     "OpenAIInvalidRequestError: Error code: 400 - request (8406 tokens) exceeds the "
@@ -27,8 +34,8 @@ VLLM = (
 
 
 @pytest.mark.parametrize("error", [LLAMA_CPP, OPENAI, VLLM])
-def test_a_refusal_for_length_says_how_much_too_long_the_request_was(error):
-    assert overshoot(error) == pytest.approx(8406 / 8192 / 0.9)
+def test_a_refusal_for_length_says_how_long_the_request_and_the_window_were(error):
+    assert refusal(error) == Refusal(requested=8406, window=8192)
 
 
 @pytest.mark.parametrize(
@@ -41,11 +48,11 @@ def test_a_refusal_for_length_says_how_much_too_long_the_request_was(error):
     ],
 )
 def test_other_failures_are_no_refusal_for_length(error):
-    assert overshoot(error) is None
+    assert refusal(error) is None
 
 
-def test_a_refusal_for_length_without_sizes_is_taken_as_half_again():
-    assert overshoot("BadRequestError: context_length_exceeded") == 1.5
+def test_a_refusal_for_length_without_sizes_is_still_one():
+    assert refusal("BadRequestError: context_length_exceeded") == Refusal(0, 0)
 
 
 def test_digits_count_a_token_each_in_a_planner_conversation():
@@ -67,56 +74,72 @@ def test_a_denser_count_fits_fewer_messages():
     assert sum(map(len, (m["text"] for m in denser))) < sum(map(len, (m["text"] for m in plain)))
 
 
-async def test_a_refused_request_is_fitted_again_denser_and_every_try_is_charged():
-    densities = []
+def fitted(densities: list[float]):
+    """A fit that records each density it is asked for and gives 4,000 characters (1,004
+    estimated tokens with the message's framing)."""
 
-    async def ask(density: float) -> ModelReply:
+    def fit(density: float) -> list[BaseMessage]:
         densities.append(density)
-        usage = Usage(model_calls=1, input_tokens=100)
-        if len(densities) == 1:
-            return ModelReply(None, usage, 0.0, LLAMA_CPP)
-        return ModelReply(None, usage, 0.0)
+        return [HumanMessage("x" * 4000)]
 
-    reply = await within_window(ask)
+    return fit
+
+
+def replies(*errors: str | None):
+    """A send that answers with these errors in turn (None: a reply), each call charged."""
+    sent = iter(errors)
+
+    async def send(messages: list[BaseMessage]) -> ModelReply:
+        return ModelReply(None, Usage(model_calls=1, input_tokens=100), 0.0, next(sent))
+
+    return send
+
+
+async def test_a_refused_request_is_fitted_again_at_the_density_measured():
+    densities: list[float] = []
+    reply = await within_window(fitted(densities), replies(LLAMA_CPP, None), 8192)
     assert reply.error is None
-    assert densities == [1.0, pytest.approx(8406 / 8192 / 0.9)]
+    assert densities == [1.0, pytest.approx(8406 / 1004)]
     assert reply.usage.model_calls == 2 and reply.usage.input_tokens == 200
 
 
-async def test_other_failures_are_not_asked_again():
-    densities = []
+async def test_a_server_with_a_smaller_window_than_configured_is_fitted_to_its_own():
+    densities: list[float] = []
+    await within_window(fitted(densities), replies(LLAMA_CPP, None), 16384)
+    assert densities == [1.0, pytest.approx(8406 / 1004 * 2)]
 
-    async def ask(density: float) -> ModelReply:
-        densities.append(density)
-        return ModelReply(None, Usage(model_calls=1), 0.0, "model timed out (ReadTimeout)")
 
-    reply = await within_window(ask)
+async def test_a_refusal_without_sizes_is_fitted_again_denser_by_half():
+    densities: list[float] = []
+    await within_window(fitted(densities), replies("context_length_exceeded", None), 8192)
+    assert densities == [1.0, 1.5]
+
+
+async def test_other_failures_are_not_sent_again():
+    densities: list[float] = []
+    reply = await within_window(fitted(densities), replies("model timed out (ReadTimeout)"), 8192)
     assert densities == [1.0] and reply.error == "model timed out (ReadTimeout)"
 
 
 async def test_a_request_still_too_long_is_tried_three_times_at_most():
-    calls = []
-
-    async def ask(density: float) -> ModelReply:
-        calls.append(density)
-        return ModelReply(None, Usage(model_calls=1), 0.0, LLAMA_CPP)
-
-    reply = await within_window(ask)
-    assert len(calls) == 3 and calls[0] < calls[1] < calls[2]
+    densities: list[float] = []
+    reply = await within_window(fitted(densities), replies(LLAMA_CPP, LLAMA_CPP, LLAMA_CPP), 8192)
+    assert len(densities) == 3 and densities[0] < densities[1] < densities[2]
     assert reply.error == LLAMA_CPP and reply.usage.model_calls == 3
 
 
 class DenseServer:
-    """A server whose tokenizer counts 2 tokens for every 3 characters (2.7 times the
-    estimate) and refuses, as llama.cpp does, a request longer than its window."""
+    """A server whose tokenizer counts a token for every ``chars_per_token`` characters
+    (the estimate: 4) and refuses, as llama.cpp does, a request longer than its window."""
 
-    def __init__(self, window_tokens: int) -> None:
+    def __init__(self, window_tokens: int, chars_per_token: float) -> None:
         self.window_tokens = window_tokens
+        self.chars_per_token = chars_per_token
         self.refused = 0
         self.sizes: list[int] = []
 
     def check(self, messages: list[BaseMessage]) -> None:
-        tokens = sum(len(str(m.content)) for m in messages) * 2 // 3
+        tokens = int(sum(len(str(m.content)) for m in messages) / self.chars_per_token)
         if tokens > self.window_tokens:
             self.refused += 1
             raise ValueError(
@@ -127,7 +150,7 @@ class DenseServer:
 
 
 async def test_a_planner_turn_the_server_refuses_for_length_is_sent_again_shorter():
-    server = DenseServer(window_tokens=3000)
+    server = DenseServer(window_tokens=3000, chars_per_token=1.5)
 
     def turns(messages, turn):
         server.check(messages)
@@ -141,3 +164,22 @@ async def test_a_planner_turn_the_server_refuses_for_length_is_sent_again_shorte
     assert result.status != "error", result.error
     assert result.unverified_answer == "x"
     assert max(server.sizes) <= 3000
+
+
+async def test_a_repl_turn_the_server_refuses_for_length_is_sent_again_shorter():
+    server = DenseServer(window_tokens=4000, chars_per_token=1.0)
+
+    def turns(messages, turn):
+        server.check(messages)
+        if turn < 5:
+            return cell(f"print(context[{turn * 2000}:{turn * 2000 + 2000}])")
+        return 'FINAL("x")'
+
+    model = resolve_model(repl_model(turns), window_tokens=4000)
+    result = await repl_rlm(model, max_iterations=10).ainvoke(
+        {"query": "What is the vault access code?", "context": "word " * 4_000}
+    )
+    assert server.refused >= 1
+    assert result.status != "error", result.error
+    assert result.unverified_answer == "x"  # the turns after the refusal ran to the FINAL
+    assert max(server.sizes) <= 4000
