@@ -20,13 +20,13 @@ if TYPE_CHECKING:
     from rlm_graph.graph.model_call import ModelReply
 
 ELIDED = "[earlier turn elided to fit the model's window]"
+CUT = "[... cut to fit the model's window]"
 # Each message costs a few tokens of chat-template framing.
 MESSAGE_OVERHEAD_TOKENS = 4
 
 
 def estimated_tokens(text: str) -> int:
-    # Digits counted a token each: a planner turn that had read records of codes and dates,
-    # estimated at 4 bytes a token, was sent at 8,406 tokens to an 8,192-token window.
+    # Digits counted a token each, as every size that must not overflow a window is.
     return dense_tokens(text) + MESSAGE_OVERHEAD_TOKENS
 
 
@@ -57,12 +57,28 @@ def fit_transcript(
         if total() <= budget:
             return messages
         messages[index]["text"] = ELIDED
+
+    def room(message: dict[str, str], least: int) -> int:
+        """The characters ``message`` may keep beside a cut mark for the whole to fit (at
+        least ``least``)."""
+        left = budget - total() + tokens(message["text"])
+        chars = (left / density - MESSAGE_OVERHEAD_TOKENS) * CHARS_PER_TOKEN
+        return max(least, int(chars) - len(CUT) - 2)
+
     if total() > budget and messages:
         # Still too long: keep the tail of the latest message, which holds the newest results.
         last = messages[-1]
-        room = max(200, int((budget - total() + tokens(last["text"])) * CHARS_PER_TOKEN / density))
-        if len(last["text"]) > room:
-            last["text"] = "[... cut to fit the model's window]\n" + last["text"][-room:]
+        keep = room(last, 200)
+        if len(last["text"]) > keep:
+            last["text"] = CUT + "\n" + last["text"][-keep:]
+    if total() > budget and len(messages) > 1:
+        # Longer still: the opening turn loses its middle. Its head asks the question; its
+        # tail gives the budget.
+        first = messages[0]
+        keep = room(first, 400)
+        if len(first["text"]) > keep:
+            head = keep * 2 // 3
+            first["text"] = f"{first['text'][:head]}\n{CUT}\n{first['text'][head - keep :]}"
     return messages
 
 

@@ -8,6 +8,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from rlm_graph.graph.model_call import ModelReply
 from rlm_graph.graph.window import (
+    CUT,
     Refusal,
     estimated_tokens,
     fit_transcript,
@@ -72,6 +73,20 @@ def test_a_denser_count_fits_fewer_messages():
     denser = fit_transcript("S" * 350, transcript, 4000, 1000, density=2.0)
     assert sum(estimated_tokens(m["text"]) for m in denser) * 2 <= 3400 - 1000 - 200
     assert sum(map(len, (m["text"] for m in denser))) < sum(map(len, (m["text"] for m in plain)))
+
+
+def test_an_opening_turn_too_long_for_the_window_loses_its_middle():
+    opening = "QUESTION " + "y" * 20_000 + " BUDGET"
+    transcript = [
+        {"author": "rlm", "text": opening},
+        {"author": "model", "text": "PEEK 0"},
+        {"author": "rlm", "text": "R0 " + "x" * 2000},
+    ]
+    fitted = fit_transcript("S" * 350, transcript, window_tokens=4000, reserve_tokens=1000)
+    first = fitted[0]["text"]
+    assert first.startswith("QUESTION ") and first.endswith(" BUDGET") and CUT in first
+    assert sum(estimated_tokens(m["text"]) for m in fitted) <= 3400 - 1000 - 90
+    assert transcript[0]["text"] == opening  # the stored transcript is untouched
 
 
 def fitted(densities: list[float]):
