@@ -65,12 +65,15 @@ def fit_transcript(
         chars = (left / density - MESSAGE_OVERHEAD_TOKENS) * CHARS_PER_TOKEN
         return max(least, int(chars) - len(CUT) - 2)
 
-    if total() > budget and messages:
-        # Still too long: keep the tail of the latest message, which holds the newest results.
-        last = messages[-1]
-        keep = room(last, 200)
-        if len(last["text"]) > keep:
-            last["text"] = CUT + "\n" + last["text"][-keep:]
+    # Still too long: the latest exchange's messages keep their tails (the newest results),
+    # longest first. The last is not always the longest: a turn that must answer ends with a
+    # short order after the observation of the turn before, which can be three chunks long.
+    for message in sorted(messages[1:], key=lambda message: -len(message["text"])):
+        if total() <= budget:
+            break
+        keep = room(message, 200)
+        if len(message["text"]) > keep:
+            message["text"] = CUT + "\n" + message["text"][-keep:]
     if total() > budget and len(messages) > 1:
         # Longer still: the opening turn loses its middle. Its head asks the question; its
         # tail gives the budget.

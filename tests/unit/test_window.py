@@ -75,6 +75,24 @@ def test_a_denser_count_fits_fewer_messages():
     assert sum(map(len, (m["text"] for m in denser))) < sum(map(len, (m["text"] for m in plain)))
 
 
+def test_a_long_observation_before_the_order_to_answer_keeps_its_tail():
+    # A turn that must answer ends with a short order, and the observation before it was kept
+    # whole however long (many PEEKs and results in one turn): the likeliest way the last turn
+    # of a run (multi-niah seed 67 sample 5) sent 8,406 tokens to an 8,192-token window.
+    transcript = [
+        {"author": "rlm", "text": "Q" * 400},
+        {"author": "model", "text": "PEEK 0"},
+        {"author": "rlm", "text": "R0 " + "x" * 2000},
+        {"author": "model", "text": "PEEK 1, PEEK 2, PEEK 3"},
+        {"author": "rlm", "text": "R1 " + "x" * 30_000 + " NEWEST"},
+        {"author": "rlm", "text": "Answer now: reply with FINAL. Found so far: 1234-ALPHA"},
+    ]
+    fitted = fit_transcript("S" * 350, transcript, window_tokens=4000, reserve_tokens=1000)
+    assert fitted[-1] == transcript[-1]  # the order to answer, whole
+    assert fitted[-2]["text"].startswith(CUT) and fitted[-2]["text"].endswith(" NEWEST")
+    assert sum(estimated_tokens(m["text"]) for m in fitted) <= 3400 - 1000 - 92
+
+
 def test_an_opening_turn_too_long_for_the_window_loses_its_middle():
     opening = "QUESTION " + "y" * 20_000 + " BUDGET"
     transcript = [
