@@ -24,13 +24,14 @@ Every outcome says whether its answer is *grounded*: backed by a passage found i
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rlm_graph.bench.corpus import tokens_to_bytes
 from rlm_graph.bench.tasks import TaskSample
@@ -59,6 +60,9 @@ class MethodOutcome(BaseModel):
     seen_fraction: float | None = None  # direct / retrieve: share of the input's bytes read
     chunks_used: int | None = None  # retrieve
     chunks_total: int | None = None  # retrieve
+    # rlm / rlm-repl / map-reduce: model calls by what they were for (plan, leaf, sweep, ...),
+    # so a saved run says which path did the work.
+    calls_by_kind: dict[str, int] = Field(default_factory=dict)
 
 
 @dataclass
@@ -183,7 +187,15 @@ async def run_rlm(
     on_event: EventHandler | None = None,
     mode: str | None = None,
 ) -> MethodOutcome:
-    rlm = setup.rlm(planner, on_event, mode)
+    kinds: Counter[str] = Counter()
+
+    def counted(event: dict[str, Any]) -> None:
+        if event.get("event") == "model_call":
+            kinds[str(event.get("kind"))] += 1
+        if on_event is not None:
+            on_event(event)
+
+    rlm = setup.rlm(planner, counted, mode)
     if sample.folder is None:
         # Bytes are always the text itself, never read as a path.
         context: bytes | Path = sample.text.encode("utf-8")
@@ -201,6 +213,7 @@ async def run_rlm(
         model_calls=result.usage.model_calls,
         route=result.route,
         grounded=None if result.status == "error" else bool(result.grounded),
+        calls_by_kind=dict(sorted(kinds.items())),
     )
 
 

@@ -62,6 +62,7 @@ class SampleResult(BaseModel):
     status: str = "done"
     error: str | None = None
     route: str | None = None
+    calls_by_kind: dict[str, int] = Field(default_factory=dict)  # rlm: model calls by kind
     seen_tokens: int | None = None
     seen_fraction: float | None = None
     chunks_used: int | None = None

@@ -121,6 +121,7 @@ def _result(
         status=outcome.status,
         error=outcome.error,
         route=outcome.route,
+        calls_by_kind=outcome.calls_by_kind,
         seen_tokens=outcome.seen_tokens,
         seen_fraction=outcome.seen_fraction,
         chunks_used=outcome.chunks_used,

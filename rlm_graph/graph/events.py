@@ -12,8 +12,10 @@ anywhere in the tree. Every event is a dict with ``event`` set to one of:
 - ``turn_started``: ``id``, ``depth``, ``iteration``, ``kind`` (plan/direct/reduce, or
   found-lines: the lines the question's names found, read before the first turn): a model turn
   of a root or node began
-- ``model_call_queued`` / ``model_call_started``: ``id``, ``kind`` (plan/direct/reduce/found-lines/leaf):
-  a model call waits for the concurrency limit / holds a slot and is running;
+- ``model_call_queued`` / ``model_call_started``: ``id``, ``kind`` (plan/direct/reduce/found-lines/
+  leaf, judge: a backing passage read, review: the answer's kind checked, sweep: a list
+  searched for and its items read, query: a REPL cell's ``llm_query``): a model call waits for the concurrency limit /
+  holds a slot and is running;
 - ``model_call``: ``id``, ``kind``, ``input_tokens``, ``output_tokens``, ``seconds``,
   ``error``: one model call ended. Summing these counts every token of the run exactly once.
 """

@@ -442,6 +442,12 @@ async def test_recursive_methods_find_the_needle_beyond_the_window(corpus, metho
     watch = SampleWatch()
     outcome = await run_method(method, setup, sample, watch)
     assert watch.model_calls == outcome.model_calls  # the heartbeat counts every model call
+    # Every model call counted by what it was for, as the results file keeps them.
+    assert sum(outcome.calls_by_kind.values()) == outcome.model_calls
+    assert outcome.calls_by_kind["leaf"] > 0
+    assert ("plan" in outcome.calls_by_kind, "reduce" in outcome.calls_by_kind) == (
+        (True, False) if method == "rlm" else (False, True)
+    )
     assert outcome.route == "recursive" and outcome.status == "done"
     assert outcome.model_calls > 5 and outcome.input_tokens > sample.tokens
     assert score_answer(sample, outcome.answer).correct
@@ -574,6 +580,8 @@ def test_results_carry_the_json_contract_and_are_saved(corpus, tmp_path):
     raw = data["results"][0]
     assert raw["needles"][0]["char_offset"] > 0 and raw["truth"] == raw["needles"][0]["value"]
     assert "text" not in raw  # the haystack itself is not saved
+    mapped = next(r for r in data["results"] if r["method"] == "map-reduce")
+    assert sum(mapped["calls_by_kind"].values()) == mapped["model_calls"]
 
 
 def test_an_interrupted_run_saves_what_it_measured(corpus, tmp_path):
