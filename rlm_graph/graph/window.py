@@ -1,7 +1,10 @@
-"""Fit a planner conversation into the model's window by eliding its oldest middle turns.
+"""Fit a planner conversation into the model's window: its oldest middle turns are elided,
+then the latest messages keep their tails, longest first, and last of all the opening turn
+loses its middle.
 
-The stored transcript stays whole (for inspection); only what is sent is trimmed. The first
-message (question + context description) and the latest exchange are always kept.
+The stored transcript stays whole (for inspection); only what is sent is trimmed. A request the
+server still refuses as too long is fitted again at the density its refusal measured
+(:func:`within_window`).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def fit_transcript(
     the estimate short)."""
 
     # Not langchain_core's trim_messages: it drops whole messages, where this keeps each turn's
-    # place with a marker (the model sees that turns were elided) and cuts the latest one's head.
+    # place with a marker (the model sees that turns were elided) and cuts long ones' heads.
     def tokens(text: str) -> int:
         return math.ceil(estimated_tokens(text) * density)
 
