@@ -52,9 +52,12 @@ _OPEN = re.compile(
     r"each (?:part|section|essay|chapter|file|document|article))\b",
     re.I,
 )
+# "all" of an idiom asks for one thing ("recommend above all", "if at all", "first of all", "the
+# oldest of all"), as a singular subject does ("which habit do newcomers pick up": the verb is
+# the newcomers'; "which towns do" asks for every town).
 _MANY = re.compile(
-    r"\b(each|every|all|list|which (?:\w+ )?(?:are|were|do|does the text)|what are|"
-    r"name (?:the|all)|enumerate)\b|\b\w+s (?:does|do) the text (?:mention|name)",
+    r"\b(each|every|(?<!above )(?<!\bat )(?<!after )(?<!\bof )all|list|which (?:\w+s )?(?:are|were|do)|"
+    r"what are|name (?:the|all)|enumerate)\b|\b\w+s (?:does|do) the text (?:mention|name)",
     re.I,
 )
 # What a text is divided into: the things a question asks the same of, one part at a time.

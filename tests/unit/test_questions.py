@@ -74,3 +74,27 @@ def test_every_bench_needle_question_is_a_lookup_or_a_count_never_per_part_work(
                 assert not asks_per_part(question), question
                 if field.startswith("multi"):
                     assert asks_for_many(question), question
+
+
+@pytest.mark.parametrize(
+    ("question", "many"),
+    [
+        # "all" of an idiom asks for one thing (niah seed 73: "above all" was read as a list,
+        # so the line the question's name found was not read first).
+        ("Which activity would you recommend above all to someone visiting Tarnford?", False),
+        ("Does the text mention a lighthouse at all?", False),
+        ("After all, who founded the choir of Fenby?", False),
+        ("What is the oldest bridge of all?", False),
+        ("Which archives hold all of the charters?", True),
+        ("List all towns with a ferry.", True),
+        ("What do all the towns celebrate?", True),
+        # A singular "which X do ..." asks for one; a plural one for every X.
+        ("Which habit do newcomers to Ravstead pick up?", False),
+        ("Which habits do newcomers to Ravstead pick up?", True),
+        ("Which towns do the people of Selby visit?", True),
+        ("Which are the oldest bridges?", True),
+        ("Which towns does the text mention?", True),
+    ],
+)
+def test_a_question_asks_for_many_only_when_its_words_ask_for_every_one(question, many):
+    assert asks_for_many(question) is many
