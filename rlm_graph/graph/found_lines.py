@@ -10,7 +10,9 @@ given the found lines alone has both facts side by side, as a person would put t
 So a lookup that names something rare enough to key a few lines gets one leaf-sized call over
 those lines first. Its answer is taken only when the lines themselves back it (the same check
 as an answer read off the planner's own GREP: ``observed.observed_findings``, a chain of two
-passages included) and it has the shape asked; otherwise nothing is said and the planner starts
+passages included), or a reader of its sentence alone agrees (a question in other words, or an
+answer its reader gave as not found), and it has the shape asked; otherwise nothing is said and
+the planner starts
 as it would have, the call's cost charged. A question that asks for every item is left to the
 planner: the lines of one name are not the whole text.
 """
@@ -91,10 +93,12 @@ async def read_found_lines(step: PlanStep, searched: NameSearch) -> dict[str, An
     said = _said_answer(step, reply.text)
     if said is None:
         return update
-    answer, quotes = said
+    answer, quotes, sure = said
     finding: Finding | None = None
-    sources = observed_findings(step.rt, step.reads, answer, searched.seen)
-    cited = citations(answer, sources, step.query)
+    cited: list[dict[str, Any]] = []
+    if sure:
+        sources = observed_findings(step.rt, step.reads, answer, searched.seen)
+        cited = citations(answer, sources, step.query)
     if not cited or not holds_more_than_names(cited, step.query):
         # In other words than the text's ("the earliest chart" for "the first map"): only a
         # reader of the sentence alone can say it answers (``RLMRuntime.rewording_judge``).
@@ -170,17 +174,22 @@ def found_sentences(view: ContextView, hits: list[int]) -> list[Evidence]:
     return [item for item in sentences.values() if item.quote]
 
 
-def _said_answer(step: PlanStep, reply: str) -> tuple[str, list[str]] | None:
-    """The reader's answer and its quotes; None when it found none, or only words that echo
-    the question, or not the shape asked."""
+def _said_answer(step: PlanStep, reply: str) -> tuple[str, list[str], bool] | None:
+    """The reader's answer, its quotes and whether it said it found it; None when it gave
+    none, or only words that echo the question, or not the shape asked.
+
+    An answer given with ``"found": false`` is kept, not sure: the 0.5B wrote "climb the old
+    signal tower" for "Which activity would you recommend above all to someone visiting
+    Tarnford?" and called it not found (niah seed 73). Only the reader of the sentence alone
+    may then say it answers."""
     parsed, _ = parse_reply(reply)
-    if parsed is None or not parsed.found:
+    if parsed is None:
         return None
     question = step.query
     answer = without_echoes(parsed.answer.strip(), question)
     if not answer or is_not_found(answer) or not fits_asked(answer, question):
         return None
-    return answer, parsed.quotes
+    return answer, parsed.quotes, parsed.found
 
 
 def in_full(answer: str, quotes: list[str], cited: list[dict[str, Any]], question: str) -> str:

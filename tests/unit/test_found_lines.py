@@ -194,3 +194,55 @@ async def test_a_reader_that_finds_no_answer_in_the_sentence_leaves_it_to_the_pl
         {"query": OTHER_WORDS, "context": planted(9, [MAP_FACT])}
     )
     assert result.answer == "not found" and not result.grounded
+
+
+class UnsureReader(Reader):
+    """Gives its answer and says it did not find it (as the 0.5B did: "climb the old signal
+    tower", ``"found": false``, for the best thing to do in Tarnford)."""
+
+    def __call__(self, messages: list[BaseMessage]) -> str:
+        said = json.loads(super().__call__(messages))
+        return json.dumps({**said, "found": False})
+
+
+@pytest.mark.parametrize(
+    ("fact", "question", "answer"),
+    [
+        (MAP_FACT, OTHER_WORDS, "Bram Corrigan"),
+        (
+            "The best thing to do in Tarnford is to climb the old signal tower.",
+            "Which activity would you recommend above all to someone visiting Tarnford?",
+            "climb the old signal tower",
+        ),
+        (
+            "The bridge at Kelford opened on 15 September 1910.",
+            "When did the Kelford bridge open?",
+            "15 September 1910",
+        ),
+    ],
+)
+@pytest.mark.parametrize("agrees", [True, False])
+async def test_an_answer_its_reader_calls_not_found_is_taken_only_when_the_reader_of_its_sentence_agrees(
+    fact, question, answer, agrees
+):
+    asked: list[int] = []
+
+    def turns(messages, turn):
+        asked.append(turn)
+        return 'FINAL("not found")'
+
+    def nothing(messages):
+        return json.dumps({"found": False, "answer": ""})
+
+    model = planner(turns, found=UnsureReader(answer))
+    if not agrees:
+        model = model.model_copy(update={"judge": nothing})
+    result = await make_rlm(model, judge=True).ainvoke(
+        {"query": question, "context": planted(10, [fact])}
+    )
+    assert result.grounded is agrees and bool(asked) is not agrees
+    if agrees:
+        assert [c["quote"] for c in result.citations] == [fact]
+        assert answer in result.answer
+    else:
+        assert result.answer == "not found"
