@@ -12,9 +12,8 @@ those lines first. Its answer is taken only when the lines themselves back it (t
 as an answer read off the planner's own GREP: ``observed.observed_findings``, a chain of two
 passages included), or a reader of its sentence alone agrees (a question in other words, or an
 answer its reader gave as not found), and it has the shape asked; otherwise nothing is said and
-the planner starts
-as it would have, the call's cost charged. A question that asks for every item is left to the
-planner: the lines of one name are not the whole text.
+the planner starts as it would have, the call's cost charged. A question that asks for every
+item is left to the planner: the lines of one name are not the whole text.
 """
 
 from __future__ import annotations
