@@ -657,22 +657,6 @@ async def test_refused_calls_are_summarised_in_one_line(haystack):
     assert "more CALLs not run" in refusals[-1]
 
 
-def test_fit_transcript_elides_oldest_middle_turns():
-    from rlm_graph.graph.window import ELIDED, estimated_tokens, fit_transcript
-
-    transcript = [{"author": "rlm", "text": "Q" * 400}]
-    for i in range(6):
-        transcript += [
-            {"author": "model", "text": f"PEEK {i}"},
-            {"author": "rlm", "text": f"R{i} " + "x" * 2000},
-        ]
-    fitted = fit_transcript("S" * 350, transcript, window_tokens=2500, reserve_tokens=1000)
-    assert fitted[0] == transcript[0] and fitted[-2:] == transcript[-2:]
-    assert fitted[1]["text"] == ELIDED
-    assert sum(estimated_tokens(m["text"]) for m in fitted) <= 2500 - 1000 - 100
-    assert transcript[1]["text"] == "PEEK 0"  # the stored transcript is untouched
-
-
 async def test_long_planner_conversations_stay_inside_the_window():
 
     sizes = []

@@ -9,6 +9,7 @@ from langchain_core.messages import BaseMessage, HumanMessage
 from rlm_graph.graph.model_call import ModelReply
 from rlm_graph.graph.window import (
     CUT,
+    ELIDED,
     Refusal,
     estimated_tokens,
     fit_transcript,
@@ -57,18 +58,33 @@ def test_a_refusal_for_length_without_sizes_is_still_one():
 
 
 def test_digits_count_a_token_each_in_a_planner_conversation():
-    # Qwen2.5's tokenizer writes every digit as a token: a conversation that had read lines of
-    # codes and dates was sent at 8,406 tokens to an 8,192-token window.
+    # Qwen2.5's tokenizer writes every digit as a token (a table of ids and dates, estimated
+    # at 4 bytes a token, overflowed an 8,192-token window: ``tokens.dense_tokens``).
     assert estimated_tokens("1234-5678 " * 100) > estimated_tokens("abcd-efgh " * 100) + 500
 
 
-def test_a_denser_count_fits_fewer_messages():
+def peeks(turns: int) -> list[dict[str, str]]:
+    """An opening turn, then ``turns`` PEEKs of 2,000 characters each."""
     transcript = [{"author": "rlm", "text": "Q" * 400}]
-    for i in range(6):
+    for i in range(turns):
         transcript += [
             {"author": "model", "text": f"PEEK {i}"},
             {"author": "rlm", "text": f"R{i} " + "x" * 2000},
         ]
+    return transcript
+
+
+def test_fit_transcript_elides_oldest_middle_turns():
+    transcript = peeks(6)
+    fitted = fit_transcript("S" * 350, transcript, window_tokens=2500, reserve_tokens=1000)
+    assert fitted[0] == transcript[0] and fitted[-2:] == transcript[-2:]
+    assert fitted[1]["text"] == ELIDED
+    assert sum(estimated_tokens(m["text"]) for m in fitted) <= 2500 - 1000 - 100
+    assert transcript[1]["text"] == "PEEK 0"  # the stored transcript is untouched
+
+
+def test_a_denser_count_fits_fewer_messages():
+    transcript = peeks(6)
     plain = fit_transcript("S" * 350, transcript, window_tokens=4000, reserve_tokens=1000)
     denser = fit_transcript("S" * 350, transcript, 4000, 1000, density=2.0)
     assert sum(estimated_tokens(m["text"]) for m in denser) * 2 <= 3400 - 1000 - 200
