@@ -425,6 +425,10 @@ REPEATED_CALL = "(repeated call, first answer) {answer}"
 REPEATED_CALLS = (
     "note: {count} CALLs repeat earlier calls (same question, same target); their results are above"
 )
+NOT_NAMED_CALL = "not run: this part never names {names}, so it says nothing about it"
+NOT_NAMED_CALLS = (
+    "note: {count} CALLs not run: their parts never name {names}, so they say nothing about it"
+)
 DUPLICATE_CALLS = "note: {count} CALLs of this reply repeat others in it; each ran once"
 NOT_RUN_NO_CALLS = "error: not run, the model-call budget is used up"
 NOT_RUN_NO_CALLS_MORE = (

@@ -15,7 +15,7 @@ from rlm_graph.budget import Budget
 from rlm_graph.configuration import RLMRuntime, runtime_context
 from rlm_graph.context import ContextView
 from rlm_graph.errors import TargetError
-from rlm_graph.evidence import echoes, normalized, rewords
+from rlm_graph.evidence import echoes, holds_word, named_terms, normalized, rewords, words_of
 from rlm_graph.graph.accounting import running_record
 from rlm_graph.graph.findings import backs, citations, claims, strip_marks
 from rlm_graph.graph.messages import Job, Observation, ObservationKind, SeenSpan, dumps
@@ -69,6 +69,28 @@ def restates_an_answer(task: str, answers: Iterable[str]) -> bool:
         and (said[:60] in asked or asked in said)
         for answer in answers
     )
+
+
+def borrowed_names(task: str, question: str, answers: Iterable[str]) -> list[str]:
+    """The names a CALL's task takes from children's answers, not from the question ("Which
+    craftsperson repaired Rhosyn Thistlewood?" after a leaf answered "Rhosyn Thistlewood"):
+    the next hop of a chain, or the planner asking about an answer it got."""
+    asked = set(words_of(question))
+    said = {word for answer in answers for word in words_of(answer)}
+    return [
+        name
+        for name in named_terms(task)
+        if any(c.isalpha() for c in name)  # not a figure: "chunk 5" names a target
+        and not holds_word(asked, name)
+        and holds_word(said, name)
+    ]
+
+
+def never_named(names: list[str], text: str) -> bool:
+    """Whether ``text`` names none of ``names`` (not one word of them, up to its ending): a
+    slice that never mentions a person, place or thing cannot say anything about it."""
+    held = set(words_of(text))
+    return not any(holds_word(held, name) for name in names)
 
 
 def _observation(
@@ -159,11 +181,13 @@ class _Step:
         rt, view, chunking = self.rt, self.view, self.rt.chunking_for_view()
         cache = self.state.call_cache
         answers = [finding.answer for finding in self.state.findings]
+        said = [*answers, *cache.values()]
         depth = self.state.depth
         has_work = any(action.op != "final" for action in actions)
         seen_this_turn: dict[str, int] = {}
         duplicates = 0
         repeats: list[Observation] = []
+        unnamed: list[Observation] = []
         for index, action in enumerate(actions, start=first_index):
             if action.op == "final":
                 if has_work:
@@ -208,6 +232,14 @@ class _Step:
                 repeats.append(_observation(index, action, text, "repeat"))
             elif _asked_before(key, seen_this_turn) is not None:
                 duplicates += 1  # run once; a reply that cycles through its calls is one
+            elif (
+                names := borrowed_names(action.task or "", self.state.query, said)
+            ) and never_named(names, ContextView(view.store, ref).text()):
+                # Measured on the 0.5B (absent seed 74): one leaf's guess put in the question's
+                # place was sent to all 18 chunks again, 2.38x the text read; 17 never name it.
+                missing = " ".join(names)
+                text = prompts.NOT_NAMED_CALL.format(names=missing)
+                unnamed.append(_observation(index, action, text, "repeat"))
             else:
                 seen_this_turn[key] = index
                 self.candidates.append(_Candidate(index, action, ref, leaf, key))
@@ -216,6 +248,12 @@ class _Step:
         else:
             text = prompts.REPEATED_CALLS.format(count=len(repeats))
             summary = repeats[0].model_copy(update={"action": prompts.YOUR_REPLY, "text": text})
+            self.observations.append(summary)
+        if len(unnamed) <= MAX_REPEATS_LISTED:
+            self.observations.extend(unnamed)
+        else:
+            text = prompts.NOT_NAMED_CALLS.format(count=len(unnamed), names=missing)
+            summary = unnamed[0].model_copy(update={"action": prompts.YOUR_REPLY, "text": text})
             self.observations.append(summary)
         if duplicates:
             text = prompts.DUPLICATE_CALLS.format(count=duplicates)

@@ -23,7 +23,7 @@ from rlm_graph.evidence import (
     rewords,
     says,
 )
-from rlm_graph.graph.call import restates_an_answer
+from rlm_graph.graph.call import borrowed_names, never_named, restates_an_answer
 from rlm_graph.graph.findings import citations, render_findings
 from rlm_graph.graph.per_part import MAX_PART_LINE_CHARS
 from rlm_graph.samples import make_haystack
@@ -1101,6 +1101,50 @@ async def test_a_call_that_sets_a_child_s_answer_as_its_task_is_answered_from_th
     assert ("chunk:5", claim) in tasks  # a part not read yet
     assert ("chunk:1", "Who wrote the audit report?") in tasks
     assert seen[2].count("(repeated call, first answer)") == 2
+
+
+async def test_a_call_about_a_name_from_an_answer_runs_only_where_the_text_names_it(haystack):
+    """The 0.5B got one leaf's guess ("Rhosyn Thistlewood") for a fact the text lacks and sent
+    "Which craftsperson repaired Rhosyn Thistlewood?" to all 18 chunks again: 2.38x the text
+    read. A task about a name some child answered, and the question does not name, runs only
+    on parts that name it; a task on the question's own names runs everywhere."""
+    question = "Which craftsperson repaired Yarholt's public timepiece?"
+    sentence = "Orla Brennick mended the clock above the market hall in May."
+    at = haystack.index("\n", len(haystack) * 3 // 5) + 1
+    text = haystack[:at] + sentence + "\n" + haystack[at:]
+    hop = "Which craftsperson repaired Orla Brennick?"
+    seen: list[str] = []
+
+    def leaf(messages):
+        found = sentence in leaf_text(messages)
+        return reply(True, "Orla Brennick", [sentence]) if found else reply(False)
+
+    def turns(messages, turn):
+        seen.append(str(messages[-1].content))
+        if turn == 0:
+            return chunk_calls(question, 10)
+        if turn == 1:
+            return chunk_calls(hop, 10) + '\nCALL("Who mended the Yarholt clock?", "chunk:0")'
+        return 'FINAL("not found")'
+
+    result = await make_rlm(planner(turns, leaf=leaf)).ainvoke({"query": question, "context": text})
+    leaves = [r for r in result.records if r.kind == "leaf"]
+    first = [r.target for r in leaves if r.task == question]
+    again = [r.target for r in leaves if r.task == hop]
+    (named,) = [r.target for r in leaves if r.task == question and "Orla" in (r.answer or "")]
+    assert len(first) == 10 and again == [named]  # only the part that names her read again
+    assert "chunk:0" in [r.target for r in leaves if r.task.startswith("Who mended")]
+    assert prompts.NOT_NAMED_CALLS.format(count=9, names="orla brennick") in seen[2]
+
+
+def test_a_name_a_task_takes_from_an_answer_is_told_from_the_question_s_own():
+    question = "Where was the person who sold Fennick Sallow a boat born?"
+    said = ["Nerys Cobbold", "The harbour opens in 1850."]
+    assert borrowed_names("Where was Nerys Cobbold born?", question, said) == ["nerys", "cobbold"]
+    assert borrowed_names("Who sold Fennick Sallow a boat?", question, said) == []
+    assert borrowed_names("What does chunk 1850 say?", question, said) == []  # a figure
+    assert never_named(["nerys", "cobbold"], "The boat was sold at Tarnford harbour.")
+    assert not never_named(["nerys", "cobbold"], "Mrs Cobbold was born in Tarnford.")
 
 
 def test_a_task_that_restates_an_answer_is_told_from_a_question():
