@@ -3,11 +3,13 @@
 A part is one natural unit of the corpus, never cut: a help topic of the default corpus, a
 file of a folder, and in a single file a section under a heading (Markdown ``#`` lines or
 underlined titles) or, without enough headings, a group of blank-line paragraphs of about the
-sample's length over k. A sample takes k = 4-8 (from the rng) consecutive parts: a run whose
-size is 70-100% of the length (one drawn from the rng), else the run nearest the length.
-Parts are whole, so a sample is as long as its parts are: at lengths beyond k parts of the
-corpus it is shorter than asked (``text_tokens`` says how long; on Python's help text, at most
-about 37k tokens).
+sample's length over k. A sample takes k = 4-8 (from the rng) parts, in corpus order, whose
+size is 70-100% of the length: drawn from the rng, a larger part more likely up to a k-th of the
+length (``_draw``). Runs of consecutive parts alone gave few samples: at 4x the 0.5B's window
+Python's help text has 2-9 such runs, and 4 of the 12 samples of two seeds were repeats. When
+no draw fits, the run of consecutive parts nearest the length is taken. Parts are whole, so a
+sample is as long as its parts are: at lengths beyond k parts of the corpus it is shorter than
+asked (``text_tokens`` says how long; on Python's help text, at most about 37k tokens).
 
 Truth per part is computed: its key terms are the content words of its title (the topic name,
 the file name without extension, the heading or first line) and its ``TOP_TERMS`` most
@@ -21,6 +23,7 @@ right; ``correct`` is ``recall >= PASS_RECALL`` (0.7).
 from __future__ import annotations
 
 import math
+import random
 import re
 from collections import Counter
 from pathlib import PurePosixPath
@@ -188,6 +191,27 @@ def key_terms(units: list[Unit], top: int = TOP_TERMS) -> list[list[str]]:
     return terms
 
 
+# Draws of k parts tried before the run nearest the length is taken instead.
+DRAW_TRIES = 200
+
+
+def _draw(sizes: list[int], k: int, target: int, rng: random.Random) -> list[int] | None:
+    """Indices (in corpus order) of k parts whose sizes sum to 70-100% of ``target``, drawn
+    without replacement with a weight of each part's size capped at a k-th of the target (a
+    long part is likelier, as the length needs long parts; past that, all alike)."""
+    cap = max(1.0, target / k)
+    eligible = [i for i, size in enumerate(sizes) if 0 < size <= target]
+    if len(eligible) < k:
+        return None
+    for _ in range(DRAW_TRIES):
+        # Weighted sampling without replacement: the k largest of u ** (1 / weight).
+        keys = {i: rng.random() ** (1 / min(sizes[i], cap)) for i in eligible}
+        picked = sorted(sorted(eligible, key=keys.__getitem__, reverse=True)[:k])
+        if FIT_FROM * target <= sum(sizes[i] for i in picked) <= target:
+            return picked
+    return None
+
+
 def part_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSample:
     rng = sample_rng(seed, "per-part", length, index)
     k = rng.randint(MIN_PARTS, MAX_PARTS)
@@ -197,13 +221,13 @@ def part_sample(corpus: Corpus, length: int, index: int, seed: int) -> TaskSampl
     k = min(k, len(units))
     marker = len(PART_MARKER.format(n=k)) + 3
     sizes = [len(u.text.encode("utf-8")) + marker for u in units]
-    runs = [(start, sum(sizes[start : start + k])) for start in range(len(units) - k + 1)]
-    fitting = [start for start, size in runs if FIT_FROM * target <= size <= target]
-    if fitting:
-        first = rng.choice(fitting)
-    else:  # nothing fits: the run nearest the length (on a log scale), the earliest on ties
+    picked = _draw(sizes, k, target, rng)
+    if picked is None:  # no draw fits: the run nearest the length (log scale), earliest on ties
+        runs = [(start, sum(sizes[start : start + k])) for start in range(len(units) - k + 1)]
         first = min(runs, key=lambda r: (abs(math.log(r[1] / max(1, target))), r[0]))[0]
-    chosen = units[first : first + k]
+        picked = list(range(first, first + k))
+    first = picked[0]
+    chosen = [units[i] for i in picked]
     terms = key_terms(chosen)
     pieces: list[str] = []
     parts: list[PartTruth] = []
