@@ -75,15 +75,12 @@ def borrowed_names(task: str, question: str, answers: Iterable[str]) -> list[str
     """The names a CALL's task takes from children's answers, not from the question ("Which
     craftsperson repaired Rhosyn Thistlewood?" after a leaf answered "Rhosyn Thistlewood"):
     the next hop of a chain, or the planner asking about an answer it got."""
+    names = [n for n in named_terms(task) if any(c.isalpha() for c in n)]  # "chunk 5": a target
+    if not names:  # most tasks: nothing to look up in the answers
+        return []
     asked = set(words_of(question))
     said = {word for answer in answers for word in words_of(answer)}
-    return [
-        name
-        for name in named_terms(task)
-        if any(c.isalpha() for c in name)  # not a figure: "chunk 5" names a target
-        and not holds_word(asked, name)
-        and holds_word(said, name)
-    ]
+    return [name for name in names if not holds_word(asked, name) and holds_word(said, name)]
 
 
 def never_named(names: list[str], text: str) -> bool:
@@ -91,6 +88,13 @@ def never_named(names: list[str], text: str) -> bool:
     slice that never mentions a person, place or thing cannot say anything about it."""
     held = set(words_of(text))
     return not any(holds_word(held, name) for name in names)
+
+
+def _listed(observations: list[Observation], summary: str) -> list[Observation]:
+    """The observations, or past ``MAX_REPEATS_LISTED`` one line (``summary``) for them all."""
+    if len(observations) <= MAX_REPEATS_LISTED:
+        return observations
+    return [observations[0].model_copy(update={"action": prompts.YOUR_REPLY, "text": summary})]
 
 
 def _observation(
@@ -243,18 +247,11 @@ class _Step:
             else:
                 seen_this_turn[key] = index
                 self.candidates.append(_Candidate(index, action, ref, leaf, key))
-        if len(repeats) <= MAX_REPEATS_LISTED:
-            self.observations.extend(repeats)
-        else:
-            text = prompts.REPEATED_CALLS.format(count=len(repeats))
-            summary = repeats[0].model_copy(update={"action": prompts.YOUR_REPLY, "text": text})
-            self.observations.append(summary)
-        if len(unnamed) <= MAX_REPEATS_LISTED:
-            self.observations.extend(unnamed)
-        else:
-            text = prompts.NOT_NAMED_CALLS.format(count=len(unnamed), names=missing)
-            summary = unnamed[0].model_copy(update={"action": prompts.YOUR_REPLY, "text": text})
-            self.observations.append(summary)
+        summary = prompts.REPEATED_CALLS.format(count=len(repeats))
+        self.observations.extend(_listed(repeats, summary))
+        if unnamed:
+            summary = prompts.NOT_NAMED_CALLS.format(count=len(unnamed), names=missing)
+            self.observations.extend(_listed(unnamed, summary))
         if duplicates:
             text = prompts.DUPLICATE_CALLS.format(count=duplicates)
             self.observations.append(_about_reply(text, "repeat", first_index + len(actions)))
