@@ -798,32 +798,37 @@ def echoes(answer: str, question: str) -> bool:
 
 # A run of this many words of one of our own texts, in an answer, is that text copied.
 _SYSTEM_RUN_WORDS = 6
+_RUN_WORD = re.compile(r"[\w']+")
+
+
+def _runs_of(text: str) -> set[tuple[str, ...]]:
+    """Every ``_SYSTEM_RUN_WORDS`` consecutive words of ``text``, case folded."""
+    words = _RUN_WORD.findall(text.casefold())
+    n = _SYSTEM_RUN_WORDS
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 @functools.cache
-def _system_runs() -> tuple[str, ...]:
-    """The literal runs of every text the model is shown (``prompts.py``'s strings, cut at
-    their ``{fields}``, lines and sentences), normalised, each at least ``_SYSTEM_RUN_WORDS``
-    words long."""
-    runs = []
-    for value in vars(prompts).values():
-        if isinstance(value, str):
+def _system_runs() -> frozenset[tuple[str, ...]]:
+    """The runs of ``_SYSTEM_RUN_WORDS`` words of every text the model is shown
+    (``prompts.py``'s strings), none of them across a ``{field}``, a line or a sentence."""
+    runs: set[tuple[str, ...]] = set()
+    for name, value in vars(prompts).items():
+        if isinstance(value, str) and not name.startswith("__"):  # not its docstring
             # Each sentence or line of it on its own: a model copies one, not the text.
             for piece in re.split(r"\{[^{}]*\}|\n|(?<=[.;!?])\s", value):
-                run = " ".join(piece.casefold().split())
-                if len(run.split()) >= _SYSTEM_RUN_WORDS:
-                    runs.append(run)
-    return tuple(runs)
+                runs |= _runs_of(piece)
+    return frozenset(runs)
 
 
 def repeats_system_text(answer: str) -> bool:
     """Whether ``answer`` copies a run of words from a text this system wrote for the model
     (measured on the 0.5B: a count question answered "18 CALLs repeat earlier calls (same
-    question, same target); their results are above", a note it had been shown)."""
-    text = " ".join(answer.casefold().split())
-    if len(text.split()) < _SYSTEM_RUN_WORDS:
-        return False
-    return any(run in text for run in _system_runs())
+    question, same target); their results are above", a note it had been shown; a per-part
+    leaf began its line with "The part holds the answer about the part as a whole", a piece of
+    its instructions, fresh seed 80). Any ``_SYSTEM_RUN_WORDS`` words in a row count: a model
+    copies a piece of a sentence as often as a whole one."""
+    return not _runs_of(answer).isdisjoint(_system_runs())
 
 
 def says(answer: str, passage_text: str, *, open_task: bool = False, question: str = "") -> bool:

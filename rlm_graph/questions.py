@@ -52,6 +52,13 @@ _OPEN = re.compile(
     r"each (?:part|section|essay|chapter|file|document|article))\b",
     re.I,
 )
+# What a part is about, as a whole ("say what it is mainly about", "summarize it", "its main
+# topic"), not what it says of something ("what does it say about taxes").
+_WHAT_ABOUT = re.compile(
+    r"\b(?:summari[sz]e|summary|gist|overview|(?:main |central )?(?:topic|theme)s?|"
+    r"main (?:idea|point|subject)s?|(?:is|are)\b[\w\s]{0,30}?\babout\s*(?:[.?!,;:]|$))",
+    re.I,
+)
 # "all" of an idiom asks for one thing ("recommend above all", "if at all", "first of all", "the
 # oldest of all"), as a singular subject does ("which habit do newcomers pick up": the verb is
 # the newcomers'; "which towns do" asks for every town).
@@ -222,6 +229,12 @@ def mode_for(question: str) -> Mode:
 def asks_for_many(question: str) -> bool:
     """Whether the question asks for every X (a list), not for one answer."""
     return bool(_MANY.search(question))
+
+
+def asks_what_about(question: str) -> bool:
+    """Whether the question asks what something is about as a whole (a summary, a topic),
+    not for what it says about a thing."""
+    return _WHAT_ABOUT.search(question) is not None
 
 
 def asks_per_part(question: str) -> bool:

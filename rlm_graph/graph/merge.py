@@ -50,6 +50,7 @@ from rlm_graph.graph.outcome import (
     out_of_budget,
     verified_answer,
 )
+from rlm_graph.graph.per_part import about_their_parts
 from rlm_graph.graph.state import CallState, RLMState
 from rlm_graph.questions import task_kind
 
@@ -139,6 +140,8 @@ def _fold(state: RLMState, rt: RLMRuntime) -> dict[str, Any]:
     """The update for one step's results: transcript, findings, cache, records, usage, budget."""
     reads = CallState(state)
     results = on_question(rt, reads, reads.child_results)
+    if reads.strategy == "per-part":
+        results = about_their_parts(rt.registry.view(reads.context), reads.query, results)
     # What a repeated CALL is answered with: its first result, as the planner read it.
     new_cache = {
         result.cache_key: child_text(result) for result in results if result.status == "done"

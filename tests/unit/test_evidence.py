@@ -3,6 +3,7 @@ answer cannot win by being first, and the final answer says what backs it."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 
@@ -869,6 +870,49 @@ async def test_a_part_nothing_verifies_is_marked_and_the_answer_not_grounded():
     assert lines[0].startswith("Part 1: Lighthouses") and not result.grounded
 
 
+async def test_a_sentence_of_a_part_that_names_nothing_it_is_about_does_not_back_its_line():
+    """Fresh seeds 79 and 80: asked what each part is about, a leaf answered with a sentence
+    deep in its part ("The positional information can be missing.", in the part on Python's
+    types): located, so verified, and the whole answer grounded while that line was wrong. A
+    line now counts only when it names what sets its part apart (its first lines, or its
+    most distinctive words against the other parts)."""
+    bread = (
+        "Bread is baked from flour, water and yeast, then left to rise.\n"
+        "Bakers knead the dough and shape loaves before the oven warms.\n"
+    ) * 20 + "Some notes were written in the margin later.\n"
+    bodies = [PARTS[0][1] * 20, bread, PARTS[2][1] * 20]
+    text = "".join(f"=== Part {i} ===\n{body}\n" for i, body in enumerate(bodies, 1))
+    reader = part_reader([])
+    aside = "Some notes were written in the margin later."
+
+    def answering(off_topic: bool):
+        def leaf(messages):
+            if "Bakers knead" in leaf_text(messages):
+                said = aside if off_topic else "Bakers knead the dough and shape loaves."
+                return reply(True, said, [said])
+            return reader(messages)
+
+        return leaf
+
+    aside_run = await make_rlm(planner(no_planner, leaf=answering(True))).ainvoke(
+        {"query": PER_PART_QUESTION, "context": text}
+    )
+    lines = aside_run.answer.splitlines()
+    assert lines[1] == f"Part 2: {aside} (unverified)" and not aside_run.grounded
+    assert lines[0].startswith("Part 1: Lighthouses") and "(unverified)" not in lines[0]
+    # The leaf located it: only the part's topic is missing.
+    assert any(r.kind == "leaf" and r.answer == aside and r.verified for r in aside_run.records)
+    on_topic = await make_rlm(planner(no_planner, leaf=answering(False))).ainvoke(
+        {"query": PER_PART_QUESTION, "context": text}
+    )
+    assert on_topic.grounded and "(unverified)" not in on_topic.answer
+    # What a part says of a thing is no question of what it is about: any sentence may answer.
+    said_of = await make_rlm(planner(no_planner, leaf=answering(True))).ainvoke(
+        {"query": "For each part, what does it say about the margin?", "context": text}
+    )
+    assert said_of.answer.splitlines()[1] == f"Part 2: {aside}"
+
+
 async def test_a_part_s_line_is_its_paragraph_s_leading_sentences_and_still_grounded():
     """Fresh seed 64: asked for one line, a leaf answered with a whole 820-character
     paragraph it quoted; the line keeps its leading sentences, backed as the paragraph was."""
@@ -1217,12 +1261,28 @@ def test_an_answer_copying_a_note_of_ours_repeats_system_text():
     assert repeats_system_text(note) and echoes(note, "How many records have label invoice?")
     assert repeats_system_text(f"The answer: {prompts.FORCE_REASON_STALLED} Sorry.")
     assert not repeats_system_text("The vault access code is 7391-ALPHA, as the note says.")
+    # A piece of a sentence of ours is copied too (fresh seed 80, a per-part leaf's line): as
+    # the leaf's answer it is no answer, though half its words are about the part.
+    piece = (
+        "The part holds the answer about the part as a whole, summarizing the lexical "
+        "definitions and identifying reserved words."
+    )
+    assert repeats_system_text(piece) and echoes(piece, PER_PART_QUESTION)
+    part = "Identifiers (also referred to as names) are described by the lexical definitions."
+    verdict = check(open_context(part), reply(True, piece, [part]), PER_PART_QUESTION)
+    assert verdict.outcome == "not_found"
     # Other people's prose is not taken for ours: no sentence of Python's help text is.
     import pydoc_data.topics
 
     text = "\n".join(pydoc_data.topics.topics.values())
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6]
     assert len(sentences) > 2000 and not any(map(repeats_system_text, sentences))
+    # Nor is any line of other people's code and docstrings.
+    import argparse
+    import difflib
+
+    lines = [line for m in (argparse, difflib) for line in inspect.getsource(m).splitlines()]
+    assert len(lines) > 4000 and not any(map(repeats_system_text, lines))
 
 
 def test_an_answer_located_whole_across_a_sentence_boundary_is_trimmed_to_what_is_about():

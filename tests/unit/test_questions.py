@@ -6,7 +6,13 @@ import pytest
 
 from rlm_graph.bench.needles import TEMPLATES
 from rlm_graph.bench.parts import PER_PART_QUESTION
-from rlm_graph.questions import asks_for_many, asks_per_part, part_task, task_kind
+from rlm_graph.questions import (
+    asks_for_many,
+    asks_per_part,
+    asks_what_about,
+    part_task,
+    task_kind,
+)
 
 
 @pytest.mark.parametrize(
@@ -98,3 +104,23 @@ def test_every_bench_needle_question_is_a_lookup_or_a_count_never_per_part_work(
 )
 def test_a_question_asks_for_many_only_when_its_words_ask_for_every_one(question, many):
     assert asks_for_many(question) is many
+
+
+@pytest.mark.parametrize(
+    ("question", "about"),
+    [
+        (PER_PART_QUESTION.format(n=4), True),
+        ("For each essay, summarize it in one line.", True),
+        ("What is each chapter about?", True),
+        ("For each section, what is its main topic?", True),
+        ("Give the gist of every article.", True),
+        ("For each chapter, what does it say about money?", False),
+        ("For each file, list the functions it defines.", False),
+        ("What does the text say about the bridge?", False),
+        ("For each letter, who wrote it and when?", False),
+    ],
+)
+def test_what_a_part_is_about_is_told_from_what_it_says_of_a_thing(question, about):
+    """Asked what a part is about, a line must name the part's topic; asked what it says of a
+    thing, any sentence of it may answer."""
+    assert asks_what_about(question) is about
