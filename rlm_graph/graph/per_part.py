@@ -109,15 +109,21 @@ def _one_line(answer: str) -> str:
 
 
 def _leading(answer: str, limit: int) -> str:
-    """``answer``'s leading sentences that fit in ``limit`` characters, the first always: each
-    still stands in its finding's answer, so what backed the finding backs it."""
+    """``answer``'s leading sentences that fit in ``limit`` characters, the first always, cut
+    at a word to ``MAX_PART_LINE_CHARS`` when longer (fresh seed 82: the 0.5B looped "...
+    container types, and using __class_getitem__() to emulate callable objects, ..." for
+    thousands of characters with no full stop). Each piece still stands in its finding's
+    answer, so what backed the finding backs it."""
     sentences = sentences_of(answer)
     kept = sentences[:1]
     for sentence in sentences[1:]:
         if len(" ".join([*kept, sentence])) > limit:
             break
         kept.append(sentence)
-    return " ".join(kept)
+    line = " ".join(kept)
+    if len(line) > MAX_PART_LINE_CHARS:
+        line = line[: MAX_PART_LINE_CHARS + 1].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+    return line
 
 
 def about_their_parts(

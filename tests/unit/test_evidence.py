@@ -941,6 +941,33 @@ async def test_a_part_s_line_is_its_paragraph_s_leading_sentences_and_still_grou
     assert result.grounded
 
 
+async def test_a_part_s_line_that_never_ends_is_cut_at_a_word_and_still_grounded():
+    """Fresh seed 82: the 0.5B's line for one part looped a phrase with no full stop for
+    thousands of characters; a part's line is one line, cut at a word."""
+    sentence = (
+        "Lighthouse keepers trimmed the wicks, polished the lenses, wound the clockwork, "
+        + ", ".join(f"logged passing ship number {i}" for i in range(1, 30))
+        + " before dawn."
+    )
+    assert len(sentence) > 2 * MAX_PART_LINE_CHARS
+    text = f"=== Part 1 ===\n{sentence}\n" + "".join(
+        f"=== Part {i} ===\n{body * 10}\n" for i, (_, body) in enumerate(PARTS[1:], 2)
+    )
+    reader = part_reader([])
+
+    def leaf(messages):
+        if sentence in leaf_text(messages):
+            return reply(True, sentence, [sentence])
+        return reader(messages)
+
+    result = await make_rlm(planner(no_planner, leaf=leaf)).ainvoke(
+        {"query": PER_PART_QUESTION, "context": text}
+    )
+    first = result.answer.splitlines()[0].removeprefix("Part 1: ")
+    assert first.endswith(" ...") and len(first) <= MAX_PART_LINE_CHARS + len(" ...")
+    assert sentence.startswith(first.removesuffix(" ...")) and result.grounded
+
+
 async def test_the_judge_refuses_a_passage_about_another_thing(haystack):
     """Word overlap lets "the archive of granite" answer a question about the archive of
     cobalt when the question's key word is lowercase (after its noun, so no contrast of words
