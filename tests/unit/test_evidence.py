@@ -913,6 +913,21 @@ async def test_a_sentence_of_a_part_that_names_nothing_it_is_about_does_not_back
     assert said_of.answer.splitlines()[1] == f"Part 2: {aside}"
 
 
+async def first_part_quoted_whole(first: str):
+    """A per-part run whose first part is ``first``, which its leaf answers and quotes whole."""
+    text = f"=== Part 1 ===\n{first}\n" + "".join(
+        f"=== Part {i} ===\n{body * 10}\n" for i, (_, body) in enumerate(PARTS[1:], 2)
+    )
+    reader = part_reader([])
+
+    def leaf(messages):
+        return reply(True, first, [first]) if first in leaf_text(messages) else reader(messages)
+
+    return await make_rlm(planner(no_planner, leaf=leaf)).ainvoke(
+        {"query": PER_PART_QUESTION, "context": text}
+    )
+
+
 async def test_a_part_s_line_is_its_paragraph_s_leading_sentences_and_still_grounded():
     """Fresh seed 64: asked for one line, a leaf answered with a whole 820-character
     paragraph it quoted; the line keeps its leading sentences, backed as the paragraph was."""
@@ -921,19 +936,7 @@ async def test_a_part_s_line_is_its_paragraph_s_leading_sentences_and_still_grou
         for i in range(1, 11)
     )
     assert len(paragraph) > MAX_PART_LINE_CHARS
-    text = f"=== Part 1 ===\n{paragraph}\n" + "".join(
-        f"=== Part {i} ===\n{body * 10}\n" for i, (_, body) in enumerate(PARTS[1:], 2)
-    )
-    reader = part_reader([])
-
-    def leaf(messages):
-        if paragraph in leaf_text(messages):
-            return reply(True, paragraph, [paragraph])
-        return reader(messages)
-
-    result = await make_rlm(planner(no_planner, leaf=leaf)).ainvoke(
-        {"query": PER_PART_QUESTION, "context": text}
-    )
+    result = await first_part_quoted_whole(paragraph)
     first = result.answer.splitlines()[0]
     assert first.startswith("Part 1: Lighthouse keeper number 1 trimmed")
     assert len(first) <= MAX_PART_LINE_CHARS + len("Part 1: ")
@@ -950,19 +953,7 @@ async def test_a_part_s_line_that_never_ends_is_cut_at_a_word_and_still_grounded
         + " before dawn."
     )
     assert len(sentence) > 2 * MAX_PART_LINE_CHARS
-    text = f"=== Part 1 ===\n{sentence}\n" + "".join(
-        f"=== Part {i} ===\n{body * 10}\n" for i, (_, body) in enumerate(PARTS[1:], 2)
-    )
-    reader = part_reader([])
-
-    def leaf(messages):
-        if sentence in leaf_text(messages):
-            return reply(True, sentence, [sentence])
-        return reader(messages)
-
-    result = await make_rlm(planner(no_planner, leaf=leaf)).ainvoke(
-        {"query": PER_PART_QUESTION, "context": text}
-    )
+    result = await first_part_quoted_whole(sentence)
     first = result.answer.splitlines()[0].removeprefix("Part 1: ")
     assert first.endswith(" ...") and len(first) <= MAX_PART_LINE_CHARS + len(" ...")
     assert sentence.startswith(first.removesuffix(" ...")) and result.grounded
